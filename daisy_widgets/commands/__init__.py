@@ -1,0 +1,1 @@
+"""Sub-commands of the ``daisy`` CLI, one module per command family."""

@@ -1,0 +1,1 @@
+"""Insight-HXMT: simulator, calibration, GTI, screening, products, timing, app."""

@@ -1,0 +1,1 @@
+"""Tomography: formats, phantom, preprocessing, centre, alignment, reconstruction, app."""

@@ -1,0 +1,1 @@
+"""Reusable ipywidgets (no technique knowledge)."""
