@@ -1,0 +1,688 @@
+"""Engines that run a :class:`~daisy_widgets.core.workflow.Workflow` over a :class:`DataStore`.
+
+* :class:`InProcessEngine` runs every step in this process, one after another
+  (chunk by chunk for data-parallel steps, so progress and cancellation are fine-grained).
+* :class:`DaskEngine` runs on a Dask cluster: a ``distributed.LocalCluster`` by
+  default, or any scheduler address (dask-gateway, the Dask Kubernetes operator).
+  Data-parallel steps (``Algorithm.split``) are mapped over chunks on the workers;
+  step outputs stay on the workers (dask arrays backed by futures) rather than
+  travelling back through the client. With ``lazy=True`` nothing is computed
+  until the result is saved or computed, so inputs larger than memory stream
+  block by block through every step.
+
+Both report :class:`~daisy_widgets.core.progress.ProgressEvent` to a callback
+(steps and chunks done, ETA), stop within about a second of
+``CancelToken.cancel()`` (raising :class:`Cancelled`, with the store restored
+to what it was before the run: no partial output), and wrap a failure as
+:class:`StepError` naming the workflow, the step, the chunk and the cause.
+
+Example::
+
+    result = run_workflow(wf, store, engine="dask", progress=TextProgressBar(), cancel=token)
+"""
+from __future__ import annotations
+
+import atexit
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .algorithm import Algorithm, RunContext
+from .backend import get_array_module
+from .datastore import DataStore, is_dask, materialize
+from .errors import Cancelled, StepError
+from .progress import CancelToken, ProgressCallback, ProgressEvent, estimate_eta
+from .workflow import Step, Workflow
+
+
+# -- shared pieces -----------------------------------------------------------------------
+class _Reporter:
+    """Turns (step, chunk) positions into ProgressEvents with an ETA."""
+
+    def __init__(self, wf: Workflow, n_steps: int, callback: ProgressCallback | None):
+        self.wf = wf.name
+        self.n = max(n_steps, 1)
+        self.cb = callback
+        self.t0 = time.monotonic()
+        self.last: ProgressEvent | None = None
+
+    def __call__(self, index: int, step: str, done: int, total: int, inner: float = 0.0, message: str = "") -> None:
+        if self.cb is None:
+            return
+        total = max(total, 1)
+        frac = min(1.0, (index + (done + inner) / total) / self.n)
+        elapsed = time.monotonic() - self.t0
+        ev = ProgressEvent(self.wf, step, index, self.n, done, total, frac, elapsed,
+                           0.0 if frac >= 1.0 else estimate_eta(frac, elapsed), message)
+        self.last = ev
+        self.cb(ev)
+
+    def finish(self) -> None:
+        self(self.n - 1, "", 1, 1, message="done")
+
+
+def _prepare(wf: Workflow, store: DataStore | None, lookup: Callable[[str], type] | None
+             ) -> tuple[DataStore, list[tuple[str, Step, Algorithm]]]:
+    """Validate everything and build every algorithm before anything runs."""
+    store = DataStore() if store is None else store
+    wf.validate(available=store.keys() + [k for k in wf.required_keys() if k in store], lookup=lookup)
+    if lookup is None:
+        from .registry import get_algorithm as lookup  # noqa: PLC0415
+    plan = []
+    for path, step in wf.flatten():
+        cls = lookup(step.algorithm)  # type: ignore[arg-type]
+        plan.append((path, step, cls(**step.params)))
+    return store, plan
+
+
+def _chunks_of(algo: Algorithm, step: Step, inputs: dict[str, Any], default_block: Callable[[int, Any], int]
+               ) -> list[tuple[int, int]] | None:
+    """``[(start, stop), ...]`` along the split axis, or None when the step runs whole."""
+    split = algo.split
+    if split is None:
+        return None
+    lengths = {}
+    for port, axis in split.inputs.items():
+        v = inputs.get(port)
+        if v is None:
+            continue
+        shape = getattr(v, "shape", None)
+        if shape is None or len(shape) <= axis:
+            raise ValueError(f"input {port!r} cannot be split along axis {axis}: shape {shape}")
+        lengths[port] = shape[axis]
+    if not lengths:
+        return None
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"inputs split together differ in length along their split axes: {lengths}")
+    n = next(iter(lengths.values()))
+    first = inputs[next(iter(lengths))]
+    block = step.block or split.block or default_block(n, first)
+    block = max(1, int(block))
+    return [(a, min(a + block, n)) for a in range(0, n, block)] or [(0, 0)]
+
+
+def _take(x: Any, axis: int, a: int, b: int) -> Any:
+    idx = [slice(None)] * x.ndim
+    idx[axis] = slice(a, b)
+    return x[tuple(idx)]
+
+
+def _chunk_label(i: int, n: int, ab: tuple[int, int] | None, axis: int | None) -> str | None:
+    if ab is None:
+        return None
+    return f"{i + 1}/{n} (axis {axis}, {ab[0]}:{ab[1]})"
+
+
+def _split_axis(algo: Algorithm) -> int | None:
+    return next(iter(algo.split.inputs.values())) if algo.split and algo.split.inputs else None
+
+
+def _concat(parts: list[Any], axis: int) -> Any:
+    xp = get_array_module(*parts)
+    return xp.concatenate(parts, axis=axis)
+
+
+def _finish_run(wf: Workflow, store: DataStore, before: set[str], produced: list[str], release: bool | None) -> None:
+    """Release what the workflow produced and nobody asked to keep."""
+    private = [k for k in produced if k.startswith("_") and k in store and k not in before]
+    for k in private:
+        del store[k]
+    new = [k for k in produced if k in store and k not in before]
+    if release is None:
+        release = bool(store.persisted())
+    if release:
+        store.release(new)
+
+
+class Engine:
+    """Common interface: ``run(wf, store, progress=, cancel=) -> DataStore`` and ``map_workflow``."""
+
+    def run(self, wf: Workflow, store: DataStore | None = None, *, progress: ProgressCallback | None = None,
+            cancel: CancelToken | None = None, release: bool | None = None,
+            lookup: Callable[[str], type] | None = None) -> DataStore:
+        raise NotImplementedError
+
+    def map_workflow(self, wf: Workflow, stores: Sequence[DataStore], *, progress: ProgressCallback | None = None,
+                     cancel: CancelToken | None = None) -> list[DataStore]:
+        """Run ``wf`` once per store (e.g. many observations); return the stores in order."""
+        out = []
+        for i, s in enumerate(stores):
+            def sub(ev: ProgressEvent, i: int = i) -> None:
+                if progress is not None:
+                    frac = (i + ev.fraction) / len(stores)
+                    progress(ProgressEvent(ev.workflow, ev.step, ev.step_index, ev.n_steps, i, len(stores), frac,
+                                           ev.elapsed, None, f"store {i + 1}/{len(stores)}"))
+            out.append(self.run(wf, s, progress=sub, cancel=cancel))
+        return out
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# -- in-process ----------------------------------------------------------------------------
+class InProcessEngine(Engine):
+    """Run every step in this process, in order.
+
+    Data-parallel steps with a declared (or per-step) ``block`` run chunk by
+    chunk; inputs that are dask arrays or futures are brought into memory one
+    chunk at a time for split inputs, whole otherwise.
+    """
+
+    def run(self, wf: Workflow, store: DataStore | None = None, *, progress: ProgressCallback | None = None,
+            cancel: CancelToken | None = None, release: bool | None = None,
+            lookup: Callable[[str], type] | None = None) -> DataStore:
+        """Run ``wf`` on ``store`` (modified in place and returned).
+
+        Raises
+        ------
+        WorkflowError
+            Before anything runs, when the workflow is invalid.
+        StepError
+            When a step fails (names workflow, step, chunk and cause).
+        Cancelled
+            When ``cancel`` was set; the store is as it was before the run.
+        """
+        store, plan = _prepare(wf, store, lookup)
+        store.persist(*wf.persist)
+        cancel = cancel or CancelToken()
+        rep = _Reporter(wf, len(plan), progress)
+        snapshot = store.copy()
+        before = set(store.keys())
+        produced: list[str] = []
+        try:
+            for index, (path, step, algo) in enumerate(plan):
+                cancel.raise_if_cancelled()
+                inputs = {port: store[key] for port, key in step.inputs.items()}
+                self._run_step(wf, index, path, step, algo, inputs, store, rep, cancel)
+                produced.extend(step.outputs.values())
+        except Cancelled:
+            store._objs, store._attrs, store._persist = snapshot._objs, snapshot._attrs, snapshot._persist
+            raise
+        _finish_run(wf, store, before, produced, release)
+        rep.finish()
+        return store
+
+    def _run_step(self, wf: Workflow, index: int, path: str, step: Step, algo: Algorithm,
+                  inputs: dict[str, Any], store: DataStore, rep: _Reporter, cancel: CancelToken) -> None:
+        chunks_total = [1]
+        chunks_done = [0]
+
+        def inner(done: float, total: float, message: str = "") -> None:
+            frac = (done / total) if total else 0.0
+            rep(index, path, chunks_done[0], chunks_total[0], min(max(frac, 0.0), 1.0), message)
+
+        algo.context = RunContext(progress=inner, cancelled=lambda: cancel.cancelled)
+        try:
+            ranges = _chunks_of(algo, step, inputs, lambda n, x: n)
+        except ValueError as exc:
+            raise StepError(wf.name, path, exc) from exc
+        rep(index, path, 0, len(ranges) if ranges else 1)
+        if ranges is None:
+            try:
+                result = algo(**{k: materialize(v) for k, v in inputs.items()})
+            except Cancelled:
+                raise
+            except Exception as exc:
+                raise StepError(wf.name, path, exc) from exc
+            chunks_done[0] = 1
+        else:
+            split = algo.split
+            axis = _split_axis(algo)
+            chunks_total[0] = len(ranges)
+            whole = {k: materialize(v) for k, v in inputs.items() if k not in split.inputs}
+            parts: list[dict[str, Any]] = []
+            for i, (a, b) in enumerate(ranges):
+                cancel.raise_if_cancelled()
+                try:
+                    piece = {k: np.asarray(_take(v, split.inputs[k], a, b)) if is_dask(v) else _take(materialize(v), split.inputs[k], a, b)
+                             for k, v in inputs.items() if k in split.inputs}
+                    algo.context.chunk_start = a  # type: ignore[attr-defined]
+                    parts.append(algo(**whole, **piece))
+                except Cancelled:
+                    raise
+                except Exception as exc:
+                    raise StepError(wf.name, path, exc, chunk=_chunk_label(i, len(ranges), (a, b), axis)) from exc
+                chunks_done[0] = i + 1
+                rep(index, path, i + 1, len(ranges))
+            result = {}
+            for name in parts[0]:
+                if name in split.outputs:
+                    result[name] = _concat([p[name] for p in parts], split.outputs[name])
+                else:
+                    result[name] = parts[0][name]
+        for port, key in step.outputs.items():
+            if port in result:
+                store[key] = result[port]
+        rep(index, path, chunks_total[0], chunks_total[0])
+
+
+# -- Dask --------------------------------------------------------------------------------
+def _run_chunk(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], cancel_name: str | None,
+               chunk_start: int = 0) -> dict[str, Any]:
+    """Run one chunk of a step on a worker (module level so that it pickles)."""
+    checker = None
+    if cancel_name:
+        state = {"t": 0.0, "v": False}
+
+        def checker() -> bool:
+            now = time.monotonic()
+            if not state["v"] and now - state["t"] > 0.5:
+                state["t"] = now
+                try:
+                    from distributed import Event  # noqa: PLC0415
+
+                    state["v"] = Event(cancel_name).is_set()
+                except Exception:  # noqa: BLE001  (no cluster: never cancelled from here)
+                    state["v"] = False
+            return state["v"]
+
+    algo.context = RunContext(cancelled=checker)
+    algo.context.chunk_start = chunk_start  # type: ignore[attr-defined]
+    inputs = {**whole, **{k: np.asarray(v) if is_dask(v) else v for k, v in pieces.items()}}
+    return algo(**inputs)
+
+
+def _slice(x: Any, axis: int, a: int, b: int) -> Any:
+    return _take(x, axis, a, b)
+
+
+def _meta(result: dict[str, Any]) -> dict[str, tuple]:
+    out = {}
+    for k, v in result.items():
+        if hasattr(v, "shape") and hasattr(v, "dtype") and getattr(v, "ndim", 0) > 0 and v.dtype.names is None:
+            out[k] = ("array", tuple(v.shape), np.dtype(v.dtype).str)
+        elif isinstance(v, np.ndarray) and v.dtype.names is not None:
+            out[k] = ("table", tuple(v.shape), None)
+        else:
+            out[k] = ("value", None, None)
+    return out
+
+
+def _pick(result: dict[str, Any], name: str) -> Any:
+    return result[name]
+
+
+class DaskEngine(Engine):
+    """Run workflows on a Dask cluster.
+
+    Parameters
+    ----------
+    scheduler
+        Scheduler address (``"tcp://host:8786"``), an existing ``distributed.Client``,
+        or None to start a ``LocalCluster`` (closed with :meth:`close`).
+    n_workers, threads_per_worker, processes, memory_limit
+        LocalCluster settings (ignored with a scheduler address). ``memory_limit`` per worker,
+        e.g. ``"2GB"``.
+    retries
+        Times a failing chunk is retried (chunks of a lost worker are always rescheduled).
+    lazy
+        Build every step as a lazy dask graph and compute nothing until the
+        results are saved/computed: inputs larger than the cluster's memory stream
+        block by block. Otherwise (default) each step is computed in turn and its
+        outputs stay on the workers.
+    """
+
+    def __init__(self, scheduler: Any = None, *, n_workers: int = 2, threads_per_worker: int = 1,
+                 processes: bool = True, memory_limit: str | float | None = "auto", retries: int = 1,
+                 lazy: bool = False):
+        self._scheduler = scheduler
+        self._cluster_kw = dict(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+                                memory_limit=memory_limit, dashboard_address=None)
+        self._client = None
+        self._cluster = None
+        self._own = False
+        self.retries = retries
+        self.lazy = lazy
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (the LocalCluster is started on first use)."""
+        with self._lock:
+            if self._client is None:
+                from distributed import Client, LocalCluster  # noqa: PLC0415
+
+                if self._scheduler is None:
+                    self._cluster = LocalCluster(**self._cluster_kw)
+                    self._client = Client(self._cluster, set_as_default=True)
+                    self._own = True
+                elif isinstance(self._scheduler, str):
+                    self._client = Client(self._scheduler, set_as_default=True)
+                    self._own = True
+                else:
+                    self._client = self._scheduler
+            return self._client
+
+    @property
+    def n_workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def close(self) -> None:
+        if self._own and self._client is not None:
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        self._client = self._cluster = None
+
+    # -- running ---------------------------------------------------------------------
+    def run(self, wf: Workflow, store: DataStore | None = None, *, progress: ProgressCallback | None = None,
+            cancel: CancelToken | None = None, release: bool | None = None,
+            lookup: Callable[[str], type] | None = None) -> DataStore:
+        """Run ``wf`` on the cluster; ``store`` is modified in place and returned.
+
+        Array outputs are dask arrays backed by futures on the workers (or lazy
+        graphs with ``lazy=True``); small non-array outputs are fetched.
+        """
+        store, plan = _prepare(wf, store, lookup)
+        store.persist(*wf.persist)
+        cancel = cancel or CancelToken()
+        client = self.client
+        rep = _Reporter(wf, len(plan), progress)
+        snapshot = store.copy()
+        before = set(store.keys())
+        produced: list[str] = []
+        cancel_name = f"daisy-cancel-{uuid.uuid4().hex}"
+        scattered: dict[int, Any] = {}
+        live: list[Any] = []
+        try:
+            for index, (path, step, algo) in enumerate(plan):
+                cancel.raise_if_cancelled()
+                inputs = {port: store[key] for port, key in step.inputs.items()}
+                self._run_step(client, wf, index, path, step, algo, inputs, store, rep, cancel, cancel_name,
+                               scattered, live)
+                produced.extend(step.outputs.values())
+        except Cancelled:
+            try:
+                from distributed import Event  # noqa: PLC0415
+
+                Event(cancel_name, client=client).set()
+            except Exception:  # noqa: BLE001
+                pass
+            if live:
+                client.cancel(live)
+            store._objs, store._attrs, store._persist = snapshot._objs, snapshot._attrs, snapshot._persist
+            raise
+        except BaseException:
+            if live:
+                client.cancel(live)
+            raise
+        _finish_run(wf, store, before, produced, release)
+        rep.finish()
+        return store
+
+    def _default_block(self, n: int, x: Any) -> int:
+        if is_dask(x):
+            return 0  # decided from the array's own chunks
+        return max(1, math.ceil(n / (2 * self.n_workers)))
+
+    def _run_step(self, client: Any, wf: Workflow, index: int, path: str, step: Step, algo: Algorithm,
+                  inputs: dict[str, Any], store: DataStore, rep: _Reporter, cancel: CancelToken,
+                  cancel_name: str, scattered: dict[int, Any], live: list[Any]) -> None:
+        import dask  # noqa: PLC0415
+
+        def ref(v: Any) -> Any:
+            """A value to hand to a task: big in-memory arrays are scattered once."""
+            if isinstance(v, np.ndarray) and v.nbytes > (1 << 20):
+                if id(v) not in scattered:
+                    scattered[id(v)] = (client.scatter(v, broadcast=False, hash=False), v)
+                return scattered[id(v)][0]
+            return v
+
+        try:
+            ranges = _chunks_of(algo, step, inputs, self._default_block)
+            split = algo.split
+            axis = _split_axis(algo)
+            if ranges is not None:
+                # a dask input without an explicit block: align the chunks on its own blocks
+                first = next((inputs[k] for k in split.inputs if k in inputs), None)
+                if is_dask(first) and not (step.block or split.block):
+                    ax = split.inputs[next(k for k in split.inputs if k in inputs)]
+                    bounds = np.cumsum((0,) + first.chunks[ax])
+                    ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        except ValueError as exc:
+            raise StepError(wf.name, path, exc) from exc
+
+        whole = {k: ref(v) for k, v in inputs.items() if ranges is None or k not in split.inputs}
+        tasks = []
+        if ranges is None:
+            tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name))
+        else:
+            for a, b in ranges:
+                pieces = {}
+                for k, v in inputs.items():
+                    if k not in split.inputs:
+                        continue
+                    ax = split.inputs[k]
+                    if is_dask(v):
+                        pieces[k] = _take(v, ax, a, b)
+                    else:
+                        pieces[k] = dask.delayed(_slice, pure=True)(ref(v), ax, a, b)
+                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a))
+        n = len(tasks)
+        label = (lambda i: _chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
+        rep(index, path, 0, n)
+
+        if self.lazy:
+            self._lazy_outputs(client, wf, path, step, algo, tasks, ranges, store, label)
+            rep(index, path, n, n, message="graph built (computed when saved)")
+            return
+
+        futures = client.compute(tasks, retries=self.retries)
+        live.extend(futures)
+        pos = {f.key: i for i, f in enumerate(futures)}
+        self._wait(client, wf, path, index, futures, pos, label, rep, cancel)
+        metas = client.gather([client.submit(_meta, f, pure=False) for f in futures])
+        for port, key in step.outputs.items():
+            if port not in metas[0]:
+                continue
+            kinds = {m[port][0] for m in metas}
+            if kinds == {"array"}:
+                parts = []
+                for f, m in zip(futures, metas):
+                    pf = client.submit(_pick, f, port, pure=False)
+                    parts.append(dask_from_future(pf, m[port][1], np.dtype(m[port][2])))
+                if ranges is not None and port in split.outputs:
+                    import dask.array as da  # noqa: PLC0415
+
+                    value = da.concatenate(parts, axis=split.outputs[port]) if len(parts) > 1 else parts[0]
+                else:
+                    value = parts[0]
+            elif kinds == {"table"} and ranges is not None and port in split.outputs:
+                value = np.concatenate(client.gather([client.submit(_pick, f, port, pure=False) for f in futures]))
+            else:
+                value = client.submit(_pick, futures[0], port, pure=False).result()
+            store[key] = value
+        # the chunk futures themselves can go: the picked outputs keep what they need
+        for f in futures:
+            live.remove(f)
+
+    def _wait(self, client: Any, wf: Workflow, path: str, index: int, futures: list, pos: dict,
+              label: Callable[[int], str | None], rep: _Reporter, cancel: CancelToken) -> None:
+        from distributed import wait  # noqa: PLC0415
+
+        pending = set(futures)
+        done_n = 0
+        while pending:
+            if cancel.cancelled:
+                raise Cancelled("cancelled by the user")
+            try:
+                done, pending = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue
+            for f in done:
+                if f.status != "finished":
+                    exc = f.exception() if f.status == "error" else RuntimeError(f"chunk {f.status}")
+                    if isinstance(exc, Cancelled) or cancel.cancelled:
+                        raise Cancelled("cancelled by the user")
+                    client.cancel(list(pending))
+                    raise StepError(wf.name, path, exc, chunk=label(pos[f.key])) from exc
+                done_n += 1
+            rep(index, path, done_n, len(futures))
+
+    def _lazy_outputs(self, client: Any, wf: Workflow, path: str, step: Step, algo: Algorithm, tasks: list,
+                      ranges: list[tuple[int, int]] | None, store: DataStore, label: Callable[[int], str | None]) -> None:
+        import dask  # noqa: PLC0415
+        import dask.array as da  # noqa: PLC0415
+
+        try:  # probe the first chunk for output shapes and dtypes (only metadata travels back)
+            meta = client.compute(dask.delayed(_meta)(tasks[0]), retries=self.retries).result()
+        except Cancelled:
+            raise
+        except Exception as exc:
+            raise StepError(wf.name, path, exc, chunk=label(0)) from exc
+        split = algo.split
+        for port, key in step.outputs.items():
+            if port not in meta:
+                continue
+            kind, shape0, dt = meta[port]
+            if kind == "table" and ranges is not None and port in split.outputs:
+                picks = [dask.delayed(_pick)(t, port) for t in tasks]
+                store[key] = np.concatenate(client.gather(client.compute(picks, retries=self.retries)))
+                continue
+            if kind != "array":
+                store[key] = client.compute(dask.delayed(_pick)(tasks[0], port)).result()
+                continue
+            if ranges is None or port not in split.outputs:
+                store[key] = da.from_delayed(dask.delayed(_pick)(tasks[0], port), shape0, np.dtype(dt))
+                continue
+            ax = split.outputs[port]
+            n0 = ranges[0][1] - ranges[0][0]
+            if (shape0[ax] * 1.0 / n0) != int(shape0[ax] / n0) and n0:
+                raise StepError(wf.name, path, ValueError(
+                    f"lazy mode needs output {port!r} to scale with the chunk length; chunk of {n0} gave {shape0[ax]}"))
+            ratio = shape0[ax] // n0 if n0 else 1
+            parts = []
+            for t, (a, b) in zip(tasks, ranges):
+                shp = list(shape0)
+                shp[ax] = (b - a) * ratio
+                parts.append(da.from_delayed(dask.delayed(_pick)(t, port), tuple(shp), np.dtype(dt)))
+            store[key] = da.concatenate(parts, axis=ax) if len(parts) > 1 else parts[0]
+
+    def map_workflow(self, wf: Workflow, stores: Sequence[DataStore], *, progress: ProgressCallback | None = None,
+                     cancel: CancelToken | None = None) -> list[DataStore]:
+        """Run ``wf`` once per store, the stores in parallel on the workers (in-process engine on each).
+
+        Each store should hold in-memory data (it is shipped to a worker); results come back.
+        """
+        from distributed import wait  # noqa: PLC0415
+
+        cancel = cancel or CancelToken()
+        client = self.client
+        wf.validate()
+        t0 = time.monotonic()
+        futs = [client.submit(_run_whole, wf, s, pure=False, retries=self.retries) for s in stores]
+        pending = set(futs)
+        try:
+            while pending:
+                if cancel.cancelled:
+                    raise Cancelled("cancelled by the user")
+                try:
+                    _, pending = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    continue
+                if progress is not None:
+                    done = len(futs) - len(pending)
+                    frac = done / len(futs)
+                    el = time.monotonic() - t0
+                    progress(ProgressEvent(wf.name, "", 0, 1, done, len(futs), frac, el, estimate_eta(frac, el),
+                                           f"{done}/{len(futs)} stores"))
+            out = []
+            for i, f in enumerate(futs):
+                if f.status == "error":
+                    exc = f.exception()
+                    if isinstance(exc, StepError):
+                        raise StepError(exc.workflow, exc.step, exc.cause, chunk=f"store {i}") from exc
+                    raise StepError(wf.name, "", exc, chunk=f"store {i}") from exc
+                out.append(f.result())
+            return out
+        finally:
+            client.cancel([f for f in futs if not f.done()])
+
+
+def _run_whole(wf: Workflow, store: DataStore) -> DataStore:
+    return InProcessEngine().run(wf, store)
+
+
+def dask_from_future(future: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A dask array of one block held by a future on the cluster (nothing is transferred)."""
+    import dask  # noqa: PLC0415
+    import dask.array as da  # noqa: PLC0415
+
+    return da.from_delayed(dask.delayed(future), shape, dtype)
+
+
+# -- entry point -------------------------------------------------------------------------
+_engines: dict[Any, DaskEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_dask_engine(scheduler: Any = None, **kw: Any) -> DaskEngine:
+    """A shared :class:`DaskEngine` per scheduler (a LocalCluster for None), kept until exit.
+
+    Results of a Dask run live on the cluster, so the engine outlives one call.
+    """
+    key = (scheduler if isinstance(scheduler, (str, type(None))) else id(scheduler), tuple(sorted(kw.items())))
+    with _engines_lock:
+        eng = _engines.get(key)
+        if eng is None:
+            eng = _engines[key] = DaskEngine(scheduler, **kw)
+        return eng
+
+
+@atexit.register
+def _close_engines() -> None:
+    for eng in list(_engines.values()):
+        try:
+            eng.close()
+        except Exception:  # noqa: BLE001
+            pass
+    _engines.clear()
+
+
+def run_workflow(wf: Workflow, store: DataStore | None = None, *, engine: str | Engine = "inprocess",
+                 scheduler: Any = None, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None, release: bool | None = None,
+                 lookup: Callable[[str], type] | None = None, **engine_kw: Any) -> DataStore:
+    """Run a workflow and return the data store with its results.
+
+    Parameters
+    ----------
+    wf
+        The workflow.
+    store
+        Input data (modified in place); a new empty store if None.
+    engine
+        ``"inprocess"``, ``"dask"`` or an :class:`Engine` instance.
+    scheduler
+        For ``"dask"``: a scheduler address or Client; None starts (once) a LocalCluster.
+    progress
+        Called with :class:`ProgressEvent` as steps and chunks finish.
+    cancel
+        :class:`CancelToken`; when set the run stops within about a second, raises
+        :class:`Cancelled` and leaves the store as it was.
+    release
+        Drop the objects the workflow produced that are not persisted (default: only
+        when something is marked to persist, by ``store.persist`` or ``wf.persist``).
+    engine_kw
+        Passed to :class:`DaskEngine` (``lazy=True``, ``memory_limit=...``).
+    """
+    if isinstance(engine, Engine):
+        eng = engine
+    elif engine in ("inprocess", "in-process", "local"):
+        eng = InProcessEngine()
+    elif engine == "dask":
+        eng = get_dask_engine(scheduler, **engine_kw)
+    else:
+        raise ValueError(f"unknown engine {engine!r}: expected 'inprocess', 'dask' or an Engine")
+    return eng.run(wf, store, progress=progress, cancel=cancel, release=release, lookup=lookup)
