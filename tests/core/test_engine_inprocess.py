@@ -1,0 +1,111 @@
+"""In-process engine: results, progress with ETA, cancellation, errors naming step and chunk."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from daisy_widgets.core.datastore import DataStore
+from daisy_widgets.core.engine import InProcessEngine, run_workflow
+from daisy_widgets.core.errors import Cancelled, StepError
+from daisy_widgets.core.progress import CancelToken
+from daisy_widgets.core.workflow import Step, Workflow
+
+
+def _chain(block=4) -> Workflow:
+    return Workflow("chain", [
+        Step("scale", "core.scale", {"factor": 2.0}, {"data": "raw/data"}, {"data": "work/scaled"}, block=block),
+        Step("smooth", "core.smooth", {"iterations": 2}, {"data": "work/scaled"}, {"data": "work/smooth"}, block=block),
+        Step("stats", "core.slice_stats", {}, {"data": "work/smooth"}, {"stats": "work/stats"}, block=block),
+    ], persist=["work/smooth", "work/stats"])
+
+
+def _reference(x: np.ndarray) -> np.ndarray:
+    y = (2.0 * x).astype(np.float64)
+    for _ in range(2):
+        p = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(1, 1)], mode="edge")
+        y = 0.25 * p[..., :-2] + 0.5 * p[..., 1:-1] + 0.25 * p[..., 2:]
+    return y
+
+
+def test_results_match_numpy_reference_and_chunks_are_stitched():
+    x = np.random.default_rng(0).random((18, 5, 7))
+    out = run_workflow(_chain(), DataStore({"raw/data": x}))
+    np.testing.assert_allclose(out["work/smooth"], _reference(x))
+    st = out["work/stats"]
+    np.testing.assert_array_equal(st["index"], np.arange(18))  # chunk offsets are right
+    np.testing.assert_allclose(st["mean"], _reference(x).reshape(18, -1).mean(1))
+    assert "work/scaled" not in out  # intermediate released
+
+
+def test_progress_events_steps_chunks_and_eta():
+    events = []
+    run_workflow(_chain(block=3), DataStore({"raw/data": np.ones((12, 4, 4))}), progress=events.append)
+    fr = [e.fraction for e in events]
+    assert fr == sorted(fr) and fr[-1] == 1.0
+    assert {e.chunks_total for e in events if e.step == "smooth"} == {4}
+    assert [e.chunks_done for e in events if e.step == "scale" and e.message == ""][-1] == 4
+    assert {e.step for e in events} >= {"scale", "smooth", "stats"}
+    assert all(e.n_steps == 3 for e in events)
+    mid = [e for e in events if 0 < e.fraction < 1]
+    assert mid and all(e.eta is not None and e.eta >= 0 for e in mid)
+    assert events[-1].eta == 0.0
+
+
+def test_eta_tracks_the_real_time_left():
+    wf = Workflow("slow", [Step("wait", "core.delay", {"seconds": 0.1}, {"data": "x"}, {"data": "y"})])
+    events = []
+    t0 = time.monotonic()
+    run_workflow(wf, DataStore({"x": np.zeros(10)}), progress=events.append)
+    total = time.monotonic() - t0
+    half = next(e for e in events if e.chunks_done == 5)
+    assert half.eta == pytest.approx(total - half.elapsed, abs=0.25)
+
+
+def test_cancel_stops_within_a_second_and_restores_the_store():
+    wf = Workflow("long", [
+        Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}),
+        Step("wait", "core.delay", {"seconds": 5.0}, {"data": "y"}, {"data": "z"}),
+    ], persist=["z"])
+    store = DataStore({"x": np.zeros(100)})
+    token = CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        run_workflow(wf, store, cancel=token)
+    assert time.monotonic() - t0 < 1.5
+    assert store.keys() == ["x"] and not store.persisted()  # no partial output, no persist mark
+
+
+def test_failing_chunk_names_workflow_step_chunk_and_cause():
+    x = np.ones((20, 3))
+    x[13, 1] = np.nan
+    wf = Workflow("qa", [Step("finite", "core.check_finite", {}, {"data": "x"}, {"data": "y"}, block=5)])
+    with pytest.raises(StepError) as ei:
+        run_workflow(wf, DataStore({"x": x}))
+    e = ei.value
+    assert e.workflow == "qa" and e.step == "finite" and e.chunk.startswith("3/4 (axis 0, 10:15)")
+    assert isinstance(e.cause, ValueError) and "(3, 1)" in str(e)
+    assert "workflow 'qa', step 'finite', chunk 3/4" in str(e)
+
+
+def test_per_step_overhead_is_small():
+    steps = [Step(f"s{i}", "core.scale", {"factor": 1.0}, {"data": "x" if i == 0 else f"k{i - 1}"}, {"data": f"k{i}"})
+             for i in range(200)]
+    wf = Workflow("many", steps)
+    store = DataStore({"x": np.zeros(4)})
+    eng = InProcessEngine()
+    eng.run(wf, store.copy())
+    t0 = time.perf_counter()
+    eng.run(wf, store)
+    per_step = (time.perf_counter() - t0) / 200
+    assert per_step < 2e-3  # target < 1 ms; generous bound on a shared machine
+
+
+def test_map_workflow_many_stores():
+    wf = Workflow("obs", [Step("sum", "core.sum", {}, {"data": "counts"}, {"total": "total"})])
+    stores = [DataStore({"counts": np.full(5, i)}) for i in range(4)]
+    out = InProcessEngine().map_workflow(wf, stores)
+    assert [s["total"] for s in out] == [0.0, 5.0, 10.0, 15.0]
