@@ -1,0 +1,351 @@
+"""Build, parameterise, save, load and run a workflow without writing code (ipywidgets).
+
+Pick an algorithm from the registry and *Add step*; each step shows the form
+generated from the algorithm's declaration (invalid values are marked next to
+the field), its wiring (data-store keys read and written, pre-filled so that
+a new step reads what the previous one wrote), and buttons to move it up or
+down or remove it. *Save*/*Load* write and read workflow JSON. *Run* validates
+the whole workflow, then runs it in a background thread (the kernel stays
+free) with a progress bar and a Cancel button; the result store is listed
+below and kept in :attr:`WorkflowBuilder.result`.
+
+Nothing here knows a technique: the algorithms come from the registry.
+
+CSS classes (stable, for browser tests)::
+
+    daisy-workflow-builder   the whole widget
+    daisy-wb-name            workflow name (text input)
+    daisy-wb-algorithm       algorithm drop-down (<select>)
+    daisy-wb-add             "Add step" button
+    daisy-wb-steps           the list of steps
+    daisy-wb-step            one step box; also daisy-wb-step-<index> (0-based)
+    daisy-wb-step-title      its title ("1. scale — core.scale")
+    daisy-wb-up / daisy-wb-down / daisy-wb-remove   its buttons
+    daisy-wb-in-<port> / daisy-wb-out-<port>        its wiring fields
+    daisy-param-<name> (row) / daisy-param-field / daisy-param-error   its form
+    daisy-wb-path            JSON file path (text input)
+    daisy-wb-save / daisy-wb-load                   buttons
+    daisy-wb-engine          engine choice (toggle buttons "in-process" / "Dask")
+    daisy-wb-run             "Run" button
+    daisy-wb-message         validation / status message
+    daisy-job-progress, daisy-job-bar, daisy-job-status, daisy-job-cancel, daisy-job-log  (progress)
+    daisy-wb-result          listing of the result store
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+
+from ..core.datastore import DataStore
+from ..core.errors import DaisyError
+from ..core.workflow import Step, Workflow
+from .form import ParamForm
+from .progress import JobProgress
+
+
+def _registry() -> dict[str, type]:
+    import warnings  # noqa: PLC0415
+
+    from ..core import registry  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", registry.PluginWarning)
+        return registry.algorithms()
+
+
+class StepEditor(W.VBox):
+    """Editor of one algorithm step: title, generated form, wiring, move/remove buttons."""
+
+    def __init__(self, builder: WorkflowBuilder, algorithm: type, step: Step):
+        self.builder = builder
+        self.algorithm = algorithm
+        self.step_id = W.Text(value=step.id, description="id", layout=W.Layout(width="220px"),
+                              tooltip="unique name of the step (used in progress and errors)")
+        self.step_id.add_class("daisy-wb-step-id")
+        self.title = W.HTML()
+        self.title.add_class("daisy-wb-step-title")
+        self.form = ParamForm(algorithm, step.params, on_change=lambda _f: builder._changed())
+        self.inputs = {}
+        for p in algorithm.inputs:
+            t = W.Text(value=step.inputs.get(p.name, ""), description=f"{p.name} ←", placeholder="data-store key",
+                       tooltip=p.help or p.name, style={"description_width": "initial"},
+                       layout=W.Layout(width="300px"))
+            t.add_class(f"daisy-wb-in-{p.name}")
+            self.inputs[p.name] = t
+        self.outputs = {}
+        for p in algorithm.outputs:
+            t = W.Text(value=step.outputs.get(p.name, ""), description=f"{p.name} →", placeholder="data-store key",
+                       tooltip=p.help or p.name, style={"description_width": "initial"},
+                       layout=W.Layout(width="300px"))
+            t.add_class(f"daisy-wb-out-{p.name}")
+            self.outputs[p.name] = t
+        for t in [self.step_id, *self.inputs.values(), *self.outputs.values()]:
+            t.observe(lambda _c: builder._changed(), names="value")
+        self.block = step.block
+        self.up = W.Button(icon="arrow-up", tooltip="move up", layout=W.Layout(width="36px"))
+        self.up.add_class("daisy-wb-up")
+        self.down = W.Button(icon="arrow-down", tooltip="move down", layout=W.Layout(width="36px"))
+        self.down.add_class("daisy-wb-down")
+        self.remove = W.Button(icon="trash", tooltip="remove this step", button_style="danger", layout=W.Layout(width="36px"))
+        self.remove.add_class("daisy-wb-remove")
+        self.up.on_click(lambda _b: builder.move_step(self, -1))
+        self.down.on_click(lambda _b: builder.move_step(self, +1))
+        self.remove.on_click(lambda _b: builder.remove_step(self))
+        wiring = W.VBox([W.HTML("<i>reads</i>"), *self.inputs.values(), W.HTML("<i>writes</i>"), *self.outputs.values()])
+        super().__init__(children=[W.HBox([self.title, self.step_id, self.up, self.down, self.remove]),
+                                   W.HBox([self.form, wiring])],
+                         layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"))
+        self.add_class("daisy-wb-step")
+
+    def to_step(self) -> Step:
+        return Step(id=self.step_id.value.strip(), algorithm=self.algorithm.name, params=self.form.values,
+                    inputs={k: t.value.strip() for k, t in self.inputs.items() if t.value.strip()},
+                    outputs={k: t.value.strip() for k, t in self.outputs.items() if t.value.strip()},
+                    block=self.block)
+
+
+class WorkflowBuilder(W.VBox):
+    """The workflow builder widget.
+
+    Parameters
+    ----------
+    store
+        Data store the workflow runs on (its keys are offered as inputs); a new one if None.
+    workflow
+        A workflow to start from.
+    engine
+        Default engine, ``"inprocess"`` or ``"dask"``.
+    dask_engine
+        Engine used when "Dask" is chosen (default: the shared LocalCluster engine).
+    path
+        Default JSON file for Save/Load.
+    """
+
+    def __init__(self, store: DataStore | None = None, workflow: Workflow | None = None, *,
+                 engine: str = "inprocess", dask_engine: Any = None, path: str = "workflow.json", **kw: Any):
+        self.store = store if store is not None else DataStore()
+        self.result: DataStore | None = None
+        self._dask_engine = dask_engine
+        self._listeners: list[Callable[[WorkflowBuilder], None]] = []
+        algos = _registry()
+        self.name = W.Text(value="workflow", description="name", layout=W.Layout(width="260px"))
+        self.name.add_class("daisy-wb-name")
+        self.picker = W.Dropdown(options=[(f"{n} — {c.summary()}", n) for n, c in algos.items()],
+                                 description="algorithm", layout=W.Layout(width="520px"))
+        self.picker.add_class("daisy-wb-algorithm")
+        self.add_button = W.Button(description="Add step", icon="plus", button_style="primary")
+        self.add_button.add_class("daisy-wb-add")
+        self.add_button.on_click(lambda _b: self._add_from_picker())
+        self.steps_box = W.VBox([])
+        self.steps_box.add_class("daisy-wb-steps")
+        self.path = W.Text(value=path, description="file", layout=W.Layout(width="360px"))
+        self.path.add_class("daisy-wb-path")
+        self.save_button = W.Button(description="Save", icon="save")
+        self.save_button.add_class("daisy-wb-save")
+        self.save_button.on_click(lambda _b: self._ui(self.save))
+        self.load_button = W.Button(description="Load", icon="folder-open")
+        self.load_button.add_class("daisy-wb-load")
+        self.load_button.on_click(lambda _b: self._ui(self.load))
+        self.engine = W.ToggleButtons(options=[("in-process", "inprocess"), ("Dask", "dask")], value=engine,
+                                      tooltips=["run in this kernel", "run on a Dask cluster (LocalCluster by default)"])
+        self.engine.add_class("daisy-wb-engine")
+        self.run_button = W.Button(description="Run", icon="play", button_style="success")
+        self.run_button.add_class("daisy-wb-run")
+        self.run_button.on_click(lambda _b: self._ui(self.run))
+        self.message = W.HTML(value="")
+        self.message.add_class("daisy-wb-message")
+        self.inputs_label = W.HTML()
+        self.progress = JobProgress("Run")
+        self.result_view = W.HTML(value="")
+        self.result_view.add_class("daisy-wb-result")
+        self.editors: list[StepEditor] = []
+        self._persist: list[str] = []
+        super().__init__(children=[
+            W.HBox([self.name, self.inputs_label]),
+            W.HBox([self.picker, self.add_button]),
+            self.steps_box,
+            W.HBox([self.path, self.save_button, self.load_button]),
+            W.HBox([self.engine, self.run_button]),
+            self.message, self.progress, self.result_view,
+        ], **kw)
+        self.add_class("daisy-workflow-builder")
+        self._show_inputs()
+        if workflow is not None:
+            self.set_workflow(workflow)
+
+    # -- steps ---------------------------------------------------------------------------
+    def add_step(self, algorithm: str, params: dict | None = None, inputs: dict | None = None,
+                 outputs: dict | None = None, step_id: str | None = None) -> StepEditor:
+        """Append a step; unspecified wiring reads the previous step's output and writes ``work/<id>``."""
+        cls = _registry()[algorithm]
+        sid = step_id or self._unique_id(algorithm.split(".")[-1])
+        if inputs is None:
+            prev = self.editors[-1].to_step().outputs if self.editors else {}
+            prev_keys = list(prev.values())
+            first_in = prev_keys[0] if prev_keys else next(iter(self.store.keys()), "")
+            inputs = {p.name: first_in for p in cls.inputs if not p.optional}
+        if outputs is None:
+            outs = [p.name for p in cls.outputs]
+            outputs = {o: (f"work/{sid}" if len(outs) == 1 else f"work/{sid}/{o}") for o in outs}
+        ed = StepEditor(self, cls, Step(id=sid, algorithm=algorithm, params=params or {}, inputs=inputs, outputs=outputs))
+        self.editors.append(ed)
+        self._redraw()
+        return ed
+
+    def remove_step(self, editor: StepEditor) -> None:
+        self.editors.remove(editor)
+        self._redraw()
+
+    def move_step(self, editor: StepEditor, delta: int) -> None:
+        i = self.editors.index(editor)
+        j = min(max(i + delta, 0), len(self.editors) - 1)
+        self.editors[i], self.editors[j] = self.editors[j], self.editors[i]
+        self._redraw()
+
+    def _unique_id(self, base: str) -> str:
+        ids = {e.step_id.value for e in self.editors}
+        if base not in ids:
+            return base
+        n = 2
+        while f"{base}_{n}" in ids:
+            n += 1
+        return f"{base}_{n}"
+
+    def _add_from_picker(self) -> None:
+        if self.picker.value:
+            self.add_step(self.picker.value)
+
+    def _redraw(self) -> None:
+        for i, ed in enumerate(self.editors):
+            for c in list(ed._dom_classes):
+                if c.startswith("daisy-wb-step-") and c[len("daisy-wb-step-"):].isdigit():
+                    ed.remove_class(c)
+            ed.add_class(f"daisy-wb-step-{i}")
+            ed.title.value = f"<b>{i + 1}. {html.escape(ed.algorithm.name)}</b>"
+            ed.up.disabled = i == 0
+            ed.down.disabled = i == len(self.editors) - 1
+        self.steps_box.children = tuple(self.editors)
+        self._changed()
+
+    # -- the workflow ----------------------------------------------------------------------
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow as currently edited (values as typed; validated on run)."""
+        return Workflow(name=self.name.value.strip() or "workflow", steps=[e.to_step() for e in self.editors],
+                        persist=list(self._persist))
+
+    def set_workflow(self, wf: Workflow) -> None:
+        """Replace the steps by those of ``wf`` (sub-workflow steps are shown flattened)."""
+        self.editors = []
+        self.name.value = wf.name
+        self._persist = list(wf.persist)
+        algos = _registry()
+        for path, st in wf.flatten():
+            if st.algorithm not in algos:
+                raise DaisyError(f"workflow '{wf.name}', step '{path}': unknown algorithm {st.algorithm!r}")
+            self.editors.append(StepEditor(self, algos[st.algorithm], Step(
+                id=path, algorithm=st.algorithm, params=st.params, inputs=st.inputs, outputs=st.outputs, block=st.block)))
+        self._redraw()
+
+    def validate(self) -> dict[str, list[str]] | None:
+        """Check the workflow against the store; show and return the problems (None if valid)."""
+        try:
+            self.workflow.validate(available=self.store.keys())
+        except DaisyError as exc:
+            self._say(str(exc), error=True)
+            return getattr(exc, "problems", {"": [str(exc)]})
+        self._say("workflow is valid")
+        return None
+
+    def save(self, path: str | None = None) -> Path:
+        p = Path(path or self.path.value)
+        out = self.workflow.save(p)
+        self._say(f"saved {out}")
+        return out
+
+    def load(self, path: str | None = None) -> Workflow:
+        wf = Workflow.load(path or self.path.value)
+        self.set_workflow(wf)
+        self._say(f"loaded {path or self.path.value}: {len(wf.flatten())} step(s)")
+        return wf
+
+    # -- running -----------------------------------------------------------------------------
+    def _engine(self) -> Any:
+        from ..core.engine import InProcessEngine, get_dask_engine  # noqa: PLC0415
+
+        if self.engine.value == "dask":
+            return self._dask_engine or get_dask_engine()
+        return InProcessEngine()
+
+    def run(self) -> Any:
+        """Validate, then run in a background thread; returns the thread (or None if invalid)."""
+        if self.progress.running:
+            self._say("a run is already going; cancel it first", error=True)
+            return None
+        if self.validate() is not None:
+            return None
+        wf = self.workflow
+        store = self.store.copy()
+        engine = self._engine()
+        self.result_view.value = ""
+        self.run_button.disabled = True
+
+        def job(progress: Any, cancel: Any) -> DataStore:
+            return engine.run(wf, store, progress=progress, cancel=cancel)
+
+        def done(result: DataStore) -> None:
+            self.result = result
+            self.result_view.value = "<pre>" + html.escape(result.tree()) + "</pre>"
+            self._say(f"finished '{wf.name}'")
+            self.run_button.disabled = False
+            for cb in self._listeners:
+                cb(self)
+
+        def failed(exc: BaseException) -> None:
+            self._say(f"{type(exc).__name__}: {exc}", error=True)
+            self.run_button.disabled = False
+
+        t = self.progress.run_in_thread(job, title=f"Run '{wf.name}'", on_success=done, on_error=failed)
+
+        def reenable() -> None:  # also after a cancel
+            t.join()
+            self.run_button.disabled = False
+            if self.progress.status.value == "cancelled":
+                self._say("cancelled: the store is unchanged")
+
+        import threading  # noqa: PLC0415
+
+        threading.Thread(target=reenable, daemon=True).start()
+        return t
+
+    def on_result(self, callback: Callable[[WorkflowBuilder], None]) -> None:
+        """Call ``callback(builder)`` after each successful run (e.g. to show the result in a viewer)."""
+        self._listeners.append(callback)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _show_inputs(self) -> None:
+        keys = self.store.keys()
+        self.inputs_label.value = ("store: " + html.escape(", ".join(keys))) if keys else "store: empty"
+
+    def _changed(self) -> None:
+        bad = [e.step_id.value for e in self.editors if not e.form.valid]
+        if bad:
+            self._say("invalid parameters in step(s): " + ", ".join(bad), error=True)
+        else:
+            self._say("")
+
+    def _say(self, text: str, error: bool = False) -> None:
+        color = "#c00" if error else "#060"
+        self.message.value = f"<pre style='color:{color};margin:0'>{html.escape(text, quote=False)}</pre>" if text else ""
+
+    def _ui(self, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except DaisyError as exc:
+            self._say(str(exc), error=True)
+        except OSError as exc:
+            self._say(f"{type(exc).__name__}: {exc}", error=True)

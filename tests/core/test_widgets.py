@@ -1,0 +1,124 @@
+"""Widgets: generated parameter form, job progress with cancel, workflow builder (driven from Python)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from daisy_widgets.core.datastore import DataStore
+from daisy_widgets.core.params import Choice, Float, Int, IntList
+from daisy_widgets.core.algorithm import Algorithm
+from daisy_widgets.core.progress import ProgressEvent
+from daisy_widgets.core.registry import get_algorithm
+from daisy_widgets.core.workflow import Step, Workflow
+from daisy_widgets.widgets.form import ParamForm
+from daisy_widgets.widgets.progress import JobProgress
+from daisy_widgets.widgets.workflow_builder import WorkflowBuilder
+
+
+class _Demo(Algorithm):
+    """Demo."""
+    name = "test.form"
+    params = (Float("center", None, optional=True, min=0, unit="px", help="rotation axis position"),
+              Int("n", 3, min=1, max=9, help="number of things"),
+              Choice("filter", "ramp", ("ramp", "hann"), help="filter"), IntList("ids", (0, 1), help="detector IDs"))
+
+    @classmethod
+    def check_params(cls, v):
+        return {"n": "n must be odd with the hann filter"} if v["filter"] == "hann" and v["n"] % 2 == 0 else {}
+
+
+def test_form_fields_help_bounds_and_errors_next_to_field():
+    form = ParamForm(_Demo)
+    assert form.fields["center"].tooltip == "rotation axis position"
+    assert form.fields["center"].description == "center (px)"
+    assert form.values == {"center": None, "n": 3, "filter": "ramp", "ids": "0,1"}
+    assert form.valid and form.coerced["ids"] == (0, 1)
+    form.fields["n"].value = 12  # above max
+    form.fields["center"].value = "-3"
+    assert "must be &lt;= 9" in form.errors["n"].value and "must be &gt;= 0" in form.errors["center"].value
+    assert "daisy-invalid" in form.fields["n"]._dom_classes and not form.valid
+    form.fields["n"].value = 4
+    form.fields["center"].value = ""
+    form.fields["filter"].value = "hann"  # cross-field problem, keyed by parameter
+    assert "odd" in form.errors["n"].value and form.errors["center"].value == ""
+    form.set_values({"n": 5, "ids": [2, 3]})
+    assert form.valid and form.json_values() == {"center": None, "n": 5, "filter": "hann", "ids": [2, 3]}
+
+
+def test_job_progress_renders_events_and_cancels_a_thread():
+    job = JobProgress("test")
+    job(ProgressEvent("wf", "smooth", 1, 3, 2, 4, 0.5, 10.0, 10.0, ""))
+    assert job.bar.value == 0.5 and "step 2/3 smooth" in job.detail.value and "chunk 2/4" in job.detail.value
+    assert "ETA 00:10" in job.detail.value
+
+    def work(progress, cancel):
+        for _ in range(200):
+            cancel.raise_if_cancelled()
+            time.sleep(0.01)
+        return "finished"
+
+    t = job.run_in_thread(work)
+    assert not job.cancel_button.disabled
+    job.cancel_button.click()
+    t.join(5)
+    assert job.status.value == "cancelled" and job.result is None
+    assert "cancel requested" in job.log_area.value
+    t = job.run_in_thread(lambda p, c: 42)
+    t.join(5)
+    assert job.status.value == "done" and job.result == 42 and job.bar.value == 1.0
+
+
+def test_builder_add_order_remove_save_load_run(tmp_path):
+    store = DataStore({"raw/data": np.arange(24.0).reshape(6, 4)})
+    b = WorkflowBuilder(store)
+    assert "core.scale" in [v for _, v in b.picker.options]
+    b.picker.value = "core.scale"
+    b.add_button.click()
+    b.picker.value = "core.smooth"
+    b.add_button.click()
+    b.picker.value = "core.sum"
+    b.add_button.click()
+    assert [e.step_id.value for e in b.editors] == ["scale", "smooth", "sum"]
+    # new steps are wired to what the previous one wrote
+    assert b.editors[1].inputs["data"].value == "work/scale" and b.editors[0].inputs["data"].value == "raw/data"
+    b.editors[0].form.fields["factor"].value = 2.0
+    b.editors[1].form.fields["iterations"].value = 0  # invalid: marked, run refused
+    assert "must be &gt;= 1" in b.editors[1].form.errors["iterations"].value
+    assert b.run() is None and "step 'smooth'" in b.message.value
+    b.editors[1].form.fields["iterations"].value = 1
+    b.editors[2].remove.click()
+    b.editors[1].up.click()  # smooth before scale: now smooth reads a key nothing wrote yet
+    assert [e.algorithm.name for e in b.editors] == ["core.smooth", "core.scale"]
+    assert b.validate() is not None and "work/scale" in b.message.value
+    b.editors[0].down.click()
+    b.save(str(tmp_path / "wf.json"))
+    wf = Workflow.load(tmp_path / "wf.json")
+    assert [s.id for s in wf.steps] == ["scale", "smooth"] and wf.steps[0].params["factor"] == 2.0
+    b2 = WorkflowBuilder(store, path=str(tmp_path / "wf.json"))
+    b2.load_button.click()
+    assert b2.workflow == b.workflow
+    t = b2.run()
+    t.join(30)
+    for _ in range(50):
+        if not b2.run_button.disabled:
+            break
+        time.sleep(0.05)
+    assert b2.progress.status.value == "done"
+    x = np.arange(24.0).reshape(6, 4) * 2
+    p = np.pad(x, [(0, 0), (1, 1)], mode="edge")
+    np.testing.assert_allclose(b2.result["work/smooth"], 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:])
+    assert "work/smooth" in b2.result_view.value
+    assert "raw/data" in store and "work/smooth" not in store  # the builder runs on a copy
+    assert "daisy-workflow-builder" in b2._dom_classes
+
+
+def test_builder_cancel_keeps_nothing():
+    b = WorkflowBuilder(DataStore({"x": np.zeros(50)}))
+    b.add_step("core.delay", {"seconds": 0.2}, {"data": "x"}, {"data": "y"})
+    t = b.run()
+    time.sleep(0.3)
+    b.progress.cancel_button.click()
+    t.join(5)
+    assert b.progress.status.value == "cancelled" and b.result is None
