@@ -295,7 +295,8 @@ class WorkflowBuilder(W.VBox):
         self.run_button.disabled = True
 
         def job(progress: Any, cancel: Any) -> DataStore:
-            return engine.run(wf, store, progress=progress, cancel=cancel)
+            # keep every intermediate object: the builder is for exploring (the store is a copy)
+            return engine.run(wf, store, progress=progress, cancel=cancel, release=False)
 
         def done(result: DataStore) -> None:
             self.result = result
