@@ -212,12 +212,14 @@ def sort_filter_columns(sino, size):  # pragma: no cover - compiled
         buf = np.empty(size, np.float32)
         filt = np.empty(nd, np.float32)
         for j in range(nd):
-            lo = max(0, j - h)
-            hi = min(nd, j + h + 1)
-            m = hi - lo
-            for t in range(m):
-                buf[t] = srt[k, lo + t]
-            filt[j] = np.median(buf[:m])
+            for t in range(size):  # window reflected at the edges (scipy's "reflect")
+                jj = j + t - h
+                if jj < 0:
+                    jj = -jj - 1
+                if jj >= nd:
+                    jj = 2 * nd - jj - 1
+                buf[t] = srt[k, min(max(jj, 0), nd - 1)]
+            filt[j] = np.median(buf)
         for j in range(nd):
             out[order[k, j], j] = filt[j]
     return out
