@@ -474,7 +474,7 @@ class DaskEngine(Engine):
         rep(index, path, 0, n)
 
         if self.lazy:
-            self._lazy_outputs(client, wf, path, step, algo, tasks, ranges, store, label)
+            self._lazy_outputs(client, wf, index, path, step, algo, tasks, ranges, store, label, rep, cancel, live)
             rep(index, path, n, n, message="graph built (computed when saved)")
             return
 
@@ -482,16 +482,14 @@ class DaskEngine(Engine):
         live.extend(futures)
         pos = {f.key: i for i, f in enumerate(futures)}
         self._wait(client, wf, path, index, futures, pos, label, rep, cancel)
-        metas = client.gather([client.submit(_meta, f, pure=False) for f in futures])
+        metas = client.gather(client.map(_meta, futures, pure=False))
         for port, key in step.outputs.items():
             if port not in metas[0]:
                 continue
             kinds = {m[port][0] for m in metas}
             if kinds == {"array"}:
-                parts = []
-                for f, m in zip(futures, metas):
-                    pf = client.submit(_pick, f, port, pure=False)
-                    parts.append(dask_from_future(pf, m[port][1], np.dtype(m[port][2])))
+                picks = client.map(_pick, futures, [port] * len(futures), pure=False)
+                parts = [dask_from_future(pf, m[port][1], np.dtype(m[port][2])) for pf, m in zip(picks, metas)]
                 if ranges is not None and port in split.outputs:
                     import dask.array as da  # noqa: PLC0415
 
@@ -499,7 +497,7 @@ class DaskEngine(Engine):
                 else:
                     value = parts[0]
             elif kinds == {"table"} and ranges is not None and port in split.outputs:
-                value = np.concatenate(client.gather([client.submit(_pick, f, port, pure=False) for f in futures]))
+                value = np.concatenate(client.gather(client.map(_pick, futures, [port] * len(futures), pure=False)))
             else:
                 value = client.submit(_pick, futures[0], port, pure=False).result()
             store[key] = value
@@ -530,8 +528,9 @@ class DaskEngine(Engine):
                 done_n += 1
             rep(index, path, done_n, len(futures))
 
-    def _lazy_outputs(self, client: Any, wf: Workflow, path: str, step: Step, algo: Algorithm, tasks: list,
-                      ranges: list[tuple[int, int]] | None, store: DataStore, label: Callable[[int], str | None]) -> None:
+    def _lazy_outputs(self, client: Any, wf: Workflow, index: int, path: str, step: Step, algo: Algorithm, tasks: list,
+                      ranges: list[tuple[int, int]] | None, store: DataStore, label: Callable[[int], str | None],
+                      rep: _Reporter, cancel: CancelToken, live: list[Any]) -> None:
         import dask  # noqa: PLC0415
         import dask.array as da  # noqa: PLC0415
 
@@ -547,8 +546,13 @@ class DaskEngine(Engine):
                 continue
             kind, shape0, dt = meta[port]
             if kind == "table" and ranges is not None and port in split.outputs:
-                picks = [dask.delayed(_pick)(t, port) for t in tasks]
-                store[key] = np.concatenate(client.gather(client.compute(picks, retries=self.retries)))
+                # tables are small: compute every chunk now (this streams the inputs through the graph)
+                futures = client.compute([dask.delayed(_pick)(t, port) for t in tasks], retries=self.retries)
+                live.extend(futures)
+                self._wait(client, wf, path, index, futures, {f.key: i for i, f in enumerate(futures)}, label, rep, cancel)
+                store[key] = np.concatenate(client.gather(futures))
+                for f in futures:
+                    live.remove(f)
                 continue
             if kind != "array":
                 store[key] = client.compute(dask.delayed(_pick)(tasks[0], port)).result()

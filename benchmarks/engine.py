@@ -1,0 +1,145 @@
+"""Engine benchmarks: per-step overhead in-process, per-chunk overhead on Dask, Dask speed-up.
+
+Prints a table. Each figure is measured against a peer in the same run:
+
+* in-process per-step overhead = (engine run of N trivial steps - the same N
+  algorithm calls made directly) / N; target < 1 ms;
+* Dask per-chunk overhead = (Dask run of a step mapped over M tiny chunks) / M,
+  with the in-process engine on the same chunks as the peer;
+* speed-up of a CPU-bound chunked step (``core.smooth``, numba, releases the GIL)
+  on a Dask LocalCluster of W single-threaded worker processes over the
+  in-process engine (one process, one thread); target >= 1.7x with 2 workers.
+
+Usage::
+
+    python benchmarks/engine.py [--steps 500] [--chunks 200] [--size 64 256 512] [--iterations 40] [--workers 2]
+
+The machine may be shared: run it when idle and repeat (``--repeat``) to see the spread.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+
+def _quiet() -> None:
+    from daisy_widgets.core.registry import PluginWarning
+
+    warnings.simplefilter("ignore", PluginWarning)
+
+
+def step_overhead(n_steps: int, repeat: int) -> tuple[float, float]:
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine import InProcessEngine
+    from daisy_widgets.core.registry import get_algorithm
+    from daisy_widgets.core.workflow import Step, Workflow
+
+    steps = [Step(f"s{i}", "core.scale", {"factor": 1.0}, {"data": "x" if i == 0 else f"k{i - 1}"}, {"data": f"k{i}"})
+             for i in range(n_steps)]
+    wf = Workflow("overhead", steps)
+    x = np.zeros(16)
+    eng = InProcessEngine()
+    eng.run(wf, DataStore({"x": x}))  # warm-up
+    scale = get_algorithm("core.scale")
+    engine_t, direct_t = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        eng.run(wf, DataStore({"x": x}))
+        engine_t.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        y = x
+        for _ in range(n_steps):  # the peer: what the steps do, without the engine
+            y = scale(factor=1.0)(data=y)["data"]
+        direct_t.append(time.perf_counter() - t0)
+    e, d = min(engine_t), min(direct_t)
+    return e / n_steps, (e - d) / n_steps
+
+
+def chunk_overhead(n_chunks: int, dask_engine, repeat: int) -> tuple[float, float]:
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine import InProcessEngine
+    from daisy_widgets.core.workflow import Step, Workflow
+
+    wf = Workflow("chunks", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}, block=1)])
+    x = np.zeros((n_chunks, 4))
+    res = {}
+    for label, eng in (("inprocess", InProcessEngine()), ("dask", dask_engine)):
+        eng.run(wf, DataStore({"x": x}))
+        ts = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            out = eng.run(wf, DataStore({"x": x}))
+            if label == "dask":
+                out["y"].compute()
+            ts.append(time.perf_counter() - t0)
+        res[label] = min(ts) / n_chunks
+    return res["inprocess"], res["dask"]
+
+
+def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -> tuple[float, float, float]:
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine import InProcessEngine
+    from daisy_widgets.core.workflow import Step, Workflow
+
+    x = np.random.default_rng(0).random(shape)
+    n_workers = dask_engine.n_workers
+    block = max(1, shape[0] // (4 * n_workers))
+    wf = Workflow("cpu", [Step("smooth", "core.smooth", {"iterations": iterations}, {"data": "x"}, {"data": "y"},
+                               block=block)])
+    # warm-up: numba compiles (or loads its cache) in every process
+    small = Workflow("warm", [Step("smooth", "core.smooth", {"iterations": 1}, {"data": "x"}, {"data": "y"}, block=1)])
+    InProcessEngine().run(small, DataStore({"x": x[: 2 * n_workers, :2]}))
+    dask_engine.run(small, DataStore({"x": x[: 4 * n_workers, :2]}))["y"].compute()
+    t1, td = [], []
+    ref = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        ref = InProcessEngine().run(wf, DataStore({"x": x}))["y"]
+        t1.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = dask_engine.run(wf, DataStore({"x": x}))["y"].compute()
+        td.append(time.perf_counter() - t0)
+    assert np.allclose(out, ref)
+    return statistics.median(t1), statistics.median(td), statistics.median(t1) / statistics.median(td)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=500, help="trivial steps for the per-step overhead")
+    ap.add_argument("--chunks", type=int, default=200, help="tiny chunks for the per-chunk overhead on Dask")
+    ap.add_argument("--size", type=int, nargs=3, default=(32, 128, 512), help="array shape of the CPU-bound step")
+    ap.add_argument("--iterations", type=int, default=2000, help="smoothing iterations (CPU work per element)")
+    ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (1 thread each)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    _quiet()
+    from daisy_widgets.core.engine import DaskEngine
+
+    rows = []
+    per_step, overhead = step_overhead(args.steps, args.repeat)
+    rows.append(("in-process: time per trivial step", f"{per_step * 1e3:.3f} ms", "-"))
+    rows.append(("in-process: engine overhead per step", f"{overhead * 1e3:.3f} ms", "< 1 ms"))
+    with DaskEngine(n_workers=args.workers, threads_per_worker=1, processes=True) as dask_engine:
+        ip_chunk, dk_chunk = chunk_overhead(args.chunks, dask_engine, args.repeat)
+        rows.append(("in-process: time per tiny chunk", f"{ip_chunk * 1e3:.3f} ms", "-"))
+        rows.append((f"Dask ({args.workers} procs): time per tiny chunk", f"{dk_chunk * 1e3:.3f} ms", "-"))
+        t1, td, s = speedup(tuple(args.size), args.iterations, dask_engine, args.repeat)
+        rows.append((f"core.smooth {tuple(args.size)} x{args.iterations}: in-process (1 proc)", f"{t1:.2f} s", "-"))
+        rows.append((f"core.smooth on Dask ({args.workers} procs x 1 thread)", f"{td:.2f} s", "-"))
+        rows.append(("Dask speed-up over one process", f"{s:.2f}x", ">= 1.7x"))
+    w = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':<{w}}  {'value':>12}  target")
+    print("-" * (w + 24))
+    for name, val, target in rows:
+        print(f"{name:<{w}}  {val:>12}  {target}")
+    load = os.getloadavg()
+    print(f"\n(cpu count {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; shared machine figures are noisy)")
+
+
+if __name__ == "__main__":
+    main()
