@@ -115,7 +115,7 @@ def project_phantom(size: int, theta: np.ndarray, rows: np.ndarray | list[int] |
     scale = size / 2.0 * mu_max
     for k, r in enumerate(rows):
         acc = np.zeros((na, size, ss))
-        zr = _z_of_rows(r + sh[:, 0], height, size)                          # (na,)
+        zr = _z_of_rows(r - sh[:, 0], height, size)                          # (na,)
         for v, a, b, c, x0, y0, z0, phi in SHEPP_LOGAN_3D:
             t = (zr - z0) / c
             inside = np.abs(t) < 1
