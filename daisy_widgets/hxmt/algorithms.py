@@ -1,0 +1,371 @@
+"""The HXMT pipeline steps as Daisy algorithms (entry point ``hxmt``), mirroring HXMTDAS.
+
+``hxmt.load_l1`` -> ``hxmt.pical`` -> (``hxmt.grade`` ME | ``hxmt.recon`` LE) -> ``hxmt.gtigen``
+-> ``hxmt.screen`` -> ``hxmt.lcgen``, ``hxmt.specgen``, ``hxmt.rspgen``, ``hxmt.bkgmap``
+-> ``hxmt.barycorr`` -> ``hxmt.fold``, ``hxmt.z2search``, ``hxmt.powspec`` -> ``hxmt.write_products``.
+Tables are numpy structured arrays; light curves, spectra and responses are the
+dataclasses of :mod:`.products`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.algorithm import Algorithm
+from ..core.params import Bool, Choice, Float, FilePath, Int, IntList, Port, Text
+from . import calibrate, gti as gtimod, l1io, products, screen as scr, timing
+from .mission import DEFAULT_GTI_EXPR, INSTRUMENTS, spec
+
+_INST = Choice("instrument", "HE", INSTRUMENTS, help="telescope: HE (20-250 keV), ME (5-30 keV) or LE (1-10 keV)")
+_DETS = IntList("detectors", None, min=0, optional=True,
+                help="detector IDs to use, e.g. '0-15,17' (default: all open, non-blind detectors)")
+
+
+def _pi_check(values: dict) -> dict[str, str]:
+    lo, hi = values.get("pi_min"), values.get("pi_max")
+    inst = values.get("instrument", "HE")
+    if lo is None or hi is None:
+        return {}
+    problem = scr.check_pi_range(inst, lo, hi)
+    return {"pi_min": problem} if problem else {}
+
+
+class LoadL1(Algorithm):
+    """Read one exposure's Level-1 files (events, EHK, orbit) and its observation keywords."""
+
+    name = "hxmt.load_l1"
+    category = "hxmt/input"
+    outputs = (Port("events", "table", help="Level-1 events (TIME, DET_ID, CHANNEL, flags)"),
+               Port("ehk", "table", help="EHK housekeeping at 1 s"),
+               Port("orbit", "table", help="orbit: TIME, LON, LAT, ALT (deg, deg, km), X, Y, Z (km, J2000)"),
+               Port("meta", "object", help="observation keywords (OBJECT, RA_OBJ, OBS_ID, ...)"))
+    params = (FilePath("l1_dir", None, help="Level-1 exposure folder (holding HE/ ME/ LE/ ACS/ AUX/)"), _INST)
+
+    def compute(self):
+        obs = l1io.find_exposure(self.values["l1_dir"], self.values["instrument"])
+        inst = obs.instrument
+        ev = l1io.read_table(obs.files[f"{inst}-Evt"], f"{inst}-Evt")
+        meta = l1io.Keywords(obs.meta, files={k: str(v) for k, v in obs.files.items()}, instrument=inst)
+        return {"events": ev, "ehk": l1io.read_table(obs.files["EHK"], "EHK"),
+                "orbit": l1io.read_table(obs.files["Orbit"], "Orbit"), "meta": meta}
+
+
+class PiCal(Algorithm):
+    """Convert raw ADC channels to PI with the per-detector gains of the CALDB (hepical/mepical/lepical)."""
+
+    name = "hxmt.pical"
+    category = "hxmt/calibrate"
+    inputs = (Port("events", "table", help="Level-1 events with CHANNEL and DET_ID"),)
+    outputs = (Port("events", "table", help="events with a PI column"),)
+    params = (_INST, Int("seed", 0, min=0, help="seed of the channel randomisation"))
+
+    def compute(self, events):
+        return {"events": calibrate.pical(events, self.values["instrument"], self.values["seed"])}
+
+
+class Grade(Algorithm):
+    """ME event grading (megrade): grade 0 single-pixel events, 1 split events across neighbouring pixels."""
+
+    name = "hxmt.grade"
+    category = "hxmt/calibrate"
+    inputs = (Port("events", "table", help="ME events sorted by time"),)
+    outputs = (Port("events", "table", help="events with a GRADE column"),)
+
+    def compute(self, events):
+        return {"events": calibrate.me_grade(events)}
+
+
+class Recon(Algorithm):
+    """LE split-event reconstruction (lerecon): merge the two records of a split X-ray, summing energies."""
+
+    name = "hxmt.recon"
+    category = "hxmt/calibrate"
+    inputs = (Port("events", "table", help="LE events with PI"),)
+    outputs = (Port("events", "table", help="reconstructed events with GRADE (0 single, 1 double)"),)
+
+    def compute(self, events):
+        return {"events": calibrate.le_recon(events)}
+
+
+class GtiGen(Algorithm):
+    """Good time intervals from the EHK file and a selection expression (hegtigen/megtigen/legtigen)."""
+
+    name = "hxmt.gtigen"
+    category = "hxmt/screen"
+    inputs = (Port("ehk", "table", help="EHK table"),)
+    outputs = (Port("gti", "array", ndim=2, help="GTIs (n, 2): START, STOP in mission seconds"),)
+    params = (_INST, Text("expr", None, optional=True, validator=gtimod.check_expression,
+                          help="selection on EHK columns with && || ! and comparisons (default: the instrument's)"),
+              Float("min_length", 1.0, min=0, unit="s", help="drop GTIs shorter than this"))
+
+    def compute(self, ehk):
+        expr = self.values["expr"] or DEFAULT_GTI_EXPR[spec(self.values["instrument"]).name]
+        mask = gtimod.evaluate(expr, l1io.ehk_columns(ehk))
+        gti = gtimod.mask_to_gti(ehk["TIME"], mask, min_length=self.values["min_length"])
+        if gti.size == 0:
+            raise scr.NoGoodTimeError(f"no good time: the expression {expr!r} is false over the whole EHK "
+                                      f"({ehk['TIME'][0]:.0f}-{ehk['TIME'][-1]:.0f} s)")
+        return {"gti": gti}
+
+
+class Screen(Algorithm):
+    """Screen events (hescreen/mescreen/lescreen): GTI, detectors, PI range and event flags."""
+
+    name = "hxmt.screen"
+    category = "hxmt/screen"
+    inputs = (Port("events", "table", help="calibrated events"), Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    outputs = (Port("events", "table", help="screened events of the selected detectors"),
+               Port("blind", "table", help="screened events of the blind detectors (background)"),
+               Port("raw", "array", help="times (s) of all recorded events of the selected detectors in the GTI (dead time)"),
+               Port("raw_blind", "array", help="same for the blind detectors"))
+    params = (_INST, Int("pi_min", None, min=0, optional=True, unit="chan", help="lowest PI (default: the band's)"),
+              Int("pi_max", None, min=0, optional=True, unit="chan", help="highest PI, inclusive (default: the band's)"),
+              _DETS)
+
+    @classmethod
+    def check_params(cls, values):
+        return _pi_check(values)
+
+    def compute(self, events, gti):
+        v = self.values
+        s = spec(v["instrument"])
+        pr = (s.band[0] if v["pi_min"] is None else v["pi_min"], s.band[1] if v["pi_max"] is None else v["pi_max"])
+        ev = scr.screen(events, gti, s.name, pr, v["detectors"])
+        if ev.size == 0:
+            raise scr.NoGoodTimeError(f"{s.name}: no events left after screening (GTI {gtimod.total(gti):.0f} s, PI {pr[0]}:{pr[1]})")
+        return {"events": ev, "blind": scr.screen(events, gti, s.name, pr, blind=True),
+                "raw": scr.raw_in_gti(events, gti, s.name, v["detectors"]),
+                "raw_blind": scr.raw_in_gti(events, gti, s.name, blind=True)}
+
+
+class LcGen(Algorithm):
+    """Dead-time corrected light curve of the screened events (helcgen/melcgen/lelcgen)."""
+
+    name = "hxmt.lcgen"
+    category = "hxmt/products"
+    inputs = (Port("events", "table", help="screened events"), Port("raw", "array", help="dead-time event times (s)"),
+              Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    outputs = (Port("lc", "object", help="LightCurve"),)
+    params = (_INST, Float("binsize", 1.0, min=1e-5, unit="s", help="light-curve bin size"), _DETS)
+
+    def compute(self, events, raw, gti):
+        v = self.values
+        n = products.used_detectors(v["instrument"], v["detectors"])
+        return {"lc": products.make_lightcurve(events["TIME"], raw, gti, v["binsize"], v["instrument"], n)}
+
+
+class SpecGen(Algorithm):
+    """PHA spectrum of the screened events with the dead-time corrected exposure (hespecgen/...)."""
+
+    name = "hxmt.specgen"
+    category = "hxmt/products"
+    inputs = (Port("events", "table", help="screened events"), Port("raw", "array", help="dead-time event times (s)"),
+              Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    outputs = (Port("spectrum", "object", help="Spectrum"),)
+    params = (_INST, _DETS)
+
+    def compute(self, events, raw, gti):
+        v = self.values
+        n = products.used_detectors(v["instrument"], v["detectors"])
+        return {"spectrum": products.make_spectrum(events["PI"], raw, gti, v["instrument"], n)}
+
+
+class RspGen(Algorithm):
+    """Response matrix (RMF with the effective area folded in) from the CALDB (herspgen/merspgen/lerspgen)."""
+
+    name = "hxmt.rspgen"
+    category = "hxmt/products"
+    outputs = (Port("response", "object", help="Response"),)
+    params = (_INST, _DETS)
+
+    def compute(self):
+        v = self.values
+        return {"response": products.make_response(v["instrument"], products.used_detectors(v["instrument"], v["detectors"]))}
+
+
+class BkgMap(Algorithm):
+    """Background spectrum and light curve from the blind detectors, scaled to the selected ones (hebkgmap/...)."""
+
+    name = "hxmt.bkgmap"
+    category = "hxmt/products"
+    inputs = (Port("blind", "table", help="screened blind-detector events"),
+              Port("raw_blind", "array", help="dead-time event times of the blind detectors (s)"),
+              Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    outputs = (Port("spectrum", "object", help="background Spectrum (BACKSCAL = number of blind detectors)"),
+               Port("lc", "object", help="background LightCurve scaled to the selected detectors"))
+    params = (_INST, Float("binsize", 1.0, min=1e-5, unit="s", help="light-curve bin size"), _DETS)
+
+    def compute(self, blind, raw_blind, gti):
+        from .caldb import load_calibration  # noqa: PLC0415
+
+        v = self.values
+        nb = int(load_calibration(v["instrument"]).blind_detectors.size)
+        n = products.used_detectors(v["instrument"], v["detectors"])
+        sp = products.make_spectrum(blind["PI"], raw_blind, gti, v["instrument"], nb, kind="BKG")
+        lc = products.make_lightcurve(blind["TIME"], raw_blind, gti, v["binsize"], v["instrument"], nb,
+                                      scale=n / nb, kind="BKG")
+        return {"spectrum": sp, "lc": lc}
+
+
+class BaryCorr(Algorithm):
+    """Barycentric correction of event times (hxbary): TT spacecraft -> TDB solar-system barycentre."""
+
+    name = "hxmt.barycorr"
+    category = "hxmt/timing"
+    inputs = (Port("events", "table", help="screened events"), Port("orbit", "table", help="orbit table with X, Y, Z or LON, LAT, ALT"),
+              Port("meta", "object", optional=True, help="observation keywords (RA_OBJ, DEC_OBJ)"))
+    outputs = (Port("events", "table", help="events with barycentric TDB times"),)
+    params = (Float("ra", None, optional=True, min=0, max=360, unit="deg", help="source RA (default: RA_OBJ)"),
+              Float("dec", None, optional=True, min=-90, max=90, unit="deg", help="source Dec (default: DEC_OBJ)"))
+
+    def compute(self, events, orbit, meta=None):
+        ra = self.values["ra"] if self.values["ra"] is not None else (meta or {}).get("RA_OBJ")
+        dec = self.values["dec"] if self.values["dec"] is not None else (meta or {}).get("DEC_OBJ")
+        if ra is None or dec is None:
+            raise ValueError("source position unknown: give ra and dec (no RA_OBJ/DEC_OBJ in the observation)")
+        xyz = orbit_xyz(orbit)
+        out = events.copy()
+        out["TIME"] = events["TIME"] + timing.barycentric_delay(events["TIME"], float(ra), float(dec), orbit["TIME"], xyz)
+        return {"events": out}
+
+
+def orbit_xyz(orbit: np.ndarray) -> np.ndarray:
+    """J2000 positions (km), from X/Y/Z columns or from LON/LAT/ALT via astropy."""
+    if all(c in orbit.dtype.names for c in ("X", "Y", "Z")):
+        return np.stack([orbit["X"], orbit["Y"], orbit["Z"]], axis=-1)
+    import astropy.units as u  # noqa: PLC0415
+    from astropy.coordinates import GCRS, ITRS, EarthLocation  # noqa: PLC0415
+    from astropy.time import Time  # noqa: PLC0415
+
+    from .mission import mission_time_to_mjd  # noqa: PLC0415
+
+    loc = EarthLocation.from_geodetic(orbit["LON"] * u.deg, orbit["LAT"] * u.deg, orbit["ALT"] * u.km)
+    t = Time(mission_time_to_mjd(orbit["TIME"]), format="mjd", scale="tt")
+    g = ITRS(loc.get_itrs(t).cartesian, obstime=t).transform_to(GCRS(obstime=t))
+    return g.cartesian.xyz.to_value(u.km).T
+
+
+class Fold(Algorithm):
+    """Epoch folding: pulse profile of the (barycentred) events at a given frequency."""
+
+    name = "hxmt.fold"
+    category = "hxmt/timing"
+    inputs = (Port("events", "table", help="events (barycentred)"),)
+    outputs = (Port("profile", "object", help="dict: phase, counts, frequency, epoch"),)
+    params = (Float("frequency", 29.6, min=1e-6, unit="Hz", help="spin frequency"),
+              Float("fdot", 0.0, unit="Hz/s", help="frequency derivative"),
+              Int("nbin", 32, min=2, max=4096, help="phase bins"),
+              Float("epoch", None, optional=True, unit="s", help="phase 0 (TDB mission seconds; default: first event)"))
+
+    def compute(self, events):
+        v = self.values
+        t = events["TIME"]
+        epoch = v["epoch"] if v["epoch"] is not None else float(t[0])
+        ph, c = timing.fold_events(t, v["frequency"], v["nbin"], epoch, v["fdot"])
+        return {"profile": PulseProfile(ph, c, v["frequency"], epoch)}
+
+
+class PulseProfile:
+    """Folded profile: phase bin centres, counts, the frequency (Hz) and epoch (s)."""
+
+    def __init__(self, phase, counts, frequency, epoch, z2=None):
+        self.phase, self.counts, self.frequency, self.epoch, self.z2 = phase, counts, frequency, epoch, z2
+
+
+class Z2Search(Algorithm):
+    """Z^2_n periodicity search on event times over a frequency range."""
+
+    name = "hxmt.z2search"
+    category = "hxmt/timing"
+    inputs = (Port("events", "table", help="events (barycentred)"),)
+    outputs = (Port("z2", "object", help="dict: frequency, z2, best_frequency, best_z2"),)
+    params = (Float("f_min", 29.5, min=1e-6, unit="Hz", help="lowest trial frequency"),
+              Float("f_max", 29.7, min=1e-6, unit="Hz", help="highest trial frequency"),
+              Int("nharm", 2, min=1, max=20, help="number of harmonics n of Z^2_n"),
+              Float("oversample", 5.0, min=1, help="trial spacing is 1/(oversample * T)"))
+
+    @classmethod
+    def check_params(cls, values):
+        return {"f_max": "must be greater than f_min"} if values["f_max"] <= values["f_min"] else {}
+
+    def compute(self, events):
+        v = self.values
+        res = timing.z2_search(events["TIME"], v["f_min"], v["f_max"], v["nharm"], v["oversample"])
+        return {"z2": _Box(res)}
+
+
+class _Box:
+    """A dict carried as one data-store object (a plain dict would become a group)."""
+
+    def __init__(self, d):
+        self.__dict__.update(d)
+        self.data = d
+
+    def __getitem__(self, k):
+        return self.data[k]
+
+
+class PowSpec(Algorithm):
+    """Leahy-normalised power spectrum of the events, averaged over segments inside the GTI."""
+
+    name = "hxmt.powspec"
+    category = "hxmt/timing"
+    inputs = (Port("events", "table", help="screened events"), Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    outputs = (Port("pds", "object", help="frequency (Hz), power (Leahy)"),)
+    params = (Float("binsize", 1 / 256, min=1e-5, unit="s", help="time resolution"),
+              Float("segment", 16.0, min=0.01, unit="s", help="segment length"))
+
+    def compute(self, events, gti):
+        v = self.values
+        dt, seg = v["binsize"], v["segment"]
+        nseg = int(round(seg / dt))
+        t = events["TIME"]
+        freqs, powers = None, []
+        for a, b in np.asarray(gti).reshape(-1, 2):
+            for s0 in np.arange(a, b - seg + 1e-9, seg):
+                c = products.fast_lightcurve_counts(t[(t >= s0) & (t < s0 + seg)], s0, dt, nseg)
+                freqs, p = timing.power_spectrum(c, dt)
+                powers.append(p)
+        if not powers:
+            raise scr.NoGoodTimeError(f"no GTI as long as one segment ({seg} s)")
+        return {"pds": _Box({"frequency": freqs, "power": np.mean(powers, axis=0), "n_segments": len(powers)})}
+
+
+class WriteProducts(Algorithm):
+    """Write the products (X_screen.fits, X_spec.pha, X.rsp, X_bkg.pha, X_lc.fits, X_bkg_lc.fits, X_profile.fits)."""
+
+    name = "hxmt.write_products"
+    category = "hxmt/output"
+    inputs = (Port("events", "table", help="screened events"), Port("gti", "array", ndim=2, help="GTIs"),
+              Port("lc", "object", help="LightCurve"), Port("spectrum", "object", help="Spectrum"),
+              Port("response", "object", help="Response"), Port("bkg_spectrum", "object", help="background Spectrum"),
+              Port("bkg_lc", "object", help="background LightCurve"), Port("meta", "object", optional=True, help="keywords"),
+              Port("profile", "object", optional=True, help="PulseProfile"),
+              Port("z2", "object", optional=True, help="Z^2 search result"))
+    outputs = (Port("files", "object", help="list of the files written"),)
+    params = (_INST, FilePath("out_dir", None, help="folder for the products"),
+              Int("pi_min", None, min=0, optional=True, unit="chan", help="PI range of the light curves (keyword only)"),
+              Int("pi_max", None, min=0, optional=True, unit="chan", help="PI range of the light curves (keyword only)"))
+
+    def compute(self, events, gti, lc, spectrum, response, bkg_spectrum, bkg_lc, meta=None, profile=None, z2=None):
+        x = spec(self.values["instrument"]).name
+        s = spec(x)
+        pr = (self.values["pi_min"] if self.values["pi_min"] is not None else s.band[0],
+              self.values["pi_max"] if self.values["pi_max"] is not None else s.band[1])
+        hl = {
+            f"{x}_screen.fits": products.events_hdulist(events, gti, x, meta),
+            f"{x}_spec.pha": products.spectrum_hdulist(spectrum, meta, backfile=f"{x}_bkg.pha", respfile=f"{x}.rsp"),
+            f"{x}_bkg.pha": products.spectrum_hdulist(bkg_spectrum, meta, respfile=f"{x}.rsp"),
+            f"{x}.rsp": products.response_hdulist(response, meta),
+            f"{x}_lc.fits": products.lightcurve_hdulist(lc, meta, pr),
+            f"{x}_bkg_lc.fits": products.lightcurve_hdulist(bkg_lc, meta, pr),
+        }
+        if profile is not None:
+            zval = float(z2["best_z2"]) if z2 is not None else None
+            hl[f"{x}_profile.fits"] = products.profile_hdulist(profile.phase, profile.counts, profile.frequency,
+                                                               profile.epoch, x, meta, zval)
+        written = products.write_hdulists(self.values["out_dir"], hl)
+        return {"files": [str(p) for p in written.values()]}
+
+
+ALGORITHMS = [LoadL1, PiCal, Grade, Recon, GtiGen, Screen, LcGen, SpecGen, RspGen, BkgMap, BaryCorr, Fold,
+              Z2Search, PowSpec, WriteProducts]

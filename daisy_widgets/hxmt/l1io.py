@@ -1,0 +1,159 @@
+"""Reading Level-1 exposures: find the files, check their columns, load them as tables.
+
+Every problem names the file, the column/extension and what was expected
+(:class:`~daisy_widgets.core.errors.InputFileError`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import InputFileError
+from .mission import L1_FOLDER, spec
+
+#: required columns of each Level-1 file kind (FITS column names are matched case-insensitively)
+REQUIRED = {
+    "HE-Evt": ("Time", "Det_ID", "Channel", "Pulse_Width", "ACD", "Event_Type", "Flag"),
+    "ME-Evt": ("Time", "Det_ID", "Channel", "Event_Type", "Flag"),
+    "LE-Evt": ("Time", "Det_ID", "Channel", "Event_Type", "Flag"),
+    "EHK": ("TIME", "ELV", "DYE_ELV", "COR", "SAA_FLAG", "T_SAA", "TN_SAA", "ANG_DIST", "SUN_ANG", "MOON_ANG"),
+    "Orbit": ("Time", "Lon", "Lat", "Alt"),
+    "Att": ("Time", "Ra", "Dec"),
+}
+EXTNAME = {"HE-Evt": "Events", "ME-Evt": "Events", "LE-Evt": "Events", "EHK": "EHK", "Orbit": "Orbit", "Att": "ATT"}
+#: primary-header keywords copied into the products
+META_KEYS = ("OBJECT", "RA_OBJ", "DEC_OBJ", "OBS_ID", "EXP_ID", "DATE-OBS", "DATE-END", "TSTART", "TSTOP",
+             "EXPOSURE", "INSTLIST", "DATA_VER", "EQUINOX", "RADECSYS")
+
+
+@dataclass
+class Observation:
+    """What the pipeline reads of one exposure.
+
+    Attributes
+    ----------
+    files
+        Paths by kind (``"HE-Evt"``, ``"EHK"``, ``"Orbit"``, ``"Att"``).
+    meta
+        Primary-header keywords of the event file (OBJECT, RA_OBJ, OBS_ID, TSTART...).
+    """
+
+    root: Path
+    instrument: str
+    files: dict[str, Path] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+def find_exposure(l1_dir: str | Path, instrument: str) -> Observation:
+    """Locate the Level-1 files of ``instrument`` under ``l1_dir`` (an exposure folder, or an
+    ObsID folder holding exactly one exposure folder)."""
+    inst = spec(instrument).name
+    root = Path(l1_dir)
+    if not root.is_dir():
+        raise InputFileError(root, "", "a Level-1 folder with HE/, ME/, LE/, ACS/ and AUX/ sub-folders", "no such folder")
+    if not (root / inst).is_dir() and not (root / "AUX").is_dir():
+        subs = [p for p in sorted(root.iterdir()) if p.is_dir() and ((p / inst).is_dir() or (p / "AUX").is_dir())]
+        if len(subs) == 1:
+            root = subs[0]
+        elif len(subs) > 1:
+            raise InputFileError(root, "", "one exposure folder (give the one to process)",
+                                 ", ".join(p.name for p in subs))
+    obs = Observation(root=root, instrument=inst)
+    for kind in (f"{inst}-Evt", "EHK", "Orbit", "Att"):
+        folder = root / L1_FOLDER[kind]
+        hits = sorted(folder.glob(f"HXMT_*_{kind}_FFFFFF_V*_L1P.FITS")) if folder.is_dir() else []
+        if not hits:
+            raise InputFileError(folder, kind, f"a file named HXMT_<ExpID>_{kind}_FFFFFF_V<n>_L1P.FITS",
+                                 "none" if folder.is_dir() else "no such folder")
+        obs.files[kind] = hits[-1]  # the highest version
+    obs.meta = read_meta(obs.files[f"{inst}-Evt"])
+    return obs
+
+
+def _open(path: Path):
+    from astropy.io import fits  # noqa: PLC0415
+
+    try:
+        hl = fits.open(path, memmap=False)
+        hl.verify("exception")
+    except Exception as exc:  # noqa: BLE001 - astropy raises many types on damaged files
+        raise InputFileError(path, "", "a complete, readable FITS file", f"{type(exc).__name__}: {exc}") from None
+    return hl
+
+
+def read_meta(path: Path) -> dict[str, object]:
+    """Observation keywords from the primary header of a Level-1 file."""
+    hl = _open(Path(path))
+    with hl:
+        h = hl[0].header
+        return {k: h[k] for k in META_KEYS if k in h}
+
+
+def read_table(path: str | Path, kind: str) -> np.ndarray:
+    """Read a Level-1 table as a structured array with upper-case column names.
+
+    Raises
+    ------
+    InputFileError
+        Missing extension, missing or misnamed column, truncated or damaged file.
+    """
+    path = Path(path)
+    hl = _open(path)
+    with hl:
+        ext = EXTNAME[kind]
+        names = [h.name.upper() for h in hl]
+        if ext.upper() not in names:
+            raise InputFileError(path, ext, f"a binary table extension {ext!r}", "extensions " + ", ".join(names))
+        hdu = hl[ext]
+        have = {c.upper(): c for c in hdu.columns.names}
+        for col in REQUIRED[kind]:
+            if col.upper() not in have:
+                close = [c for c in hdu.columns.names if c.upper().replace("_", "") == col.upper().replace("_", "")]
+                hint = f" (is {close[0]!r} meant to be {col!r}?)" if close else ""
+                raise InputFileError(path, f"{ext}.{col}", f"column {col!r}{hint}",
+                                     "columns " + ", ".join(hdu.columns.names))
+        try:
+            data = hdu.data
+            n = 0 if data is None else len(data)
+            cols = {c.upper(): np.asarray(data[have[c.upper()]]) if n else np.zeros(0) for c in REQUIRED[kind]}
+            for extra in ("X", "Y", "Z"):
+                if extra in have:
+                    cols[extra] = np.asarray(data[have[extra]])
+        except Exception as exc:  # noqa: BLE001
+            raise InputFileError(path, ext, "complete table data", f"{type(exc).__name__}: {exc}") from None
+    out = np.empty(n, dtype=[(k, v.dtype.newbyteorder("=")) for k, v in cols.items()])
+    for k, v in cols.items():
+        out[k] = v
+    t = out[REQUIRED[kind][0].upper()]
+    if n and not np.all(np.isfinite(t)):
+        raise InputFileError(path, f"{ext}.{REQUIRED[kind][0]}", "finite times", "NaN or infinite values")
+    return out
+
+
+def ehk_columns(ehk: np.ndarray) -> dict[str, np.ndarray]:
+    """``{column: array}`` view of an EHK table (for GTI expressions)."""
+    return {k: ehk[k] for k in ehk.dtype.names}
+
+
+class Keywords:
+    """Observation keywords carried as one data-store object (a plain dict would become a group)."""
+
+    def __init__(self, data: dict | None = None, **kw: object):
+        self.data = dict(data or {}, **kw)
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.data.get(key, default)
+
+    def __getitem__(self, key: str) -> object:
+        return self.data[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def items(self):
+        return self.data.items()
+
+    def __repr__(self) -> str:
+        return f"Keywords({self.data!r})"

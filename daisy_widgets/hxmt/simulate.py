@@ -1,0 +1,352 @@
+"""Simulator of Insight-HXMT Level-1 observations.
+
+Writes, for one exposure, the mission's folders and file names::
+
+    <OUT>/<ObsID>/<ExpID>-<YYYYMMDD>-01-01/
+        HE/HXMT_<ExpID>_HE-Evt_FFFFFF_V1_L1P.FITS   Time, Det_ID, Channel, Pulse_Width, ACD, Event_Type, Flag
+        ME/HXMT_<ExpID>_ME-Evt_FFFFFF_V1_L1P.FITS   Time, Det_ID, Channel, Event_Type, Flag
+        LE/HXMT_<ExpID>_LE-Evt_FFFFFF_V1_L1P.FITS   Time, Det_ID, Channel, Event_Type, Flag
+        ACS/HXMT_<ExpID>_Orbit_FFFFFF_V1_L1P.FITS   Time, Lon, Lat, Alt, X, Y, Z
+        ACS/HXMT_<ExpID>_Att_FFFFFF_V1_L1P.FITS     Time, Ra, Dec, Roll
+        AUX/HXMT_<ExpID>_EHK_FFFFFF_V1_L1P.FITS     TIME, ELV, DYE_ELV, COR, SAA_FLAG, T_SAA, TN_SAA, ANG_DIST, SUN_ANG, MOON_ANG
+
+Physics: the orbit of :mod:`.orbit` (the source is blocked while occulted by the
+Earth; detectors are off in the SAA); a power-law source ``norm * E**-index``
+photons/cm2/s/keV (optionally pulsed with a Crab-like two-peak profile, peaks 0.4
+apart in phase, periodic in barycentric time) folded through the CALDB effective
+area and resolution; a particle background (continuum plus lines) in every
+detector including the blind ones, modulated by the cut-off rigidity and by
+activation after SAA passages; events that the screening must remove (HE CsI
+pulse widths and ACD vetoes, flagged events); ME split events (grade) and LE
+split events (recon); non-paralysable dead time per detector; and per-detector
+gains (Channel = (PI - GAIN_C0) / GAIN_C1).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..core.atomic import atomic_path
+from .caldb import Calibration, load_calibration
+from .mission import INSTRUMENTS, L1_FOLDER, l1_name, mission_time_to_mjd, mjd_to_mission_time, spec, time_keywords
+from .orbit import ehk_table
+from .timing import barycentric_delay
+
+CRAB_RA, CRAB_DEC = 83.63308, 22.01450
+#: 2018-03-01T00:14:24 TT
+DEFAULT_START = float(mjd_to_mission_time(58178.01))
+
+
+@dataclass
+class SimulationConfig:
+    """Parameters of one simulated exposure.
+
+    Attributes
+    ----------
+    instruments
+        Telescopes to simulate.
+    exposure
+        Length of the exposure (s, wall-clock; the GTI is shorter).
+    start
+        Mission time of the start (s).
+    ra, dec, target
+        Source position (deg) and name.
+    photon_index, norm
+        Power law ``norm * E**-photon_index`` photons/cm2/s/keV (norm at 1 keV).
+    pulsar_frequency, pulsed_fraction
+        Barycentric spin frequency (Hz; None: no pulsar) and fraction of source photons pulsed.
+    obs_id, exp_id
+        ``P`` + 10 digits and the observation ID + 2 digits.
+    seed
+        Random seed.
+    background_scale
+        Multiplier of the particle background.
+    """
+
+    instruments: tuple[str, ...] = INSTRUMENTS
+    exposure: float = 2000.0
+    start: float = DEFAULT_START
+    ra: float = CRAB_RA
+    dec: float = CRAB_DEC
+    target: str = "Crab"
+    photon_index: float = 2.1
+    norm: float = 9.7
+    pulsar_frequency: float | None = 29.6
+    pulsed_fraction: float = 0.15
+    obs_id: str = "P0101299001"
+    exp_id: str | None = None
+    seed: int = 0
+    background_scale: float = 1.0
+    version: int = 1
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.instruments = tuple(spec(i).name for i in self.instruments)
+        if self.exp_id is None:
+            self.exp_id = self.obs_id + "01"
+        if self.exposure <= 0:
+            raise ValueError(f"exposure must be > 0 s; got {self.exposure}")
+
+
+def crab_profile_phases(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Phases (0..1) drawn from a Crab-like profile: main peak at 0, interpulse at 0.4."""
+    main = rng.random(n) < 0.6
+    ph = np.where(main, rng.normal(0.0, 0.015, n), rng.normal(0.4, 0.03, n))
+    return np.mod(ph, 1.0)
+
+
+def _sample_powerlaw(rng: np.random.Generator, n: int, index: float, lo: float, hi: float) -> np.ndarray:
+    u = rng.random(n)
+    if abs(index - 1.0) < 1e-9:
+        return lo * (hi / lo) ** u
+    a = 1.0 - index
+    return (lo ** a + u * (hi ** a - lo ** a)) ** (1.0 / a)
+
+
+def _sample_times(rng: np.random.Generator, t_grid: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+    """``n`` times with density proportional to ``weight`` per 1 s grid cell starting at ``t_grid``."""
+    cdf = np.cumsum(weight)
+    if n == 0 or cdf[-1] <= 0:
+        return np.empty(0)
+    cell = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
+    cell = np.minimum(cell, len(t_grid) - 1)
+    return t_grid[cell] + rng.random(n)
+
+
+def _dead_time_filter(time: np.ndarray, det: np.ndarray, tau: float) -> np.ndarray:
+    """Keep-mask of a non-paralysable dead time ``tau`` per detector (events sorted by time)."""
+    from numba import njit  # noqa: PLC0415
+
+    global _dt_kernel
+    if _dt_kernel is None:
+        @njit(cache=False)
+        def kern(t, d, tau, ndet):
+            last = np.full(ndet, -1e30)
+            keep = np.zeros(t.size, np.bool_)
+            for i in range(t.size):
+                k = d[i]
+                if t[i] - last[k] >= tau:
+                    keep[i] = True
+                    last[k] = t[i]
+            return keep
+        _dt_kernel = kern
+    return _dt_kernel(time, det.astype(np.int64), tau, int(det.max()) + 1 if det.size else 1)
+
+
+_dt_kernel = None
+
+
+def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndarray], rng: np.random.Generator,
+                        cal: Calibration | None = None) -> dict[str, np.ndarray]:
+    """Level-1 event columns of one instrument (sorted by time)."""
+    s = spec(inst)
+    cal = cal or load_calibration(inst)
+    t_grid = ehk["TIME"][:-1]
+    on = ehk["SAA_FLAG"][:-1] == 0                           # detectors off in the SAA
+    visible = on & (ehk["ELV"][:-1] > 0)                     # source above the Earth limb
+    open_det = cal.open_detectors
+    n_det = cal.det_id.size
+    e_lo, e_hi = float(cal.arf_lo[0]), float(cal.arf_hi[-1])
+
+    # -- source photons: power law x effective area, in visible seconds
+    eg = np.geomspace(e_lo, e_hi, 4000)
+    dens = cfg.norm * eg ** -cfg.photon_index * cal.area_at(eg)          # counts/s/keV
+    cdf = np.concatenate([[0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(eg))])
+    rate = cdf[-1]
+    n_src = rng.poisson(rate * visible.sum())
+    t_src = _sample_times(rng, t_grid, visible.astype(float), n_src)
+    e_src = np.interp(rng.random(n_src) * rate, cdf, eg)
+    if cfg.pulsar_frequency and n_src:
+        pulsed = rng.random(n_src) < cfg.pulsed_fraction
+        tp = t_src[pulsed]
+        delay = barycentric_delay(tp, cfg.ra, cfg.dec, ehk["TIME"], np.stack([ehk["X"], ehk["Y"], ehk["Z"]], -1))
+        f = cfg.pulsar_frequency
+        tb = tp + delay - cfg.start
+        cycles = np.floor(tb * f)
+        t_src[pulsed] = cfg.start + (cycles + crab_profile_phases(rng, tp.size)) / f - delay
+    e_src = e_src + rng.normal(0, 1, n_src) * cal.sigma(e_src)
+    d_src = rng.choice(open_det, n_src)
+
+    # -- particle background in every detector (blind ones included)
+    cor = np.maximum(ehk["COR"][:-1], 1.0)
+    mod = on * (1 + 0.3 * np.clip(12.0 / cor - 1, 0, 3)) * (1 + 1.5 * np.exp(-ehk["T_SAA"][:-1] / 1200.0))
+    mod = mod * cfg.background_scale
+    e_full = (s.energy(0), s.energy(s.n_pi))
+    n_b = rng.poisson(cal.bkg_rate * n_det * mod.sum())
+    e_b = [_sample_powerlaw(rng, n_b, cal.bkg_index, *e_full)]
+    for le, lr in zip(cal.line_energy, cal.line_rate):
+        k = rng.poisson(lr * n_det * mod.sum())
+        e_b.append(le + rng.normal(0, 1, k) * cal.sigma(np.full(k, le)))
+    e_bkg = np.concatenate(e_b)
+    t_bkg = _sample_times(rng, t_grid, mod, e_bkg.size)
+    d_bkg = rng.integers(0, n_det, e_bkg.size)
+    # -- events the screening must remove
+    n_j = rng.poisson(cal.bkg_junk * n_det * mod.sum())
+    t_j = _sample_times(rng, t_grid, mod, n_j)
+    e_j = _sample_powerlaw(rng, n_j, 1.0, *e_full)
+    d_j = rng.integers(0, n_det, n_j)
+
+    t = np.concatenate([t_src, t_bkg, t_j])
+    e = np.concatenate([e_src, e_bkg, e_j])
+    d = np.concatenate([d_src, d_bkg, d_j]).astype(np.int32)
+    junk = np.concatenate([np.zeros(n_src + e_bkg.size, bool), np.ones(n_j, bool)])
+    order = np.argsort(t, kind="stable")
+    t, e, d, junk = t[order], e[order], d[order], junk[order]
+    keep = _dead_time_filter(t, d, cal.tau)
+    t, e, d, junk = t[keep], e[keep], d[keep], junk[keep]
+
+    def channel(energy, det):
+        pc = s.pi_of_energy(energy)
+        ch = np.floor((pc - cal.gain_c0[det]) / cal.gain_c1[det] + rng.random(energy.size) - 0.5)
+        return np.clip(ch, 0, s.n_channel - 1).astype(np.int16)
+
+    n = t.size
+    cols: dict[str, np.ndarray] = {"Time": t, "Det_ID": d}
+    if inst == "HE":
+        pw = rng.integers(s.pulse_width[0], s.pulse_width[1] + 1, n)
+        acd = np.zeros(n, np.int32)
+        kind = rng.random(n)
+        pw = np.where(junk & (kind < 0.6), rng.integers(75, 120, n), pw)          # CsI events
+        acd = np.where(junk & (kind >= 0.6), rng.integers(1, 1 << 17, n), acd)    # ACD vetoed
+        cols.update(Channel=channel(e, d), Pulse_Width=pw.astype(np.uint8), ACD=acd.astype(np.int32),
+                    Event_Type=np.zeros(n, np.uint8), Flag=np.zeros(n, np.uint8))
+    else:
+        flag = junk.astype(np.uint8)
+        if inst == "ME":
+            # split events: the charge shared with a neighbouring pixel; both recorded at the same time
+            split = (~junk) & (rng.random(n) < 0.05)
+            frac = rng.uniform(0.2, 0.8, split.sum())
+            nb = np.where(d[split] % 2 == 0, d[split] + 1, d[split] - 1)
+            t = np.concatenate([t, t[split]])
+            e2 = np.concatenate([e, e[split] * (1 - frac)])
+            e2[np.flatnonzero(split)] = e[split] * frac
+            d = np.concatenate([d, nb])
+            flag = np.concatenate([flag, np.zeros(nb.size, np.uint8)])
+            e = e2
+        else:
+            # LE split events: one X-ray read out as two records (same CCD, same time); recon adds them up
+            split = (~junk) & (rng.random(n) < 0.2)
+            frac = rng.uniform(0.1, 0.9, split.sum())
+            idx = np.flatnonzero(split)
+            t = np.concatenate([t, t[idx]])
+            e2 = np.concatenate([e, e[idx] * (1 - frac)])
+            e2[idx] = e[idx] * frac
+            d = np.concatenate([d, d[idx]])
+            flag = np.concatenate([flag, np.zeros(idx.size, np.uint8)])
+            e = e2
+        order = np.argsort(t, kind="stable")
+        t, e, d, flag = t[order], e[order], d[order], flag[order]
+        cols = {"Time": t, "Det_ID": d.astype(np.int16), "Channel": channel(e, d),
+                "Event_Type": np.zeros(t.size, np.uint8), "Flag": flag}
+    if inst == "HE":
+        cols["Det_ID"] = cols["Det_ID"].astype(np.uint8)
+    return cols
+
+
+def _date(t: float) -> str:
+    from astropy.time import Time  # noqa: PLC0415
+
+    return Time(mission_time_to_mjd(t), format="mjd", scale="tt").utc.isot[:19]
+
+
+def _meta(cfg: SimulationConfig, inst: str) -> dict[str, object]:
+    t0, t1 = cfg.start, cfg.start + cfg.exposure
+    return {"TELESCOP": "HXMT", "INSTRUME": inst, "OBJECT": cfg.target, "RA_OBJ": cfg.ra, "DEC_OBJ": cfg.dec,
+            "EQUINOX": 2000.0, "RADECSYS": "FK5", "OBS_ID": cfg.obs_id, "EXP_ID": cfg.exp_id,
+            "DATE-OBS": _date(t0), "DATE-END": _date(t1), "TSTART": t0, "TSTOP": t1,
+            "EXPOSURE": (cfg.exposure, "[s] length of the exposure"), "INSTLIST": ",".join(cfg.instruments),
+            "DATA_VER": f"V{cfg.version}", "ORIGIN": "Daisy simulator", "CREATOR": "daisy hxmt simulate",
+            **time_keywords()}
+
+
+_FORMATS = {np.dtype(np.float64): "D", np.dtype(np.float32): "E", np.dtype(np.int16): "I", np.dtype(np.int32): "J",
+            np.dtype(np.uint8): "B", np.dtype(np.int64): "K"}
+
+
+def write_fits_table(path: Path, extname: str, columns: dict[str, np.ndarray], meta: dict[str, object],
+                     units: dict[str, str] | None = None) -> Path:
+    """Write one binary table (plus a primary header carrying ``meta``) atomically."""
+    from astropy.io import fits  # noqa: PLC0415
+
+    units = units or {}
+    cols = [fits.Column(name=k, format=_FORMATS[np.asarray(v).dtype], array=v, unit=units.get(k)) for k, v in columns.items()]
+    prim = fits.PrimaryHDU()
+    prim.header.update(meta)
+    tab = fits.BinTableHDU.from_columns(cols, name=extname)
+    tab.header.update(meta)
+    with atomic_path(path) as tmp:
+        fits.HDUList([prim, tab]).writeto(tmp, overwrite=True)
+    return path
+
+
+def exposure_dir(out: Path, cfg: SimulationConfig) -> Path:
+    """``<out>/<ObsID>/<ExpID>-<YYYYMMDD>-01-01`` of a configuration."""
+    day = _dt.datetime.fromisoformat(_date(cfg.start)).strftime("%Y%m%d")
+    return Path(out) / cfg.obs_id / f"{cfg.exp_id}-{day}-01-01"
+
+
+def simulate_observation(out: str | Path, cfg: SimulationConfig | None = None, progress=None, **kw) -> Path:
+    """Simulate one exposure and write its Level-1 files; return the exposure folder.
+
+    Parameters
+    ----------
+    out
+        Root folder; the files go under ``<out>/<ObsID>/<ExpID>-<date>-01-01/``.
+    cfg
+        :class:`SimulationConfig` (or give its fields as keywords).
+    progress
+        Optional ``callback(done, total, message)``.
+    """
+    cfg = cfg or SimulationConfig(**kw)
+    rng = np.random.default_rng(cfg.seed)
+    root = exposure_dir(Path(out), cfg)
+    steps = 2 + len(cfg.instruments)
+    report = progress or (lambda *a: None)
+    report(0, steps, "orbit")
+    t = cfg.start + np.arange(0.0, np.ceil(cfg.exposure) + 1.0)
+    # attitude: a slew to the source during the first 120 s, then jitter of a few arcsec
+    ang = np.abs(rng.normal(0, 0.004, t.size))
+    slew = (t - cfg.start) < 120
+    ang[slew] = 3.0 * (1 - (t[slew] - cfg.start) / 120.0) + 0.05
+    ehk = ehk_table(t, cfg.ra, cfg.dec, pointing_offset=ang)
+    meta = _meta(cfg, "HXMT")
+    write_fits_table(root / L1_FOLDER["EHK"] / l1_name(cfg.exp_id, "EHK", cfg.version), "EHK",
+                     {k: ehk[k].astype(np.int16 if k == "SAA_FLAG" else np.float64) for k in
+                      ("TIME", "ELV", "DYE_ELV", "COR", "SAA_FLAG", "T_SAA", "TN_SAA", "ANG_DIST", "SUN_ANG", "MOON_ANG")},
+                     meta, {"TIME": "s", "ELV": "deg", "DYE_ELV": "deg", "COR": "GV", "T_SAA": "s", "TN_SAA": "s",
+                            "ANG_DIST": "deg", "SUN_ANG": "deg", "MOON_ANG": "deg"})
+    write_fits_table(root / L1_FOLDER["Orbit"] / l1_name(cfg.exp_id, "Orbit", cfg.version), "Orbit",
+                     {"Time": ehk["TIME"], "Lon": ehk["LON"], "Lat": ehk["LAT"], "Alt": ehk["ALT"],
+                      "X": ehk["X"], "Y": ehk["Y"], "Z": ehk["Z"]}, meta,
+                     {"Time": "s", "Lon": "deg", "Lat": "deg", "Alt": "km", "X": "km", "Y": "km", "Z": "km"})
+    # attitude: pointing offset towards +Dec
+    write_fits_table(root / L1_FOLDER["Att"] / l1_name(cfg.exp_id, "Att", cfg.version), "ATT",
+                     {"Time": ehk["TIME"], "Ra": np.full(t.size, cfg.ra), "Dec": cfg.dec + ang, "Roll": np.zeros(t.size)},
+                     meta, {"Time": "s", "Ra": "deg", "Dec": "deg", "Roll": "deg"})
+    report(1, steps, "orbit")
+    for k, inst in enumerate(cfg.instruments):
+        cols = simulate_instrument(cfg, inst, ehk, rng)
+        write_fits_table(root / L1_FOLDER[f"{inst}-Evt"] / l1_name(cfg.exp_id, f"{inst}-Evt", cfg.version), "Events",
+                         cols, _meta(cfg, inst), {"Time": "s", "Channel": "chan"})
+        report(2 + k, steps, inst)
+    report(steps, steps, "done")
+    return root
+
+
+def write_sample_observations(out_dir: str | Path, n: int = 2, seed: int = 0, exposure: float = 1500.0,
+                              instruments: tuple[str, ...] = INSTRUMENTS) -> list[Path]:
+    """Demo Crab observations for ``daisy data sample``: ``<out_dir>/data/hxmt/<ObsID>/<ExpID>-<date>-01-01/``.
+
+    Observation ``i`` is ``P01012990{i+1:02d}``, starting 2018-03-01 + ``i`` days, with
+    Crab's coordinates and a 29.6 Hz pulsar. Returns the exposure folders.
+    """
+    out = Path(out_dir) / "data" / "hxmt"
+    paths = []
+    for i in range(n):
+        cfg = SimulationConfig(instruments=instruments, exposure=exposure, start=DEFAULT_START + i * 86400.0,
+                               obs_id=f"P01012990{i + 1:02d}", seed=seed + i)
+        paths.append(simulate_observation(out, cfg))
+    return paths
