@@ -30,7 +30,7 @@ class Scale(Algorithm):
     def compute(self, data):
         out = data * self.values["factor"]
         if self.values["offset"]:
-            out = out + self.values["offset"]
+            out += self.values["offset"]  # in place: one temporary less on big blocks
         return {"data": out}
 
 

@@ -40,6 +40,8 @@ from .atomic import atomic_path
 from .errors import Cancelled, InputFileError
 
 KIND_ATTR = "daisy_kind"
+#: target size of the blocks of lazily opened HDF5 datasets
+AUTO_BLOCK_BYTES = "64MiB"
 
 
 def _norm(key: str) -> str:
@@ -145,9 +147,13 @@ def open_h5_array(path: str | os.PathLike, name: str, chunks: Any = "auto"):
     """A dask array over one HDF5 dataset, with blocks aligned on the file's chunks."""
     import dask.array as da  # noqa: PLC0415
 
+    import dask  # noqa: PLC0415
+
     src = H5ArraySource(path, name)
-    return da.from_array(src, chunks=chunks, name=f"h5-{src.path}-{name}-{os.stat(src.path).st_mtime_ns}",
-                         lock=False, asarray=True, meta=np.empty((0,) * src.ndim, src.dtype))
+    # "auto" blocks: whole HDF5 chunks, about 64 MiB, so a few blocks fit a small worker
+    with dask.config.set({"array.chunk-size": AUTO_BLOCK_BYTES}):
+        return da.from_array(src, chunks=chunks, name=f"h5-{src.path}-{name}-{os.stat(src.path).st_mtime_ns}",
+                             lock=False, asarray=True, meta=np.empty((0,) * src.ndim, src.dtype))
 
 
 # -- the store ---------------------------------------------------------------------
