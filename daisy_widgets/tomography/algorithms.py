@@ -111,7 +111,8 @@ class RemoveStripes(Algorithm):
     outputs = (Port("sinograms", dtype="f", ndim=3, help="sinograms with stripes removed"),)
     params = (Choice("method", "sorting", ("sorting", "fw", "none"),
                      help="sorting: Vo et al. 2018 (algorithm 3); fw: Münch et al. 2009"),
-              Int("size", 21, min=3, max=201, unit="px", help="sorting: median window across the detector"),
+              Int("size", None, optional=True, min=3, max=201, unit="px",
+                  help="sorting: median window across the detector (empty: width / 50, 5..31)"),
               Int("level", None, optional=True, min=1, max=10, help="fw: wavelet levels (empty: automatic)"),
               Float("sigma", 1.0, min=0.1, max=20.0, help="fw: Gaussian damping width along the angles"))
     split = Split(inputs={"sinograms": 0}, outputs={"sinograms": 0}, block=8)

@@ -58,7 +58,7 @@ def find_center(sinogram: np.ndarray, theta: np.ndarray, method: str = "auto", *
     method
         ``"auto"`` (= ``"vo"``), ``"vo"``, ``"com"`` or ``"entropy"``.
     search
-        (low, high) detector pixels to search (default: the middle half of the detector).
+        (low, high) detector pixels to search (default: the detector middle +- width / 8).
 
     Returns
     -------
@@ -66,7 +66,8 @@ def find_center(sinogram: np.ndarray, theta: np.ndarray, method: str = "auto", *
     """
     s, th = _check(sinogram, theta, method)
     nd = s.shape[1]
-    lo, hi = search if search is not None else (nd / 4.0, 3 * nd / 4.0 - 1)
+    mid = (nd - 1) / 2.0
+    lo, hi = search if search is not None else (mid - nd / 8.0, mid + nd / 8.0)
     if method in ("auto", "vo"):
         return center_vo(s, lo, hi)
     if method == "com":

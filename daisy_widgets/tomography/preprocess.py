@@ -102,15 +102,18 @@ def remove_zingers(projections: np.ndarray, threshold: float = 0.1, size: int = 
 
 
 # ----------------------------------------------------------------------------- stripes (rings)
-def remove_stripes_sorting(sino: np.ndarray, size: int = 21) -> np.ndarray:
+def remove_stripes_sorting(sino: np.ndarray, size: int | None = None) -> np.ndarray:
     """Vo et al. (2018) algorithm 3: sorting along angles, then median filtering across the detector.
 
     Removes partial and full stripes (ring artefacts) from (angles, cols) or
-    (slices, angles, cols) sinograms. ``size`` is the median window in pixels (odd).
+    (slices, angles, cols) sinograms. ``size`` is the median window in pixels (odd;
+    default ``width / 50`` clipped to 5..31: too wide a window also flattens the sample).
     """
     from . import _kernels  # noqa: PLC0415
 
     s = np.asarray(sino, np.float32)
+    if size is None:
+        size = int(np.clip(s.shape[-1] // 50, 5, 31))
     size = int(size) | 1
     if s.ndim == 2:
         return _kernels.sort_filter_columns(np.ascontiguousarray(s), size)
