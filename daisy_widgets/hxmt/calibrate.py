@@ -5,12 +5,26 @@ Tables are numpy structured arrays with upper-case columns (``TIME, DET_ID, CHAN
 from __future__ import annotations
 
 import numpy as np
-import numpy.lib.recfunctions as rfn
 
 from .caldb import Calibration, load_calibration
 from .mission import spec
 
 COINCIDENCE = 1e-6  # s
+
+
+def with_column(table: np.ndarray, name: str, values: np.ndarray) -> np.ndarray:
+    """A copy of a structured array with column ``name`` set (added if missing)."""
+    values = np.asarray(values)
+    if name in table.dtype.names:
+        out = table.copy()
+        out[name] = values
+        return out
+    dt = np.dtype([(n, table.dtype[n]) for n in table.dtype.names] + [(name, values.dtype)])
+    out = np.empty(table.shape, dtype=dt)
+    for n in table.dtype.names:
+        out[n] = table[n]
+    out[name] = values
+    return out
 
 
 def pical(events: np.ndarray, instrument: str, seed: int = 0, cal: Calibration | None = None) -> np.ndarray:
@@ -26,11 +40,7 @@ def pical(events: np.ndarray, instrument: str, seed: int = 0, cal: Calibration |
     rng = np.random.default_rng(seed)
     pi = np.floor(cal.gain_c0[det] + cal.gain_c1[det] * (events["CHANNEL"] + rng.random(det.size)))
     pi = np.clip(pi, 0, s.n_pi - 1).astype(np.int16)
-    if "PI" in events.dtype.names:
-        out = events.copy()
-        out["PI"] = pi
-        return out
-    return rfn.append_fields(events, "PI", pi, usemask=False)
+    return with_column(events, "PI", pi)
 
 
 def me_grade(events: np.ndarray) -> np.ndarray:
@@ -42,17 +52,14 @@ def me_grade(events: np.ndarray) -> np.ndarray:
         close = (np.diff(t) < COINCIDENCE) & (np.abs(np.diff(d)) == 1)
         g[1:][close] = 1
         g[:-1][close] = 1
-    if "GRADE" in events.dtype.names:
-        out = events.copy()
-        out["GRADE"] = g
-        return out
-    return rfn.append_fields(events, "GRADE", g, usemask=False)
+    return with_column(events, "GRADE", g)
 
 
 def le_recon(events: np.ndarray, instrument: str = "LE") -> np.ndarray:
     """Merge LE split events (two records of one CCD within 1 us) into one event.
 
-    The merged PI is the sum of the two energies: ``PI1 + PI2 + E0/SLOPE``; ``GRADE`` is 0 for
+    The merged PI is the sum of the two energies: ``floor(PI1 + PI2 + 1 + E0/SLOPE)`` (each PI
+    stands for the middle of its channel); ``GRADE`` is 0 for
     single events and 1 for merged ones. Needs ``PI`` (run :func:`pical` first).
     """
     s = spec(instrument)
@@ -68,12 +75,9 @@ def le_recon(events: np.ndarray, instrument: str = "LE") -> np.ndarray:
     pi = events["PI"].astype(np.float64)
     merged = pi.copy()
     idx = np.flatnonzero(pair)
-    merged[idx] = pi[idx] + pi[idx + 1] + s.e0 / s.slope
+    merged[idx] = pi[idx] + pi[idx + 1] + 1.0 + s.e0 / s.slope
     keep = ~second
     out = events[keep].copy()
     out["PI"] = np.clip(np.floor(merged[keep]), 0, s.n_pi - 1).astype(np.int16)
     grade = pair[keep].astype(np.int16)
-    if "GRADE" in out.dtype.names:
-        out["GRADE"] = grade
-        return out
-    return rfn.append_fields(out, "GRADE", grade, usemask=False)
+    return with_column(out, "GRADE", grade)

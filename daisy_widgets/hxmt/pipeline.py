@@ -52,14 +52,15 @@ def pipeline_workflow(instrument: str, l1_dir: str | None = None, out_dir: str |
              inputs={"events": "l1/events"}, outputs={"events": "cal/events"}),
     ]
     if x == "ME":
-        steps.append(Step(id="grade", algorithm="hxmt.grade", inputs={"events": "cal/events"}, outputs={"events": "cal/events"}))
+        steps.append(Step(id="grade", algorithm="hxmt.grade", inputs={"events": "cal/events"}, outputs={"events": "cal/graded"}))
     elif x == "LE":
-        steps.append(Step(id="recon", algorithm="hxmt.recon", inputs={"events": "cal/events"}, outputs={"events": "cal/events"}))
+        steps.append(Step(id="recon", algorithm="hxmt.recon", inputs={"events": "cal/events"}, outputs={"events": "cal/graded"}))
+    cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
     steps += [
         Step(id="gtigen", algorithm="hxmt.gtigen", params={**inst, **({"expr": gti_expr} if gti_expr else {})},
              inputs={"ehk": "l1/ehk"}, outputs={"gti": "work/gti"}),
         Step(id="screen", algorithm="hxmt.screen", params={**inst, **pr, **dets},
-             inputs={"events": "cal/events", "gti": "work/gti"},
+             inputs={"events": cal_key, "gti": "work/gti"},
              outputs={"events": "work/screened", "blind": "work/blind", "raw": "work/raw", "raw_blind": "work/raw_blind"}),
         Step(id="lcgen", algorithm="hxmt.lcgen", params={**inst, "binsize": binsize, **dets},
              inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"}, outputs={"lc": "products/lc"}),
@@ -89,10 +90,6 @@ def pipeline_workflow(instrument: str, l1_dir: str | None = None, out_dir: str |
     return Workflow(name=f"hxmt-{x.lower()}-pipeline", steps=steps,
                     description=f"Insight-HXMT {x} Level-1 to products (HXMTDAS-like)",
                     persist=["products/files", "products/spectrum", "products/lc", "products/z2"])
-
-
-def _refold_at_best(wf: Workflow) -> Workflow:
-    return wf
 
 
 def run_pipeline(l1_dir: str | Path, instrument: str, out_dir: str | Path, *, engine: str = "inprocess",

@@ -36,6 +36,7 @@ from .orbit import ehk_table
 from .timing import barycentric_delay
 
 CRAB_RA, CRAB_DEC = 83.63308, 22.01450
+ME_SPLIT = 0.05
 #: 2018-03-01T00:14:24 TT
 DEFAULT_START = float(mjd_to_mission_time(58178.01))
 
@@ -156,7 +157,8 @@ def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndar
     dens = cfg.norm * eg ** -cfg.photon_index * cal.area_at(eg)          # counts/s/keV
     cdf = np.concatenate([[0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(eg))])
     rate = cdf[-1]
-    n_src = rng.poisson(rate * visible.sum())
+    # ME: the CALDB area is that of grade-0 (single-pixel) events; split events come on top
+    n_src = rng.poisson(rate / (1 - ME_SPLIT if inst == "ME" else 1.0) * visible.sum())
     t_src = _sample_times(rng, t_grid, visible.astype(float), n_src)
     e_src = np.interp(rng.random(n_src) * rate, cdf, eg)
     if cfg.pulsar_frequency and n_src:
@@ -217,7 +219,7 @@ def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndar
         flag = junk.astype(np.uint8)
         if inst == "ME":
             # split events: the charge shared with a neighbouring pixel; both recorded at the same time
-            split = (~junk) & (rng.random(n) < 0.05)
+            split = (~junk) & (rng.random(n) < ME_SPLIT)
             frac = rng.uniform(0.2, 0.8, split.sum())
             nb = np.where(d[split] % 2 == 0, d[split] + 1, d[split] - 1)
             t = np.concatenate([t, t[split]])
