@@ -289,8 +289,15 @@ def _run_chunk(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], c
 
     algo.context = RunContext(cancelled=checker)
     algo.context.chunk_start = chunk_start  # type: ignore[attr-defined]
-    inputs = {**whole, **{k: np.asarray(v) if is_dask(v) else v for k, v in pieces.items()}}
+    inputs = dict(whole)
+    for k, v in pieces.items():
+        if isinstance(v, tuple) and len(v) == 5 and v[0] == _SLICE:  # a block of a scattered array
+            v = _take(v[1], v[2], v[3], v[4])
+        inputs[k] = np.asarray(v) if is_dask(v) else v
     return algo(**inputs)
+
+
+_SLICE = "__daisy_slice__"
 
 
 def _slice(x: Any, axis: int, a: int, b: int) -> Any:
@@ -338,7 +345,7 @@ class DaskEngine(Engine):
                  lazy: bool = False):
         self._scheduler = scheduler
         self._cluster_kw = dict(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
-                                memory_limit=memory_limit, dashboard_address=None)
+                                memory_limit=memory_limit, dashboard_address=":0")
         self._client = None
         self._cluster = None
         self._own = False
@@ -467,7 +474,7 @@ class DaskEngine(Engine):
                     if is_dask(v):
                         pieces[k] = _take(v, ax, a, b)
                     else:
-                        pieces[k] = dask.delayed(_slice, pure=True)(ref(v), ax, a, b)
+                        pieces[k] = (_SLICE, ref(v), ax, a, b)  # sliced inside the chunk's task
                 tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a))
         n = len(tasks)
         label = (lambda i: _chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
