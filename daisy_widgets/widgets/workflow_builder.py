@@ -15,7 +15,7 @@ CSS classes (stable, for browser tests)::
 
     daisy-workflow-builder   the whole widget
     daisy-wb-name            workflow name (text input)
-    daisy-wb-algorithm       algorithm drop-down (<select>)
+    daisy-wb-algorithm       algorithm drop-down (<select>; option text "<name> — <summary>")
     daisy-wb-add             "Add step" button
     daisy-wb-steps           the list of steps
     daisy-wb-step            one step box; also daisy-wb-step-<index> (0-based)
