@@ -112,3 +112,12 @@ def test_ctrl_c_cancels_cleanly_and_writes_nothing(tmp_path):
     assert "cancelled: nothing was written" in rest
     assert not (tmp_path / "o.h5").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_workflow_run_on_dask_localcluster(tmp_path):
+    x = _files(tmp_path)
+    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--engine", "dask", "--workers", "1",
+               "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data", "--output", str(tmp_path / "out.h5")])
+    assert rc == 0
+    with h5py.File(tmp_path / "out.h5") as f:
+        np.testing.assert_allclose(f["out/scaled"][()], 2 * x)

@@ -66,6 +66,15 @@ def test_cancel_on_dask_within_seconds(dask_engine):
         dask_engine.run(wf, store, cancel=token)
     assert time.monotonic() - t0 < 3.0
     assert store.keys() == ["x"]
+    # the chunks already running on the workers notice the cancel too (distributed Event) and stop
+    def executing():
+        return sum(dask_engine.client.run(lambda dask_worker: dask_worker.state.executing_count).values())
+
+    deadline = time.monotonic() + 2.5
+    while executing() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert executing() == 0
+    assert time.monotonic() - t0 < 3.0  # well before the 3 s each chunk would have taken
 
 
 def test_lazy_mode_streams_an_hdf5_input_block_by_block(dask_engine, tmp_path):
