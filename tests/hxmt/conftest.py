@@ -1,0 +1,45 @@
+"""Shared simulated observations for the HXMT tests (short exposures, simulated once per session)."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from daisy_widgets.core.registry import PluginWarning
+
+#: seconds after the simulator's default start where a ~700 s window has good time
+#: (Earth occultation and SAA-related cuts on both sides)
+OFFSET = 950.0
+EXPOSURE = 700.0
+PULSAR_F = 29.6
+
+
+@pytest.fixture(autouse=True)
+def _quiet_plugins():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)
+        yield
+
+
+@pytest.fixture(scope="session")
+def sim_dir(tmp_path_factory):
+    """One simulated Crab exposure with HE, ME and LE (photon index 2.1, 29.6 Hz pulsar, 30 % pulsed)."""
+    from daisy_widgets.hxmt.simulate import DEFAULT_START, SimulationConfig, simulate_observation
+
+    root = tmp_path_factory.mktemp("l1")
+    cfg = SimulationConfig(exposure=EXPOSURE, start=DEFAULT_START + OFFSET, photon_index=2.1, norm=9.7,
+                           pulsar_frequency=PULSAR_F, pulsed_fraction=0.3, seed=11)
+    return simulate_observation(root, cfg)
+
+
+@pytest.fixture(scope="session")
+def products(sim_dir, tmp_path_factory):
+    """Pipeline products of each instrument: ``{inst: (out_dir, store)}`` (HE with a Z^2 search)."""
+    from daisy_widgets.hxmt.pipeline import run_pipeline
+
+    out = {}
+    for inst in ("HE", "ME", "LE"):
+        d = tmp_path_factory.mktemp(f"prod_{inst}")
+        kw = {"search": (29.55, 29.65)} if inst == "HE" else {}
+        out[inst] = (d, run_pipeline(sim_dir, inst, d, **kw))
+    return out
