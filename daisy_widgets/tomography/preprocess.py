@@ -211,8 +211,8 @@ def window_percentiles(image: np.ndarray, low: float = 0.5, high: float = 99.5,
 
 
 def apply_window(image: np.ndarray, lo: float, hi: float, to_uint8: bool = False) -> np.ndarray:
-    """Scale ``image`` to 0..1 over [lo, hi] (clipped), or to uint8 0..255."""
-    out = np.clip((np.asarray(image, np.float32) - lo) / (hi - lo), 0, 1)
+    """Scale ``image`` to 0..1 over [lo, hi] (clipped; NaN -> 0), or to uint8 0..255."""
+    out = np.nan_to_num(np.clip((np.asarray(image, np.float32) - lo) / (hi - lo), 0, 1), nan=0.0)
     return (out * 255 + 0.5).astype(np.uint8) if to_uint8 else out
 
 
