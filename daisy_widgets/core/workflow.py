@@ -339,6 +339,15 @@ class Workflow:
                 for port, key in s.inputs.items() if isinstance(key, str) and key not in have}
 
 
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the workflow file format (``workflow.schema.json``, format version 1).
+
+    For outside tools and editors; :meth:`Workflow.load` does its own checks and
+    :meth:`Workflow.validate` checks against the registry.
+    """
+    return json.loads((Path(__file__).with_name("workflow.schema.json")).read_text(encoding="utf-8"))
+
+
 def _jsonable(v: Any) -> Any:
     """Plain JSON form of parameter values (tuples -> lists, numpy scalars -> Python)."""
     if isinstance(v, Mapping):

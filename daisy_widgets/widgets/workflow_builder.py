@@ -102,7 +102,9 @@ class StepEditor(W.VBox):
         self.add_class("daisy-wb-step")
 
     def to_step(self) -> Step:
-        return Step(id=self.step_id.value.strip(), algorithm=self.algorithm.name, params=self.form.values,
+        # typed values when valid (so the JSON holds numbers, not the text of a field); as typed otherwise
+        params = self.form.json_values() if self.form.valid else self.form.values
+        return Step(id=self.step_id.value.strip(), algorithm=self.algorithm.name, params=params,
                     inputs={k: t.value.strip() for k, t in self.inputs.items() if t.value.strip()},
                     outputs={k: t.value.strip() for k, t in self.outputs.items() if t.value.strip()},
                     block=self.block)

@@ -99,3 +99,17 @@ def test_sub_workflow_unmapped_input_names_the_step():
     with pytest.raises(WorkflowError, match="step 'sub'") as ei:
         wf.validate()
     assert "inputs.x" in ei.value.problems
+
+
+def test_saved_json_follows_the_published_schema(tmp_path):
+    import jsonschema
+
+    from daisy_widgets.core.workflow import json_schema
+
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(json.loads(_wf().to_json()), schema)
+    bad = _wf().to_dict()
+    bad["steps"][0]["workflow"] = bad["steps"][1]["workflow"]  # both algorithm and workflow
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
