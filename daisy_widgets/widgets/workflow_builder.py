@@ -25,7 +25,9 @@ CSS classes (stable, for browser tests)::
     daisy-param-<name> (row) / daisy-param-field / daisy-param-error   its form
     daisy-wb-path            JSON file path (text input)
     daisy-wb-save / daisy-wb-load                   buttons
+    daisy-wb-persist         keys kept after the run (text input, comma-separated)
     daisy-wb-engine          engine choice (toggle buttons "in-process" / "Dask")
+    daisy-wb-check           "Check" button (validate without running)
     daisy-wb-run             "Run" button
     daisy-wb-message         validation / status message
     daisy-job-progress, daisy-job-bar, daisy-job-status, daisy-job-cancel, daisy-job-log  (progress)
@@ -155,6 +157,14 @@ class WorkflowBuilder(W.VBox):
         self.engine = W.ToggleButtons(options=[("in-process", "inprocess"), ("Dask", "dask")], value=engine,
                                       tooltips=["run in this kernel", "run on a Dask cluster (LocalCluster by default)"])
         self.engine.add_class("daisy-wb-engine")
+        self.check_button = W.Button(description="Check", icon="check",
+                                     tooltip="validate algorithms, parameters and wiring without running")
+        self.check_button.add_class("daisy-wb-check")
+        self.check_button.on_click(lambda _b: self._ui(self.validate))
+        self.persist_field = W.Text(value="", description="keep", placeholder="keys kept after the run, comma-separated",
+                                    tooltip="data-store keys (or groups) to persist; saved by 'daisy workflow run --output'",
+                                    layout=W.Layout(width="420px"))
+        self.persist_field.add_class("daisy-wb-persist")
         self.run_button = W.Button(description="Run", icon="play", button_style="success")
         self.run_button.add_class("daisy-wb-run")
         self.run_button.on_click(lambda _b: self._ui(self.run))
@@ -165,13 +175,13 @@ class WorkflowBuilder(W.VBox):
         self.result_view = W.HTML(value="")
         self.result_view.add_class("daisy-wb-result")
         self.editors: list[StepEditor] = []
-        self._persist: list[str] = []
         super().__init__(children=[
             W.HBox([self.name, self.inputs_label]),
             W.HBox([self.picker, self.add_button]),
             self.steps_box,
             W.HBox([self.path, self.save_button, self.load_button]),
-            W.HBox([self.engine, self.run_button]),
+            self.persist_field,
+            W.HBox([self.engine, self.check_button, self.run_button]),
             self.message, self.progress, self.result_view,
         ], **kw)
         self.add_class("daisy-workflow-builder")
@@ -237,14 +247,15 @@ class WorkflowBuilder(W.VBox):
     @property
     def workflow(self) -> Workflow:
         """The workflow as currently edited (values as typed; validated on run)."""
+        persist = [k.strip() for k in self.persist_field.value.split(",") if k.strip()]
         return Workflow(name=self.name.value.strip() or "workflow", steps=[e.to_step() for e in self.editors],
-                        persist=list(self._persist))
+                        persist=persist)
 
     def set_workflow(self, wf: Workflow) -> None:
         """Replace the steps by those of ``wf`` (sub-workflow steps are shown flattened)."""
         self.editors = []
         self.name.value = wf.name
-        self._persist = list(wf.persist)
+        self.persist_field.value = ", ".join(wf.persist)
         algos = _registry()
         for path, st in wf.flatten():
             if st.algorithm not in algos:

@@ -122,3 +122,20 @@ def test_builder_cancel_keeps_nothing():
     b.progress.cancel_button.click()
     t.join(5)
     assert b.progress.status.value == "cancelled" and b.result is None
+
+
+def test_builder_check_button_and_kept_keys(tmp_path):
+    wf = Workflow("w", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}),
+                        Step("sum", "core.sum", {}, {"data": "y"}, {"total": "t"})], persist=["t"])
+    b = WorkflowBuilder(DataStore({"x": np.ones(4)}), wf)
+    assert b.persist_field.value == "t"
+    b.check_button.click()
+    assert "workflow is valid" in b.message.value
+    b.editors[1].inputs["data"].value = "nowhere"
+    b.check_button.click()
+    assert "step 'sum'" in b.message.value and "nowhere" in b.message.value
+    b.editors[1].inputs["data"].value = "y"
+    b.persist_field.value = "t, y"
+    assert b.workflow.persist == ["t", "y"]
+    b.save(str(tmp_path / "w.json"))
+    assert Workflow.load(tmp_path / "w.json").persist == ["t", "y"]
