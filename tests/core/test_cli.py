@@ -121,3 +121,14 @@ def test_workflow_run_on_dask_localcluster(tmp_path):
     assert rc == 0
     with h5py.File(tmp_path / "out.h5") as f:
         np.testing.assert_allclose(f["out/scaled"][()], 2 * x)
+
+
+def test_workflow_run_with_scheduler_address(tmp_path, dask_engine):
+    x = _files(tmp_path)
+    addr = dask_engine.client.scheduler.address
+    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--scheduler", addr,
+               "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data", "--output", str(tmp_path / "out.h5")])
+    assert rc == 0
+    with h5py.File(tmp_path / "out.h5") as f:
+        np.testing.assert_allclose(f["out/scaled"][()], 2 * x)
+    assert dask_engine.client.status == "running"  # the user's cluster is left running
