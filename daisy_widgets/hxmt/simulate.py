@@ -338,17 +338,36 @@ def simulate_observation(out: str | Path, cfg: SimulationConfig | None = None, p
     return root
 
 
+def first_good_window(t_from: float, ra: float = CRAB_RA, dec: float = CRAB_DEC, min_good: float = 300.0,
+                      search: float = 86400.0) -> float:
+    """Start (mission s) of the first stretch after ``t_from`` with at least ``min_good`` s of default
+    GTI (any instrument), minus 150 s so the exposure opens with a slew and some bad time."""
+    from .gti import evaluate, mask_to_gti  # noqa: PLC0415
+    from .mission import DEFAULT_GTI_EXPR  # noqa: PLC0415
+
+    t = t_from + np.arange(0.0, search, 5.0)
+    ehk = ehk_table(t, ra, dec)
+    ehk["ANG_DIST"] = np.zeros_like(t)
+    gti = mask_to_gti(t, evaluate(DEFAULT_GTI_EXPR["LE"], ehk), dt=5.0)
+    long = gti[(gti[:, 1] - gti[:, 0]) >= min_good]
+    if long.size == 0:
+        raise ValueError(f"no {min_good} s of good time within {search} s after {t_from}")
+    return float(long[0, 0] - 150.0)
+
+
 def write_sample_observations(out_dir: str | Path, n: int = 2, seed: int = 0, exposure: float = 1500.0,
                               instruments: tuple[str, ...] = INSTRUMENTS) -> list[Path]:
-    """Demo Crab observations for ``daisy data sample``: ``<out_dir>/data/hxmt/<ObsID>/<ExpID>-<date>-01-01/``.
+    """Demo Crab observations for ``daisy data sample``, under ``<out_dir>/data/hxmt/<ObsID>/<ExpID>-<date>-01-01/``.
 
-    Observation ``i`` is ``P01012990{i+1:02d}``, starting 2018-03-01 + ``i`` days, with
-    Crab's coordinates and a 29.6 Hz pulsar. Returns the exposure folders.
+    Observation ``i`` (0-based) has ObsID ``P01012990{i+1:02d}``, starts on 2018-03-01 + ``i`` days at
+    the first window with good time, points at the Crab (RA 83.63308, Dec 22.01450), and
+    holds a power law (index 2.1, norm 9.7) with a 29.6 Hz pulsar. Returns the exposure folders.
     """
     out = Path(out_dir) / "data" / "hxmt"
     paths = []
     for i in range(n):
-        cfg = SimulationConfig(instruments=instruments, exposure=exposure, start=DEFAULT_START + i * 86400.0,
+        start = first_good_window(DEFAULT_START + i * 86400.0, min_good=min(exposure, 600.0))
+        cfg = SimulationConfig(instruments=instruments, exposure=exposure, start=start,
                                obs_id=f"P01012990{i + 1:02d}", seed=seed + i)
         paths.append(simulate_observation(out, cfg))
     return paths
