@@ -27,6 +27,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..core.errors import Cancelled, DaisyError, InputFileError, StepError, ValidationError
-from ..core.progress import ProgressEvent
+from ..core.progress import ProgressEvent, estimate_eta
 from ..widgets.plot_export import FileLinks, PlotExport
 from ..widgets.progress import JobProgress
 from ..widgets.table import Column, ResultsTable
@@ -222,8 +223,8 @@ class HxmtApp(W.VBox):
         return rows
 
     def _selection_changed(self) -> None:
-        n = len(self.table.selected)
-        if hasattr(self, "run_button"):
+        if hasattr(self, "run_button") and hasattr(self, "table"):
+            n = len(self.table.selected)
             self._update_run_state()
             self.selection_note.value = f"{n} observation{'s' if n != 1 else ''} selected"
 
@@ -273,6 +274,7 @@ class HxmtApp(W.VBox):
                                W.HBox([self.run_button, self.engine, self.selection_note]), self.run_message,
                                self.progress, self.jobs_view])
         self._prev_steps: dict[str, str] = {}
+        self._active = False
         self._update_run_state()
 
     def _engine_changed(self, change: dict) -> None:
@@ -297,7 +299,7 @@ class HxmtApp(W.VBox):
         if not hasattr(self, "run_button"):
             return
         probs = self.problems()
-        running = self.progress.running
+        running = self._active
         self.run_button.disabled = bool(probs) or running
         if probs and not running:
             self.run_message.value = ("<span style='color:#8a5a00'>" + html.escape("To run: " + "; ".join(probs)) + "</span>")
@@ -325,7 +327,7 @@ class HxmtApp(W.VBox):
         if probs:
             self._say(self.run_message, "Cannot run: " + "; ".join(probs) + ".", error=True)
             return None
-        if self.progress.running:
+        if self._active or self.progress.running:
             self._say(self.run_message, "A run is already going; wait for it or press Cancel.", error=True)
             return None
         try:
@@ -340,6 +342,7 @@ class HxmtApp(W.VBox):
         self._say(self.run_message, f"Running {len(jobs)} job{'s' if len(jobs) != 1 else ''} on "
                                     f"{'the Dask cluster' if self.runner.engine == 'dask' else 'this kernel'}…")
         self._prev_steps = {}
+        self._t_run = time.monotonic()
         for j in jobs:
             self.job_labels[j.key] = j.label
 
@@ -348,8 +351,16 @@ class HxmtApp(W.VBox):
                 row = rows.get(j.key)
                 if row is not None and row.get("source") != "local":
                     j.l1_dir = str(self.archive.fetch(row))
-            return self.runner.run(jobs, on_update=self._on_update, cancel=cancel)
+            try:
+                return self.runner.run(jobs, on_update=self._on_update, cancel=cancel)
+            except Cancelled:
+                self._active = False
+                self._say(self.run_message, "Cancelled; nothing partial was kept. Earlier results are still shown.",
+                          error=True)
+                self._update_run_state()
+                raise
 
+        self._active = True
         self.run_button.disabled = True
         thread = self.progress.run_in_thread(job, title=f"HXMT pipelines: {len(jobs)} job(s)",
                                              on_success=self._finished, on_error=self._failed)
@@ -376,7 +387,8 @@ class HxmtApp(W.VBox):
         done = sum(s.status in ("done", "failed") for s in states)
         running = [s for s in states if s.status == "running"]
         step = ", ".join(f"{s.label.split()[-1]}:{s.step}" for s in running if s.step)[:80]
-        self.progress(ProgressEvent("hxmt", step, done, n, done, n, frac, 0.0, None, ""))
+        el = time.monotonic() - self._t_run
+        self.progress(ProgressEvent("hxmt", step, done, n, done, n, frac, el, estimate_eta(frac, el), ""))
         rows = "".join(
             f"<tr><td>{html.escape(s.label)}</td><td>{html.escape(s.step)}</td>"
             f"<td><progress value='{s.fraction:.3f}' max='1'></progress></td>"
@@ -385,6 +397,7 @@ class HxmtApp(W.VBox):
                                 f"<th align=left>status</th></tr>{rows}</table>")
 
     def _finished(self, out: dict) -> None:
+        self._active = False
         ok, failed = {}, {}
         for key, r in out.items():
             (failed if isinstance(r, BaseException) else ok)[key] = r
@@ -408,6 +421,7 @@ class HxmtApp(W.VBox):
         self._update_run_state()
 
     def _failed(self, exc: BaseException) -> None:
+        self._active = False
         self._say(self.run_message, "Run failed: " + plain_error(exc), error=True)
         self._update_run_state()
 
@@ -457,7 +471,9 @@ class HxmtApp(W.VBox):
         want = prefer if prefer in dict((v, 1) for _, v in opts) else (cur if cur in [v for _, v in opts] else
                                                                          (opts[0][1] if opts else None))
         self.result_choice.options = opts
-        if want is not None:
+        if want is None:
+            self.show(None)
+        else:
             if self.result_choice.value == want:
                 self.show(want)
             else:
