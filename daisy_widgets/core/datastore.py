@@ -145,9 +145,8 @@ class H5ArraySource:
 
 def open_h5_array(path: str | os.PathLike, name: str, chunks: Any = "auto"):
     """A dask array over one HDF5 dataset, with blocks aligned on the file's chunks."""
-    import dask.array as da  # noqa: PLC0415
-
     import dask  # noqa: PLC0415
+    import dask.array as da  # noqa: PLC0415
 
     src = H5ArraySource(path, name)
     # "auto" blocks: whole HDF5 chunks, about 64 MiB, so a few blocks fit a small worker

@@ -22,6 +22,6 @@ def dask_engine():
     from daisy_widgets.core.engine import DaskEngine
 
     eng = DaskEngine(n_workers=2, threads_per_worker=1, processes=False, memory_limit="2GB")
-    eng.client  # start it
+    _ = eng.client  # start the cluster now, not inside the first test
     yield eng
     eng.close()

@@ -10,12 +10,15 @@ import time
 
 import h5py
 import numpy as np
-import pytest
 
 from daisy_widgets.cli import main
-from daisy_widgets.core.cli_options import add_param_options, params_from_args, params_to_argv
-from daisy_widgets.core.params import Bool, Choice, Float, Int, IntList
 from daisy_widgets.core.algorithm import Algorithm
+from daisy_widgets.core.cli_options import (
+    add_param_options,
+    params_from_args,
+    params_to_argv,
+)
+from daisy_widgets.core.params import Bool, Choice, Float, Int, IntList
 from daisy_widgets.core.workflow import Step, Workflow
 
 

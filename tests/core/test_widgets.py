@@ -4,13 +4,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 
+from daisy_widgets.core.algorithm import Algorithm
 from daisy_widgets.core.datastore import DataStore
 from daisy_widgets.core.params import Choice, Float, Int, IntList
-from daisy_widgets.core.algorithm import Algorithm
 from daisy_widgets.core.progress import ProgressEvent
-from daisy_widgets.core.registry import get_algorithm
 from daisy_widgets.core.workflow import Step, Workflow
 from daisy_widgets.widgets.form import ParamForm
 from daisy_widgets.widgets.progress import JobProgress
