@@ -81,8 +81,8 @@ class Response:
 
 
 def live_fraction(raw_times: np.ndarray, edges: np.ndarray, good: np.ndarray, n_det: int, tau: float) -> np.ndarray:
-    """Live fraction per bin: ``1 - N_recorded * tau / (n_det * good seconds)``."""
-    n_raw = np.histogram(raw_times, edges)[0]
+    """Live fraction per bin: ``1 - N_recorded * tau / (n_det * good seconds)``; ``edges`` evenly spaced."""
+    n_raw = fast_lightcurve_counts(raw_times, edges[0], edges[1] - edges[0], len(edges) - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         dead = np.where(good > 0, n_raw * tau / (n_det * good), 0.0)
     return np.clip(1.0 - dead, 1e-6, 1.0)
@@ -118,7 +118,7 @@ def make_lightcurve(times: np.ndarray, raw_times: np.ndarray, gti: np.ndarray, d
         raise ValueError(f"bin size must be > 0 s; got {dt}")
     edges, good = bin_edges(gti, dt)
     tau = load_calibration(instrument).tau
-    counts = np.histogram(times, edges)[0].astype(np.int64)
+    counts = fast_lightcurve_counts(times, edges[0], dt, len(edges) - 1).astype(np.int64)
     live = live_fraction(raw_times, edges, good, n_det, tau)
     keep = good > 1e-9
     expo = good[keep] * live[keep]
