@@ -268,9 +268,34 @@ class InProcessEngine(Engine):
 
 
 # -- Dask --------------------------------------------------------------------------------
+class ChunkError(StepError):
+    """A :class:`StepError` raised on a Dask worker; it pickles back to the client intact.
+
+    Raised inside the chunk's task, so the error names the workflow, step and chunk
+    whenever the chunk is computed: during the run, or later when a lazy result is saved.
+    """
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.workflow, self.step, self.cause, self.chunk))
+
+
 def _run_chunk(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], cancel_name: str | None,
-               chunk_start: int = 0) -> dict[str, Any]:
-    """Run one chunk of a step on a worker (module level so that it pickles)."""
+               chunk_start: int = 0, where: tuple[str, str, str | None] = ("", "", None)) -> dict[str, Any]:
+    """Run one chunk of a step on a worker (module level so that it pickles).
+
+    ``where`` is ``(workflow, step, chunk label)``; failures are raised as :class:`ChunkError`.
+    """
+    try:
+        return _run_chunk_inner(algo, whole, pieces, cancel_name, chunk_start)
+    except (Cancelled, StepError):
+        raise
+    except Exception as exc:
+        wf_name, step, chunk = where
+        raise ChunkError(wf_name, step, exc, chunk=chunk) from exc
+
+
+def _run_chunk_inner(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], cancel_name: str | None,
+                     chunk_start: int) -> dict[str, Any]:
     checker = None
     if cancel_name:
         state = {"t": 0.0, "v": False}
@@ -463,9 +488,9 @@ class DaskEngine(Engine):
         whole = {k: ref(v) for k, v in inputs.items() if ranges is None or k not in split.inputs}
         tasks = []
         if ranges is None:
-            tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name))
+            tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name, 0, (wf.name, path, None)))
         else:
-            for a, b in ranges:
+            for i, (a, b) in enumerate(ranges):
                 pieces = {}
                 for k, v in inputs.items():
                     if k not in split.inputs:
@@ -475,7 +500,8 @@ class DaskEngine(Engine):
                         pieces[k] = _take(v, ax, a, b)
                     else:
                         pieces[k] = (_SLICE, ref(v), ax, a, b)  # sliced inside the chunk's task
-                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a))
+                where = (wf.name, path, _chunk_label(i, len(ranges), (a, b), axis))
+                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a, where))
         n = len(tasks)
         label = (lambda i: _chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
         rep(index, path, 0, n)
@@ -531,6 +557,8 @@ class DaskEngine(Engine):
                     if isinstance(exc, Cancelled) or cancel.cancelled:
                         raise Cancelled("cancelled by the user")
                     client.cancel(list(pending))
+                    if isinstance(exc, StepError):  # raised on the worker, already names step and chunk
+                        raise exc
                     raise StepError(wf.name, path, exc, chunk=label(pos[f.key])) from exc
                 done_n += 1
             rep(index, path, done_n, len(futures))
@@ -544,6 +572,8 @@ class DaskEngine(Engine):
         try:  # probe the first chunk for output shapes and dtypes (only metadata travels back)
             meta = client.compute(dask.delayed(_meta)(tasks[0]), retries=self.retries).result()
         except Cancelled:
+            raise
+        except StepError:
             raise
         except Exception as exc:
             raise StepError(wf.name, path, exc, chunk=label(0)) from exc

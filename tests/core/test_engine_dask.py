@@ -119,3 +119,23 @@ def test_run_workflow_with_scheduler_address(dask_engine):
     finally:
         engine_mod.get_dask_engine(addr).close()
         engine_mod._engines.clear()
+
+
+def test_lazy_error_at_save_time_still_names_step_and_chunk(dask_engine, tmp_path):
+    x = np.ones((40, 4), np.float32)
+    x[33, 1] = np.nan
+    with h5py.File(tmp_path / "in.h5", "w") as f:
+        f.create_dataset("d", data=x, chunks=(10, 4))
+    store = DataStore()
+    store.add_dataset("raw", tmp_path / "in.h5", "d", chunks=(10, 4))
+    wf = Workflow("qa", [Step("finite", "core.check_finite", {}, {"data": "raw"}, {"data": "ok"})], persist=["ok"])
+    dask_engine.lazy = True
+    try:
+        out = dask_engine.run(wf, store)  # chunk 1 is fine: nothing fails yet
+    finally:
+        dask_engine.lazy = False
+    with pytest.raises(StepError) as ei:
+        out.save(tmp_path / "out.h5")
+    assert ei.value.step == "finite" and ei.value.chunk.startswith("4/4 (axis 0, 30:40)")
+    assert "index (3, 1)" in str(ei.value)
+    assert not (tmp_path / "out.h5").exists()
