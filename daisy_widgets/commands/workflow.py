@@ -153,15 +153,19 @@ def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> 
                 if args.output is not None:
                     produced = [k for k in wf.produced_keys() if k in result]
                     keys = result.persisted() or produced
-                    n_done = {"n": 0}
+                    import time  # noqa: PLC0415
+
+                    from ..core.progress import ProgressEvent, estimate_eta  # noqa: PLC0415
+
+                    t_write = time.monotonic()
 
                     def save_progress(done: int, total: int) -> None:
+                        # with --lazy the computing happens here, block by block
                         if bar is not None:
-                            from ..core.progress import ProgressEvent
-
-                            bar(ProgressEvent(wf.name, "write " + str(args.output), 0, 1, done, total,
-                                              done / max(total, 1), 0.0, None))
-                        n_done["n"] = done
+                            frac = done / max(total, 1)
+                            el = time.monotonic() - t_write
+                            bar(ProgressEvent(wf.name, "write " + str(args.output), 0, 1, done, total, frac, el,
+                                              estimate_eta(frac, el)))
 
                     result.save(args.output, keys, progress=save_progress, cancel=token)
             finally:
