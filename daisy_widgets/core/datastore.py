@@ -623,7 +623,7 @@ def iter_blocks(arr: Any, *, cancel: Any = None, window: int | None = None) -> I
                     nf = client.compute(blocks[nxt])
                     pending[nf] = nxt
                     ac.add(nf)
-                yield slices[i], np.asarray(block)
+                yield slices[i], _to_host(block)
         finally:
             if pending:
                 client.cancel(list(pending))
@@ -634,7 +634,7 @@ def iter_blocks(arr: Any, *, cancel: Any = None, window: int | None = None) -> I
             raise Cancelled("cancelled by the user")
         out = dask.compute(*blocks[start:start + n])
         for j, block in enumerate(out):
-            yield slices[start + j], np.asarray(block)
+            yield slices[start + j], _to_host(block)
 
 
 def _default_client() -> Any:
@@ -644,3 +644,10 @@ def _default_client() -> Any:
         return default_client()
     except (ImportError, ValueError):
         return None
+
+
+def _to_host(block: Any) -> np.ndarray:
+    """A computed block as a numpy array (CuPy blocks are copied to the host explicitly)."""
+    if type(block).__module__.startswith("cupy"):
+        return block.get()
+    return np.asarray(block)
