@@ -133,8 +133,6 @@ class HxmtApp(W.VBox):
         for k, e in self.search_errors.items():
             e.add_class("daisy-param-error")
             e.add_class(f"daisy-hxmt-search-error-{k}")
-        for w in (self.target, self.obs_id):
-            w.on_submit(lambda _w: self.search())
         self.search_button = W.Button(description="Search", icon="search", button_style="primary")
         self.search_button.add_class("daisy-hxmt-search")
         self.search_button.on_click(lambda _b: self.search())
@@ -275,6 +273,7 @@ class HxmtApp(W.VBox):
                                self.progress, self.jobs_view])
         self._prev_steps: dict[str, str] = {}
         self._active = False
+        self._t_run = time.monotonic()
         self._update_run_state()
 
     def _engine_changed(self, change: dict) -> None:
@@ -502,9 +501,8 @@ class HxmtApp(W.VBox):
         self.pds_plot.update(r.get("pds"))
         self.profile_plot.update(r.get("profile"))
         label = self.job_labels.get(key, key)
-        for name, p in self.plots.items():
-            p.figure.title = {"lc": "Light curve", "spectrum": "Spectrum", "pds": "Power spectrum"}.get(
-                name, p.figure.title) + f" — {label}" if name != "profile" else p.figure.title + f" — {label}"
+        for p in self.plots.values():
+            p.figure.title = p.figure.title.split(" — ")[0] + f" — {label}"
         out = Path(r["files"][0]).parent if r["files"] else self.products_dir
         for name, e in self.exports.items():
             e.directory = out

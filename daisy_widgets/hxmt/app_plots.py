@@ -22,7 +22,7 @@ def _figure(title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool
     xs = bq.LogScale() if xlog else bq.LinearScale()
     ys = bq.LogScale() if ylog else bq.LinearScale()
     ax = bq.Axis(scale=xs, label=xlabel, grid_lines="dashed")
-    ay = bq.Axis(scale=ys, label=ylabel, orientation="vertical", grid_lines="dashed", label_offset="45px")
+    ay = bq.Axis(scale=ys, label=ylabel, side="left", grid_lines="dashed", label_offset="45px")
     fig = bq.Figure(title=title, axes=[ax, ay], marks=[], fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 15},
                     layout={"width": "560px", "height": "330px"}, animation_duration=0)
     fig.interaction = bq.interacts.PanZoom(scales={"x": [xs], "y": [ys]})

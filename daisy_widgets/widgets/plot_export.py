@@ -103,7 +103,7 @@ def figure_to_png(fig: Any, path: str | os.PathLike | None = None, *, dpi: int =
             ax.hist(_arr(mark.sample), bins=int(getattr(mark, "bins", 10)), color=_mpl_color(colors, 0))
     for axis in getattr(fig, "axes", []):
         lab = getattr(axis, "label", "")
-        if getattr(axis, "orientation", "horizontal") == "vertical":
+        if getattr(axis, "side", None) in ("left", "right") or getattr(axis, "orientation", "") == "vertical":
             ax.set_ylabel(lab)
         else:
             ax.set_xlabel(lab)

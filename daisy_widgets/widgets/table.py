@@ -88,7 +88,7 @@ class ResultsTable(W.VBox):
         self.sort_reverse = False
         self.empty_text = empty_text
         self._grid = W.GridBox(layout=W.Layout(grid_template_columns=self._template(), grid_gap="0px 8px",
-                                               max_height="260px", overflow_y="auto"))
+                                               max_height="260px", overflow="auto"))
         self.status = W.HTML(value="")
         self._select_all = W.Button(description="all", layout=W.Layout(width="50px"), tooltip="select every row")
         self._select_all.on_click(lambda _b: self.select(range(len(self._rows))))
