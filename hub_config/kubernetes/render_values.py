@@ -161,7 +161,8 @@ def render_values(registry: str, tag: str, release: str) -> dict[str, Any]:
                     "name": n["tiled_key_secret"], "key": "api-key"}}},
                 "DAISY_DATA_DIR": P.DATA_MOUNT.split("{")[0].rstrip("/"),
                 "DAISY_APPS_DIR": P.APPS_DIR,
-                "DASK_DISTRIBUTED__DASHBOARD__LINK": "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status",
+                # KubeSpawner formats env values: doubled braces reach the pod as {...} for Dask
+                "DASK_DISTRIBUTED__DASHBOARD__LINK": "{{JUPYTERHUB_SERVICE_PREFIX}}proxy/{{port}}/status",
                 "DASK_TEMPORARY_DIRECTORY": "/tmp/dask",
                 "DASK_KUBERNETES__NAMESPACE": {"valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
             },

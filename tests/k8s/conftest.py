@@ -45,3 +45,92 @@ def hub_hooks():
 def values():
     with open(K8S / "values.yaml") as f:
         return yaml.safe_load(f)
+
+
+def _camel(s: str) -> str:
+    import re
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), s)
+
+
+#: KubeSpawner traits set from ``singleuser.<key>`` by the chart's jupyterhub_config.py (chart 4/5).
+_SINGLEUSER_TRAITS = (
+    ("start_timeout", None), ("image_pull_policy", "image.pullPolicy"), ("uid", None),
+    ("fs_gid", None), ("service_account", "serviceAccountName"), ("tolerations", "extraTolerations"),
+    ("node_selector", None), ("mem_limit", "memory.limit"), ("mem_guarantee", "memory.guarantee"),
+    ("cpu_limit", "cpu.limit"), ("cpu_guarantee", "cpu.guarantee"),
+    ("extra_resource_limits", "extraResource.limits"),
+    ("extra_resource_guarantees", "extraResource.guarantees"),
+    ("environment", "extraEnv"), ("profile_list", None), ("extra_pod_config", None),
+    ("allow_privilege_escalation", None),
+)
+
+
+def z2jh_config(values: dict, hooks_dir: Path):
+    """A JupyterHub ``Config`` built from Helm values the way the Z2JH chart's hub does it.
+
+    Mirrors, for the keys Daisy's values use, the chart's
+    ``files/hub/jupyterhub_config.py``: singleuser.* -> KubeSpawner traits, image,
+    the dedicated-node tolerations, dynamic home storage, extra volumes and
+    files, ``hub.config`` and finally ``hub.extraConfig`` (executed with ``c``).
+    ``hub.extraFiles`` are written under ``hooks_dir`` (the hub pod's mount).
+    """
+    import copy
+
+    from traitlets.config import Config
+
+    su = copy.deepcopy(values["singleuser"])
+    c = Config()
+
+    def get(path: str, default=None):
+        node = su
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    for trait, key in _SINGLEUSER_TRAITS:
+        v = get(key or _camel(trait))
+        if v is not None:
+            c.KubeSpawner[trait] = copy.deepcopy(v)
+    c.KubeSpawner.image = f"{su['image']['name']}:{su['image']['tag']}"
+    if "cmd" in su:
+        c.Spawner.cmd = su["cmd"]
+    if "defaultUrl" in su:
+        c.Spawner.default_url = su["defaultUrl"]
+    tol = list(c.KubeSpawner.tolerations) if "tolerations" in c.KubeSpawner else []
+    for key in ("hub.jupyter.org/dedicated", "hub.jupyter.org_dedicated"):
+        tol.append({"key": key, "operator": "Equal", "value": "user", "effect": "NoSchedule"})
+    c.KubeSpawner.tolerations = tol
+    st = su["storage"]
+    assert st["type"] == "dynamic"
+    c.KubeSpawner.pvc_name_template = "claim-{user_server}"
+    c.KubeSpawner.storage_pvc_ensure = True
+    c.KubeSpawner.storage_capacity = st["capacity"]
+    c.KubeSpawner.storage_access_modes = st["dynamic"]["storageAccessModes"]
+    c.KubeSpawner.volumes = [{"name": "volume-{user_server}",
+                              "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
+    c.KubeSpawner.volume_mounts = [{"mountPath": st["homeMountPath"], "name": "volume-{user_server}"}]
+    c.KubeSpawner.volumes.extend(st.get("extraVolumes", []))
+    c.KubeSpawner.volume_mounts.extend(st.get("extraVolumeMounts", []))
+    files = su.get("extraFiles", {})
+    if files:
+        c.KubeSpawner.volumes.append({"name": "files", "secret": {
+            "secretName": "singleuser", "items": [{"key": k, "path": k} for k in files]}})
+        c.KubeSpawner.volume_mounts.extend(
+            {"mountPath": f["mountPath"], "subPath": k, "name": "files"} for k, f in files.items())
+    for section, cfg in values.get("hub", {}).get("config", {}).items():
+        c[section].update(copy.deepcopy(cfg))
+    for key, f in values.get("hub", {}).get("extraFiles", {}).items():
+        target = hooks_dir / Path(f["mountPath"]).name
+        target.write_text(f["stringData"])
+    sys.path.insert(0, str(hooks_dir))
+    try:
+        sys.modules.pop("hub_hooks", None)
+        for key in sorted(values.get("hub", {}).get("extraConfig", {})):
+            code = values["hub"]["extraConfig"][key].replace(
+                "/usr/local/etc/jupyterhub/daisy", str(hooks_dir))
+            exec(compile(code, f"extraConfig.{key}", "exec"), {"c": c})
+    finally:
+        sys.path.remove(str(hooks_dir))
+    return c
