@@ -46,6 +46,31 @@ void backproject(const float* __restrict__ q, const float* __restrict__ cs, cons
 }
 """
 
+_BPN_SRC = r"""
+extern "C" __global__
+void backproject_nearest(const float* __restrict__ q, const float* __restrict__ cs, const float* __restrict__ sn,
+                         float* __restrict__ out, const int ns, const int na, const int ndu, const int n,
+                         const float center, const float up, const float scale)
+{
+    // FBP on Fourier-upsampled filtered projections: one load per pixel and angle (same rule as numba)
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    const int i = blockIdx.y * blockDim.y + threadIdx.y;
+    const int sl = blockIdx.z;
+    if (i >= n || j >= n) return;
+    const float c0 = 0.5f * (float)(n - 1);
+    const float x = ((float)j - c0) * up;
+    const float y = (c0 - (float)i) * up;
+    const float sh = center * up + 0.5f;
+    const float* qs = q + (size_t)sl * na * ndu;
+    float acc = 0.0f;
+    for (int k = 0; k < na; ++k) {
+        const int m = (int)floorf(x * cs[k] + y * sn[k] + sh);
+        if (m >= 0 && m < ndu) acc += __ldg(qs + (size_t)k * ndu + m);
+    }
+    out[((size_t)sl * n + i) * n + j] = acc * scale;
+}
+"""
+
 _FP_SRC = r"""
 extern "C" __global__
 void forward_project(const float* __restrict__ img, const float* __restrict__ cs, const float* __restrict__ sn,
@@ -119,18 +144,26 @@ def _angles(theta: np.ndarray) -> tuple[Any, Any]:
     return cp.asarray(np.cos(th).astype(np.float32)), cp.asarray(np.sin(th).astype(np.float32))  # explicit, tiny
 
 
-def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float) -> Any:
-    """(slices, angles, detector) device array -> (slices, n, n) device array."""
+def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, upsample: int = 1) -> Any:
+    """(slices, angles, detector * upsample) device array -> (slices, n, n) device array.
+
+    ``upsample == 1``: linear interpolation; otherwise nearest sample of the upsampled projections.
+    """
     import cupy as cp  # noqa: PLC0415
 
     q = cp.ascontiguousarray(q, dtype=cp.float32)
-    ns, na, nd = q.shape
+    ns, na, ndu = q.shape
     cs, sn = _angles(theta)
     out = cp.empty((ns, n, n), cp.float32)
     block = (32, 8, 1)
     grid = ((n + 31) // 32, (n + 7) // 8, ns)
-    _kernel(_BP_SRC, "backproject")(grid, block, (q, cs, sn, out, np.int32(ns), np.int32(na), np.int32(nd),
-                                                  np.int32(n), np.float32(center), np.float32(scale)))
+    if upsample == 1:
+        _kernel(_BP_SRC, "backproject")(grid, block, (q, cs, sn, out, np.int32(ns), np.int32(na), np.int32(ndu),
+                                                      np.int32(n), np.float32(center), np.float32(scale)))
+    else:
+        _kernel(_BPN_SRC, "backproject_nearest")(grid, block, (q, cs, sn, out, np.int32(ns), np.int32(na),
+                                                               np.int32(ndu), np.int32(n), np.float32(center),
+                                                               np.float32(upsample), np.float32(scale)))
     return out
 
 

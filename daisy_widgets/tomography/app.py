@@ -121,7 +121,6 @@ class TomographyApp(W.VBox):
 
         self.message = W.HTML(value="")
         self.message.add_class("daisy-tomo-message")
-        self.title = W.HTML(value="<h3 style='margin:4px 0'>Tomography: raw scan → 3-D volume</h3>")
         self._build_open()
         self._build_raw()
         self._build_preview()
@@ -135,15 +134,20 @@ class TomographyApp(W.VBox):
         self.centre_tab = W.HBox([self.centre_left, self.preview_panel])
         self.motion_tab = W.HBox([self.motion_left, self.preview_panel])
         self.preview_tab = W.HBox([self.preview_left, self.preview_panel])
-        self.tabs = W.Tab(children=[self.open_tab, self.raw_tab, self.pre_tab, self.centre_tab, self.motion_tab,
-                                    self.preview_tab, self.recon_tab, self.result_tab])
+        # a stage's content is put in its tab when first shown: figures laid out while hidden have no size
+        self.stage_content = [self.open_tab, self.raw_tab, self.pre_tab, self.centre_tab, self.motion_tab,
+                              self.preview_tab, self.recon_tab, self.result_tab]
+        self._slots = [W.VBox([c] if i == 0 else [W.HTML("<i>loading…</i>")])
+                       for i, c in enumerate(self.stage_content)]
+        self.tabs = W.Tab(children=self._slots)
         for i, name in enumerate(STAGES):
             self.tabs.set_title(i, name)
         self.tabs.add_class("daisy-tomo-tabs")
+        self.tabs.observe(lambda ch: self._mount(ch["new"]), names="selected_index")
         self.preview_runner = DebouncedRunner(self._preview_job, delay=preview_delay, on_result=self._show_preview,
                                               on_error=self._preview_failed, on_state=self._preview_state)
-        super().__init__(children=[self.title, self.message, self.tabs],
-                         layout=W.Layout(max_width="1330px", width="100%", overflow_x="hidden"), **kw)
+        super().__init__(children=[self.message, self.tabs],
+                         layout=W.Layout(max_width="1330px", width="100%"), **kw)
         self.add_class("daisy-tomo-app")
         self._set_enabled(False)
         if open_default:
@@ -154,6 +158,16 @@ class TomographyApp(W.VBox):
                 if sample.name in self.browser.entries:
                     self.browser.select(sample.name)
                 self.open_scan(sample)
+
+    def _mount(self, index: int | None) -> None:
+        if index is not None and self._slots[index].children[0] is not self.stage_content[index]:
+            self._slots[index].children = [self.stage_content[index]]
+
+    def show_stage(self, name_or_index: str | int) -> None:
+        """Select a stage's tab (by index or by title such as ``"4 Centre"``)."""
+        i = STAGES.index(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
+        self._mount(i)
+        self.tabs.selected_index = i
 
     # ================================================================== messages and threads
     def info(self, text: str) -> None:
@@ -511,7 +525,7 @@ class TomographyApp(W.VBox):
                                     colors=["#1f77b4", "#d62728"], labels=["dy (vertical)", "dx (horizontal)"],
                                     display_legend=True)
         self.shift_plot = bq.Figure(marks=[self.shift_lines], axes=[bq.Axis(scale=xs, label="angle (°)"),
-                                                                    bq.Axis(scale=ys, orientation="vertical",
+                                                                    bq.Axis(scale=ys, side="left",
                                                                             label="shift (px)")],
                                     legend_location="top-right", fig_margin={"top": 10, "bottom": 40, "left": 50,
                                                                              "right": 10},
@@ -777,7 +791,7 @@ class TomographyApp(W.VBox):
             self._show_result()
             self.info(f"Reconstructed {vol.shape[0]} slices of {vol.shape[1]}×{vol.shape[2]} px "
                       f"({engine} engine). See '8 Result' to view and save.")
-            self.tabs.selected_index = STAGES.index("8 Result")
+            self.show_stage("8 Result")
 
         t = self.recon_job.run_in_thread(job, title=f"Volume: {rows.stop - rows.start} slices on {engine}",
                                          on_success=done, on_error=self._recon_failed)

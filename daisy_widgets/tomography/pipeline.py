@@ -119,7 +119,8 @@ def check_finite(scan: Any, rows: slice) -> None:
 
     part = scan.projections[:, rows, :]
     if hasattr(part, "dask"):
-        bad = int((~da.isfinite(part)).sum().compute())
+        # read here, block by block, whatever Dask client is the default
+        bad = int((~da.isfinite(part)).sum().compute(scheduler="threads"))
     else:
         bad = int((~np.isfinite(part)).sum())
     if bad:

@@ -16,6 +16,7 @@ Conventions (also in ``docs/tomography.md``):
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -84,18 +85,25 @@ def _pad_geometry(ndet: int, n: int, center: float) -> tuple[int, int]:
 
 
 # ----------------------------------------------------------------------------- FBP
-def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge") -> Any:
-    """Apply the FBP filter along the detector axis.
+#: FBP: filtered projections are Fourier-upsampled this many times, then sampled at the nearest point
+UPSAMPLE = 4
+
+
+def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge",
+                    upsample: int = 1) -> Any:
+    """Apply the FBP filter along the detector axis, optionally upsampling the result.
 
     Parameters
     ----------
     sino : float32 (slices, angles, detector), numpy or cupy
     filter : one of :data:`FILTERS`
     pad_mode : ``"edge"`` (repeat edge values, fewer truncation artefacts) or ``"zero"``
+    upsample : return ``upsample`` samples per detector pixel (band-limited interpolation
+        by zero-padding the spectrum); sample ``m`` is at detector position ``m / upsample``
 
     Returns
     -------
-    float32 (slices, angles, detector), same array module as the input.
+    float32 (slices, angles, detector * upsample), same array module as the input.
     """
     ns, na, nd = sino.shape
     length = 1 << int(math.ceil(math.log2(2 * nd)))
@@ -103,47 +111,60 @@ def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str
     if xp is np:
         import scipy.fft as sfft  # noqa: PLC0415
 
-        padded = np.zeros((ns, na, length), np.float32)
-        padded[..., :nd] = sino
-        if pad_mode == "edge":
-            r = (length - nd) // 2
-            padded[..., nd:nd + r] = sino[..., -1:]
-            padded[..., nd + r:] = sino[..., :1]
-        spec = sfft.rfft(padded, axis=-1, workers=-1, overwrite_x=True)
-        spec *= filt
-        return sfft.irfft(spec, n=length, axis=-1, workers=-1, overwrite_x=True)[..., :nd].astype(np.float32, copy=False)
+        fft = functools.partial(sfft.rfft, workers=-1, overwrite_x=True)
+        ifft = functools.partial(sfft.irfft, workers=-1, overwrite_x=True)
+    else:
+        fft, ifft = xp.fft.rfft, xp.fft.irfft
     padded = xp.zeros((ns, na, length), xp.float32)
     padded[..., :nd] = sino
     if pad_mode == "edge":
         r = (length - nd) // 2
         padded[..., nd:nd + r] = sino[..., -1:]
         padded[..., nd + r:] = sino[..., :1]
-    spec = xp.fft.rfft(padded, axis=-1)
+    spec = fft(padded, axis=-1)
     spec *= filt
-    return xp.fft.irfft(spec, n=length, axis=-1)[..., :nd].astype(xp.float32, copy=False)
+    if upsample > 1:
+        big = xp.zeros((ns, na, length * upsample // 2 + 1), spec.dtype)
+        big[..., : length // 2] = spec[..., : length // 2]
+        big[..., length // 2] = spec[..., length // 2] * 0.5   # split the Nyquist term symmetrically
+        out = ifft(big, n=length * upsample, axis=-1)[..., : nd * upsample]
+        out *= upsample
+    else:
+        out = ifft(spec, n=length, axis=-1)[..., :nd]
+    return out.astype(xp.float32, copy=False)
 
 
-def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, xp: Any = np) -> Any:
-    """Back-project filtered sinograms ``q`` (slices, angles, detector) onto (slices, n, n)."""
-    ns, na, nd = q.shape
+def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, xp: Any = np,
+                upsample: int = 1) -> Any:
+    """Back-project (slices, angles, detector * upsample) onto (slices, n, n).
+
+    ``upsample == 1``: linear interpolation (the exact adjoint of the forward
+    projector); ``upsample > 1``: nearest sample of Fourier-upsampled projections (FBP).
+    Rays outside the detector contribute zero.
+    """
+    ns, na, ndu = q.shape
+    nd = ndu // upsample
     left, width = _pad_geometry(nd, n, center)
     if xp is np:
         from . import _kernels  # noqa: PLC0415
 
-        qp = np.zeros((ns, na, width), np.float32)
-        qp[..., left:left + nd] = q
-        return _kernels.backproject(qp, np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32),
-                                    float(center + left), int(n), float(scale))
+        cos_t, sin_t = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
+        qp = np.zeros((ns, na, width * upsample), np.float32)
+        qp[..., left * upsample:left * upsample + ndu] = q
+        if upsample == 1:
+            return _kernels.backproject_linear(qp, cos_t, sin_t, float(center + left), int(n), float(scale))
+        return _kernels.backproject_nearest(qp, cos_t, sin_t, float(center + left), int(n), int(upsample),
+                                            float(scale))
     from . import _gpu  # noqa: PLC0415
 
-    return _gpu.backproject(q, theta, center, n, scale)
+    return _gpu.backproject(q, theta, center, n, scale, upsample)
 
 
 def fbp(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", xp: Any = np,
-        pad_mode: str = "edge") -> Any:
+        pad_mode: str = "edge", upsample: int = UPSAMPLE) -> Any:
     """Filtered back-projection of (slices, angles, detector) -> (slices, N, N) float32."""
-    q = filter_sinogram(sino, filter, xp, pad_mode)
-    return backproject(q, theta, center, sino.shape[-1], angle_weight(theta), xp)
+    q = filter_sinogram(sino, filter, xp, pad_mode, upsample)
+    return backproject(q, theta, center, sino.shape[-1], angle_weight(theta), xp, upsample)
 
 
 # ----------------------------------------------------------------------------- public API
