@@ -161,6 +161,10 @@ def main() -> None:
         rows.append((f"core.smooth {tuple(args.size)} x{args.iterations}: in-process (1 proc)", f"{t1:.2f} s", "-"))
         rows.append((f"core.smooth on Dask ({args.workers} procs x 1 thread)", f"{td:.2f} s", "-"))
         rows.append(("Dask speed-up over one process", f"{s:.2f}x", ">= 1.7x"))
+    with DaskEngine(n_workers=1, threads_per_worker=args.workers, processes=True) as threaded:
+        _, tt, st = speedup(tuple(args.size), args.iterations, threaded, args.repeat)
+        rows.append((f"core.smooth on Dask (1 proc x {args.workers} threads, numba nogil)", f"{tt:.2f} s", "-"))
+        rows.append(("Dask threads speed-up over one process", f"{st:.2f}x", "-"))
     ceiling = parallel_ceiling(tuple(args.size), args.iterations, args.workers)
     rows.append((f"peer: plain multiprocessing ({args.workers} procs, no Dask) speed-up", f"{ceiling:.2f}x",
                  "what the shared machine gave"))
