@@ -17,6 +17,7 @@ CSS classes (stable, for browser tests)::
     daisy-wb-name            workflow name (text input)
     daisy-wb-algorithm       algorithm drop-down (<select>; option text "<name> — <summary>")
     daisy-wb-add             "Add step" button
+    daisy-wb-refresh         re-read the registry (new plug-ins)
     daisy-wb-steps           the list of steps
     daisy-wb-step            one step box; also daisy-wb-step-<index> (0-based)
     daisy-wb-step-title      its title ("1. scale — core.scale")
@@ -141,6 +142,10 @@ class WorkflowBuilder(W.VBox):
         self.picker = W.Dropdown(options=[(f"{n} — {c.summary()}", n) for n, c in algos.items()],
                                  description="algorithm", layout=W.Layout(width="520px"))
         self.picker.add_class("daisy-wb-algorithm")
+        self.refresh_button = W.Button(icon="refresh", tooltip="look for newly installed algorithm plug-ins",
+                                       layout=W.Layout(width="36px"))
+        self.refresh_button.add_class("daisy-wb-refresh")
+        self.refresh_button.on_click(lambda _b: self.refresh_algorithms())
         self.add_button = W.Button(description="Add step", icon="plus", button_style="primary")
         self.add_button.add_class("daisy-wb-add")
         self.add_button.on_click(lambda _b: self._add_from_picker())
@@ -177,7 +182,7 @@ class WorkflowBuilder(W.VBox):
         self.editors: list[StepEditor] = []
         super().__init__(children=[
             W.HBox([self.name, self.inputs_label]),
-            W.HBox([self.picker, self.add_button]),
+            W.HBox([self.picker, self.add_button, self.refresh_button]),
             self.steps_box,
             W.HBox([self.path, self.save_button, self.load_button]),
             self.persist_field,
@@ -188,6 +193,18 @@ class WorkflowBuilder(W.VBox):
         self._show_inputs()
         if workflow is not None:
             self.set_workflow(workflow)
+
+    def refresh_algorithms(self) -> None:
+        """Re-read the registry (e.g. after ``pip install`` of a plug-in) and update the picker."""
+        from ..core import registry  # noqa: PLC0415
+
+        registry.refresh()
+        current = self.picker.value
+        algos = _registry()
+        self.picker.options = [(f"{n} — {c.summary()}", n) for n, c in algos.items()]
+        if current in algos:
+            self.picker.value = current
+        self._say(f"{len(algos)} algorithm(s) registered")
 
     # -- steps ---------------------------------------------------------------------------
     def add_step(self, algorithm: str, params: dict | None = None, inputs: dict | None = None,

@@ -70,3 +70,14 @@ def test_plugin_gone_after_refresh(outside_packages):
     registry.refresh()
     assert "ext.negate" not in registry.algorithms()
     sys.path.insert(0, str(outside_packages))
+
+
+def test_builder_offers_plugins_and_refreshes(outside_packages):
+    from daisy_widgets.widgets.workflow_builder import WorkflowBuilder
+
+    b = WorkflowBuilder()
+    assert "ext.negate" in [v for _, v in b.picker.options]
+    sys.path.remove(str(outside_packages))
+    b.refresh_button.click()
+    assert "ext.negate" not in [v for _, v in b.picker.options]
+    sys.path.insert(0, str(outside_packages))
