@@ -1,0 +1,161 @@
+"""Helpers of the local demo hub: settings from the environment, the shared password, the spawner.
+
+Used by ``jupyterhub_config.py`` (loaded by JupyterHub) and by ``demo.py`` (the
+``make demo`` launcher). Everything the demo keeps lives in the state folder
+(``.daisy/`` in the repository by default, ``DAISY_STATE_DIR`` to change):
+the shared password (mode 600), the cookie secret, the hub database and the
+users' home folders ``home/<user>``.
+
+Environment variables read here
+-------------------------------
+``PORT``                  public port of the proxy (default 8000)
+``DAISY_IP``              public address (default 127.0.0.1)
+``DAISY_HUB_PORT``        internal hub port (default 8081)
+``DAISY_PROXY_API_PORT``  internal proxy API port (default 8001)
+``DAISY_STATE_DIR``       state folder (default ``<repo>/.daisy``)
+``DAISY_DATA_DIR``        data folder the user servers see (default ``<repo>/data``)
+``DAISY_TILED_URL``, ``DAISY_TILED_API_KEY``
+                          data service address and key passed on to the user servers
+                          (also read from ``<state>/tiled_url`` and ``<state>/tiled_api_key``)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: folders of the repository linked into every user's home
+SHARED_FOLDERS = ("apps", "notebooks", "data")
+#: where a user lands after logging in (Voila server extension of the user server)
+INDEX_URL = "/voila/render/apps/index.ipynb"
+#: idle kernels (Voila pages and notebooks nobody uses) are shut down after this many seconds
+CULL_IDLE_SECONDS = 600
+#: environment variables of the data service passed on to the user servers (and their state files)
+DATA_SERVICE_VARS = {"DAISY_TILED_URL": "tiled_url", "DAISY_TILED_API_KEY": "tiled_api_key"}
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """Addresses and folders of one demo hub."""
+
+    ip: str
+    port: int
+    hub_port: int
+    proxy_api_port: int
+    state_dir: Path
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.ip in ("", "0.0.0.0") else self.ip
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def home_root(self) -> Path:
+        return self.state_dir / "home"
+
+    @property
+    def password_file(self) -> Path:
+        return self.state_dir / "password"
+
+
+def _int_env(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SystemExit(f"daisy demo: {name}={text!r} is not a port number") from None
+    if not 0 < value < 65536:
+        raise SystemExit(f"daisy demo: {name}={value} is not a port number (1-65535)")
+    return value
+
+
+def settings_from_env() -> HubSettings:
+    """Read the demo hub's settings from the environment (see the module docstring)."""
+    state = Path(os.environ.get("DAISY_STATE_DIR") or REPO / ".daisy").resolve()
+    data = Path(os.environ.get("DAISY_DATA_DIR") or REPO / "data").resolve()
+    return HubSettings(ip=os.environ.get("DAISY_IP", "127.0.0.1"), port=_int_env("PORT", 8000),
+                       hub_port=_int_env("DAISY_HUB_PORT", 8081),
+                       proxy_api_port=_int_env("DAISY_PROXY_API_PORT", 8001), state_dir=state, data_dir=data)
+
+
+def ensure_state_dir(settings: HubSettings) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.state_dir, 0o700)
+    settings.home_root.mkdir(exist_ok=True)
+
+
+def shared_password(settings: HubSettings) -> str:
+    """The demo's shared password: generated once into ``<state>/password`` (mode 600), then reused."""
+    from daisy_widgets.core.atomic import atomic_write_text  # noqa: PLC0415
+
+    ensure_state_dir(settings)
+    path = settings.password_file
+    if path.exists():
+        text = path.read_text().strip()
+        if len(text) >= 8:
+            os.chmod(path, 0o600)
+            return text
+    password = secrets.token_urlsafe(12)
+    atomic_write_text(path, password + "\n")  # mkstemp: the file is created with mode 600
+    os.chmod(path, 0o600)
+    return password
+
+
+def data_service_env(settings: HubSettings) -> dict[str, str]:
+    """``DAISY_TILED_URL``/``DAISY_TILED_API_KEY`` for the user servers, from the environment or state files."""
+    env = {}
+    for var, fname in DATA_SERVICE_VARS.items():
+        value = os.environ.get(var)
+        if not value and (settings.state_dir / fname).exists():
+            value = (settings.state_dir / fname).read_text().strip()
+        if value:
+            env[var] = value
+    return env
+
+
+def user_server_env(settings: HubSettings) -> dict[str, str]:
+    """Environment of every user server: the data folder, the venv on PATH, the data service."""
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        "DAISY_DATA_DIR": str(settings.data_dir),
+        "DAISY_REPO": str(REPO),
+        "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
+        "JUPYTER_PREFER_ENV_PATH": "1",
+    }
+    env.update(data_service_env(settings))
+    return env
+
+
+def prepare_home(home: Path, settings: HubSettings) -> None:
+    """Create a user's home and link the repository's ``apps/``, ``notebooks/`` and the data folder into it."""
+    home.mkdir(parents=True, exist_ok=True)
+    targets = {"apps": REPO / "apps", "notebooks": REPO / "notebooks", "data": settings.data_dir}
+    for name in SHARED_FOLDERS:
+        link, target = home / name, targets[name]
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        if link.is_symlink():
+            link.unlink()
+        elif link.exists():
+            continue  # the user made their own folder of that name: leave it
+        link.symlink_to(target, target_is_directory=True)
+
+
+def singleuser_args() -> list[str]:
+    """Command-line options of the user servers: root allowed (one OS account), Voila and kernel culling."""
+    return [
+        "--allow-root",
+        "--ServerApp.allow_root=True",
+        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=True",
+        "--ContentsManager.allow_hidden=False",
+    ]

@@ -1,0 +1,207 @@
+"""Start the local Daisy demo hub (``make demo``) and stop everything it started on Ctrl-C.
+
+Run with the venv's Python: ``.venv/bin/python hub_config/demo.py``. It
+
+1. refuses to start (exit 3, with a message) when the public port is in use;
+2. picks free loopback ports for the hub and the proxy API unless given
+   (``DAISY_HUB_PORT``, ``DAISY_PROXY_API_PORT``);
+3. prints the address, the shared password and the isolation warning;
+4. runs ``jupyterhub -f hub_config/jupyterhub_config.py``;
+5. on Ctrl-C (or SIGTERM) lets JupyterHub stop the proxy and the user servers,
+   then terminates whatever is still running below it. The launcher registers
+   as a "child subreaper", so user servers and kernels whose parent exits are
+   re-parented to it and cannot escape the clean-up.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from daisy_hub import REPO, HubSettings, settings_from_env, shared_password  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parent / "jupyterhub_config.py"
+EXIT_PORT_IN_USE = 3
+EXIT_SETUP = 4
+#: seconds JupyterHub gets to stop the user servers and the proxy after Ctrl-C
+SHUTDOWN_GRACE = 60.0
+
+
+def _die_with_parent() -> None:
+    """In the hub's process: get SIGTERM if the launcher dies (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def port_in_use(ip: str, port: int) -> bool:
+    """True when something listens on ``ip:port`` or the port cannot be bound."""
+    host = "127.0.0.1" if ip in ("", "0.0.0.0") else ip
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        if s.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket() as s:
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port(exclude: set[int] = frozenset()) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in exclude:
+            return port
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def terminate_all(pids: list[int], grace: float = 10.0) -> None:
+    """SIGTERM ``pids``, wait up to ``grace`` seconds, SIGKILL the rest."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        _reap()
+        if not any(_alive(p) for p in pids):
+            return
+        time.sleep(0.1)
+    for pid in pids:
+        if _alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    _reap()
+
+
+def banner(settings: HubSettings, password: str) -> str:
+    line = "=" * 72
+    return "\n".join([
+        line,
+        "Daisy demo hub",
+        f"  address:  {settings.url}",
+        "  user:     any name (letters, digits, . _ -)",
+        f"  password: {password}",
+        f"  (kept in {settings.password_file}; delete the file for a new one)",
+        "  After login: the app index; JupyterLab at /user/<name>/lab",
+        "  DEMO MODE DOES NOT ISOLATE USERS: every user server runs as this OS",
+        "  account and can read the others' files. Do not expose it to a network.",
+        "  Stop with Ctrl-C (stops the hub, the proxy and all user servers).",
+        line,
+    ])
+
+
+def main() -> int:
+    settings = settings_from_env()
+    if port_in_use(settings.ip, settings.port):
+        print(f"daisy demo: port {settings.port} on {settings.ip} is already in use "
+              f"(another demo running?). Stop it, or choose another port: make demo PORT=8010",
+              file=sys.stderr)
+        return EXIT_PORT_IN_USE
+    proxy = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
+    if not proxy.exists():
+        print(f"daisy demo: {proxy} is missing; run 'make demo' (it installs it with npm)", file=sys.stderr)
+        return EXIT_SETUP
+    env = dict(os.environ)
+    used = {settings.port}
+    for var in ("DAISY_HUB_PORT", "DAISY_PROXY_API_PORT"):
+        if not env.get(var):
+            env[var] = str(free_port(used))
+        used.add(int(env[var]))
+    password = shared_password(settings)
+    env.setdefault("DAISY_DATA_DIR", str(settings.data_dir))
+    bindir = Path(sys.executable).parent
+    env["PATH"] = os.pathsep.join([str(bindir), env.get("PATH", "")])
+    print(banner(settings, password), flush=True)
+
+    try:  # PR_SET_CHILD_SUBREAPER: orphans below us are re-parented to us, so we can stop them
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    hub = subprocess.Popen([str(bindir / "jupyterhub"), "-f", str(CONFIG)], cwd=settings.state_dir, env=env,
+                           start_new_session=True, preexec_fn=_die_with_parent)
+    # the hub has its own session: a terminal's Ctrl-C reaches only us, and we send it one SIGTERM
+    stop_requested: list[float] = []
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        if not stop_requested:
+            stop_requested.append(time.monotonic())
+            print("\ndaisy demo: stopping the hub, the proxy and the user servers ...", file=sys.stderr, flush=True)
+            if hub.poll() is None:
+                hub.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = None
+    try:
+        while code is None:
+            try:
+                code = hub.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if stop_requested and time.monotonic() - stop_requested[0] > SHUTDOWN_GRACE:
+                    hub.kill()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        left = descendants(os.getpid())
+        if left:
+            terminate_all(left)
+    print("daisy demo: stopped", file=sys.stderr, flush=True)
+    return 0 if stop_requested else (code or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
