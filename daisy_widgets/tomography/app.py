@@ -461,9 +461,23 @@ class TomographyApp(W.VBox):
         else:                         # averaging a few rows makes the estimate robust to noise and rings
             sino = np.stack([self.sinogram(r) for r in range(rows_around(row, nr, 3).start,
                                                                rows_around(row, nr, 3).stop)])
-        c = float(find_center(sino, self.scan.theta_rad, method))
+        th = self.scan.theta_rad
         label = {"auto": "auto: Vo's Fourier metric", "vo": "Vo's Fourier metric", "com": "centre of mass",
                  "entropy": "entropy sweep"}[method]
+        if method == "auto":
+            # two independent methods; when they disagree, an image-quality sweep between them decides
+            c_vo, c_com = float(find_center(sino, th, "vo")), float(find_center(sino, th, "com"))
+            if abs(c_vo - c_com) <= 1.5:
+                c = c_vo
+                label = f"auto: Vo's Fourier metric, confirmed by centre of mass {c_com:.2f}"
+            else:
+                lo, hi = min(c_vo, c_com) - 2.0, max(c_vo, c_com) + 2.0
+                w = self.scan.shape[2]
+                c = float(find_center(self.sinogram(row), th, "entropy", search=(max(lo, 1.0), min(hi, w - 2.0))))
+                label = (f"auto: Vo {c_vo:.2f} and centre of mass {c_com:.2f} disagree; "
+                         "entropy sweep between them")
+        else:
+            c = float(find_center(sino, th, method))
         self.set_center(c, label)
         self.info(f"Rotation centre {c:.2f} px ({label}).")
         return c
@@ -653,13 +667,12 @@ class TomographyApp(W.VBox):
         from . import reconstruct  # noqa: PLC0415
 
         t0 = time.monotonic()
-        before_key = (snap["row"], PreprocessSettings(normalize=snap["settings"].normalize).key())
         sino = self.sinogram(snap["row"], snap["settings"], token, snap["motion"])
         token.raise_if_cancelled()
+        # iterative methods report each iteration: a newer request stops this one there
         img = reconstruct(sino, self.scan.theta_rad, snap["center"], snap["algorithm"], snap["filter"],
-                          iterations=snap["iterations"])
+                          iterations=snap["iterations"], progress=lambda *_a: token.raise_if_cancelled())
         token.raise_if_cancelled()
-        del before_key
         return snap, sino, img, time.monotonic() - t0
 
     def _show_preview(self, result: tuple) -> None:

@@ -59,6 +59,7 @@ class ImageView(W.VBox):
                  frame_names: Sequence[str] | None = None, cmap: str = "gray", max_size: int = 1024,
                  show_cmap: bool = True, **kw: Any):
         self.max_size = max_size
+        self._size = (width, height)
         self._frame_fn: Callable[[int], np.ndarray] | None = None
         self._n = 0
         self.frame_names = list(frame_names) if frame_names is not None else None
@@ -72,7 +73,7 @@ class ImageView(W.VBox):
         self.mark = bq.Image(image=W.Image(value=b"", format="png"), scales={"x": self.xs, "y": self.ys},
                              x=[0.0, 1.0], y=[1.0, 0.0])
         ax = bq.Axis(scale=self.xs, label=labels[0], num_ticks=5, tick_format="d")
-        ay = bq.Axis(scale=self.ys, label=labels[1], orientation="vertical", num_ticks=5, tick_format="d")
+        ay = bq.Axis(scale=self.ys, label=labels[1], side="left", num_ticks=5, tick_format="d")
         self.panzoom = bq.interacts.PanZoom(scales={"x": [self.xs], "y": [self.ys]})
         self.figure = bq.Figure(marks=[self.mark], axes=[ax, ay], interaction=self.panzoom,
                                 fig_margin={"top": 8, "bottom": 36, "left": 48, "right": 8}, padding_x=0, padding_y=0,
@@ -87,7 +88,7 @@ class ImageView(W.VBox):
                                tooltip="colour map")
         self.cmap.add_class("daisy-image-cmap")
         self.cmap.observe(lambda _ch: self._render(), names="value")
-        self.reset_button = W.Button(description="Reset zoom", layout=W.Layout(width="96px"),
+        self.reset_button = W.Button(description="Reset", icon="expand", layout=W.Layout(width="80px"),
                                      tooltip="show the whole image (wheel: zoom, drag: pan)")
         self.reset_button.add_class("daisy-image-reset")
         self.reset_button.on_click(lambda _b: self.reset_zoom())
@@ -186,7 +187,11 @@ class ImageView(W.VBox):
         with self.mark.hold_sync():
             self.mark.x = [-0.5, w - 0.5]
             self.mark.y = [h - 0.5, -0.5]      # with the reversed y scale: row 0 at the top
-        self.figure.min_aspect_ratio = self.figure.max_aspect_ratio = max(0.2, min(5.0, w / h if h else 1.0))
+        aspect = max(0.2, min(8.0, w / h if h else 1.0))
+        self.figure.min_aspect_ratio = self.figure.max_aspect_ratio = aspect
+        # a wide image gets a lower figure (no empty band below it)
+        plot_w = self._size[0] - 56
+        self.figure.layout.height = f"{int(min(self._size[1], max(110, plot_w / aspect + 44)))}px"
         self.reset_zoom()
 
     def reset_zoom(self) -> None:
