@@ -168,8 +168,10 @@ def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: in
     limit = psutil.virtual_memory().total if memory_limit == "auto" else _parse_bytes(memory_limit)
     print(f"\nDask volume: {slices} slices of {n}x{n}, {k} angles, blocks of {block_slices} slices, "
           f"2 workers x {memory_limit}")
+    total = in_bytes + out_bytes
+    rel = ">" if total > 2 * limit else "<="
     print(f"  input {in_bytes / 2**20:.0f} MiB + output {out_bytes / 2**20:.0f} MiB = "
-          f"{(in_bytes + out_bytes) / 2**20:.0f} MiB > workers' total {2 * limit / 2**20:.0f} MiB")
+          f"{total / 2**20:.0f} MiB {rel} workers' total limit {2 * limit / 2**20:.0f} MiB")
     print(f"  peak worker RSS {peak['rss'] / 2**20:.0f} MiB (limit {limit / 2**20:.0f} MiB per worker); "
           f"{elapsed:.1f} s end to end (generate, reconstruct, write HDF5)")
 
