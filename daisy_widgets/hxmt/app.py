@@ -57,7 +57,7 @@ def plain_error(exc: BaseException) -> str:
         what = {"load": "reading the Level-1 files", "gtigen": "making the good time intervals",
                 "screen": "screening the events", "write": "writing the products"}.get(exc.step.split("/")[-1],
                                                                                       f"step '{exc.step}'")
-        return f"{what.capitalize()} failed: {plain_error(cause)}"
+        return f"{what[0].upper() + what[1:]} failed: {plain_error(cause)}"
     if isinstance(exc, ValidationError):
         return "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.problems.items()) or str(exc)
     if isinstance(exc, InputFileError):

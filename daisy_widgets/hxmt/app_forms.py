@@ -9,6 +9,7 @@ check boxes for background, barycentre correction and timing products.
 """
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as W
@@ -16,8 +17,12 @@ import ipywidgets as W
 from ..core.registry import get_algorithm
 from ..widgets.form import ParamForm
 from .app_runner import JobParams
+from .gti import GTIExpressionError, parse_expression
+from .l1io import REQUIRED
 from .mission import DEFAULT_GTI_EXPR, spec
 
+#: the names a GTI expression may use
+EHK_COLUMNS = tuple(REQUIRED["EHK"])
 #: parameters set by the app itself, not shown
 _HIDDEN = {"instrument", "epoch", "fdot", "seed"}
 
@@ -57,6 +62,8 @@ class InstrumentForms(W.VBox):
         self.pi_note = W.HTML("")
         self.screen.on_change(lambda _f: self._pi_energy())
         self._pi_energy()
+        self.gtigen.on_change(lambda _f: self._check_columns())
+        self._check_columns()
         sec = lambda t: W.HTML(f"<b>{t}</b>")  # noqa: E731
         super().__init__(children=[sec("Good time intervals"), self.gtigen, sec("Screening"), self.band_note,
                                    self.screen, self.pi_note, sec("Light curve"), self.lcgen, self.background,
@@ -74,6 +81,20 @@ class InstrumentForms(W.VBox):
         hi = s.band[1] if v["pi_max"] is None else v["pi_max"]
         self.pi_note.value = f"<span style='color:#555'>energy range {s.energy(lo):.1f}-{s.energy(hi + 1):.1f} keV</span>"
 
+    def _check_columns(self) -> str | None:
+        """Beyond the syntax: every name in the GTI expression must be an EHK column (shown at the field)."""
+        expr = self.gtigen.values.get("expr")
+        if not expr or self.gtigen.problems.get("expr"):
+            return None
+        try:
+            parse_expression(expr, columns=EHK_COLUMNS)
+        except GTIExpressionError as exc:
+            msg = str(exc).splitlines()[0]
+            self.gtigen.errors["expr"].value = "<span style='color:#c00'>⚠ " + html.escape(msg) + "</span>"
+            self.gtigen.fields["expr"].add_class("daisy-invalid")
+            return msg
+        return None
+
     @property
     def forms(self) -> dict[str, ParamForm]:
         return {"gtigen": self.gtigen, "screen": self.screen, "lcgen": self.lcgen, "fold": self.fold,
@@ -88,6 +109,9 @@ class InstrumentForms(W.VBox):
                 continue
             for k, v in f.refresh().items():
                 out[f"{step}.{k}"] = v
+        bad = self._check_columns()
+        if bad:
+            out["gtigen.expr"] = [bad]
         return out
 
     @property
