@@ -162,6 +162,10 @@ class Workflow:
             raise ValueError(f"workflow format version {version!r} is not supported (this Daisy reads 1..{FORMAT_VERSION})")
         if "name" not in d:
             raise ValueError("workflow has no 'name' field")
+        unknown = sorted(set(d) - {"version", "name", "description", "persist", "steps"})
+        if unknown:
+            raise ValueError(f"workflow {d['name']!r}: unknown field(s) {', '.join(unknown)}; "
+                             "expected version, name, description, persist, steps")
         steps = [Step.from_dict(s) for s in d.get("steps", [])]
         return cls(name=str(d["name"]), steps=steps, description=str(d.get("description", "")),
                    persist=list(d.get("persist", [])))

@@ -45,6 +45,11 @@ def test_missing_or_future_version_is_an_error_naming_the_file(tmp_path):
     (tmp_path / "new.json").write_text(json.dumps(d))
     with pytest.raises(InputFileError, match="not supported"):
         Workflow.load(tmp_path / "new.json")
+    d["version"] = FORMAT_VERSION
+    d["stpes"] = []
+    (tmp_path / "typo.json").write_text(json.dumps(d))
+    with pytest.raises(InputFileError, match="typo.json.*unknown field.*stpes"):
+        Workflow.load(tmp_path / "typo.json")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InputFileError, match="bad.json.*line 1"):
         Workflow.load(tmp_path / "bad.json")
