@@ -249,19 +249,21 @@ class Fold(Algorithm):
 
     name = "hxmt.fold"
     category = "hxmt/timing"
-    inputs = (Port("events", "table", help="events (barycentred)"),)
-    outputs = (Port("profile", "object", help="dict: phase, counts, frequency, epoch"),)
-    params = (Float("frequency", 29.6, min=1e-6, unit="Hz", help="spin frequency"),
+    inputs = (Port("events", "table", help="events (barycentred)"),
+              Port("z2", "object", optional=True, help="Z^2 search result: fold at its best frequency instead"))
+    outputs = (Port("profile", "object", help="PulseProfile: phase, counts, frequency, epoch"),)
+    params = (Float("frequency", 29.6, min=1e-6, unit="Hz", help="spin frequency (unless a Z^2 result is given)"),
               Float("fdot", 0.0, unit="Hz/s", help="frequency derivative"),
               Int("nbin", 32, min=2, max=4096, help="phase bins"),
               Float("epoch", None, optional=True, unit="s", help="phase 0 (TDB mission seconds; default: first event)"))
 
-    def compute(self, events):
+    def compute(self, events, z2=None):
         v = self.values
         t = events["TIME"]
+        f = float(z2["best_frequency"]) if z2 is not None else v["frequency"]
         epoch = v["epoch"] if v["epoch"] is not None else float(t[0])
-        ph, c = timing.fold_events(t, v["frequency"], v["nbin"], epoch, v["fdot"])
-        return {"profile": PulseProfile(ph, c, v["frequency"], epoch)}
+        ph, c = timing.fold_events(t, f, v["nbin"], epoch, v["fdot"])
+        return {"profile": PulseProfile(ph, c, f, epoch, None if z2 is None else float(z2["best_z2"]))}
 
 
 class PulseProfile:
@@ -360,7 +362,7 @@ class WriteProducts(Algorithm):
             f"{x}_bkg_lc.fits": products.lightcurve_hdulist(bkg_lc, meta, pr),
         }
         if profile is not None:
-            zval = float(z2["best_z2"]) if z2 is not None else None
+            zval = float(z2["best_z2"]) if z2 is not None else profile.z2
             hl[f"{x}_profile.fits"] = products.profile_hdulist(profile.phase, profile.counts, profile.frequency,
                                                                profile.epoch, x, meta, zval)
         written = products.write_hdulists(self.values["out_dir"], hl)

@@ -272,9 +272,9 @@ class _EventToken(CancelToken):
 
 
 def _run_on_worker(key: str, wf: Workflow, progress_name: str, cancel_name: str) -> dict[str, Any]:
-    from distributed import Variable, get_worker  # noqa: PLC0415
+    from distributed import get_client, get_worker  # noqa: PLC0415
 
-    var = Variable(progress_name)
+    client = get_client()
     last = [0.0]
 
     def prog(ev: ProgressEvent) -> None:
@@ -283,12 +283,15 @@ def _run_on_worker(key: str, wf: Workflow, progress_name: str, cancel_name: str)
             return
         last[0] = now
         try:
-            var.set({"step": ev.step, "index": ev.step_index, "n": ev.n_steps, "fraction": ev.fraction,
+            client.set_metadata(progress_name, {"step": ev.step, "index": ev.step_index, "n": ev.n_steps, "fraction": ev.fraction,
                      "elapsed": ev.elapsed, "message": ev.message})
         except Exception:  # noqa: BLE001  (progress is best effort)
             pass
 
-    res = run_job(key, wf, progress=prog, cancel=_EventToken(cancel_name))
+    try:
+        res = run_job(key, wf, progress=prog, cancel=_EventToken(cancel_name))
+    except Cancelled:
+        return {"cancelled": True}  # not an error of the task: nothing to log on the worker
     res["worker"] = get_worker().address
     return res
 
@@ -389,7 +392,7 @@ class JobRunner:
         return get_dask_engine(self.scheduler).client
 
     def _run_dask(self, jobs, wfs, states, on_update, cancel):
-        from distributed import Event, Variable, wait  # noqa: PLC0415
+        from distributed import Event, wait  # noqa: PLC0415
 
         client = self._client()
         tag = uuid.uuid4().hex
@@ -401,7 +404,6 @@ class JobRunner:
             w = self._where.get(job.key)
             kw = {"workers": [w], "allow_other_workers": True} if w in live_workers else {}
             futs.append(client.submit(_run_on_worker, job.key, wf, pn, cancel_name, pure=False, **kw))
-        variables = [Variable(pn, client=client) for pn in pnames]
         for st in states:
             st.status = "running"
         pending = set(futs)
@@ -421,15 +423,14 @@ class JobRunner:
                     _, pending = wait(list(pending), timeout=0.3, return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     pass
-                for f, var, st in zip(futs, variables, states):
+                for f, pn, st in zip(futs, pnames, states):
                     if f.done():
                         st.status = "failed" if f.status == "error" else "done"
                         if st.status == "done":
                             st.fraction = 1.0
                         continue
-                    try:
-                        d = var.get(timeout=0.01)
-                    except Exception:  # noqa: BLE001  (not set yet)
+                    d = client.get_metadata(pn, default=None)
+                    if not d:
                         continue
                     st.step, st.fraction, st.message = d["step"], d["fraction"], d["message"]
                 if on_update:
@@ -444,6 +445,8 @@ class JobRunner:
                     st.status, st.message = "failed", str(exc)
                 else:
                     r = f.result()
+                    if r.get("cancelled"):
+                        raise Cancelled("cancelled by the user")
                     self._where[job.key] = r.get("worker", "")
                     out[job.key] = r
             if on_update:
@@ -451,9 +454,9 @@ class JobRunner:
             return out
         finally:
             client.cancel([f for f in futs if not f.done()])
-            for v in variables:
+            for pn in pnames:
                 try:
-                    v.delete()
+                    client.set_metadata(pn, None)
                 except Exception:  # noqa: BLE001
                     pass
 

@@ -81,9 +81,12 @@ def pipeline_workflow(instrument: str, l1_dir: str | None = None, out_dir: str |
             steps.append(Step(id="z2search", algorithm="hxmt.z2search", params={"f_min": search[0], "f_max": search[1]},
                               inputs={"events": "work/bary"}, outputs={"z2": "products/z2"}))
             write_inputs["z2"] = "products/z2"
+        fold_in = {"events": "work/bary"}
+        if search is not None and frequency is None:
+            fold_in["z2"] = "products/z2"             # fold at the best Z^2 frequency
         steps.append(Step(id="fold", algorithm="hxmt.fold",
                           params={"frequency": frequency if frequency is not None else 0.5 * (search[0] + search[1]), "nbin": nbin},
-                          inputs={"events": "work/bary"}, outputs={"profile": "products/profile"}))
+                          inputs=fold_in, outputs={"profile": "products/profile"}))
         write_inputs["profile"] = "products/profile"
     steps.append(Step(id="write", algorithm="hxmt.write_products", params={**inst, "out_dir": out_dir, **pr},
                       inputs=write_inputs, outputs={"files": "products/files"}))
@@ -98,13 +101,6 @@ def run_pipeline(l1_dir: str | Path, instrument: str, out_dir: str | Path, *, en
 
     With ``search=(f_min, f_max)`` and no ``frequency``, the profile is folded at the best Z^2 frequency.
     """
-    if kw.get("search") is not None and kw.get("frequency") is None:
-        # two passes: search, then fold at the best frequency (the search step is cheap)
-        wf = pipeline_workflow(instrument, str(l1_dir), str(out_dir), **kw)
-        store = DataStore()
-        wf_search = Workflow(name=wf.name, steps=[s for s in wf.steps if s.id not in ("fold", "write")])
-        run_workflow(wf_search, store, engine="inprocess", cancel=cancel)
-        kw = dict(kw, frequency=float(store["products/z2"]["best_frequency"]))
     wf = pipeline_workflow(instrument, str(l1_dir), str(out_dir), **kw)
     return run_workflow(wf, DataStore(), engine=engine, progress=progress, cancel=cancel, release=False)
 
