@@ -859,6 +859,9 @@ class TomographyApp(W.VBox):
         if not str(target):
             raise ValueError("type a file name to save to")
         overwrite = self.overwrite.value if overwrite is None else overwrite
+        for p in (target.parent, *target.parent.parents):
+            if p.exists() and not p.is_dir():
+                raise NotADirectoryError(20, "a file is in the way where a folder is needed", str(p))
         if fmt == "hdf5":
             if target.suffix.lower() not in (".h5", ".hdf5"):
                 target = target.with_suffix(".h5")
