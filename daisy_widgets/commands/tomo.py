@@ -49,8 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--stripe", default="none", choices=("none", "sorting", "fw"), help="ring-artefact removal")
     r.add_argument("--zingers", action="store_true", help="remove zingers/outliers")
     r.add_argument("--phase", action="store_true", help="Paganin phase retrieval instead of minus-log")
-    r.add_argument("--energy", type=float, default=25.0, help="keV (phase retrieval)")
-    r.add_argument("--distance", type=float, default=0.1, help="sample-detector distance in m (phase retrieval)")
+    r.add_argument("--energy", type=float, default=None, help="keV (phase retrieval; default: from the file, else 25)")
+    r.add_argument("--distance", type=float, default=None,
+                   help="sample-detector distance in m (phase retrieval; default: from the file, else 0.1)")
     r.add_argument("--pixel-size", type=float, default=None, help="µm (default: from the file, else 1)")
     r.add_argument("--delta-beta", type=float, default=1000.0, help="delta/beta (phase retrieval)")
     r.add_argument("--align", action="store_true", help="correct per-projection motion (re-projection matching)")
@@ -72,15 +73,20 @@ def cmd_recon(args: argparse.Namespace) -> int:
     from ..core.progress import TextProgressBar  # noqa: PLC0415
     from ..tomography.pipeline import ReconOptions, run_reconstruction  # noqa: PLC0415
 
-    pixel = args.pixel_size
-    if pixel is None and args.phase:
+    pixel, energy, distance = args.pixel_size, args.energy, args.distance
+    if args.phase and None in (pixel, energy, distance):
         from ..tomography.io import read_scan  # noqa: PLC0415
 
-        ps = read_scan(args.input, validate=False).metadata.get("pixel_size")
-        pixel = float(ps) * 1e6 if isinstance(ps, (int, float)) and ps < 1e-2 else (float(ps) if ps else 1.0)
+        meta = read_scan(args.input, validate=False).metadata
+        ps = meta.get("pixel_size")
+        if pixel is None:   # files store metres (Data Exchange) or µm
+            pixel = float(ps) * 1e6 if isinstance(ps, (int, float)) and ps < 1e-2 else (float(ps) if ps else 1.0)
+        energy = energy if energy is not None else float(meta.get("energy", 25.0))
+        distance = distance if distance is not None else float(meta.get("distance", 0.1))
     opts = ReconOptions(center=args.center, center_method=args.center_method, algorithm=args.algorithm,
                         filter=args.filter, backend=args.backend, iterations=args.iterations, stripe=args.stripe,
-                        zingers=args.zingers, phase=args.phase, energy=args.energy, distance=args.distance,
+                        zingers=args.zingers, phase=args.phase, energy=energy or 25.0,
+                        distance=distance if distance is not None else 0.1,
                         pixel_size=pixel or 1.0, delta_beta=args.delta_beta, align=args.align,
                         circle=args.circle, block=args.block)
     bar = None if args.quiet else TextProgressBar()

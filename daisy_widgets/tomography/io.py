@@ -197,6 +197,10 @@ def read_data_exchange(path: str | os.PathLike, *, data: str = DX_DATA, flats: s
             dk = _lazy(path, darks, f) if darks in f else None
             fa = _lazy(path, DX_FLATS_POST, f) if DX_FLATS_POST in f else None
             th = np.asarray(f[theta][()], dtype=np.float64).ravel()
+            units = f[theta].attrs.get("units", b"degrees")
+            units = units.decode() if isinstance(units, bytes) else str(units)
+            if units.lower().startswith("rad"):
+                th = np.rad2deg(th)
             meta = {}
             for key, names in (("energy", ("/measurement/instrument/monochromator/energy",
                                            "/measurement/instrument/source/energy", "/exchange/energy")),

@@ -157,6 +157,9 @@ def run_reconstruction(path: str | os.PathLike, output: str | os.PathLike, opts:
         store["raw/darks"] = np.zeros((1, rows.stop - rows.start, width), np.float32)
     store["raw/theta"] = np.asarray(scan.theta, np.float64)
     wf = build_workflow(opts)
+    if scan.flats_after is not None:       # flats before and after: interpolated per projection
+        store["raw/flats_after"] = scan.flats_after[:, rows, :]
+        wf.steps[0].inputs["flats_after"] = "raw/flats_after"
     if save_workflow:
         wf.save(save_workflow)
     kind = engine or ("dask" if scheduler else "inprocess")
