@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: Jupyter data/config folders of the demo: the "daisy" Voila template, server and Voila settings
+JUPYTER_DIR = Path(__file__).resolve().parent / "jupyter"
 #: folders of the repository linked into every user's home
 SHARED_FOLDERS = ("apps", "notebooks", "data")
 #: where a user lands after logging in (Voila server extension of the user server)
@@ -127,6 +129,10 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
         "DAISY_REPO": str(REPO),
         "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
         "JUPYTER_PREFER_ENV_PATH": "1",
+        # Daisy's Voila template (no CDN) and server settings (MathJax from the bundle, not cdnjs)
+        "JUPYTER_PATH": os.pathsep.join(filter(None, [str(JUPYTER_DIR), os.environ.get("JUPYTER_PATH")])),
+        "JUPYTER_CONFIG_PATH": os.pathsep.join(filter(None, [str(JUPYTER_DIR / "config"),
+                                                             os.environ.get("JUPYTER_CONFIG_PATH")])),
     }
     env.update(data_service_env(settings))
     return env

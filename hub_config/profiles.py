@@ -264,7 +264,8 @@ def dask_cluster_spec(workers: str, registry: str, tag: str, release: str = "dai
 
     Scheduler and workers run the user's image (the CPU or GPU image); GPU
     workers request ``nvidia.com/gpu`` and tolerate the GPU taint. The name is
-    set when the cluster is created (``daisy-dask-cluster``).
+    set when the cluster is created (``daisy-dask-cluster`` renames it and its
+    scheduler service selector per user).
     """
     r = DASK_WORKER_RESOURCES[workers]
     image = image_ref(workers, registry, tag)
@@ -282,6 +283,7 @@ def dask_cluster_spec(workers: str, registry: str, tag: str, release: str = "dai
         "containers": [{
             "name": "worker", "image": image, "imagePullPolicy": "IfNotPresent",
             "args": worker_args,
+            "ports": [{"name": "http-dashboard", "containerPort": 8788, "protocol": "TCP"}],
             "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"}] if not r.gpus else [],
             "resources": {"limits": limits, "requests": requests},
             "securityContext": sec,
@@ -295,7 +297,7 @@ def dask_cluster_spec(workers: str, registry: str, tag: str, release: str = "dai
     scheduler_pod = {
         "containers": [{
             "name": "scheduler", "image": image, "imagePullPolicy": "IfNotPresent",
-            "args": ["dask", "scheduler", "--port", "8786", "--dashboard-address", ":8787"],
+            "args": ["dask", "scheduler", "--host", "0.0.0.0", "--port", "8786", "--dashboard-address", ":8787"],
             "ports": [{"name": "tcp-comm", "containerPort": 8786, "protocol": "TCP"},
                       {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"}],
             "readinessProbe": {"httpGet": {"port": "http-dashboard", "path": "/health"},
@@ -306,17 +308,19 @@ def dask_cluster_spec(workers: str, registry: str, tag: str, release: str = "dai
             "securityContext": sec,
         }],
     }
+    name = f"{release}-dask-{workers}"
     return {
         "apiVersion": "kubernetes.dask.org/v1",
         "kind": "DaskCluster",
-        "metadata": {"name": f"{release}-dask-{workers}",
+        "metadata": {"name": name,
                      "labels": {"app.kubernetes.io/part-of": release, "daisy/workers": workers}},
         "spec": {
             "idleTimeout": DASK_CLUSTER_IDLE_TIMEOUT,
             "worker": {"replicas": n_workers, "spec": worker_pod},
             "scheduler": {
                 "spec": scheduler_pod,
-                "service": {"type": "ClusterIP", "selector": {"dask.org/component": "scheduler"},
+                "service": {"type": "ClusterIP", "selector": {"dask.org/cluster-name": name,
+                                                  "dask.org/component": "scheduler"},
                             "ports": [{"name": "tcp-comm", "protocol": "TCP", "port": 8786,
                                        "targetPort": "tcp-comm"},
                                       {"name": "http-dashboard", "protocol": "TCP", "port": 8787,

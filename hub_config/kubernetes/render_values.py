@@ -375,7 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--release", default=DEFAULT_RELEASE, help="Helm release / name prefix (default: %(default)s)")
     ap.add_argument("--out-dir", type=Path, default=HERE, help="where to write (default: next to this script)")
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 when a file differs")
+    ap.add_argument("--print-images", action="store_true",
+                    help="print 'cpu REF' and 'gpu REF' (the image references the values use) and exit")
     a = ap.parse_args(argv)
+    if a.print_images:
+        P = load_profiles()
+        for which in P.IMAGES:
+            print(which, P.image_ref(which, a.registry, a.tag or package_version()))
+        return 0
     files = render_all(a.registry, a.tag, a.release)
     stale = []
     for rel, text in files.items():
