@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.algorithm import Algorithm
-from ..core.params import Bool, Choice, Float, FilePath, Int, IntList, Port, Text
+from ..core.params import Choice, Float, FilePath, Int, IntList, Port, Text
 from . import calibrate, gti as gtimod, l1io, products, screen as scr, timing
 from .mission import DEFAULT_GTI_EXPR, INSTRUMENTS, spec
 
@@ -292,18 +292,25 @@ class Z2Search(Algorithm):
     def compute(self, events):
         v = self.values
         res = timing.z2_search(events["TIME"], v["f_min"], v["f_max"], v["nharm"], v["oversample"])
-        return {"z2": _Box(res)}
+        return {"z2": TimingResult(res)}
 
 
-class _Box:
-    """A dict carried as one data-store object (a plain dict would become a group)."""
+class TimingResult:
+    """Named timing results (``result["best_frequency"]``) carried as one data-store object
+    (a plain dict would become a group of the store)."""
 
     def __init__(self, d):
-        self.__dict__.update(d)
-        self.data = d
+        self.data = dict(d)
 
     def __getitem__(self, k):
         return self.data[k]
+
+    def keys(self):
+        return self.data.keys()
+
+    def __repr__(self):
+        scal = {k: v for k, v in self.data.items() if np.isscalar(v)}
+        return f"TimingResult({scal})"
 
 
 class PowSpec(Algorithm):
@@ -329,7 +336,7 @@ class PowSpec(Algorithm):
                 powers.append(p)
         if not powers:
             raise scr.NoGoodTimeError(f"no GTI as long as one segment ({seg} s)")
-        return {"pds": _Box({"frequency": freqs, "power": np.mean(powers, axis=0), "n_segments": len(powers)})}
+        return {"pds": TimingResult({"frequency": freqs, "power": np.mean(powers, axis=0), "n_segments": len(powers)})}
 
 
 class WriteProducts(Algorithm):

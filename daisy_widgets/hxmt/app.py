@@ -110,10 +110,9 @@ class HxmtApp(W.VBox):
         header = W.HTML("<h2 style='margin:4px 0'>Insight-HXMT data processing</h2>"
                         "<span style='color:#555'>Find observations, run the HE/ME/LE pipelines, see light curves, "
                         "spectra, power spectra and pulse profiles.</span>")
-        acc = W.Accordion(children=[self.search_box, self.params_box], titles=("1. Find data", "2. Parameters"))
-        acc.selected_index = 0
-        self.sections = acc
-        super().__init__(children=[header, acc, self.run_box, self.results_box], **kw)
+        h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
+        super().__init__(children=[header, h3("1. Find data"), self.search_box, h3("2. Parameters"), self.params_box,
+                                   self.run_box, self.results_box], **kw)
         self.add_class("daisy-hxmt-app")
 
     # ================================================================ search

@@ -355,7 +355,7 @@ def first_good_window(t_from: float, ra: float = CRAB_RA, dec: float = CRAB_DEC,
     return float(long[0, 0] - 150.0)
 
 
-def write_sample_observations(out_dir: str | Path, n: int = 2, seed: int = 0, exposure: float = 1500.0,
+def write_sample_observations(out_dir: str | Path, n: int = 2, seed: int = 0, exposure: float = 800.0,
                               instruments: tuple[str, ...] = INSTRUMENTS) -> list[Path]:
     """Demo Crab observations for ``daisy data sample``, under ``<out_dir>/data/hxmt/<ObsID>/<ExpID>-<date>-01-01/``.
 
