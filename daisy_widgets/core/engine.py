@@ -401,10 +401,22 @@ class DaskEngine(Engine):
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def close(self) -> None:
+        """Close the client (and the LocalCluster this engine started); results held on it are lost."""
         if self._own and self._client is not None:
-            self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
+            import logging  # noqa: PLC0415
+
+            # results still referenced by stores are dropped with the cluster: no need to warn about it
+            quiet = [logging.getLogger(n) for n in ("distributed.scheduler", "distributed.nanny", "distributed.worker")]
+            levels = [lg.level for lg in quiet]
+            for lg in quiet:
+                lg.setLevel(logging.ERROR)
+            try:
+                self._client.close()
+                if self._cluster is not None:
+                    self._cluster.close()
+            finally:
+                for lg, lv in zip(quiet, levels):
+                    lg.setLevel(lv)
         self._client = self._cluster = None
 
     # -- running ---------------------------------------------------------------------
@@ -677,11 +689,14 @@ def get_dask_engine(scheduler: Any = None, **kw: Any) -> DaskEngine:
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
+            import distributed  # noqa: F401, PLC0415  (its exit handlers first, so ours run before them)
+
             eng = _engines[key] = DaskEngine(scheduler, **kw)
+            atexit.unregister(_close_engines)
+            atexit.register(_close_engines)
         return eng
 
 
-@atexit.register
 def _close_engines() -> None:
     for eng in list(_engines.values()):
         try:
