@@ -85,6 +85,10 @@ def run_app(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{port}/voila/render/{app.name}.ipynb"
     env = dict(os.environ)
     env.setdefault("DAISY_DATA_DIR", str(folder.parent / "data"))
+    jupyter_dir = folder.parent / "hub_config" / "jupyter"  # Daisy's Voila template: no CDN
+    if (jupyter_dir / "voila" / "templates" / "daisy").is_dir():
+        for var, path in (("JUPYTER_PATH", jupyter_dir), ("JUPYTER_CONFIG_PATH", jupyter_dir / "config")):
+            env[var] = os.pathsep.join(filter(None, [str(path), env.get(var)]))
     print(f"daisy: serving {app.title!r} at {url}  (Ctrl-C to stop)", flush=True)
     proc = subprocess.Popen(voila_command(folder, port), cwd=folder, env=env)
     if not args.no_browser:

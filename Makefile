@@ -1,0 +1,111 @@
+# Daisy: `make demo` starts the local JupyterHub with the Voila apps; `make test` runs every test.
+#
+# Both install what is missing first, and only that: each install step leaves a
+# stamp file named after the hash of the files it depends on (pyproject.toml +
+# constraints.txt for Python, package.json + package-lock.json for node), so a
+# second run skips straight to the work. Needs Debian/Ubuntu with Python >= 3.11
+# and node >= 20; system packages are apt-get installed when run as root.
+#
+#   make demo [PORT=8000]   set up, write the sample data, start the hub (Ctrl-C stops it)
+#   make test               set up (with chromium), run pytest: unit, nbval, hub + browser e2e
+#   make setup              only the Python/node/kernel set-up
+#   make sample             only the sample data (daisy data sample)
+#   make clean              remove the venv, node_modules and stamps (keeps data/ and .daisy/)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+EXTRAS := hub,service,test,peers
+PYTEST_ARGS ?=
+
+PY_HASH := $(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
+NPM_HASH := $(shell cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+PY_STAMP := $(VENV)/.daisy-install-$(PY_HASH)
+NPM_STAMP := node_modules/.daisy-install-$(NPM_HASH)
+KERNEL_STAMP := $(VENV)/share/jupyter/kernels/daisy-python3/kernel.json
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+
+# Debian packages: building sherpa (peers extra) from source, and the test browser
+BUILD_PKGS := bison flex byacc libfftw3-dev pkg-config
+BUILD_CMDS := bison flex byacc pkg-config
+
+.PHONY: help demo test setup setup-test sample system-deps chromium node-check clean
+
+help:
+	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
+
+demo: setup sample
+	@PORT=$(PORT) $(PY) hub_config/demo.py
+
+test: setup-test
+	@mkdir -p test-artifacts
+	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 $(PYTEST_ARGS); \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
+
+setup: $(PY_STAMP) $(NPM_STAMP) $(KERNEL_STAMP)
+
+setup-test: setup chromium
+
+sample: $(PY_STAMP)
+	@$(VENV)/bin/daisy data sample
+
+# --- Python ---------------------------------------------------------------------------
+$(PY_STAMP):
+	@$(MAKE) --no-print-directory system-deps
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  echo "make: Daisy needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)." >&2; \
+	  echo "      Install python3.11+ (apt-get install python3 python3-venv) or run: make PYTHON=python3.12 ..." >&2; \
+	  exit 1; }
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV) || { \
+	  echo "make: could not create $(VENV); on Debian/Ubuntu: apt-get install python3-venv" >&2; exit 1; }
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pip install --disable-pip-version-check -q \
+	  -c constraints.txt -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.daisy-install-*
+	@touch $@
+
+system-deps:
+	@missing=""; for c in $(BUILD_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	  [ -n "$$missing" ] || pkg-config --exists fftw3 || missing="$$missing libfftw3-dev"; \
+	  $(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$(IS_ROOT)" = yes ]; then \
+	      echo "make: apt-get install $(BUILD_PKGS) python3-venv (missing:$$missing)"; \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BUILD_PKGS) python3-venv >/dev/null || \
+	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BUILD_PKGS) python3-venv >/dev/null; }; \
+	    else \
+	      echo "make: missing system packages:$$missing (needed to build sherpa and the venv)." >&2; \
+	      echo "      Run as root, or: sudo apt-get install $(BUILD_PKGS) python3-venv" >&2; exit 1; \
+	    fi; \
+	  fi
+
+# --- node: configurable-http-proxy into node_modules/ ----------------------------------
+node-check:
+	@command -v node >/dev/null || { echo "make: node (>= 20) is missing: the hub's proxy (configurable-http-proxy) needs it." >&2; \
+	  echo "      Install Node.js 20 or newer (https://nodejs.org, or NodeSource's Debian packages), then re-run." >&2; exit 1; }
+	@node -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)' || { \
+	  echo "make: node $$(node --version) is too old: the hub's proxy needs node >= 20." >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "make: npm is missing (it comes with Node.js >= 20)." >&2; exit 1; }
+
+$(NPM_STAMP): package.json package-lock.json | node-check
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# --- the Jupyter kernel "Daisy (Python 3)" ------------------------------------------------
+$(KERNEL_STAMP): kernels/daisy-python3/kernel.json $(PY_STAMP)
+	$(VENV)/bin/jupyter kernelspec install kernels/daisy-python3 --sys-prefix --name daisy-python3 >/dev/null
+	@touch $@
+
+# --- the test browser --------------------------------------------------------------------
+chromium:
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$(IS_ROOT)" = yes ]; then echo "make: apt-get install chromium"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "make: /usr/bin/chromium is missing; the browser tests need it: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+clean:
+	rm -rf $(VENV) node_modules

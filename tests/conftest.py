@@ -1,0 +1,92 @@
+"""Fixtures shared by every test folder: the demo hub and a logged-in browser (see ``tests/e2e/harness.py``).
+
+``daisy_hub``   session-scoped: ``hub_config/demo.py`` on free loopback ports, with its own
+                state folder and a small sample data folder (``daisy data sample --small``).
+``browser``     session-scoped headless Chromium (``/usr/bin/chromium``) through Playwright.
+``hub_page``    ``hub_page(user)`` -> a new page logged in as ``user`` through the real
+                login form, landed on the app index; ``hub_page.hub`` is the DemoHub;
+                problems seen by the page (console errors, page errors, requests leaving
+                the machine) are in ``page.daisy_watch.problems()``.
+Tests using them are skipped with a reason when the proxy, Chromium or Playwright is missing.
+"""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_HARNESS_PATH = Path(__file__).resolve().parent / "e2e" / "harness.py"
+
+
+def _load_harness():
+    name = "daisy_e2e_harness"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, _HARNESS_PATH)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+harness = _load_harness()
+
+
+@pytest.fixture(scope="session")
+def e2e_harness():
+    """The harness module (helpers: login_in_browser, wait_voila_done, blank_canvases, screenshot...)."""
+    return harness
+
+
+@pytest.fixture(scope="session")
+def daisy_hub(tmp_path_factory):
+    why = harness.missing_prerequisites()
+    if why:
+        pytest.skip(why)
+    base = tmp_path_factory.mktemp("hub")
+    data = base / "data"
+    subprocess.run([sys.executable, "-m", "daisy_widgets.cli", "data", "sample", "--small", "--out", str(data)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    hub = harness.start_demo_hub(base / "state", data)
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(daisy_hub):
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class _HubPages:
+    def __init__(self, hub, browser):
+        self.hub, self.browser, self.contexts = hub, browser, []
+
+    def __call__(self, user: str, timeout_ms: int = 240_000):
+        ctx = self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.daisy_watch = harness.PageWatch(page)
+        harness.login_in_browser(page, self.hub, user)
+        page.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*", timeout=timeout_ms)
+        harness.wait_voila_done(page, timeout_ms)
+        return page
+
+    def close(self):
+        for ctx in self.contexts:
+            ctx.close()
+
+
+@pytest.fixture
+def hub_page(daisy_hub, browser):
+    pages = _HubPages(daisy_hub, browser)
+    yield pages
+    pages.close()
