@@ -163,11 +163,15 @@ def _size(n: int) -> str:
 def server_files_location() -> tuple[str | None, str | None]:
     """``(base_url, root)`` of the Jupyter server's ``/files/`` route, from the environment.
 
-    ``DAISY_SERVER_ROOT`` (the server's root folder) and ``JUPYTERHUB_SERVICE_PREFIX``
-    (under a hub, e.g. ``/user/alice/``) or ``DAISY_BASE_URL``; (None, None) when unknown.
+    The base URL is ``DAISY_BASE_URL``, else ``JUPYTERHUB_SERVICE_PREFIX`` (under a hub,
+    e.g. ``/user/alice/``); the root folder is ``DAISY_SERVER_ROOT``, else, under a hub,
+    the home folder (the spawners start user servers there). (None, None) when unknown:
+    links are then inline ``data:`` URLs.
     """
-    root = os.environ.get("DAISY_SERVER_ROOT")
     base = os.environ.get("DAISY_BASE_URL") or os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    root = os.environ.get("DAISY_SERVER_ROOT")
+    if not root and os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+        root = os.path.expanduser("~")
     if root and base:
         return base, root
     return None, None

@@ -8,7 +8,7 @@ import re
 import bqplot as bq
 import numpy as np
 
-from daisy_widgets.widgets.plot_export import FileLinks, PlotExport, figure_to_png, file_link
+from daisy_widgets.widgets.plot_export import FileLinks, PlotExport, figure_to_png, file_link, server_files_location
 
 
 def _figure():
@@ -70,7 +70,8 @@ def test_large_file_gives_the_path_only(tmp_path):
 
 
 def test_file_links_widget_and_png_button(tmp_path, monkeypatch):
-    monkeypatch.delenv("DAISY_SERVER_ROOT", raising=False)
+    for var in ("DAISY_SERVER_ROOT", "DAISY_BASE_URL", "JUPYTERHUB_SERVICE_PREFIX"):
+        monkeypatch.delenv(var, raising=False)
     (tmp_path / "a.pha").write_bytes(b"1")
     links = FileLinks([tmp_path / "a.pha"])
     assert "daisy-file-link" in links.value and "a.pha" in links.value
@@ -80,3 +81,18 @@ def test_file_links_widget_and_png_button(tmp_path, monkeypatch):
     exp.button.click()
     assert exp.last_path == tmp_path / "plot.png" and exp.last_path.stat().st_size > 1000
     assert "plot.png" in exp.link.value
+
+
+def test_files_route_under_a_hub(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAISY_SERVER_ROOT", raising=False)
+    monkeypatch.delenv("DAISY_BASE_URL", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    assert server_files_location() == (None, None)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/bob/")
+    assert server_files_location() == ("/user/bob/", str(tmp_path))
+    f = tmp_path / "daisy-hxmt-products" / "HE_spec.pha"
+    f.parent.mkdir()
+    f.write_bytes(b"x")
+    links = FileLinks([f])
+    assert "href='/user/bob/files/daisy-hxmt-products/HE_spec.pha'" in links.value
