@@ -79,7 +79,8 @@ class TomographyApp(W.VBox):
     data_dir
         Folder to browse for scans (default :func:`~daisy_widgets.tomography.app_logic.default_data_dir`).
     results_dir
-        Default folder for saved results (default ``<data_dir>/results``).
+        Default folder for saved results (default ``$DAISY_RESULTS_DIR``, else ``~/daisy-results``:
+        the data folder may be shared by several users).
     engine
         Workflow engine for the volume: ``"dask"`` (default) or ``"inprocess"``.
     scheduler
@@ -96,7 +97,8 @@ class TomographyApp(W.VBox):
                  engine: str = "dask", scheduler: str | None = None, engine_kw: dict | None = None,
                  open_default: bool = True, preview_delay: float = 0.3, **kw: Any):
         self.data_dir = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir()
-        self.results_dir = Path(results_dir).expanduser() if results_dir else self.data_dir / "results"
+        self.results_dir = (Path(results_dir).expanduser() if results_dir
+                            else Path(os.environ.get("DAISY_RESULTS_DIR", Path.home() / "daisy-results")))
         self.engine = engine
         self.scheduler = scheduler or os.environ.get("DAISY_DASK_SCHEDULER") or None
         self.engine_kw = dict(engine_kw or {})
@@ -134,6 +136,9 @@ class TomographyApp(W.VBox):
         self.centre_tab = W.HBox([self.centre_left, self.preview_panel])
         self.motion_tab = W.HBox([self.motion_left, self.preview_panel])
         self.preview_tab = W.HBox([self.preview_left, self.preview_panel])
+        for w, name in ((self.pre_tab, "preprocess"), (self.centre_tab, "centre"), (self.motion_tab, "motion"),
+                        (self.preview_tab, "preview")):
+            w.add_class(f"daisy-tomo-{name}-panel")
         # a stage's content is put in its tab when first shown: figures laid out while hidden have no size
         self.stage_content = [self.open_tab, self.raw_tab, self.pre_tab, self.centre_tab, self.motion_tab,
                               self.preview_tab, self.recon_tab, self.result_tab]
@@ -144,7 +149,8 @@ class TomographyApp(W.VBox):
             self.tabs.set_title(i, name)
         self.tabs.add_class("daisy-tomo-tabs")
         self.tabs.observe(lambda ch: self._mount(ch["new"]), names="selected_index")
-        self.preview_runner = DebouncedRunner(self._preview_job, delay=preview_delay, on_result=self._show_preview,
+        self.preview_runner = DebouncedRunner(self._preview_job, delay=preview_delay,
+                                              on_result=self._safe(self._show_preview),
                                               on_error=self._preview_failed, on_state=self._preview_state)
         super().__init__(children=[self.message, self.tabs],
                          layout=W.Layout(max_width="1330px", width="100%"), **kw)
@@ -160,8 +166,13 @@ class TomographyApp(W.VBox):
                 self.open_scan(sample)
 
     def _mount(self, index: int | None) -> None:
-        if index is not None and self._slots[index].children[0] is not self.stage_content[index]:
+        if index is None:
+            return
+        if self._slots[index].children[0] is not self.stage_content[index]:
             self._slots[index].children = [self.stage_content[index]]
+        # views created now start from the models' state: send the figures' geometry again
+        for view in _image_views(self.stage_content[index]):
+            view.refresh_view()
 
     def show_stage(self, name_or_index: str | int) -> None:
         """Select a stage's tab (by index or by title such as ``"4 Centre"``)."""
@@ -189,6 +200,18 @@ class TomographyApp(W.VBox):
         except Exception as exc:  # noqa: BLE001  (shown on the page, never a traceback)
             self.error(exc)
             return None
+
+    def _safe(self, fn: Any) -> Any:
+        """Wrap a callback run in a worker thread: a failure is shown on the page, not lost in the thread."""
+        def call(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001
+                import traceback  # noqa: PLC0415
+
+                traceback.print_exc()
+                self.error(exc)
+        return call
 
     def _background(self, name: str, fn: Any, wait: bool = False) -> threading.Thread:
         t = threading.Thread(target=self._guard, args=(fn,), name=f"daisy-tomo-{name}", daemon=True)
@@ -530,6 +553,7 @@ class TomographyApp(W.VBox):
         self.motion_use.add_class("daisy-tomo-motion-use")
         self.motion_use.observe(self._changed, names="value")
         self.motion_job = JobProgress("Motion estimate")
+        self.motion_job.add_class("daisy-tomo-motion-job")
         self.motion_before = ImageView("Before", width=300, height=220, labels=("column", "angle index"),
                                        show_cmap=False)
         self.motion_after = ImageView("After", width=300, height=220, labels=("column", "angle index"),
@@ -595,7 +619,7 @@ class TomographyApp(W.VBox):
                       "Tick 'use the correction' to apply it.")
             self.motion_use.value = True
 
-        t = self.motion_job.run_in_thread(job, title="Motion estimate", on_success=done,
+        t = self.motion_job.run_in_thread(job, title="Motion estimate", on_success=self._safe(done),
                                           on_error=lambda e: self.error(e))
         if wait:
             t.join()
@@ -608,6 +632,8 @@ class TomographyApp(W.VBox):
         self.filter = W.Dropdown(options=_FILTERS, value="ramp", description="filter", layout=W.Layout(width="220px"))
         self.iterations = W.BoundedIntText(value=50, min=1, max=2000, description="iterations",
                                            tooltip="SIRT/CGLS iterations", layout=W.Layout(width="180px"))
+        self.algorithm.add_class("daisy-tomo-algorithm")
+        self.filter.add_class("daisy-tomo-filter")
         for w in (self.algorithm, self.filter, self.iterations):
             w.observe(self._changed, names="value")
         self.preview_button = W.Button(description="Update now", icon="refresh")
@@ -721,6 +747,7 @@ class TomographyApp(W.VBox):
         self.recon_button.add_class("daisy-tomo-recon")
         self.recon_button.on_click(lambda _b: self._guard(self.reconstruct_volume))
         self.recon_job = JobProgress("Volume reconstruction")
+        self.recon_job.add_class("daisy-tomo-recon-job")
         self.recon_tab = W.VBox([
             W.HTML("The volume runs as a workflow (normalise → [zingers] → minus-log or phase → [stripes] → "
                    "[motion] → reconstruct) with the settings of the earlier stages."),
@@ -807,7 +834,7 @@ class TomographyApp(W.VBox):
             self.show_stage("8 Result")
 
         t = self.recon_job.run_in_thread(job, title=f"Volume: {rows.stop - rows.start} slices on {engine}",
-                                         on_success=done, on_error=self._recon_failed)
+                                         on_success=self._safe(done), on_error=self._recon_failed)
         if wait:
             t.join()
         return t
@@ -883,6 +910,16 @@ class TomographyApp(W.VBox):
         self.saved.value = f"Saved to <code>{html.escape(out)}</code>"
         self.info(f"Saved to {out}")
         return out
+
+
+def _image_views(widget: Any) -> list[ImageView]:
+    out, stack = [], [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, ImageView):
+            out.append(w)
+        stack.extend(getattr(w, "children", ()) or ())
+    return out
 
 
 def build_app(**kw: Any) -> TomographyApp:

@@ -160,11 +160,31 @@ def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, 
     return _gpu.backproject(q, theta, center, n, scale, upsample)
 
 
+#: bytes of filtered, upsampled projections held at once by :func:`fbp` (slices are grouped to fit)
+FBP_WORKING_BYTES = 256 * 2**20
+
+
 def fbp(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", xp: Any = np,
         pad_mode: str = "edge", upsample: int = UPSAMPLE) -> Any:
-    """Filtered back-projection of (slices, angles, detector) -> (slices, N, N) float32."""
-    q = filter_sinogram(sino, filter, xp, pad_mode, upsample)
-    return backproject(q, theta, center, sino.shape[-1], angle_weight(theta), xp, upsample)
+    """Filtered back-projection of (slices, angles, detector) -> (slices, N, N) float32.
+
+    Slices are processed in groups so that the working memory (spectra and
+    upsampled projections, about 16 bytes per angle, detector pixel and upsampling
+    step) stays near :data:`FBP_WORKING_BYTES` whatever the number of slices.
+    """
+    ns, na, nd = sino.shape
+    per_slice = 16 * na * nd * upsample
+    group = max(1, min(ns, FBP_WORKING_BYTES // max(per_slice, 1)))
+    w = angle_weight(theta)
+    if group >= ns:
+        q = filter_sinogram(sino, filter, xp, pad_mode, upsample)
+        return backproject(q, theta, center, nd, w, xp, upsample)
+    out = xp.empty((ns, nd, nd), xp.float32)
+    for s0 in range(0, ns, group):
+        q = filter_sinogram(sino[s0:s0 + group], filter, xp, pad_mode, upsample)
+        out[s0:s0 + group] = backproject(q, theta, center, nd, w, xp, upsample)
+        del q
+    return out
 
 
 # ----------------------------------------------------------------------------- public API
