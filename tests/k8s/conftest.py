@@ -134,3 +134,33 @@ def z2jh_config(values: dict, hooks_dir: Path):
     finally:
         sys.path.remove(str(hooks_dir))
     return c
+
+
+def k8s_unknown_fields(obj, type_name: str, path: str = "") -> list[str]:
+    """Fields of ``obj`` that the Kubernetes API model ``type_name`` (e.g. ``V1PodSpec``) does not have.
+
+    Walks nested models with the OpenAPI types of the ``kubernetes_asyncio``
+    client, so a misspelt key anywhere in a manifest (``volumeMount``,
+    ``nodeselector``) is reported with its path. Values of ``dict(str, ...)`` and
+    ``object`` fields (labels, resource quantities) are not checked.
+    """
+    import re
+
+    from kubernetes_asyncio.client import models
+
+    problems: list[str] = []
+    m = re.fullmatch(r"list\[(.+)\]", type_name)
+    if m:
+        for i, item in enumerate(obj or []):
+            problems += k8s_unknown_fields(item, m.group(1), f"{path}[{i}]")
+        return problems
+    model = getattr(models, type_name, None)
+    if model is None or not isinstance(obj, dict):
+        return problems
+    by_json = {v: k for k, v in model.attribute_map.items()}
+    for key, value in obj.items():
+        if key not in by_json:
+            problems.append(f"{path}.{key} (not a field of {type_name})")
+            continue
+        problems += k8s_unknown_fields(value, model.openapi_types[by_json[key]], f"{path}.{key}")
+    return problems
