@@ -203,6 +203,19 @@ class ImageView(W.VBox):
             self.xs.min, self.xs.max = -0.5, w - 0.5
             self.ys.min, self.ys.max = -0.5, h - 0.5
 
+    def refresh_view(self) -> None:
+        """Send the scales' range, the image's extent and the picture to the browser again.
+
+        For views created after the state was set from a worker thread (a tab shown
+        for the first time): they then draw what the Python side holds.
+        """
+        if self.image is None:
+            return
+        self.xs.send_state(["min", "max"])
+        self.ys.send_state(["min", "max"])
+        self.mark.send_state(["x", "y"])
+        self.mark.image.send_state(["value"])
+
     def _render(self) -> None:
         if self.image is None or self.window is None:
             return
