@@ -458,7 +458,7 @@ class HxmtApp(W.VBox):
         rows = self.summary_rows
         f = lambda v, p="{:.1f}": "" if v is None else p.format(v)  # noqa: E731
         body = "".join(
-            f"<tr><td>{html.escape(r['job'])}</td><td>{f(r['gti_seconds'], '{:.0f}')}</td><td>{f(r['exposure'])}</td>"
+            f"<tr><td>{html.escape(r['job'])}</td><td>{f(r['gti_seconds'])}</td><td>{f(r['exposure'])}</td>"
             f"<td>{f(r['n_events'], '{:d}')}</td><td>{f(r['rate'], '{:.2f}')}</td><td>{f(r['bkg_rate'], '{:.2f}')}</td>"
             f"<td>{f(r['net_rate'], '{:.2f}')}</td></tr>" for r in rows)
         self.summary.value = ("<table style='border-collapse:collapse' cellpadding=3><tr><th align=left>job</th>"

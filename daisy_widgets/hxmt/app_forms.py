@@ -56,6 +56,8 @@ class InstrumentForms(W.VBox):
         self.timing = W.Checkbox(value=True, description="timing: power spectrum and folded pulse profile", indent=False)
         for c, name in ((self.background, "background"), (self.barycentre, "barycentre"), (self.timing, "timing")):
             c.add_class(f"daisy-hxmt-{name}")
+            c.style.description_width = "initial"
+            c.layout.width = "auto"
         band = f"{s.energy(s.band[0]):.1f}-{s.energy(s.band[1] + 1):.1f} keV"
         self.band_note = W.HTML(f"<span style='color:#555'>{s.name}: PI {s.band[0]}-{s.band[1]} is {band}; "
                                 f"E = {s.e0:g} + {s.slope:.4g}·PI keV</span>")

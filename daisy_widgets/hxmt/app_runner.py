@@ -373,7 +373,7 @@ class JobRunner:
 
             try:
                 out[job.key] = run_job(job.key, wf, progress=prog, cancel=cancel)
-                st.status, st.fraction = "done", 1.0
+                st.status, st.fraction, st.step = "done", 1.0, ""
             except Cancelled:
                 st.status = "cancelled"
                 if on_update:
@@ -427,7 +427,8 @@ class JobRunner:
                     if f.done():
                         st.status = "failed" if f.status == "error" else "done"
                         if st.status == "done":
-                            st.fraction = 1.0
+                            st.fraction, st.step = 1.0, ""
+
                         continue
                     d = client.get_metadata(pn, default=None)
                     if not d:

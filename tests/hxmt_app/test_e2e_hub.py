@@ -39,6 +39,7 @@ def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
 
     # 2. a bad GTI expression: error at the field, Run disabled
     expr = page.locator(".daisy-hxmt-forms-HE .daisy-param-expr input")
+    expr.scroll_into_view_if_needed()
     expr.fill("ELV>10 && NOPE<3")
     err = page.locator(".daisy-hxmt-forms-HE .daisy-param-expr .daisy-param-error")
     page.wait_for_function("(el) => el.innerText.includes('unknown column')", arg=err.element_handle())
@@ -60,6 +61,8 @@ def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     assert _path_length(page, "daisy-hxmt-plot-lc") > 200
     assert _path_length(page, "daisy-hxmt-plot-spectrum") > 200
     assert "live exposure" in page.locator(".daisy-hxmt-summary").inner_text()
+    page.locator(".daisy-hxmt-run").scroll_into_view_if_needed()
+    page.evaluate("() => document.querySelector('.daisy-hxmt-run').scrollIntoView({block: 'start'})")
     h.screenshot(page, "hxmt-app")
 
     # 4. download the PHA file from its link and read it with astropy
