@@ -186,7 +186,13 @@ def _gb(x: float) -> str:
     return f"{x:g}G"
 
 
-def kubespawner_override(p: Profile, registry: str, tag: str) -> dict[str, Any]:
+#: Service account of user pods (may create Dask clusters); GPU sessions get their own,
+#: the only one an admission policy lets create GPU Dask workers.
+USER_SERVICE_ACCOUNT = "{release}-user"
+GPU_SERVICE_ACCOUNT = "{release}-user-gpu"
+
+
+def kubespawner_override(p: Profile, registry: str, tag: str, release: str = "daisy") -> dict[str, Any]:
     """The ``kubespawner_override`` of profile ``p``.
 
     Volumes, mounts and tolerations are dictionaries keyed by name: the hub
@@ -217,6 +223,7 @@ def kubespawner_override(p: Profile, registry: str, tag: str) -> dict[str, Any]:
         ov["extra_resource_guarantees"] = {GPU_RESOURCE: str(r.gpus)}
         ov["node_selector"] = dict(GPU_NODE_LABEL)
         ov["tolerations"] = {GPU_RESOURCE: dict(GPU_TOLERATION)}
+        ov["service_account"] = GPU_SERVICE_ACCOUNT.format(release=release)
     else:
         # no GPU visible even where the NVIDIA runtime is the node default
         ov["environment"]["NVIDIA_VISIBLE_DEVICES"] = "void"
@@ -236,7 +243,7 @@ def kernel_culling_args() -> list[str]:
     ]
 
 
-def kubespawner_profile_list(registry: str, tag: str) -> list[dict[str, Any]]:
+def kubespawner_profile_list(registry: str, tag: str, release: str = "daisy") -> list[dict[str, Any]]:
     """KubeSpawner ``profile_list`` (as in ``singleuser.profileList``).
 
     ``allowed_groups`` is Daisy's own key: KubeSpawner ignores it, the hub hook
@@ -248,7 +255,7 @@ def kubespawner_profile_list(registry: str, tag: str) -> list[dict[str, Any]]:
             "display_name": p.display_name,
             "slug": p.slug,
             "description": p.description,
-            "kubespawner_override": kubespawner_override(p, registry, tag),
+            "kubespawner_override": kubespawner_override(p, registry, tag, release),
         }
         if p.default:
             entry["default"] = True

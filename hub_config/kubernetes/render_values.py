@@ -64,6 +64,7 @@ def package_version() -> str:
 
 def names(release: str) -> dict[str, str]:
     """Kubernetes object names shared by the hub values and the data-service manifests."""
+    P = load_profiles()
     return {
         "tiled": f"{release}-tiled",
         "tiled_config": f"{release}-tiled-config",
@@ -71,7 +72,8 @@ def names(release: str) -> dict[str, str]:
         "postgres": f"{release}-postgres",
         "postgres_secret": f"{release}-postgres",            # key: password
         "data_pvc": f"{release}-data",
-        "user_sa": f"{release}-user",
+        "user_sa": P.USER_SERVICE_ACCOUNT.format(release=release),
+        "gpu_sa": P.GPU_SERVICE_ACCOUNT.format(release=release),
     }
 
 
@@ -171,7 +173,7 @@ def render_values(registry: str, tag: str, release: str) -> dict[str, Any]:
                               "data": P.dask_cluster_spec(w, registry, tag, release)}
                 for w in sorted(P.DASK_WORKER_RESOURCES)
             },
-            "profileList": P.kubespawner_profile_list(registry, tag),
+            "profileList": P.kubespawner_profile_list(registry, tag, release),
         },
         "prePuller": {
             "hook": {"enabled": True},
@@ -315,24 +317,71 @@ def render_tiled(release: str) -> list[dict[str, Any]]:
 
 
 def render_dask_rbac(release: str) -> list[dict[str, Any]]:
-    """ServiceAccount of user pods allowed to create Dask clusters in the namespace."""
+    """Service accounts of user pods, allowed to create Dask clusters in the namespace.
+
+    Every session may create CPU Dask clusters; only GPU sessions (their own
+    service account) may create clusters whose workers request GPUs: a
+    ValidatingAdmissionPolicy (Kubernetes >= 1.30) refuses the others and caps
+    the number of workers.
+    """
+    P = load_profiles()
     n = names(release)
     labels = {"app.kubernetes.io/part-of": release}
-    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": n["user_sa"], "labels": labels}}
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": n["user_sa"], "labels": labels},
-            "rules": [
-                {"apiGroups": ["kubernetes.dask.org"],
-                 "resources": ["daskclusters", "daskworkergroups", "daskautoscalers", "daskjobs"],
-                 "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
-                {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]},
-                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-            ]}
-    rb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-          "metadata": {"name": n["user_sa"], "labels": labels},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": n["user_sa"]},
-          "subjects": [{"kind": "ServiceAccount", "name": n["user_sa"]}]}
-    return [sa, role, rb]
+    docs: list[dict[str, Any]] = []
+    for sa_name in (n["user_sa"], n["gpu_sa"]):
+        docs.append({"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": sa_name, "labels": labels}})
+    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                 "metadata": {"name": n["user_sa"], "labels": labels},
+                 # no daskautoscalers/daskjobs: the operator would apply them as itself,
+                 # past the admission policy's per-session limits
+                 "rules": [
+                     {"apiGroups": ["kubernetes.dask.org"],
+                      "resources": ["daskclusters", "daskworkergroups"],
+                      "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
+                     {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]},
+                     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                 ]})
+    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                 "metadata": {"name": n["user_sa"], "labels": labels},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": n["user_sa"]},
+                 "subjects": [{"kind": "ServiceAccount", "name": n["user_sa"]},
+                              {"kind": "ServiceAccount", "name": n["gpu_sa"]}]})
+    max_workers = max(p.dask_max_workers for p in P.PROFILES)
+    max_gpu_workers = max(p.dask_max_workers for p in P.PROFILES if p.dask_workers == "gpu")
+    gpu = P.GPU_RESOURCE
+    containers = "object.spec.worker.spec.containers"
+    asks_gpu = (f"{containers}.exists(c, has(c.resources) && has(c.resources.limits) && "
+                f"'{gpu}' in c.resources.limits && string(c.resources.limits['{gpu}']) != '0')")
+    is_gpu_sa = f"request.userInfo.username == 'system:serviceaccount:' + request.namespace + ':{n['gpu_sa']}'"
+    policy_name = f"{release}-dask-gpu-sessions-only"
+    docs.append({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": policy_name, "labels": labels},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["kubernetes.dask.org"], "apiVersions": ["*"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["daskclusters", "daskworkergroups"]}]},
+            "matchConditions": [{"name": "user-session",
+                                 "expression": "request.userInfo.username.startsWith("
+                                               "'system:serviceaccount:' + request.namespace + ':"
+                                               f"{n['user_sa']}')"}],
+            "validations": [
+                {"expression": f"!({asks_gpu}) || {is_gpu_sa}",
+                 "message": "GPU Dask workers can only be created from a GPU session"},
+                {"expression": f"!has(object.spec.worker.replicas) || object.spec.worker.replicas <= "
+                               f"({is_gpu_sa} ? {max_gpu_workers} : {max_workers})",
+                 "message": "too many Dask workers for this session"},
+            ],
+        },
+    })
+    docs.append({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": policy_name, "labels": labels},
+        "spec": {"policyName": policy_name, "validationActions": ["Deny"]},
+    })
+    return docs
 
 
 class _Dumper(yaml.SafeDumper):

@@ -107,8 +107,8 @@ def test_user_pods_may_reach_dask_and_create_clusters(values):
     assert any(sel.get("podSelector", {}).get("matchExpressions", [{}])[0].get("key") == "dask.org/component"
                for rule in egress for sel in rule["to"])
     docs = list(yaml.safe_load_all((DASK / "rbac.yaml").read_text()))
-    sa = next(d for d in docs if d["kind"] == "ServiceAccount")
-    assert sa["metadata"]["name"] == values["singleuser"]["serviceAccountName"]
+    accounts = [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"]
+    assert values["singleuser"]["serviceAccountName"] in accounts
     role = next(d for d in docs if d["kind"] == "Role")
     dask_rule = next(r for r in role["rules"] if r["apiGroups"] == ["kubernetes.dask.org"])
     assert {"daskclusters", "daskworkergroups"} <= set(dask_rule["resources"]) and "create" in dask_rule["verbs"]
@@ -116,3 +116,63 @@ def test_user_pods_may_reach_dask_and_create_clusters(values):
     core = [r for r in role["rules"] if r["apiGroups"] == [""]]
     assert all(set(r["resources"]) <= {"pods", "services", "pods/log"} for r in core)
     assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in core)
+
+
+def _policy():
+    docs = list(yaml.safe_load_all((DASK / "rbac.yaml").read_text()))
+    pol = next(d for d in docs if d["kind"] == "ValidatingAdmissionPolicy")
+    binding = next(d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["policyName"] == pol["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    return pol
+
+
+def _cel(expr: str, obj: dict, user: str) -> bool:
+    celpy = pytest.importorskip("celpy", reason="cel-python not installed: CEL expressions not evaluated")
+    env = celpy.Environment()
+    prg = env.program(env.compile(expr))
+    act = {"object": celpy.json_to_cel(obj),
+           "request": celpy.json_to_cel({"userInfo": {"username": user}, "namespace": "jhub"})}
+    return bool(prg.evaluate(act))
+
+
+def test_admission_policy_keeps_gpu_workers_to_gpu_sessions(values, profiles):
+    """The policy's CEL, evaluated with cel-python: who may create which Dask cluster."""
+    pol = _policy()["spec"]
+    cpu_sa = f"system:serviceaccount:jhub:{values['singleuser']['serviceAccountName']}"
+    gpu_prof = next(p for p in values["singleuser"]["profileList"] if p["slug"] == "gpu")
+    gpu_sa = f"system:serviceaccount:jhub:{gpu_prof['kubespawner_override']['service_account']}"
+    cond = pol["matchConditions"][0]["expression"]
+    assert _cel(cond, {}, cpu_sa) and _cel(cond, {}, gpu_sa)
+    assert not _cel(cond, {}, "system:serviceaccount:dask-operator:dask-kubernetes-operator")
+
+    def allowed(spec, user):
+        return all(_cel(v["expression"], spec, user) for v in pol["validations"])
+
+    gpu, cpu = load("daskcluster-gpu.yaml"), load("daskcluster-cpu.yaml")
+    assert allowed(gpu, gpu_sa) and allowed(cpu, gpu_sa) and allowed(cpu, cpu_sa)
+    assert not allowed(gpu, cpu_sa)
+    big = yaml.safe_load(yaml.safe_dump(gpu))
+    big["spec"]["worker"]["replicas"] = profiles.profile("gpu").dask_max_workers + 1
+    assert not allowed(big, gpu_sa)
+    big = yaml.safe_load(yaml.safe_dump(cpu))
+    big["spec"]["worker"]["replicas"] = max(p.dask_max_workers for p in profiles.PROFILES) + 1
+    assert not allowed(big, cpu_sa)
+
+
+def test_gpu_sessions_run_as_the_gpu_service_account(values):
+    docs = list(yaml.safe_load_all((DASK / "rbac.yaml").read_text()))
+    accounts = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"}
+    for p in values["singleuser"]["profileList"]:
+        sa = p["kubespawner_override"].get("service_account", values["singleuser"]["serviceAccountName"])
+        assert sa in accounts
+        assert sa.endswith("-gpu") == (p["slug"] == "gpu")
+    rb = next(d for d in docs if d["kind"] == "RoleBinding")
+    assert {s["name"] for s in rb["subjects"]} == accounts
+
+
+def test_rbac_manifests_use_real_kubernetes_fields():
+    check = _conftest().k8s_unknown_fields
+    for d in yaml.safe_load_all((DASK / "rbac.yaml").read_text()):
+        rest = {k: v for k, v in d.items() if k not in ("apiVersion", "kind")}
+        assert not check(rest, "V1" + d["kind"], d["kind"])

@@ -126,6 +126,7 @@ async def test_profile_pod_resources_and_placement(config, beamtime_user, profil
     # the GPU limit is always explicit: "1" on the GPU profile, "0" elsewhere
     assert lim["nvidia.com/gpu"] == ("1" if slug == "gpu" else "0")
 
+    assert pod["spec"]["serviceAccountName"] == ("daisy-user-gpu" if slug == "gpu" else "daisy-user")
     tolerations = pod["spec"].get("tolerations", [])
     gpu_tol = [t for t in tolerations if t["key"] == "nvidia.com/gpu"]
     # the chart's own user-node tolerations survive the profile override
