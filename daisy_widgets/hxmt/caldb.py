@@ -3,10 +3,10 @@
 Layout (under ``daisy_widgets/hxmt/caldb/``)::
 
     caldb.indx.json                          index: instrument, CNAME -> file
-    data/hxmt/<inst>/bcf/hxmt_<inst>_detectors_v1.fits  DETECTORS: DET_ID, BLIND, GAIN_C0, GAIN_C1; TAU (s)
-    data/hxmt/<inst>/bcf/hxmt_<inst>_resol_v1.fits      RESOLUTION: ENERGY (keV), FWHM (keV)
-    data/hxmt/<inst>/cpf/hxmt_<inst>_arf_v1.fits        SPECRESP: ENERG_LO, ENERG_HI (keV), SPECRESP (cm2)
-    data/hxmt/<inst>/bcf/hxmt_<inst>_bkg_v1.fits        BACKGROUND: per-detector particle continuum and LINES
+    hxmt/<inst>/bcf/hxmt_<inst>_detectors_v1.fits  DETECTORS: DET_ID, BLIND, GAIN_C0, GAIN_C1; TAU (s)
+    hxmt/<inst>/bcf/hxmt_<inst>_resol_v1.fits      RESOLUTION: ENERGY (keV), FWHM (keV)
+    hxmt/<inst>/cpf/hxmt_<inst>_arf_v1.fits        SPECRESP: ENERG_LO, ENERG_HI (keV), SPECRESP (cm2)
+    hxmt/<inst>/bcf/hxmt_<inst>_bkg_v1.fits        BACKGROUND: per-detector particle continuum and LINES
 
 The same files drive the simulator and the pipeline (``pical``, ``rspgen``, ``lcgen``).
 ``PI = GAIN_C0 + GAIN_C1 * (Channel + u)``, u uniform in [0, 1). ``SPECRESP`` is the
@@ -49,7 +49,7 @@ def _fwhm_model(inst: str, e: np.ndarray) -> np.ndarray:
 
 
 _BLIND = {"HE": [16], "ME": [i for i in range(1728) if i % 72 == 71], "LE": [20, 52, 84]}
-_TAU = {"HE": 20e-6, "ME": 250e-6, "LE": 1.0e-3}
+_TAU = {"HE": 20e-6, "ME": 250e-6, "LE": 1.0e-4}
 #: background: per-detector continuum rate (counts/s over the full PI range), photon index, and lines
 _BKG = {
     "HE": dict(rate=15.0, index=1.4, lines=[(31.0, 1.0), (59.5, 0.6)], junk=8.0),
@@ -75,7 +75,7 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
     for inst in INSTRUMENTS:
         s = spec(inst)
         low = inst.lower()
-        base = root / "data" / "hxmt" / low
+        base = root / "hxmt" / low
         entry = index.setdefault(inst, {})
         # detectors and gains
         det = np.arange(s.n_det, dtype=np.int16)

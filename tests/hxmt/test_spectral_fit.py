@@ -8,19 +8,32 @@ import pytest
 from daisy_widgets.hxmt.mission import spec
 
 TRUE_INDEX = 2.1
+TRUE_NORM = 9.7
 HAVE_SHERPA = importlib.util.find_spec("sherpa") is not None
 
 
 @pytest.mark.parametrize("x", ["HE", "ME", "LE"])
 def test_forward_folding_fit_recovers_index(products, x):
-    """Independent check (no Sherpa): files read back with astropy, power law folded through X.rsp."""
+    """Independent check (no Sherpa): files read back with astropy, power law folded through X.rsp,
+    W-statistic with the blind-detector background."""
     from daisy_widgets.hxmt.specfit import fit_powerlaw
 
     out, _ = products[x]
     fit = fit_powerlaw(out / f"{x}_spec.pha", spec(x).energy_band)
     assert abs(fit.index - TRUE_INDEX) < 3 * fit.index_err, fit
     assert fit.index_err < 0.1
-    assert 0.5 < fit.chi2 / fit.dof < 1.6, fit
+    # the normalisation checks the dead-time corrected exposure and the effective area
+    assert abs(fit.norm - TRUE_NORM) < 3 * fit.norm_err, fit
+    assert 0.5 < fit.chi2 / fit.dof < 1.6, fit           # W-stat per degree of freedom
+
+
+@pytest.mark.parametrize("x", ["HE", "LE"])
+def test_chi2_fit_agrees(products, x):
+    from daisy_widgets.hxmt.specfit import fit_powerlaw
+
+    out, _ = products[x]
+    fit = fit_powerlaw(out / f"{x}_spec.pha", spec(x).energy_band, stat="chi2")
+    assert abs(fit.index - TRUE_INDEX) < 3 * fit.index_err, fit
 
 
 @pytest.mark.skipif(not HAVE_SHERPA, reason="Sherpa is not installed (its source build failed on this machine); "
