@@ -155,7 +155,7 @@ PROFILES: tuple[Profile, ...] = (
         resources=Resources(cores=1, memory_gb=4, guarantee_fraction=0.25),
         image="cpu",
         description="Only the Daisy web apps (Voila), no notebook interface. Small and quick to start.",
-        default_url="/voila/render/index.ipynb",
+        default_url="/voila/tree",       # the list of apps (Voila server extension)
         runs_locally=True,
         dask_workers="cpu",
         dask_max_workers=4,
