@@ -17,14 +17,14 @@ from .mission import spec
 _SRC, _BKG, _GTI = "#1f77b4", "#d62728", "#2ca02c"
 
 
-def _figure(title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False
+def _figure(title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False, legend: str = "top-right"
             ) -> tuple[bq.Figure, bq.Scale, bq.Scale]:
     xs = bq.LogScale() if xlog else bq.LinearScale()
     ys = bq.LogScale() if ylog else bq.LinearScale()
     ax = bq.Axis(scale=xs, label=xlabel, grid_lines="dashed")
     ay = bq.Axis(scale=ys, label=ylabel, side="left", grid_lines="dashed", label_offset="45px")
     fig = bq.Figure(title=title, axes=[ax, ay], marks=[], fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 15},
-                    layout={"width": "560px", "height": "330px"}, animation_duration=0)
+                    layout={"width": "560px", "height": "330px"}, animation_duration=0, legend_location=legend)
     fig.interaction = bq.interacts.PanZoom(scales={"x": [xs], "y": [ys]})
     return fig, xs, ys
 
@@ -32,8 +32,9 @@ def _figure(title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool
 class _Plot:
     figure: bq.Figure
 
-    def __init__(self, title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False):
-        self.figure, self.xs, self.ys = _figure(title, xlabel, ylabel, xlog, ylog)
+    def __init__(self, title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False,
+                 legend: str = "top-right"):
+        self.figure, self.xs, self.ys = _figure(title, xlabel, ylabel, xlog, ylog, legend)
         self.figure.add_class("daisy-hxmt-plot")
         self.points = 0
         self._range: tuple[float, float, float, float] | None = None
@@ -76,7 +77,7 @@ class LightCurvePlot(_Plot):
     """Rate (count/s) against time since the first good time; GTIs shaded green, background dashed red."""
 
     def __init__(self) -> None:
-        super().__init__("Light curve", "time since start (s)", "rate (count/s)")
+        super().__init__("Light curve", "time since start (s)", "rate (count/s)", legend="right")
 
     def update(self, lc: Any, bkg_lc: Any = None, gti: np.ndarray | None = None, show_background: bool = True,
                t0: float | None = None) -> None:
@@ -192,7 +193,7 @@ class PowerSpectrumPlot(_Plot):
     """Leahy power against frequency (Hz), log frequency axis; the Poisson level 2 dashed."""
 
     def __init__(self) -> None:
-        super().__init__("Power spectrum", "frequency (Hz)", "power (Leahy)", xlog=True)
+        super().__init__("Power spectrum", "frequency (Hz)", "power (Leahy)", xlog=True, legend="top-left")
 
     def update(self, pds: dict | None) -> None:
         if not pds or pds.get("frequency") is None:

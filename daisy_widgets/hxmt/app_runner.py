@@ -121,8 +121,10 @@ def job_workflow(instrument: str, l1_dir: str, out_dir: str, p: JobParams) -> Wo
             ev = "work/bary"
         steps.append(Step(id="fold", algorithm="hxmt.fold", params=_clean(p.fold), inputs={"events": ev},
                           outputs={"profile": "products/profile"}))
+        # the power spectrum stays on spacecraft time: its segments are cut along the (spacecraft) GTIs,
+        # and barycentring shifts times by up to ~500 s (the Doppler change of a short segment is negligible)
         steps.append(Step(id="powspec", algorithm="hxmt.powspec", params=_clean(p.powspec),
-                          inputs={"events": ev, "gti": "work/gti"}, outputs={"pds": "products/pds"}))
+                          inputs={"events": "work/screened", "gti": "work/gti"}, outputs={"pds": "products/pds"}))
         write_in["profile"] = "products/profile"
     steps.append(Step(id="write", algorithm="hxmt.write_products",
                       params={**inst, "out_dir": str(out_dir), **{k: v for k, v in scr.items() if k in ("pi_min", "pi_max")}},

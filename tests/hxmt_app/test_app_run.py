@@ -74,6 +74,10 @@ def test_pulse_profile_and_power_spectrum_see_the_pulsar(he_app):
     f, p = np.asarray(r["pds"]["frequency"]), np.asarray(r["pds"]["power"])
     k = np.argmin(np.abs(f - 29.6))
     assert p[k - 1:k + 2].max() > 10 * np.median(p[1:])
+    # the segments hold the events (spacecraft times inside the GTIs): white noise at the Poisson level 2
+    assert 1.6 < np.median(p[len(p) // 2:]) < 2.4
+    gti = r["gti"]
+    assert r["pds"]["n_segments"] >= int((gti[:, 1] - gti[:, 0]).sum() // 16) - len(gti)
 
 
 def test_png_export_of_each_plot(he_app):
