@@ -68,7 +68,7 @@ _SINGLEUSER_TRAITS = (
 def z2jh_config(values: dict, hooks_dir: Path):
     """A JupyterHub ``Config`` built from Helm values the way the Z2JH chart's hub does it.
 
-    Mirrors, for the keys Daisy's values use, the chart's
+    Mirrors, for the keys Daisy's values use, the chart's (4.x/5.x)
     ``files/hub/jupyterhub_config.py``: singleuser.* -> KubeSpawner traits, image,
     the dedicated-node tolerations, dynamic home storage, extra volumes and
     files, ``hub.config`` and finally ``hub.extraConfig`` (executed with ``c``).
@@ -98,9 +98,19 @@ def z2jh_config(values: dict, hooks_dir: Path):
         c.Spawner.cmd = su["cmd"]
     if "defaultUrl" in su:
         c.Spawner.default_url = su["defaultUrl"]
-    tol = list(c.KubeSpawner.tolerations) if "tolerations" in c.KubeSpawner else []
-    for key in ("hub.jupyter.org/dedicated", "hub.jupyter.org_dedicated"):
-        tol.append({"key": key, "operator": "Equal", "value": "user", "effect": "NoSchedule"})
+    c.KubeSpawner.allow_privilege_escalation = su.get("allowPrivilegeEscalation")
+    sched = values.get("scheduling", {})
+    if sched.get("userScheduler", {}).get("enabled"):
+        c.KubeSpawner.scheduler_name = "user-scheduler"
+    if sched.get("podPriority", {}).get("enabled"):
+        c.KubeSpawner.priority_class_name = "priority"
+    if sched.get("userPods", {}).get("nodeAffinity", {}).get("matchNodePurpose") == "prefer":
+        c.KubeSpawner.node_affinity_preferred = [{"weight": 100, "preference": {"matchExpressions": [
+            {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]}}]
+    # chart default scheduling.userPods.tolerations, then singleuser.extraTolerations
+    tol = [{"key": key, "operator": "Equal", "value": "user", "effect": "NoSchedule"}
+           for key in ("hub.jupyter.org/dedicated", "hub.jupyter.org_dedicated")]
+    tol += list(c.KubeSpawner.tolerations) if "tolerations" in c.KubeSpawner else []
     c.KubeSpawner.tolerations = tol
     st = su["storage"]
     assert st["type"] == "dynamic"
@@ -111,14 +121,14 @@ def z2jh_config(values: dict, hooks_dir: Path):
     c.KubeSpawner.volumes = [{"name": "volume-{user_server}",
                               "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
     c.KubeSpawner.volume_mounts = [{"mountPath": st["homeMountPath"], "name": "volume-{user_server}"}]
-    c.KubeSpawner.volumes.extend(st.get("extraVolumes", []))
-    c.KubeSpawner.volume_mounts.extend(st.get("extraVolumeMounts", []))
     files = su.get("extraFiles", {})
     if files:
         c.KubeSpawner.volumes.append({"name": "files", "secret": {
             "secretName": "singleuser", "items": [{"key": k, "path": k} for k in files]}})
         c.KubeSpawner.volume_mounts.extend(
             {"mountPath": f["mountPath"], "subPath": k, "name": "files"} for k, f in files.items())
+    c.KubeSpawner.volumes.extend(st.get("extraVolumes", []))
+    c.KubeSpawner.volume_mounts.extend(st.get("extraVolumeMounts", []))
     for section, cfg in values.get("hub", {}).get("config", {}).items():
         c[section].update(copy.deepcopy(cfg))
     for key, f in values.get("hub", {}).get("extraFiles", {}).items():

@@ -127,6 +127,10 @@ async def test_profile_pod_resources_and_placement(config, beamtime_user, profil
     assert lim["nvidia.com/gpu"] == ("1" if slug == "gpu" else "0")
 
     assert pod["spec"]["serviceAccountName"] == ("daisy-user-gpu" if slug == "gpu" else "daisy-user")
+    # the chart's user-node preference and user scheduler still apply
+    pref = pod["spec"]["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert pref[0]["preference"]["matchExpressions"][0]["key"] == "hub.jupyter.org/node-purpose"
+    assert pod["spec"]["schedulerName"] == "user-scheduler"
     tolerations = pod["spec"].get("tolerations", [])
     gpu_tol = [t for t in tolerations if t["key"] == "nvidia.com/gpu"]
     # the chart's own user-node tolerations survive the profile override
