@@ -23,6 +23,9 @@ from numba import njit, prange
 #: rows of the output per parallel task, and angles per cache block
 ROW_TILE = 8
 ANGLE_BLOCK = 32
+#: FBP (nearest-sample) kernel: output rows per task and angles per cache block
+NEAREST_ROWS = 32
+NEAREST_ANGLES = 8
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -154,40 +157,48 @@ def backproject_nearest(q, cos_t, sin_t, shift, n, upsample, scale):  # pragma: 
     c0 = np.float32((n - 1) / 2.0)
     U = np.float32(upsample)
     sh = np.float32(shift * upsample + 0.5)      # + 0.5: truncation rounds to the nearest sample
-    for task in prange(ns * n):
-        sl = task // n
-        i = task % n
-        y = c0 - np.float32(i)
-        row = out[sl, i]
+    # cache blocking: a tile of NEAREST_ROWS output rows is accumulated over a block of
+    # NEAREST_ANGLES angles whose (upsampled) sinogram rows stay in L2 meanwhile
+    ntiles = (n + NEAREST_ROWS - 1) // NEAREST_ROWS
+    for task in prange(ns * ntiles):
+        sl = task // ntiles
+        r0 = (task % ntiles) * NEAREST_ROWS
+        r1 = min(r0 + NEAREST_ROWS, n)
         qs = q[sl]
-        k = 0
-        while k + 4 <= na:      # four angles per pass: the output row is loaded/stored once per four
-            ca = cos_t[k] * U
-            cb = cos_t[k + 1] * U
-            cc = cos_t[k + 2] * U
-            cd = cos_t[k + 3] * U
-            ba = y * sin_t[k] * U - c0 * ca + sh
-            bb = y * sin_t[k + 1] * U - c0 * cb + sh
-            bc = y * sin_t[k + 2] * U - c0 * cc + sh
-            bd = y * sin_t[k + 3] * U - c0 * cd + sh
-            qa = qs[k]
-            qb = qs[k + 1]
-            qc = qs[k + 2]
-            qd = qs[k + 3]
+        for a0 in range(0, na, NEAREST_ANGLES):
+            a1 = min(a0 + NEAREST_ANGLES, na)
+            for i in range(r0, r1):
+                y = c0 - np.float32(i)
+                row = out[sl, i]
+                k = a0
+                while k + 4 <= a1:      # four angles per pass: each output pixel loaded/stored once per four
+                    ca = cos_t[k] * U
+                    cb = cos_t[k + 1] * U
+                    cc = cos_t[k + 2] * U
+                    cd = cos_t[k + 3] * U
+                    ba = y * sin_t[k] * U - c0 * ca + sh
+                    bb = y * sin_t[k + 1] * U - c0 * cb + sh
+                    bc = y * sin_t[k + 2] * U - c0 * cc + sh
+                    bd = y * sin_t[k + 3] * U - c0 * cd + sh
+                    qa = qs[k]
+                    qb = qs[k + 1]
+                    qc = qs[k + 2]
+                    qd = qs[k + 3]
+                    for j in range(n):
+                        fj = np.float32(j)
+                        row[j] += (qa[np.int32(ba + fj * ca)] + qb[np.int32(bb + fj * cb)]) + \
+                                  (qc[np.int32(bc + fj * cc)] + qd[np.int32(bd + fj * cd)])
+                    k += 4
+                while k < a1:
+                    c = cos_t[k] * U
+                    base = y * sin_t[k] * U - c0 * c + sh
+                    qk = qs[k]
+                    for j in range(n):
+                        row[j] += qk[np.int32(base + np.float32(j) * c)]
+                    k += 1
+        for i in range(r0, r1):
             for j in range(n):
-                fj = np.float32(j)
-                row[j] += (qa[np.int32(ba + fj * ca)] + qb[np.int32(bb + fj * cb)]) + \
-                          (qc[np.int32(bc + fj * cc)] + qd[np.int32(bd + fj * cd)])
-            k += 4
-        while k < na:
-            c = cos_t[k] * U
-            base = y * sin_t[k] * U - c0 * c + sh
-            qk = qs[k]
-            for j in range(n):
-                row[j] += qk[np.int32(base + np.float32(j) * c)]
-            k += 1
-        for j in range(n):
-            row[j] *= np.float32(scale)
+                out[sl, i, j] *= np.float32(scale)
     return out
 
 

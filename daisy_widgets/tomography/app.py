@@ -50,8 +50,9 @@ from ..widgets.form import ParamForm
 from ..widgets.image_view import ImageView
 from ..widgets.progress import JobProgress
 from ..widgets.volume_view import VolumeView
-from .app_logic import (SCAN_EXTENSIONS, PreprocessSettings, build_recon_workflow, centre_sweep, default_data_dir,
-                        find_sample_scan, plain_error, preprocess_block, recon_options, rows_around, trial_centres)
+from .app_logic import (SCAN_EXTENSIONS, PreprocessSettings, bin_detector, build_recon_workflow, centre_sweep,
+                        default_data_dir, find_sample_scan, plain_error, preprocess_block, preview_binning,
+                        recon_options, rows_around, trial_centres)
 
 STAGES = ("1 Open", "2 Raw data", "3 Preprocess", "4 Centre", "5 Motion", "6 Preview", "7 Reconstruct", "8 Result")
 _ALGORITHMS = (("FBP (filtered back-projection)", "fbp"), ("Gridrec (Fourier)", "gridrec"),
@@ -639,10 +640,17 @@ class TomographyApp(W.VBox):
         self.preview_button = W.Button(description="Update now", icon="refresh")
         self.preview_button.on_click(lambda _b: self.update_preview())
         self.auto_preview = W.Checkbox(value=True, description="update after each change", indent=False)
+        self.preview_binning = W.Dropdown(options=[("auto (≤ 640 px)", 0), ("full resolution", 1), ("binned 2×", 2),
+                                                   ("binned 4×", 4)], value=0, description="preview",
+                                          tooltip="detector binning of the preview only (faster on wide detectors)",
+                                          layout=W.Layout(width="260px"))
+        self.preview_binning.add_class("daisy-tomo-binning")
+        self.preview_binning.observe(self._changed, names="value")
         self.preview_left = W.VBox([
             W.HTML("One slice, recomputed after each change of the preprocessing, centre, row, algorithm or "
                    "filter. The page stays usable while it computes; a newer change cancels an older one."),
-            self.algorithm, W.HBox([self.filter, self.iterations]), W.HBox([self.auto_preview, self.preview_button])],
+            self.algorithm, W.HBox([self.filter, self.iterations]), W.HBox([self.auto_preview, self.preview_button]),
+            self.preview_binning],
             layout=W.Layout(width="800px"))
 
     def snapshot(self) -> dict[str, Any]:
@@ -651,7 +659,8 @@ class TomographyApp(W.VBox):
         return {"row": int(self.preview_row.value), "settings": self.preprocess_settings(),
                 "center": float(self.center) if self.center is not None else (w - 1) / 2.0,
                 "algorithm": self.algorithm.value, "filter": self.filter.value,
-                "iterations": int(self.iterations.value), "motion": bool(self.motion_use.value)}
+                "iterations": int(self.iterations.value), "motion": bool(self.motion_use.value),
+                "binning": preview_binning(w, int(self.preview_binning.value))}
 
     def update_preview(self, wait: bool = False, force: bool = False) -> None:
         """Ask for a new preview (debounced, in the background); ``wait`` blocks until it is shown."""
@@ -696,8 +705,12 @@ class TomographyApp(W.VBox):
         sino = self.sinogram(snap["row"], snap["settings"], token, snap["motion"])
         token.raise_if_cancelled()
         # iterative methods report each iteration: a newer request stops this one there
-        img = reconstruct(sino, self.scan.theta_rad, snap["center"], snap["algorithm"], snap["filter"],
+        b = snap.get("binning", 1)
+        s_b, c_b = bin_detector(sino, snap["center"], b)
+        img = reconstruct(s_b, self.scan.theta_rad, c_b, snap["algorithm"], snap["filter"],
                           iterations=snap["iterations"], progress=lambda *_a: token.raise_if_cancelled())
+        if b > 1:
+            img = img / np.float32(b)      # attenuation per original pixel
         token.raise_if_cancelled()
         return snap, sino, img, time.monotonic() - t0
 
@@ -711,7 +724,8 @@ class TomographyApp(W.VBox):
             self.before_view.set_image(plain)
         except Exception:  # noqa: BLE001  (the 'before' view is a courtesy)
             pass
-        self.preview_status.value = (f"row {snap['row']} · centre {snap['center']:.2f} px · {snap['algorithm']}/"
+        binned = f" · binned {snap['binning']}×" if snap.get("binning", 1) > 1 else ""
+        self.preview_status.value = (f"row {snap['row']} · centre {snap['center']:.2f} px{binned} · {snap['algorithm']}/"
                                      f"{snap['filter']} · computed in {seconds:.2f} s")
 
     def _preview_failed(self, exc: BaseException) -> None:

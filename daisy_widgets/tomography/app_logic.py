@@ -112,6 +112,30 @@ def rows_around(row: int, n_rows: int, half: int) -> slice:
     return slice(a, b)
 
 
+def preview_binning(width: int, choice: int = 0, target: int = 640) -> int:
+    """Detector binning of the preview: ``choice`` if > 0, else the smallest power of 2 making ``width / b <= target``."""
+    if choice > 0:
+        return int(choice)
+    b = 1
+    while width / b > target:
+        b *= 2
+    return b
+
+
+def bin_detector(sinogram: np.ndarray, center: float, b: int) -> tuple[np.ndarray, float]:
+    """Average ``b`` neighbouring detector pixels of (angles, cols): (binned sinogram, centre in binned pixels).
+
+    Line integrals keep their values; a slice reconstructed from the binned sinogram is in
+    attenuation per *binned* pixel (divide by ``b`` for the original pixels).
+    """
+    if b <= 1:
+        return sinogram, float(center)
+    na, nd = sinogram.shape
+    n = nd // b
+    out = np.ascontiguousarray(sinogram[:, : n * b].reshape(na, n, b).mean(axis=2, dtype=np.float32))
+    return out, (float(center) - (b - 1) / 2.0) / b
+
+
 # ----------------------------------------------------------------------------- centre sweep
 def trial_centres(estimate: float, n: int = 7, step: float = 1.0, width: int | None = None) -> np.ndarray:
     """``n`` centres spaced ``step`` px around ``estimate``, kept inside the detector (0..width-1)."""
