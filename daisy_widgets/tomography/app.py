@@ -140,11 +140,15 @@ class TomographyApp(W.VBox):
         for w, name in ((self.pre_tab, "preprocess"), (self.centre_tab, "centre"), (self.motion_tab, "motion"),
                         (self.preview_tab, "preview")):
             w.add_class(f"daisy-tomo-{name}-panel")
+        self.pre_tab.children = [self.pre_left]          # the preview panel goes where the user is (_mount)
+        self.centre_tab.children = [self.centre_left]
+        self.motion_tab.children = [self.motion_left]
+        self.preview_tab.children = [self.preview_left]
         # a stage's content is put in its tab when first shown: figures laid out while hidden have no size
         self.stage_content = [self.open_tab, self.raw_tab, self.pre_tab, self.centre_tab, self.motion_tab,
                               self.preview_tab, self.recon_tab, self.result_tab]
-        self._slots = [W.VBox([c] if i == 0 else [W.HTML("<i>loading…</i>")])
-                       for i, c in enumerate(self.stage_content)]
+        self._placeholder = W.HTML("<i>loading…</i>")
+        self._slots = [W.VBox([c] if i == 0 else [self._placeholder]) for i, c in enumerate(self.stage_content)]
         self.tabs = W.Tab(children=self._slots)
         for i, name in enumerate(STAGES):
             self.tabs.set_title(i, name)
@@ -169,10 +173,18 @@ class TomographyApp(W.VBox):
     def _mount(self, index: int | None) -> None:
         if index is None:
             return
+        # only the shown stage is in the page: figures laid out or redrawn while hidden have no size
+        for i, slot in enumerate(self._slots):
+            if i != index and slot.children and slot.children[0] is self.stage_content[i]:
+                slot.children = [self._placeholder]
+        content = self.stage_content[index]
+        if content in (self.pre_tab, self.centre_tab, self.motion_tab, self.preview_tab):
+            for box in (self.pre_tab, self.centre_tab, self.motion_tab, self.preview_tab):
+                box.children = box.children[:1] + ((self.preview_panel,) if box is content else ())
         if self._slots[index].children[0] is not self.stage_content[index]:
             self._slots[index].children = [self.stage_content[index]]
         # views created now start from the models' state: send the figures' geometry again
-        for view in _image_views(self.stage_content[index]):
+        for view in _refreshable(self.stage_content[index]):
             view.refresh_view()
 
     def show_stage(self, name_or_index: str | int) -> None:
@@ -570,6 +582,7 @@ class TomographyApp(W.VBox):
                                                                              "right": 10},
                                     layout=W.Layout(width="360px", height="220px"))
         self.shift_plot.add_class("daisy-tomo-shifts")
+        self.shift_plot.refresh_view = lambda: self.shift_lines.send_state(["x", "y"])
         self.motion_left = W.VBox([
             W.HTML("Correct per-projection motion (jitter, drift) by re-projection matching; "
                    "only when the sample moved."), self.motion_form, W.HBox([self.motion_rows, self.motion_button]),
@@ -926,11 +939,12 @@ class TomographyApp(W.VBox):
         return out
 
 
-def _image_views(widget: Any) -> list[ImageView]:
+def _refreshable(widget: Any) -> list[Any]:
+    """Widgets under ``widget`` (included) that can re-send their figures' state (``refresh_view``)."""
     out, stack = [], [widget]
     while stack:
         w = stack.pop()
-        if isinstance(w, ImageView):
+        if hasattr(w, "refresh_view"):
             out.append(w)
         stack.extend(getattr(w, "children", ()) or ())
     return out
