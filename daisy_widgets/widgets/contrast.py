@@ -107,6 +107,11 @@ class ContrastControl(W.VBox):
     def percentiles(self) -> tuple[float, float]:
         return tuple(self.slider.value)
 
+    def refresh_view(self) -> None:
+        """Send the histogram again (for a view created after it was computed)."""
+        self.bars.send_state(["x", "y"])
+        self.lines.send_state(["x"])
+
     def update(self) -> None:
         if self.image is None:
             return

@@ -187,11 +187,14 @@ class ImageView(W.VBox):
         with self.mark.hold_sync():
             self.mark.x = [-0.5, w - 0.5]
             self.mark.y = [h - 0.5, -0.5]      # with the reversed y scale: row 0 at the top
-        aspect = max(0.2, min(8.0, w / h if h else 1.0))
-        self.figure.min_aspect_ratio = self.figure.max_aspect_ratio = aspect
+        aspect = w / h if h else 1.0
+        if 0.4 <= aspect <= 2.5:    # square pixels
+            self.figure.min_aspect_ratio = self.figure.max_aspect_ratio = aspect
+        else:                       # a very thin image (few rows or slices) is stretched to stay readable
+            self.figure.min_aspect_ratio, self.figure.max_aspect_ratio = 0.01, 100.0
         # a wide image gets a lower figure (no empty band below it)
         plot_w = self._size[0] - 56
-        self.figure.layout.height = f"{int(min(self._size[1], max(110, plot_w / aspect + 44)))}px"
+        self.figure.layout.height = f"{int(min(self._size[1], max(140, plot_w / min(aspect, 2.5) + 44)))}px"
         self.reset_zoom()
 
     def reset_zoom(self) -> None:
@@ -215,6 +218,7 @@ class ImageView(W.VBox):
         self.ys.send_state(["min", "max"])
         self.mark.send_state(["x", "y"])
         self.mark.image.send_state(["value"])
+        self.figure.send_state(["min_aspect_ratio", "max_aspect_ratio"])
 
     def _render(self) -> None:
         if self.image is None or self.window is None:

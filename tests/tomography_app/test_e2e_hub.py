@@ -104,7 +104,11 @@ def test_tomography_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     h.screenshot(page, "tomo-7-reconstruct")
 
     # 8. result: three non-blank slice views and a non-blank WebGL canvas
-    page.locator(".daisy-volume-3d canvas").first.wait_for(timeout=120_000)
+    try:
+        _wait_text(page, ".daisy-tomo-message", "t.includes('Reconstructed')", timeout=120_000)
+        page.locator(".daisy-volume-3d canvas").first.wait_for(state="attached", timeout=120_000)
+    finally:
+        h.screenshot(page, "tomo-8-result-wait")
     page.wait_for_timeout(2500)
     for view in ("axial", "coronal", "sagittal"):
         assert _not_blank(page, f".daisy-volume-{view} .daisy-image-figure"), view
