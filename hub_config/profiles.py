@@ -348,3 +348,79 @@ def local_profile_choices() -> list[dict[str, Any]]:
              "default_url": p.default_url, "runs_locally": p.runs_locally,
              "allowed_groups": list(p.allowed_groups), "default": p.default}
             for p in PROFILES]
+
+
+def _hub_hooks():
+    """``hub_config/kubernetes/hub_hooks.py`` (the group rule), imported by path."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "hub_hooks"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent / "kubernetes" / "hub_hooks.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
+def _user_groups(spawner: Any) -> list[str]:
+    return sorted(g.name for g in getattr(spawner.user, "groups", []) or [])
+
+
+def local_options_form(spawner: Any) -> str:
+    """HTML of the server menu for the local hub: the user's allowed profiles; the
+    ones that need the facility cluster are shown but disabled."""
+    import html
+
+    rows = []
+    for ch in _hub_hooks().allowed_profiles(local_profile_choices(), _user_groups(spawner)):
+        attrs = (" selected" if ch["default"] and ch["runs_locally"] else "") + \
+                ("" if ch["runs_locally"] else " disabled")
+        note = "" if ch["runs_locally"] else " (facility cluster only)"
+        rows.append(f'<option value="{html.escape(ch["slug"])}"{attrs}>'
+                    f'{html.escape(ch["display_name"])}{note}</option>')
+    return ('<label for="daisy-profile">Server</label>'
+            '<select id="daisy-profile" name="profile" class="form-control">' + "".join(rows) + "</select>")
+
+
+def local_options_from_form(formdata: dict[str, list[str]]) -> dict[str, str]:
+    """``{"profile": slug}`` from the submitted form."""
+    return {"profile": (formdata.get("profile") or [""])[0]}
+
+
+def _refuse(message: str) -> Exception:
+    """An HTTP 400 whose message JupyterHub shows to the user (ValueError outside a hub)."""
+    try:
+        from tornado.web import HTTPError
+    except ImportError:                      # pragma: no cover - the hub always has tornado
+        return ValueError(message)
+    return HTTPError(400, message)
+
+
+def local_apply_user_options(spawner: Any, user_options: dict[str, Any]) -> None:
+    """Check the chosen profile (allowed to the user's groups, runnable locally) and apply its start page.
+
+    Refuses (HTTP 400 with the reason) a profile that is unknown, not allowed,
+    or needs the facility cluster.
+    """
+    choices = _hub_hooks().allowed_profiles(local_profile_choices(), _user_groups(spawner))
+    slug = (user_options or {}).get("profile") or next(
+        (c["slug"] for c in choices if c["default"] and c["runs_locally"]), "cpu")
+    ch = next((c for c in choices if c["slug"] == slug), None)
+    if ch is None:
+        raise _refuse(f"no profile {slug!r} for this user; choose one of "
+                      + ", ".join(c["slug"] for c in choices))
+    if not ch["runs_locally"]:
+        raise _refuse(f"{ch['display_name']} runs only on the facility's Kubernetes cluster")
+    spawner.default_url = ch["default_url"]
+    spawner.environment = {**spawner.environment, "DAISY_PROFILE": ch["slug"]}
+
+
+def configure_local_spawner(c: Any) -> None:
+    """Give the local demo hub the same profile menu: ``profiles.configure_local_spawner(c)``."""
+    c.Spawner.options_form = local_options_form
+    c.Spawner.options_from_form = local_options_from_form
+    c.Spawner.apply_user_options = local_apply_user_options

@@ -44,3 +44,41 @@ def test_shm_and_guarantees_stay_within_limits(profiles):
         assert (r.gpus > 0) == (p.kind == "gpu") == (p.image == "gpu")
     with pytest.raises(KeyError, match="known: cpu, gpu, voila"):
         profiles.profile("tpu")
+
+
+def _local_spawner(profiles, db_name: str, groups: list[str]):
+    from jupyterhub import orm
+    from jupyterhub.spawner import LocalProcessSpawner
+    from jupyterhub.user import User
+    from traitlets.config import Config
+
+    db = orm.new_session_factory("sqlite://")()
+    u = orm.User(name=db_name)
+    db.add(u)
+    for g in groups:
+        u.groups.append(orm.Group(name=g))
+    db.commit()
+    c = Config()
+    profiles.configure_local_spawner(c)
+    return LocalProcessSpawner(config=c, user=User(u, settings={}))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_local_hub_shows_the_same_menu_and_runs_only_local_profiles(profiles, anyio_backend):
+    sp = _local_spawner(profiles, "carol", ["beamtime-1"])
+    form = await sp.get_options_form()
+    assert "CPU (4 cores, 16 GB)" in form and "Voila app only" in form
+    assert 'value="gpu" disabled>GPU (1 NVIDIA GPU, 8 cores, 64 GB) (facility cluster only)' in form
+    opts = sp.options_from_form({"profile": ["voila"]})
+    await sp._run_apply_user_options(opts)           # what JupyterHub's User.spawn calls
+    assert sp.default_url == "/voila/tree" and sp.environment["DAISY_PROFILE"] == "voila"
+    from tornado.web import HTTPError
+    with pytest.raises(HTTPError, match="HTTP 400.*facility's Kubernetes cluster"):
+        await sp._run_apply_user_options({"profile": "gpu"})
+    await sp._run_apply_user_options({})
+    assert sp.default_url == "/lab"
+    plain = _local_spawner(profiles, "dave", [])
+    assert "GPU" not in await plain.get_options_form()
+    with pytest.raises(HTTPError, match="HTTP 400.*no profile 'gpu'"):
+        await plain._run_apply_user_options({"profile": "gpu"})
