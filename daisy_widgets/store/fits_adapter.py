@@ -1,0 +1,50 @@
+"""Tiled adapter serving the main binary table of a FITS file (an HXMT Level-1 file) as a table.
+
+Registered for the mimetype :data:`FITS_MIMETYPE`; the server reads the file
+when a client asks for the table, the raw file stays downloadable as an asset.
+Vector (multi-element) columns are left out of the table view.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+FITS_MIMETYPE = "application/fits"
+
+
+def read_fits_table(path: str | Path) -> Any:
+    """First binary-table extension of a FITS file as a pandas DataFrame (native byte order)."""
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+    from astropy.io import fits  # noqa: PLC0415
+
+    with fits.open(path, memmap=False) as hl:
+        for hdu in hl[1:]:
+            if isinstance(hdu, fits.BinTableHDU):
+                data = hdu.data
+                cols = {}
+                for c in hdu.columns.names:
+                    v = np.asarray(data[c]) if data is not None else np.zeros(0)
+                    if v.ndim != 1:
+                        continue
+                    cols[c] = v.astype(v.dtype.newbyteorder("=")) if v.dtype.kind in "iufb" else v.astype(str)
+                return pd.DataFrame(cols)
+    return pd.DataFrame({})
+
+
+class FITSTableAdapter:
+    """Factory of Tiled table adapters over a FITS file (``from_catalog`` / ``from_uris``)."""
+
+    structure_family = "table"
+
+    @classmethod
+    def from_uris(cls, data_uri: str, **kwargs: Any) -> Any:
+        from tiled.adapters.table import TableAdapter  # noqa: PLC0415
+        from tiled.utils import path_from_uri  # noqa: PLC0415
+
+        return TableAdapter.from_pandas(read_fits_table(path_from_uri(data_uri)), **kwargs)
+
+    @classmethod
+    def from_catalog(cls, data_source: Any, node: Any, /, **kwargs: Any) -> Any:
+        uri = next(a.data_uri for a in data_source.assets)
+        return cls.from_uris(uri, metadata=node.metadata_, specs=node.specs)

@@ -1,0 +1,257 @@
+"""One interface for local files and service entries: :func:`open_scan` and :func:`open_observation`.
+
+``open_scan`` returns the tomography package's ``Scan`` (projections, flats,
+darks as dask arrays; theta in degrees; metadata) for a local HDF5 file and for
+a service entry alike; remote arrays are dask arrays over the service's chunks,
+so a slice reads only the chunks it touches. The ``Scan`` class is found through
+:data:`SCAN_CLASSES` (a lazy import: ``store`` does not import ``tomography`` at
+import time); without the tomography package, :class:`ScanData` (same fields) is used.
+
+``open_observation`` returns an :class:`Observation` (exposure folder, Level-1
+files by kind, metadata); a service entry is fetched into the user's cache first
+(checksums verified), since the HXMT pipeline reads local FITS files.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import InputFileError
+
+#: where the Scan class comes from, tried in order ("module:attribute")
+SCAN_CLASSES = ("daisy_widgets.tomography.io:Scan",)
+
+
+@dataclass
+class ScanData:
+    """Fallback scan object with the fields of ``daisy_widgets.tomography.io.Scan``."""
+
+    projections: Any
+    flats: Any
+    darks: Any
+    theta: np.ndarray
+    flats_after: Any = None
+    metadata: dict = field(default_factory=dict)
+    path: str = ""
+    fields: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.projections.shape)
+
+
+def scan_class() -> type:
+    for spec in SCAN_CLASSES:
+        mod, _, attr = spec.partition(":")
+        try:
+            return getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError):
+            continue
+    return ScanData
+
+
+class RemoteArray:
+    """Array-like view of a service array: indexing fetches only the requested region over HTTP."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.shape = tuple(int(s) for s in client.shape)
+        self.dtype = np.dtype(client.dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(self.client[key])
+
+
+#: target size of one remote block (bytes): large enough to amortise a request, small enough to slice
+BLOCK_BYTES = 32 * 2**20
+
+
+def remote_dask(client: Any, file_chunks: list[int] | None = None, block_bytes: int = BLOCK_BYTES) -> Any:
+    """Dask array over a service array; blocks are whole multiples of the file's chunks along axis 0.
+
+    A slice of the result is fused into the block reads by dask, so ``x[10:20, 3].compute()``
+    requests only those values from the service.
+    """
+    import dask.array as da  # noqa: PLC0415
+
+    arr = RemoteArray(client)
+    if arr.ndim == 0:
+        return da.from_array(arr[()], chunks=())
+    row = int(np.prod(arr.shape[1:], dtype=np.int64)) * arr.dtype.itemsize
+    unit = int(file_chunks[0]) if file_chunks else 1
+    per = max(unit, (max(1, block_bytes // max(1, row)) // unit) * unit)
+    chunks = (min(per, arr.shape[0]),) + arr.shape[1:]
+    return da.from_array(arr, chunks=chunks, asarray=False, lock=False, fancy=False,
+                         name=f"daisy-remote-{getattr(client, 'uri', id(client))}")
+
+
+def is_service_uri(uri: str | os.PathLike) -> bool:
+    """True for ``tomography/<name>``, ``hxmt/<ExpID>``, ``tiled:...`` or ``http(s)://`` service addresses
+    (an existing local path always wins)."""
+    s = os.fspath(uri)
+    if Path(s).exists():
+        return False
+    return s.startswith(("http://", "https://", "tiled:")) or bool(re.match(r"^(tomography|hxmt|users)/", s))
+
+
+def _service_path(uri: str) -> tuple[str | None, str]:
+    """``(base_url or None, path inside the service)``."""
+    if uri.startswith("tiled:"):
+        return None, uri[len("tiled:"):].lstrip("/")
+    if uri.startswith(("http://", "https://")):
+        for marker in ("/api/v1/metadata/", "/api/v1/array/full/", "/api/v1/"):
+            if marker in uri:
+                base, _, rest = uri.partition(marker)
+                return base + "/api", rest.strip("/")
+        return uri, ""
+    return None, uri.strip("/")
+
+
+def open_scan(uri: str | os.PathLike, *, url: str | None = None, api_key: str | None = None, client: Any = None,
+              validate: bool = True) -> Any:
+    """Open a tomography scan from a local file or the data service.
+
+    Parameters
+    ----------
+    uri
+        Local HDF5 path (Data Exchange or NXtomo), or a service entry (``tomography/<name>``,
+        ``tiled:tomography/<name>`` or its full ``http://.../api/v1/metadata/...`` address).
+
+    Returns
+    -------
+    Scan
+        projections ``(angles, rows, columns)``, flats/darks ``(frames, rows, columns)`` as dask arrays,
+        theta ``(angles,)`` in degrees, metadata (energy keV, pixel_size m, sample_name).
+    """
+    if not is_service_uri(uri):
+        from ..tomography.io import read_scan  # noqa: PLC0415  (technique reader, lazily)
+
+        return read_scan(uri, validate=validate)
+    from .client import _node, connect  # noqa: PLC0415
+
+    base, path = _service_path(os.fspath(uri))
+    c = client if client is not None else connect(base or url, api_key, structure_clients="numpy")
+    node = _node(c, path)
+    meta = dict(node.metadata)
+    where = f"{getattr(c, 'uri', '')}/{path}"
+    fmt = meta.get("format")
+    user_meta = {k: meta[k] for k in ("energy", "pixel_size", "distance", "sample_name", "title") if k in meta}
+    user_meta.update(meta.get("attrs") or {})
+    if not user_meta.get("sample_name"):
+        user_meta.pop("sample_name", None)
+    cls = scan_class()
+    chunks = meta.get("chunks")
+    if fmt == "data-exchange":
+        ex = node["exchange"]
+        proj = remote_dask(ex["data"], chunks)
+        flats = remote_dask(ex["data_white"]) if "data_white" in ex else None
+        darks = remote_dask(ex["data_dark"]) if "data_dark" in ex else None
+        after = remote_dask(ex["data_white_post"]) if "data_white_post" in ex else None
+        if "theta" not in ex:
+            raise InputFileError(where, "/exchange/theta", "rotation angles in degrees", "missing")
+        th_node = ex["theta"]
+        theta = np.asarray(th_node.read(), dtype=np.float64).ravel()
+        units = str(dict(th_node.metadata).get("units", "degrees"))
+        if units.lower().startswith("rad"):
+            theta = np.rad2deg(theta)
+        fields = {"projections": "/exchange/data", "flats": "/exchange/data_white", "darks": "/exchange/data_dark",
+                  "theta": "/exchange/theta", "flats_after": "/exchange/data_white_post"}
+        scan = cls(proj, flats, darks, theta, after, user_meta, where, fields)
+    elif fmt == "nxtomo":
+        import dask.array as da  # noqa: PLC0415
+
+        dpath = meta["data"]
+        entry = dpath.split("/instrument/")[0]
+        frames = remote_dask(_node(node, dpath), chunks)
+        key = np.asarray(_node(node, f"{entry}/instrument/detector/image_key").read()).ravel().astype(int)
+        ang_node = _node(node, f"{entry}/sample/rotation_angle")
+        ang = np.asarray(ang_node.read(), dtype=np.float64).ravel()
+        if str(dict(ang_node.metadata).get("units", "degree")).lower().startswith("rad"):
+            ang = np.rad2deg(ang)
+        pi, fi, di = (np.flatnonzero(key == k) for k in (0, 1, 2))
+        before, after = fi[fi < pi[-1]], fi[fi > pi[-1]]
+
+        def take(idx: np.ndarray) -> Any:
+            return da.concatenate([frames[int(i):int(i) + 1] for i in idx]) if idx.size else None
+
+        proj = frames[pi[0]:pi[-1] + 1] if np.all(np.diff(pi) == 1) else take(pi)
+        scan = cls(proj, take(before if before.size else after), take(di), ang[pi],
+                   take(after) if before.size and after.size else None, user_meta, where,
+                   {"projections": dpath, "theta": f"{entry}/sample/rotation_angle"})
+    else:
+        raise InputFileError(where, "metadata.format", "a tomography scan entry (data-exchange or nxtomo)",
+                             repr(fmt))
+    if validate and hasattr(scan, "validate"):
+        scan.validate()
+    return scan
+
+
+@dataclass
+class Observation:
+    """One HXMT Level-1 exposure on local disk.
+
+    Attributes
+    ----------
+    root
+        Exposure folder (holding ``HE/ ME/ LE/ ACS/ AUX/``).
+    files
+        ``{kind: path}`` of the highest version of each Level-1 file (``"HE-Evt"``, ``"EHK"``, ``"Att"``...).
+    metadata
+        target, ra, dec (deg), obs_id, exp_id, start/stop (UTC), tstart/tstop (mission s), exposure (s),
+        instruments, data_version.
+    source
+        ``"local"`` or the service entry it was fetched from.
+    """
+
+    root: Path
+    files: dict[str, Path]
+    metadata: dict[str, Any]
+    source: str = "local"
+
+    @property
+    def instruments(self) -> list[str]:
+        return list(self.metadata.get("instruments") or [])
+
+    @property
+    def exp_id(self) -> str:
+        return str(self.metadata.get("exp_id", ""))
+
+
+def _local_observation(root: Path, source: str = "local") -> Observation:
+    from .scanning import find_exposures  # noqa: PLC0415
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputFileError(root, "", "an HXMT exposure folder with HE/, ME/, LE/, ACS/, AUX/", "no such folder")
+    found = [(e, f) for e, f in find_exposures(root.parent, checksum=False) if e.root == root]
+    if not found:
+        inner = list(find_exposures(root, checksum=False))
+        if len(inner) != 1:
+            raise InputFileError(root, "", "one exposure folder with Level-1 files HXMT_<ExpID>_<kind>_FFFFFF_V<n>_L1P.FITS",
+                                 f"{len(inner)} exposures")
+        found = inner
+    exp, _ = found[0]
+    files: dict[str, Path] = {}
+    for f in sorted(exp.files, key=lambda f: f.version):
+        files[f.kind] = f.path
+    return Observation(exp.root, files, exp.metadata, source)
+
+
+def open_observation(uri: str | os.PathLike, *, url: str | None = None, api_key: str | None = None,
+                     client: Any = None, cache: str | os.PathLike | None = None) -> Observation:
+    """Open an HXMT exposure from a local folder or the data service (fetched into the cache, verified)."""
+    if not is_service_uri(uri):
+        return _local_observation(Path(uri))
+    from .client import connect, fetch_observation  # noqa: PLC0415
+
+    base, path = _service_path(os.fspath(uri))
+    c = client if client is not None else connect(base or url, api_key)
+    folder = fetch_observation(path, cache=cache, client=c)
+    return _local_observation(folder, source=path)

@@ -1,0 +1,239 @@
+"""Finding what the data service serves in a data folder, and its searchable metadata.
+
+Pure functions over files (no Tiled): :func:`find_exposures` lists the HXMT
+Level-1 exposures (folders holding ``HE/ ME/ LE/ ACS/ AUX/`` with files named
+``HXMT_<ExpID>_<kind>_FFFFFF_V<n>_L1P.FITS``) and :func:`find_scans` the
+tomography scans (HDF5 Data Exchange or NeXus NXtomo). Each comes with the
+metadata the catalog registers and searches.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: sub-folders of a Level-1 exposure
+L1_FOLDERS = ("HE", "ME", "LE", "ACS", "AUX")
+INSTRUMENTS = ("HE", "ME", "LE")
+L1_NAME = re.compile(r"^HXMT_(?P<exp>[A-Za-z0-9]+)_(?P<kind>[A-Za-z0-9-]+)_FFFFFF_V(?P<ver>\d+)_L1P\.FITS$", re.I)
+#: primary-header keywords read from a Level-1 file
+HEADER_KEYS = ("OBJECT", "RA_OBJ", "DEC_OBJ", "OBS_ID", "EXP_ID", "DATE-OBS", "DATE-END", "TSTART", "TSTOP",
+               "EXPOSURE", "INSTLIST", "DATA_VER", "TELESCOP")
+SCAN_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
+
+
+def sha256_of(path: Path, block: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class L1File:
+    """One Level-1 file of an exposure."""
+
+    path: Path
+    folder: str          # HE, ME, LE, ACS or AUX
+    kind: str            # HE-Evt, EHK, Att, Orbit, ...
+    version: int
+
+    def record(self, checksum: bool = True) -> dict[str, Any]:
+        return {"name": self.path.name, "folder": self.folder, "kind": self.kind, "version": self.version,
+                "size": self.path.stat().st_size, "sha256": sha256_of(self.path) if checksum else None}
+
+
+@dataclass
+class Exposure:
+    """One HXMT exposure: its folder, Level-1 files and searchable metadata."""
+
+    root: Path
+    files: list[L1File] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return str(self.metadata.get("exp_id") or self.root.name)
+
+
+def _f(v: Any) -> float | None:
+    try:
+        return None if v is None or v == "" else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _s(v: Any) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def exposure_metadata(header: dict[str, Any], files: list[L1File], root: Path, data_dir: Path) -> dict[str, Any]:
+    """Searchable metadata of an exposure from a Level-1 primary header and its file list."""
+    insts = [i for i in INSTRUMENTS if any(f.kind.upper() == f"{i}-EVT" for f in files)]
+    version = _s(header.get("DATA_VER")) or (f"V{max(f.version for f in files)}" if files else "")
+    target = _s(header.get("OBJECT"))
+    try:
+        rel = str(root.relative_to(data_dir))
+    except ValueError:
+        rel = str(root)
+    return {
+        "kind": "hxmt-observation", "telescope": _s(header.get("TELESCOP")) or "HXMT",
+        "target": target, "target_lc": target.lower(),
+        "ra": _f(header.get("RA_OBJ")), "dec": _f(header.get("DEC_OBJ")),
+        "obs_id": _s(header.get("OBS_ID")), "exp_id": _s(header.get("EXP_ID")) or root.name.split("-")[0],
+        "start": _s(header.get("DATE-OBS")), "stop": _s(header.get("DATE-END")),
+        "tstart": _f(header.get("TSTART")), "tstop": _f(header.get("TSTOP")),
+        "exposure": _f(header.get("EXPOSURE")), "instruments": insts, "data_version": version,
+        "folder": rel, "units": {"ra": "deg", "dec": "deg", "tstart": "s (mission time, TT)",
+                                 "tstop": "s (mission time, TT)", "exposure": "s"},
+    }
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    from astropy.io import fits  # noqa: PLC0415
+
+    with fits.open(path, memmap=False) as hl:
+        h = hl[0].header
+        return {k: h[k] for k in HEADER_KEYS if k in h}
+
+
+def find_exposures(data_dir: Path, checksum: bool = True) -> Iterator[tuple[Exposure, list[dict]]]:
+    """Every exposure folder under ``data_dir`` with its metadata and file records.
+
+    A folder counts as an exposure when it has at least one of ``HE/ ME/ LE/ ACS/ AUX/``
+    holding Level-1 files; unreadable headers are skipped (reported by the caller).
+    """
+    data_dir = Path(data_dir)
+    seen: set[Path] = set()
+    for sub in sorted(data_dir.rglob("*")):
+        if not sub.is_dir() or sub.name not in L1_FOLDERS or sub.parent in seen:
+            continue
+        root = sub.parent
+        seen.add(root)
+        files: list[L1File] = []
+        for folder in L1_FOLDERS:
+            d = root / folder
+            if not d.is_dir():
+                continue
+            for p in sorted(d.iterdir()):
+                m = L1_NAME.match(p.name)
+                if m and p.is_file():
+                    files.append(L1File(p, folder, m["kind"], int(m["ver"])))
+        if not files:
+            continue
+        evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
+        header = read_header(max(evts, key=lambda f: f.version).path)
+        exp = Exposure(root, files, exposure_metadata(header, files, root, data_dir))
+        yield exp, [f.record(checksum) for f in files]
+
+
+@dataclass
+class ScanFile:
+    """One tomography scan file and its searchable metadata."""
+
+    path: Path
+    metadata: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", self.path.stem)
+
+
+def _scalar(f: Any, names: tuple[str, ...]) -> Any:
+    import numpy as np  # noqa: PLC0415
+
+    for n in names:
+        if n in f:
+            v = f[n][()]
+            if isinstance(v, np.ndarray):
+                v = v.ravel()[0] if v.size else None
+            if isinstance(v, bytes):
+                v = v.decode(errors="replace")
+            return v.item() if isinstance(v, np.generic) else v
+    return None
+
+
+def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
+    """Metadata of a Data Exchange or NXtomo file, or None when it is neither."""
+    import h5py  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    with h5py.File(path, "r") as f:
+        if "/exchange/data" in f:
+            fmt, data, theta, prefix = "data-exchange", "/exchange/data", "/exchange/theta", "/measurement"
+            energy = ("/measurement/instrument/monochromator/energy", "/measurement/instrument/source/energy",
+                      "/exchange/energy")
+            pixel = ("/measurement/instrument/detector/pixel_size_x",
+                     "/measurement/instrument/detection_system/objective/resolution")
+            name = ("/measurement/sample/name",)
+            distance = ("/measurement/instrument/sample/setup/distance", "/measurement/instrument/detector/distance")
+            title = ("/exchange/title",)
+            key = None
+        else:
+            entry = None
+            for k, v in f.items():
+                d = v.get("definition") if isinstance(v, h5py.Group) else None
+                if d is not None and _scalar(v, ("definition",)) == "NXtomo":
+                    entry = "/" + k
+                    break
+            if entry is None:
+                return None
+            fmt, data, theta = "nxtomo", f"{entry}/instrument/detector/data", f"{entry}/sample/rotation_angle"
+            energy = (f"{entry}/instrument/source/energy", f"{entry}/instrument/monochromator/energy")
+            pixel = (f"{entry}/instrument/detector/x_pixel_size",)
+            name = (f"{entry}/sample/name",)
+            distance = (f"{entry}/instrument/detector/distance",)
+            title = (f"{entry}/title",)
+            key = f"{entry}/instrument/detector/image_key"
+        if data not in f:
+            return None
+        shape = [int(s) for s in f[data].shape]
+        meta: dict[str, Any] = {"kind": "tomography-scan", "format": fmt, "data": data, "shape": shape,
+                                "dtype": str(f[data].dtype),
+                                "chunks": [int(c) for c in (f[data].chunks or f[data].shape)]}
+        if theta in f:
+            th = np.asarray(f[theta][()], dtype=float).ravel()
+            units = f[theta].attrs.get("units", b"degrees")
+            units = units.decode() if isinstance(units, bytes) else str(units)
+            if units.lower().startswith("rad"):
+                th = np.rad2deg(th)
+            if key is not None and key in f:
+                th = th[np.asarray(f[key][()]).ravel() == 0]
+            if th.size:
+                meta.update(n_angles=int(th.size), angle_min=float(th.min()), angle_max=float(th.max()))
+        for k, names, unit in (("energy", energy, "keV"), ("pixel_size", pixel, "m"), ("distance", distance, "m")):
+            v = _scalar(f, names)
+            if v is not None:
+                meta[k] = float(v)
+                meta.setdefault("units", {})[k] = unit
+        s = _scalar(f, name)
+        meta["sample_name"] = str(s) if s is not None else ""
+        meta["sample_name_lc"] = meta["sample_name"].lower()
+        t = _scalar(f, title)
+        if t is not None:
+            meta["title"] = str(t)
+        if fmt == "data-exchange" and "/exchange" in f:
+            meta["attrs"] = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["/exchange"].attrs.items()
+                             if isinstance(v, (int, float, str, np.generic)) and not isinstance(v, np.bytes_)}
+    try:
+        meta["file"] = str(path.relative_to(data_dir))
+    except ValueError:
+        meta["file"] = str(path)
+    meta["size"] = path.stat().st_size
+    return meta
+
+
+def find_scans(data_dir: Path) -> Iterator[ScanFile]:
+    """Every Data Exchange / NXtomo file under ``data_dir`` (others are skipped)."""
+    for p in sorted(Path(data_dir).rglob("*")):
+        if p.suffix.lower() in SCAN_SUFFIXES and p.is_file() and p.stat().st_size > 0:
+            try:
+                meta = scan_metadata(p, Path(data_dir))
+            except (OSError, KeyError, ValueError):
+                continue  # damaged or foreign HDF5: not served
+            if meta is not None:
+                yield ScanFile(p, meta)

@@ -1,0 +1,51 @@
+"""Running the data service: a Tiled server over the catalog, on 127.0.0.1, API key required.
+
+:func:`serve` registers what is new in the data folder, then serves the catalog
+with uvicorn until interrupted. Anonymous requests are refused
+(``allow_anonymous_access: false``); the only credential is the single-user API
+key kept in ``<state>/tiled_api_key`` (mode 600). The address is written to
+``<state>/tiled_url`` for the demo hub.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import catalog as cat
+from .settings import ensure_api_key, write_url
+
+
+def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) -> Any:
+    """The Tiled ASGI application over the catalog (key required, raw assets downloadable)."""
+    from tiled.config import Authentication  # noqa: PLC0415
+    from tiled.server.app import build_app as tiled_app  # noqa: PLC0415
+
+    tree = cat.open_catalog(catalog_uri, data_dir, writable, init=False)
+    auth = Authentication(single_user_api_key=api_key, allow_anonymous_access=False)
+    return tiled_app(tree, authentication=auth, server_settings={"expose_raw_assets": True})
+
+
+def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: Path, catalog_uri: str | None = None,
+          rescan: bool = False, log: Callable[[str], None] = print) -> None:
+    """Register the data folder and serve it until Ctrl-C / SIGTERM."""
+    import uvicorn  # noqa: PLC0415
+
+    data_dir = Path(data_dir).resolve()
+    uri = cat.catalog_env_uri(state, catalog_uri)
+    writable = Path(state) / "tiled" / "storage"
+    key = ensure_api_key(state)
+    shown = uri.split("@")[-1] if "@" in uri else uri  # never print a database password
+    log(f"daisy: data service catalog {shown}")
+    log(f"daisy: registering {data_dir} ...")
+    counts = cat.build_catalog(uri, data_dir, writable, rescan=rescan, log=log)
+    log(f"daisy: {counts['hxmt']} new observation(s), {counts['tomography']} new scan(s), "
+        f"{counts['skipped']} file(s) skipped")
+    url = f"http://{host}:{port}/api"
+    write_url(url, state)
+    log(f"daisy: serving on {url}  (API key in {Path(state) / 'tiled_api_key'}; clients read "
+        "DAISY_TILED_URL and DAISY_TILED_API_KEY)")
+    sys.stdout.flush()
+    app = build_app(uri, data_dir, writable, key)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
