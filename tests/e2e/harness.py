@@ -153,16 +153,16 @@ def requests_login(hub: DemoHub, user: str, password: str | None = None):
     return s, resp
 
 
-def wait_server_ready(hub: DemoHub, session, user: str, timeout: float = 240.0) -> None:
-    """Start ``user``'s server (logged-in ``session``) and wait until it answers."""
+def wait_server_ready(hub: DemoHub, session, user: str, timeout: float = 180.0) -> None:
+    """Start ``user``'s server (logged-in ``session``), wait until it answers, and log in to it (OAuth)."""
     session.get(hub.url + f"hub/spawn/{user}", timeout=timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = session.get(hub.user_url(user, "api/status"), timeout=30)
-        if r.status_code == 200 and r.headers.get("content-type", "").startswith("application/json"):
+        r = session.get(hub.user_url(user, "lab"), timeout=60)  # follows the hub's OAuth redirects
+        if r.status_code == 200 and f"/user/{user}/lab" in r.url:
             return
         time.sleep(1)
-    raise TimeoutError(f"{user}'s server did not start in {timeout} s")
+    raise TimeoutError(f"{user}'s server did not start in {timeout} s:\n{hub.log()[-3000:]}")
 
 
 class PageWatch:

@@ -1,0 +1,56 @@
+"""The demo launcher (hub_config/demo.py, what ``make demo`` runs): busy port, banner, and Ctrl-C stopping everything."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_busy_port_is_reported_and_exits_nonzero(tmp_path, e2e_harness):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        env = dict(os.environ, PORT=str(port), DAISY_STATE_DIR=str(tmp_path / "state"))
+        r = subprocess.run([sys.executable, str(e2e_harness.ROOT / "hub_config" / "demo.py")], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert f"port {port}" in r.stderr and "already in use" in r.stderr
+
+
+def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
+    why = e2e_harness.missing_prerequisites()
+    if why:
+        pytest.skip(why)
+    hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data")
+    try:
+        assert f"address:  {hub.url}" in hub.log() and f"password: {hub.password}" in hub.log()
+        session, resp = e2e_harness.requests_login(hub, "carol")
+        assert resp.status_code == 302
+        e2e_harness.wait_server_ready(hub, session, "carol")
+        # a kernel too, below the user server
+        xsrf = session.cookies.get("_xsrf", path="/user/carol/") or session.cookies.get("_xsrf")
+        r = session.post(hub.user_url("carol", "api/kernels"), json={"name": "python3"},
+                         headers={"X-XSRFToken": xsrf or ""}, timeout=60)
+        assert r.status_code == 201, r.text
+        tree = hub.process_tree()
+        cmdlines = " ".join(" ".join(psutil.Process(p).cmdline()) for p in tree if psutil.pid_exists(p))
+        assert "configurable-http-proxy" in cmdlines and "jupyterhub-singleuser" in cmdlines
+        assert "ipykernel" in cmdlines
+        procs = [psutil.Process(p) for p in tree if psutil.pid_exists(p)]
+    finally:
+        code = hub.stop()
+    assert code == 0
+    time.sleep(0.5)
+    alive = [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, [p.cmdline() for p in alive]
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", hub.port)) != 0, "the public port still answers"
+    assert "stopped" in hub.log()

@@ -1,0 +1,54 @@
+"""The demo hub refuses what it must: anonymous requests, a wrong password, one user opening another's server."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+
+def test_anonymous_user_server_request_goes_to_login(daisy_hub):
+    for path in ("user/bob/lab", "user/bob/voila/render/apps/index.ipynb", "user/bob/api/contents"):
+        r = requests.get(daisy_hub.url + path, timeout=30)
+        # the proxy sends unknown user routes to the hub, which asks for a login
+        assert r.url.startswith(daisy_hub.url + "hub/login") or r.status_code in (401, 403), (path, r.status_code, r.url)
+        assert "password" in r.text.lower() or r.status_code in (401, 403)
+
+
+def test_anonymous_hub_api_is_refused(daisy_hub):
+    for path in ("hub/api/users", "hub/api/users/alice", "hub/api/users/alice/server"):
+        r = requests.get(daisy_hub.url + path, timeout=30)
+        assert r.status_code in (401, 403), (path, r.status_code)
+    r = requests.post(daisy_hub.url + "hub/api/users/mallory/server", timeout=30)
+    assert r.status_code in (401, 403)
+
+
+def test_wrong_password_is_refused(daisy_hub, e2e_harness):
+    session, resp = e2e_harness.requests_login(daisy_hub, "mallory", "not-the-password")
+    assert resp.status_code == 403
+    assert "Invalid username or password" in resp.text
+    assert session.get(daisy_hub.url + "hub/api/user", timeout=30).status_code in (401, 403)
+    # and the right one is accepted
+    session, resp = e2e_harness.requests_login(daisy_hub, "mallory")
+    assert resp.status_code == 302
+
+
+def test_alice_cannot_open_bobs_server(daisy_hub, e2e_harness):
+    bob, resp = e2e_harness.requests_login(daisy_hub, "bob")
+    assert resp.status_code == 302
+    e2e_harness.wait_server_ready(daisy_hub, bob, "bob")
+    assert bob.get(daisy_hub.user_url("bob", "api/contents"), timeout=60).status_code == 200
+    alice, resp = e2e_harness.requests_login(daisy_hub, "alice")
+    assert resp.status_code == 302
+    for path in ("api/contents", "lab", "voila/render/apps/index.ipynb"):
+        r = alice.get(daisy_hub.user_url("bob", path), timeout=60)
+        assert r.status_code == 403, (path, r.status_code, r.url)
+    assert alice.get(daisy_hub.url + "hub/api/users/bob", timeout=30).status_code in (403, 404)
+
+
+def test_password_file_is_private_and_stable(daisy_hub):
+    path = daisy_hub.state_dir / "password"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(daisy_hub.password) >= 12
+    assert "password: " + daisy_hub.password in daisy_hub.log()
+    assert "DOES NOT ISOLATE USERS" in daisy_hub.log()
