@@ -337,18 +337,30 @@ class HxmtApp(W.VBox):
             self._say(self.run_message, "None of the selected observations has the ticked instruments.", error=True)
             return None
         rows = {j.key: r for r in self.table.selected for j in jobs if j.l1_dir == r["uri"]}
-        self._say(self.run_message, f"Running {len(jobs)} job{'s' if len(jobs) != 1 else ''} on "
-                                    f"{'the Dask cluster' if self.runner.engine == 'dask' else 'this kernel'}…")
         self._prev_steps = {}
         self._t_run = time.monotonic()
         for j in jobs:
             self.job_labels[j.key] = j.label
 
+        # observations of the data service are copied into the user's cache first (verified copies are
+        # reused). Here, not in the job thread: Tiled's download installs a SIGINT handler, main thread only.
+        fetched: dict[str, str] = {}
+        for j in jobs:
+            row = rows.get(j.key)
+            if row is None or row.get("source") == "local":
+                continue
+            if row["uri"] not in fetched:
+                self._say(self.run_message, f"Fetching {row.get('exp_id') or row['uri']} from the data service…")
+                try:
+                    fetched[row["uri"]] = str(self.archive.fetch(row))
+                except Exception as exc:  # noqa: BLE001  (said in the page; the app stays usable)
+                    self._say(self.run_message, "Cannot run: " + plain_error(exc), error=True)
+                    return None
+            j.l1_dir = fetched[row["uri"]]
+        self._say(self.run_message, f"Running {len(jobs)} job{'s' if len(jobs) != 1 else ''} on "
+                                    f"{'the Dask cluster' if self.runner.engine == 'dask' else 'this kernel'}…")
+
         def job(progress: JobProgress, cancel: Any) -> dict:
-            for j in jobs:  # the data service copies the files into the cache first
-                row = rows.get(j.key)
-                if row is not None and row.get("source") != "local":
-                    j.l1_dir = str(self.archive.fetch(row))
             try:
                 return self.runner.run(jobs, on_update=self._on_update, cancel=cancel)
             except Cancelled:

@@ -223,16 +223,18 @@ class ServiceArchive:
         cone = (query.ra, query.dec, query.radius) if query.radius is not None else None
         try:
             res = fn(target=query.target or None, obs_id=query.obs_id or None, cone=cone,
-                     start=query.start or None, stop=query.stop or None)
-        except (ValidationError, ValueError):
+                     start=query.start or None, stop=query.stop or None, url=self.url, api_key=self.api_key)
+        except ValidationError:
             raise
+        except DaisyError as exc:  # the client's ServiceError: already in plain words
+            raise ArchiveUnavailable(str(exc)) from None
         except Exception as exc:  # noqa: BLE001  (network, refused key, server down)
             raise ArchiveUnavailable(f"the data service at {self.url} did not answer: {exc}") from None
         return [self._row(r) for r in _records(res)]
 
     @staticmethod
     def _row(r: dict) -> dict:
-        g = {k.lower(): v for k, v in r.items()}
+        g = {k.lower(): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
         inst = g.get("instruments") or []
         if isinstance(inst, str):
             inst = [s for s in inst.replace(",", " ").split() if s]
@@ -249,7 +251,9 @@ class ServiceArchive:
         if fn is None:
             raise ArchiveUnavailable("this Daisy version cannot fetch observations from the data service")
         try:
-            return Path(fn(row["uri"]))
+            return Path(fn(row["uri"], url=self.url, api_key=self.api_key))
+        except DaisyError as exc:
+            raise ArchiveUnavailable(f"could not fetch {row.get('exp_id') or row['uri']}: {exc}") from None
         except Exception as exc:  # noqa: BLE001
             raise ArchiveUnavailable(f"could not fetch {row.get('exp_id') or row['uri']} from {self.url}: {exc}") from None
 
