@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +149,23 @@ def fingerprints(wf: Workflow) -> dict[str, str]:
 
 
 # -- running one job where its cache lives ---------------------------------------------------
-_CACHE: dict[str, tuple[dict[str, str], DataStore]] = {}
+_CACHE: OrderedDict[str, tuple[dict[str, str], DataStore]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+
+
+def cache_limit() -> int:
+    """Jobs whose intermediate products a process keeps (``DAISY_HXMT_CACHE_JOBS``, default 4; the
+    least recently run are dropped first: a 10 ks HE job holds about 2 GB of event tables)."""
+    try:
+        return max(1, int(os.environ.get("DAISY_HXMT_CACHE_JOBS", "4")))
+    except ValueError:
+        return 4
+
+
+def cached_jobs() -> list[str]:
+    """Keys of the jobs cached in this process, least recently run first."""
+    with _CACHE_LOCK:
+        return list(_CACHE)
 
 
 def clear_cache(key: str | None = None) -> None:
@@ -172,6 +189,9 @@ def run_job(key: str, wf: Workflow, *, progress: Callable[[ProgressEvent], None]
     fps = fingerprints(wf)
     with _CACHE_LOCK:
         done, store = _CACHE.setdefault(key, ({}, DataStore()))
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > cache_limit():
+            _CACHE.popitem(last=False)
     todo = [s for s in wf.steps if done.get(s.id) != fps[s.id] or any(k not in store for k in s.outputs.values())]
     ids = {s.id for s in todo}
     cached = [s.id for s in wf.steps if s.id not in ids]

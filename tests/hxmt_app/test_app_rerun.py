@@ -87,3 +87,17 @@ def test_runner_cancel_restores_the_cache(data_root, tmp_path):
         runner.run([job], on_update=on_update, cancel=token)
     r = runner.run([job])[job.key]
     assert "screen" in r["steps_run"] and r["spectrum"].counts.sum() > 0
+
+
+def test_cache_keeps_the_most_recent_jobs(data_root, tmp_path, monkeypatch):
+    from daisy_widgets.hxmt.app_runner import cached_jobs
+
+    monkeypatch.setenv("DAISY_HXMT_CACHE_JOBS", "1")
+    l1 = next((data_root / "data" / "hxmt" / "P0101299002").iterdir())
+    runner = JobRunner("inprocess")
+    p = JobParams(timing=False)
+    a, b = Job("lru-a/HE", "HE", str(l1), str(tmp_path / "a"), p), Job("lru-b/HE", "HE", str(l1), str(tmp_path / "b"), p)
+    runner.run([a])
+    runner.run([b])
+    assert cached_jobs() == ["lru-b/HE"]
+    assert "load" in runner.run([a])[a.key]["steps_run"]  # dropped: everything again
