@@ -190,8 +190,10 @@ class TomographyApp(W.VBox):
     def show_stage(self, name_or_index: str | int) -> None:
         """Select a stage's tab (by index or by title such as ``"4 Centre"``)."""
         i = STAGES.index(name_or_index) if isinstance(name_or_index, str) else int(name_or_index)
-        self._mount(i)
-        self.tabs.selected_index = i
+        if self.tabs.selected_index == i:
+            self._mount(i)
+        else:   # the tab is shown first, then filled (by the observer): figures never start hidden
+            self.tabs.selected_index = i
 
     # ================================================================== messages and threads
     def info(self, text: str) -> None:
