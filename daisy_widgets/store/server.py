@@ -17,6 +17,49 @@ from . import catalog as cat
 from .settings import ensure_api_key, write_url
 
 
+def checked_query_registry() -> Any:
+    """Tiled's query registry, but a malformed or unknown query is an HTTP 400 naming the problem.
+
+    Tiled answers HTTP 500 when a query's parameters do not decode (a comparison without a
+    value, an unknown operator, broken JSON) or the query name is unknown; here each
+    ``decode`` turns those into ``QueryValueError`` (which Tiled answers with 400).
+    """
+    from fastapi import HTTPException  # noqa: PLC0415
+    from tiled.queries import QueryValueError  # noqa: PLC0415
+    from tiled.query_registration import QueryRegistry, default_query_registry  # noqa: PLC0415
+
+    class Checked:
+        def __init__(self, name: str, cls: type):
+            self.name, self.cls = name, cls
+
+        def decode(self, **params: Any) -> Any:
+            try:
+                return self.cls.decode(**params)
+            except QueryValueError:
+                raise
+            except (TypeError, ValueError, KeyError) as exc:
+                raise QueryValueError(f"malformed {self.name!r} query {params}: {exc}") from None
+
+    class Names(dict):
+        """Query classes by name (``items()`` as Tiled's); lookup gives the checked decoder."""
+
+        def __getitem__(self, name: str) -> Any:
+            if name not in self:
+                raise HTTPException(status_code=400, detail=f"unknown query type {name!r}; known: {', '.join(sorted(self))}")
+            return Checked(name, dict.__getitem__(self, name))
+
+    class CheckedRegistry(QueryRegistry):
+        @property
+        def name_to_query_type(self) -> Any:
+            return Names(default_query_registry.name_to_query_type.items())
+
+        @property
+        def query_type_to_name(self) -> Any:
+            return default_query_registry.query_type_to_name
+
+    return CheckedRegistry()
+
+
 def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) -> Any:
     """The Tiled ASGI application over the catalog (key required, raw assets downloadable)."""
     from tiled.config import Authentication  # noqa: PLC0415
@@ -24,7 +67,8 @@ def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) ->
 
     tree = cat.open_catalog(catalog_uri, data_dir, writable, init=False)
     auth = Authentication(single_user_api_key=api_key, allow_anonymous_access=False)
-    return tiled_app(tree, authentication=auth, server_settings={"expose_raw_assets": True})
+    return tiled_app(tree, authentication=auth, server_settings={"expose_raw_assets": True},
+                     query_registry=checked_query_registry())
 
 
 def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: Path, catalog_uri: str | None = None,
