@@ -214,8 +214,24 @@ class ServiceArchive:
             raise ArchiveUnavailable(f"the data-service client is not installed: {exc}") from None
         return store
 
+    def check_reachable(self, timeout: float = 3.0) -> None:
+        """Fail fast, in plain words, when nothing listens at the service's address (the HTTP client
+        would otherwise retry for half a minute)."""
+        import socket  # noqa: PLC0415
+        from urllib.parse import urlparse  # noqa: PLC0415
+
+        u = urlparse(self.url)
+        port = u.port or (443 if u.scheme == "https" else 80)
+        try:
+            with socket.create_connection((u.hostname or "127.0.0.1", port), timeout=timeout):
+                pass
+        except OSError as exc:
+            raise ArchiveUnavailable(f"nothing answers at {self.url} ({exc.strerror or exc}); is the data service "
+                                     "running?") from None
+
     def search(self, query: Query) -> list[dict]:
         query.check()
+        self.check_reachable()
         store = self._store()
         fn = getattr(store, "search_observations", None)
         if fn is None:
@@ -248,6 +264,7 @@ class ServiceArchive:
     def fetch(self, row: dict) -> Path:
         store = self._store()
         fn = getattr(store, "fetch_observation", None)
+        self.check_reachable()
         if fn is None:
             raise ArchiveUnavailable("this Daisy version cannot fetch observations from the data service")
         try:
