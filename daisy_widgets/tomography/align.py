@@ -50,27 +50,6 @@ def register(moving: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     return _subpixel_peak(np.real(np.fft.ifft2(r)))
 
 
-def _square_chords(n: int, theta: np.ndarray, center: float) -> np.ndarray:
-    """Length (px) of each ray (angles, detector) through the n x n reconstruction square."""
-    h = n / 2.0
-    s = np.arange(n)[None, :] - center
-    ct, st = np.cos(theta)[:, None], np.sin(theta)[:, None]
-    big = 1e9
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a1 = np.where(np.abs(st) > 1e-9, (s * ct - h) / st, -big)
-        a2 = np.where(np.abs(st) > 1e-9, (s * ct + h) / st, big)
-        b1 = np.where(np.abs(ct) > 1e-9, (-h - s * st) / ct, -big)
-        b2 = np.where(np.abs(ct) > 1e-9, (h - s * st) / ct, big)
-    lo = np.maximum(np.minimum(a1, a2), np.minimum(b1, b2))
-    hi = np.minimum(np.maximum(a1, a2), np.maximum(b1, b2))
-    # rays parallel to an axis: inside only if |s| <= h
-    lo = np.where((np.abs(st) <= 1e-9) & (np.abs(s * ct) > h), 0, lo)
-    hi = np.where((np.abs(st) <= 1e-9) & (np.abs(s * ct) > h), 0, hi)
-    lo = np.where((np.abs(ct) <= 1e-9) & (np.abs(s * st) > h), 0, lo)
-    hi = np.where((np.abs(ct) <= 1e-9) & (np.abs(s * st) > h), 0, hi)
-    return np.clip(hi - lo, 0, None).astype(np.float32)
-
-
 def shift_projections(projections: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """Move each projection (angles, rows, cols) by ``-shifts[k]`` = (-dy, -dx) (Fourier shift, edges padded)."""
     na, nr, nc = projections.shape
@@ -86,7 +65,8 @@ def shift_projections(projections: np.ndarray, shifts: np.ndarray) -> np.ndarray
 def align_projections(projections: np.ndarray, theta: np.ndarray, center: float | None = None,
                       iterations: int = 10, vertical: bool = True, tol: float = 0.01,
                       progress: Callable[[float, float, str], None] | None = None,
-                      cancelled: Callable[[], bool] | None = None, gain: float = 1.0, flt: str = "hann") -> tuple[np.ndarray, np.ndarray]:
+                      cancelled: Callable[[], bool] | None = None, gain: float = 1.0,
+                      reference: str = "hann") -> tuple[np.ndarray, np.ndarray]:
     """Estimate and correct per-projection motion.
 
     Parameters
@@ -103,6 +83,11 @@ def align_projections(projections: np.ndarray, theta: np.ndarray, center: float 
         Also estimate vertical motion (needs several rows with vertical structure).
     tol
         Stop when the largest update is below this many pixels.
+    gain
+        Step on the horizontal updates (1: plain; up to ~1.5 converges faster, more diverges).
+    reference
+        How the reference volume is made each round: an FBP filter name (``"hann"``,
+        non-negative FBP) or ``"sirt"`` (20 non-negative SIRT iterations, slower).
 
     Returns
     -------
@@ -126,10 +111,10 @@ def align_projections(projections: np.ndarray, theta: np.ndarray, center: float 
     for it in range(iterations):
         if cancelled is not None and cancelled():
             raise Cancelled("alignment cancelled by the user")
-        if flt == "sirt":
+        if reference == "sirt":
             vol = sirt(current.transpose(1, 0, 2), th, c, 20, True)
         else:
-            q = filter_sinogram(current.transpose(1, 0, 2), flt)           # (rows, angles, cols)
+            q = filter_sinogram(current.transpose(1, 0, 2), reference)           # (rows, angles, cols)
             vol = backproject(q, th, c, nc, w)
             np.maximum(vol, 0, out=vol)  # the prior that makes the reference better than the data
         reproj = project(vol, th, c, nc).transpose(1, 0, 2)            # (angles, rows, cols)
