@@ -249,8 +249,8 @@ def write_volume(volume: Any, name: str, metadata: dict | None = None, *, user: 
     area = user_area(c, user)
     arr = volume if hasattr(volume, "compute") else np.asarray(volume)
     try:
-        if name in area:
-            area[name].delete() if hasattr(area[name], "delete") else area.delete(name)
+        if name in area:  # replacing the user's own earlier result
+            area[name].delete(recursive=True, external_only=False)
         area.write_array(arr, key=name, metadata=dict(metadata or {}, kind="result-array"))
     except Exception as exc:  # noqa: BLE001
         raise _explain(exc, str(getattr(c, "uri", url))) from None
@@ -272,7 +272,7 @@ def write_products(files: list[str | os.PathLike], name: str, metadata: dict | N
     area = user_area(c, user)
     try:
         if name in area:
-            area.delete(name) if hasattr(area, "delete") else None
+            area[name].delete(recursive=True, external_only=False)
         group = area.create_container(key=name, metadata=dict(metadata or {}, kind="products"))
         for f in map(Path, files):
             blob = f.read_bytes()

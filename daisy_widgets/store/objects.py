@@ -69,26 +69,29 @@ class RemoteArray:
         return np.asarray(self.client[key])
 
 
-#: target size of one remote block (bytes): large enough to amortise a request, small enough to slice
-BLOCK_BYTES = 32 * 2**20
+#: smallest remote block (bytes): file chunks smaller than this are grouped along axis 0
+MIN_BLOCK_BYTES = 4 * 2**20
 
 
-def remote_dask(client: Any, file_chunks: list[int] | None = None, block_bytes: int = BLOCK_BYTES) -> Any:
-    """Dask array over a service array; blocks are whole multiples of the file's chunks along axis 0.
+def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
+    """Dask array over a service array whose blocks follow the file's HDF5 chunks.
 
-    A slice of the result is fused into the block reads by dask, so ``x[10:20, 3].compute()``
-    requests only those values from the service.
+    Each block is one HTTP request for that region (grouped along axis 0 up to
+    :data:`MIN_BLOCK_BYTES` when the file's chunks are tiny), so computing a slice
+    downloads only the blocks it touches, never the whole file.
     """
     import dask.array as da  # noqa: PLC0415
 
     arr = RemoteArray(client)
     if arr.ndim == 0:
         return da.from_array(arr[()], chunks=())
-    row = int(np.prod(arr.shape[1:], dtype=np.int64)) * arr.dtype.itemsize
-    unit = int(file_chunks[0]) if file_chunks else 1
-    per = max(unit, (max(1, block_bytes // max(1, row)) // unit) * unit)
-    chunks = (min(per, arr.shape[0]),) + arr.shape[1:]
-    return da.from_array(arr, chunks=chunks, asarray=False, lock=False, fancy=False,
+    fc = [int(c) for c in (file_chunks or arr.shape)][: arr.ndim]
+    fc += list(arr.shape[len(fc):])
+    fc = [max(1, min(c, s)) for c, s in zip(fc, arr.shape)]
+    block = int(np.prod(fc, dtype=np.int64)) * arr.dtype.itemsize
+    if block < MIN_BLOCK_BYTES:
+        fc[0] = min(arr.shape[0], fc[0] * max(1, MIN_BLOCK_BYTES // max(1, block)))
+    return da.from_array(arr, chunks=tuple(fc), asarray=False, lock=False, fancy=False,
                          name=f"daisy-remote-{getattr(client, 'uri', id(client))}")
 
 
