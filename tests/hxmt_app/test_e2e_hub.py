@@ -45,20 +45,26 @@ def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     err = page.locator(".daisy-hxmt-forms-HE .daisy-param-expr .daisy-param-error")
     page.wait_for_function("(el) => el.innerText.includes('unknown column')", arg=err.element_handle())
     assert "NOPE" in err.inner_text()
-    assert page.locator(".daisy-hxmt-run").is_disabled()
+    run = page.locator(".daisy-hxmt-run")
+    page.wait_for_function("(b) => b.disabled", arg=run.element_handle(), timeout=10_000)
     h.screenshot(page, "hxmt-bad-gti-expression")
 
     # ... fixed: the error goes, the app runs
     expr.fill(DEFAULT_HE)
     page.wait_for_function("(el) => el.innerText.trim() === ''", arg=err.element_handle())
-    page.locator(".daisy-hxmt-run").click()
+    page.wait_for_function("(b) => !b.disabled", arg=run.element_handle(), timeout=10_000)
+    run.click()
     status = page.locator(".daisy-job-status")
     page.wait_for_function("(el) => ['done', 'failed'].includes(el.innerText.trim())", arg=status.element_handle(),
                            timeout=180_000)
     assert status.inner_text().strip() == "done", page.locator(".daisy-job-log textarea").input_value()
 
     # 3. non-empty light curve and spectrum
-    page.wait_for_function("() => document.querySelectorAll('.daisy-hxmt-plot-lc path.line').length >= 2")
+    drawn = """(cls) => Array.from(document.querySelectorAll('.' + cls + ' path.line'))
+                 .map(p => (p.getAttribute('d') || '').length).reduce((a, b) => a + b, 0) > 200"""
+    for fig in ("daisy-hxmt-plot-lc", "daisy-hxmt-plot-spectrum"):  # the figures draw one after the other
+        page.wait_for_function(drawn, arg=fig, timeout=60_000)
+    assert page.locator(".daisy-hxmt-plot-lc path.line").count() >= 2  # light curve and background
     assert _path_length(page, "daisy-hxmt-plot-lc") > 200
     assert _path_length(page, "daisy-hxmt-plot-spectrum") > 200
     assert "live exposure" in page.locator(".daisy-hxmt-summary").inner_text()
