@@ -29,6 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 #: Jupyter data/config folders of the demo: the "daisy" Voila template, server and Voila settings
 JUPYTER_DIR = Path(__file__).resolve().parent / "jupyter"
+#: the kernelspec installed from kernels/ ("Daisy (Python 3)")
+KERNEL_NAME = "daisy-python3"
 #: folders of the repository linked into every user's home
 SHARED_FOLDERS = ("apps", "notebooks", "data")
 #: where a user lands after logging in (Voila server extension of the user server)
@@ -164,4 +166,5 @@ def singleuser_args() -> list[str]:
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=True",
         "--ContentsManager.allow_hidden=False",
-    ]
+    ] + ([f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]  # new notebooks in Lab: Daisy's kernel
+         if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").exists() else [])

@@ -41,6 +41,8 @@ def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
     assert c.Spawner.default_url == "/voila/render/apps/index.ipynb"
     assert "--allow-root" in c.Spawner.args
     assert "--MappingKernelManager.cull_idle_timeout=600" in c.Spawner.args
+    if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / "daisy-python3").exists():
+        assert "--MappingKernelManager.default_kernel_name=daisy-python3" in c.Spawner.args
     env = c.Spawner.environment
     assert env["DAISY_DATA_DIR"] == str((tmp_path / "data").resolve())
     assert env["DAISY_TILED_URL"] == "http://127.0.0.1:8765/api" and env["DAISY_TILED_API_KEY"] == "secret-key"
