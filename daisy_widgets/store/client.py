@@ -44,15 +44,28 @@ def _explain(exc: Exception, url: str) -> ServiceError:
     return ServiceError(f"the data service at {url} did not answer: {type(exc).__name__}: {exc}")
 
 
-def connect(url: str | None = None, api_key: str | None = None, structure_clients: str = "dask") -> Any:
-    """A Tiled client of the data service (arrays as dask arrays over the remote chunks by default)."""
+def connect(url: str | None = None, api_key: str | None = None, structure_clients: str = "dask",
+            compress: bool | None = None) -> Any:
+    """A Tiled client of the data service (arrays as dask arrays over the remote chunks by default).
+
+    ``compress``: let the service compress responses (Tiled's default). ``None`` (default)
+    turns it off for a service on this machine (loopback), where compressing detector
+    data costs the server more CPU than it saves in transfer.
+    """
     url, api_key = client_settings(url, api_key)
+    from urllib.parse import urlparse  # noqa: PLC0415
+
     from tiled.client import from_uri  # noqa: PLC0415
 
     try:
-        return from_uri(url, api_key=api_key, structure_clients=structure_clients)
+        c = from_uri(url, api_key=api_key, structure_clients=structure_clients)
     except Exception as exc:  # noqa: BLE001  (httpx/tiled raise many types)
         raise _explain(exc, url) from None
+    if compress is None:
+        compress = urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1")
+    if not compress:
+        c.context.http_client.headers["accept-encoding"] = "identity"
+    return c
 
 
 def _client(client: Any, url: str | None, api_key: str | None) -> Any:
