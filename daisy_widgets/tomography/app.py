@@ -96,7 +96,7 @@ class TomographyApp(W.VBox):
 
     def __init__(self, data_dir: str | os.PathLike | None = None, results_dir: str | os.PathLike | None = None, *,
                  engine: str = "dask", scheduler: str | None = None, engine_kw: dict | None = None,
-                 open_default: bool = True, preview_delay: float = 0.3, **kw: Any):
+                 open_default: bool = True, preview_delay: float = 0.2, **kw: Any):
         self.data_dir = Path(data_dir).expanduser().resolve() if data_dir else default_data_dir()
         self.results_dir = (Path(results_dir).expanduser() if results_dir
                             else Path(os.environ.get("DAISY_RESULTS_DIR", Path.home() / "daisy-results")))
@@ -118,6 +118,7 @@ class TomographyApp(W.VBox):
         self.saved_paths: list[str] = []
         self.errors: list[str] = []
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._shown_sinogram: tuple | None = None
         self._cache_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._quiet = False
@@ -375,9 +376,10 @@ class TomographyApp(W.VBox):
             cb.observe(lambda _c: self._pre_changed(), names="value")
             self.forms[key], self.enabled[key] = form, cb
             boxes.append(W.VBox([cb, form], layout=W.Layout(border="1px solid #ddd", padding="4px", margin="2px 0")))
-        self.before_view = ImageView("Before (flat/dark + minus-log only)", width=380, height=230,
+        self.before_view = ImageView("Before (flat/dark + minus-log only)", width=380, height=230, max_size=512,
                                      labels=("column", "angle index"), show_cmap=False)
-        self.after_view = ImageView("After (enabled steps)", width=380, height=230, labels=("column", "angle index"),
+        self.after_view = ImageView("After (enabled steps)", width=380, height=230, max_size=512,
+                                    labels=("column", "angle index"),
                                     show_cmap=False)
         self.pre_left = W.VBox(boxes + [W.HBox([self.before_view, self.after_view])], layout=W.Layout(width="800px"))
 
@@ -733,15 +735,20 @@ class TomographyApp(W.VBox):
         snap, sino, img, seconds = result
         self.preview_image, self.preview_seconds = img, seconds
         self.preview_view.set_image(img)
+        binned = f" · binned {snap['binning']}×" if snap.get("binning", 1) > 1 else ""
+        self.preview_status.value = (f"row {snap['row']} · centre {snap['center']:.2f} px{binned} · {snap['algorithm']}/"
+                                     f"{snap['filter']} · computed in {seconds:.2f} s")
+        # before/after sinograms: only when the sinogram changed (not for a new centre, filter or algorithm)
+        key = (snap["row"], snap["settings"].key(), snap["motion"], id(sino))
+        if key == self._shown_sinogram:
+            return
+        self._shown_sinogram = key
         self.after_view.set_image(sino)
         try:
             plain = self.sinogram(snap["row"], PreprocessSettings(normalize=snap["settings"].normalize), motion=False)
             self.before_view.set_image(plain)
         except Exception:  # noqa: BLE001  (the 'before' view is a courtesy)
             pass
-        binned = f" · binned {snap['binning']}×" if snap.get("binning", 1) > 1 else ""
-        self.preview_status.value = (f"row {snap['row']} · centre {snap['center']:.2f} px{binned} · {snap['algorithm']}/"
-                                     f"{snap['filter']} · computed in {seconds:.2f} s")
 
     def _preview_failed(self, exc: BaseException) -> None:
         self.preview_status.value = "<span style='color:#c00'>preview failed (see the message above)</span>"
