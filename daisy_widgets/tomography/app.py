@@ -51,6 +51,7 @@ from ..widgets.image_view import ImageView
 from ..widgets.progress import JobProgress
 from ..widgets.volume_view import VolumeView
 from .app_logic import (SCAN_EXTENSIONS, PreprocessSettings, bin_detector, build_recon_workflow, centre_sweep,
+                        check_memory,
                         default_data_dir, find_sample_scan, plain_error, preprocess_block, preview_binning,
                         recon_options, rows_around, trial_centres)
 
@@ -831,6 +832,7 @@ class TomographyApp(W.VBox):
         na, nr, nc = scan.shape
         a, b = self.slices.value
         rows = slice(int(a), int(b) + 1)
+        check_memory(rows.stop - rows.start, na, nc, self.engine_choice.value)
         settings = self.preprocess_settings()
         center = self.center if self.center is not None else (nc - 1) / 2.0
         opts, extra = recon_options(settings, center=center, algorithm=self.recon_algorithm.value,

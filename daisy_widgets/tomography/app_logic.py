@@ -221,6 +221,29 @@ def build_recon_workflow(opts: Any, extra: Mapping[str, Mapping[str, Any]]) -> A
     return wf
 
 
+def volume_bytes(n_slices: int, n_angles: int, width: int) -> int:
+    """Memory a volume run holds at its peak: input counts, two sinogram stages and the result (float32)."""
+    return int(n_slices) * (3 * int(n_angles) * int(width) + int(width) ** 2) * 4
+
+
+def check_memory(n_slices: int, n_angles: int, width: int, engine: str, available: int | None = None) -> None:
+    """Refuse a volume that cannot fit: raise MemoryError in words before anything starts.
+
+    ``available`` defaults to the memory free on this machine (the local Dask cluster
+    shares it); a remote scheduler is not checked here.
+    """
+    if available is None:
+        import psutil  # noqa: PLC0415
+
+        available = int(psutil.virtual_memory().available)
+    need = volume_bytes(n_slices, n_angles, width)
+    if need > 0.8 * available:
+        per_slice = volume_bytes(1, n_angles, width)
+        fit = max(1, int(0.8 * available // per_slice))
+        raise MemoryError(f"{n_slices} slices need about {need / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
+                          f"are free; choose at most {fit} slices")
+
+
 # ----------------------------------------------------------------------------- words for errors
 def plain_error(exc: BaseException) -> str:
     """One or two sentences telling the user what went wrong and what to do."""
@@ -236,7 +259,8 @@ def plain_error(exc: BaseException) -> str:
         items = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.problems.items())
         return f"Some settings are not valid ({exc.owner}): {items}."
     if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "KilledWorker"):
-        return ("Out of memory: the job needed more memory than this session has. Choose fewer slices, "
+        detail = f" ({exc})" if isinstance(exc, MemoryError) and str(exc) else ""
+        return (f"Out of memory{detail}: the job needs more memory than this session has. Choose fewer slices, "
                 "switch off motion correction, or ask for a bigger machine; your earlier results are kept.")
     if isinstance(exc, FileExistsError):
         return f"{exc}. Nothing was overwritten."

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 from daisy_widgets.core.backend import gpu_available
 from daisy_widgets.tomography import preprocess as P
@@ -78,3 +79,23 @@ def test_gpu_offered_only_with_a_device(app):
     values = [v for _label, v in app.backend.options]
     assert ("cupy" in values) == gpu_available()
     assert values[0] == "numpy"
+
+
+def test_volume_too_big_for_memory_is_refused_before_it_starts(app, monkeypatch):
+    import psutil
+
+    from daisy_widgets.tomography.app_logic import check_memory, volume_bytes
+
+    assert volume_bytes(2, 90, 96) == 2 * (3 * 90 * 96 + 96 * 96) * 4
+    with pytest.raises(MemoryError, match="choose at most 3 slices"):
+        check_memory(10, 90, 96, "dask", available=int(4 * volume_bytes(1, 90, 96)))
+    check_memory(3, 90, 96, "dask", available=int(4 * volume_bytes(1, 90, 96)))     # fits: no error
+
+    class Tiny:
+        available = volume_bytes(1, 90, 96)
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Tiny)
+    app.slices.value = (0, 5)
+    app.recon_button.click()
+    assert "Out of memory" in app.message.value and "choose at most" in app.message.value
+    assert not app.recon_job.running and app.volume is None
