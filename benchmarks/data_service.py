@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         # ---- search
         queries = {
             "target": dict(target="crab"),
-            "obs_id": dict(obs_id="P0000000042"),
+            "obs_id": dict(obs_id="P1000000042"),
             "cone 2 deg": dict(cone=(83.63, 22.01, 2.0)),
             "time 10 days": dict(start=2.5e8, stop=2.5e8 + 864000),
             "target+cone+time": dict(target="vela", cone=(135.5, -40.5, 30.0), start=2.0e8, stop=3.0e8),
