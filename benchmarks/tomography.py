@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/tomography.py                    # all cases
     .venv/bin/python benchmarks/tomography.py --cases 512 2048   # selected cases
     .venv/bin/python benchmarks/tomography.py --cases block --block-peer-slices 2
-    .venv/bin/python benchmarks/tomography.py --cases dask --dask-slices 96 --dask-width 1024
+    .venv/bin/python benchmarks/tomography.py --cases dask --dask-slices 1024 --dask-width 512
 
 Cases:
 
@@ -144,16 +144,21 @@ def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: in
                   persist=["out/recon"])
     peak = {"rss": 0}
     stop = threading.Event()
+    seen: set = set()
     with DaskEngine(n_workers=2, threads_per_worker=1, memory_limit=memory_limit, lazy=True) as eng:
-        pids = list(eng.client.run(os.getpid).values())
+        first = set(eng.client.run(os.getpid).values())
 
         def sample():
-            procs = [psutil.Process(p) for p in pids]
+            # every worker process, including any restarted one (a restart = the limit was exceeded)
+            me = psutil.Process()
             while not stop.is_set():
-                try:
-                    peak["rss"] = max(peak["rss"], max(p.memory_info().rss for p in procs))
-                except psutil.Error:
-                    pass
+                for p in me.children(recursive=True):
+                    try:
+                        if "dask" in " ".join(p.cmdline()) or p.pid in first:
+                            seen.add(p.pid)
+                            peak["rss"] = max(peak["rss"], p.memory_info().rss)
+                    except psutil.Error:
+                        pass
                 time.sleep(0.05)
 
         th = threading.Thread(target=sample, daemon=True)
@@ -165,6 +170,7 @@ def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: in
         elapsed = time.perf_counter() - t
         stop.set()
         th.join()
+        restarted = len(set(eng.client.run(os.getpid).values()) - first)
     limit = psutil.virtual_memory().total if memory_limit == "auto" else _parse_bytes(memory_limit)
     print(f"\nDask volume: {slices} slices of {n}x{n}, {k} angles, blocks of {block_slices} slices, "
           f"2 workers x {memory_limit}")
@@ -173,7 +179,8 @@ def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: in
     print(f"  input {in_bytes / 2**20:.0f} MiB + output {out_bytes / 2**20:.0f} MiB = "
           f"{total / 2**20:.0f} MiB {rel} workers' total limit {2 * limit / 2**20:.0f} MiB")
     print(f"  peak worker RSS {peak['rss'] / 2**20:.0f} MiB (limit {limit / 2**20:.0f} MiB per worker); "
-          f"{elapsed:.1f} s end to end (generate, reconstruct, write HDF5)")
+          f"{elapsed:.1f} s end to end (generate, reconstruct, write HDF5); "
+          f"workers restarted for memory: {restarted}")
 
 
 def _parse_bytes(text: str) -> int:
@@ -189,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--block-slices", type=int, default=32)
     ap.add_argument("--block-peer-slices", type=int, default=2)
-    ap.add_argument("--dask-slices", type=int, default=96)
-    ap.add_argument("--dask-width", type=int, default=1024)
-    ap.add_argument("--dask-angles", type=int, default=720)
-    ap.add_argument("--dask-memory", default="300MB", help="memory limit per worker")
+    ap.add_argument("--dask-slices", type=int, default=1024)
+    ap.add_argument("--dask-width", type=int, default=512)
+    ap.add_argument("--dask-angles", type=int, default=360)
+    ap.add_argument("--dask-memory", default="500MB", help="memory limit per worker")
+    ap.add_argument("--dask-block", type=int, default=8, help="slices per chunk")
     args = ap.parse_args(argv)
     import numba
 
@@ -214,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             fp = f"{ep:8.4f}" if ep is not None else f"{'-':>8s}"
             print(f"{case:32s} {ours:24s} {t:8.3f} {fe}   {peer:34s} {tp:8.3f} {fp} {tp / t:7.1f}x")
     if "dask" in args.cases:
-        dask_volume(args.dask_width, args.dask_angles, args.dask_slices, args.dask_memory, 8)
+        dask_volume(args.dask_width, args.dask_angles, args.dask_slices, args.dask_memory, args.dask_block)
     return 0
 
 
