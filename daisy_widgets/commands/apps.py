@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -90,18 +91,54 @@ def run_app(args: argparse.Namespace) -> int:
         for var, path in (("JUPYTER_PATH", jupyter_dir), ("JUPYTER_CONFIG_PATH", jupyter_dir / "config")):
             env[var] = os.pathsep.join(filter(None, [str(path), env.get(var)]))
     print(f"daisy: serving {app.title!r} at {url}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(voila_command(folder, port), cwd=folder, env=env)
+    # Voila in its own session: Ctrl-C reaches only us, and we stop Voila and its kernels in order
+    proc = subprocess.Popen(voila_command(folder, port), cwd=folder, env=env, start_new_session=True)
     if not args.no_browser:
         threading.Thread(target=_open_when_up, args=(url, port, proc), daemon=True).start()
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process_tree(proc)
         return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Processes below ``pid`` (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def stop_process_tree(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """SIGTERM ``proc`` (Voila shuts its kernels down), then kill whatever of its tree is left."""
+    tree = _descendants(proc.pid)
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _open_when_up(url: str, port: int, proc: subprocess.Popen) -> None:

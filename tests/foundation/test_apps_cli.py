@@ -108,7 +108,9 @@ def test_daisy_app_serves_the_index_with_voila_alone(tmp_path):
         assert "cdn.jsdelivr.net" not in r.text and "cdnjs.cloudflare.com" not in r.text
         assert "index_app()" not in r.text  # no source shown
     finally:
-        os.killpg(proc.pid, 2)
-        out = proc.communicate(timeout=30)[0]
+        os.killpg(proc.pid, 2)  # Ctrl-C, as a terminal sends it
+        out = proc.communicate(timeout=90)[0]
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/voila/render/index.ipynb" in out
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "Voila still answers after Ctrl-C"
