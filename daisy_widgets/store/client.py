@@ -55,8 +55,14 @@ def connect(url: str | None = None, api_key: str | None = None, structure_client
     url, api_key = client_settings(url, api_key)
     from urllib.parse import urlparse  # noqa: PLC0415
 
+    import httpx  # noqa: PLC0415
     from tiled.client import from_uri  # noqa: PLC0415
 
+    base = url.split("/api")[0]
+    try:  # fail fast when nothing listens (Tiled's client retries for ~20 s)
+        httpx.get(f"{base}/healthz", timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise ServiceError(f"the data service at {url} did not answer: {type(exc).__name__}: {exc}") from None
     try:
         c = from_uri(url, api_key=api_key, structure_clients=structure_clients)
     except Exception as exc:  # noqa: BLE001  (httpx/tiled raise many types)
