@@ -2,7 +2,7 @@
 
 ``daisy_hub``   session-scoped: ``hub_config/demo.py`` on free loopback ports, with its own
                 state folder and a small sample data folder (``daisy data sample --small``).
-``browser``     session-scoped headless Chromium (``/usr/bin/chromium``) through Playwright.
+``browser``     module-scoped headless Chromium (``/usr/bin/chromium``) through Playwright.
 ``hub_page``    ``hub_page(user)`` -> a new page logged in as ``user`` through the real
                 login form, landed on the app index; ``hub_page.hub`` is the DemoHub;
                 problems seen by the page (console errors, page errors, requests leaving
@@ -55,8 +55,10 @@ def daisy_hub(tmp_path_factory):
     hub.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(daisy_hub):
+    # module scope: Playwright's sync API keeps an asyncio loop marked running in this thread while it is
+    # open, which would break asyncio/anyio tests of other modules run later in the same session
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     with sync_playwright() as pw:
