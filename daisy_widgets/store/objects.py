@@ -69,18 +69,20 @@ class RemoteArray:
         return np.asarray(self.client[key])
 
 
-#: smallest remote block (bytes): file chunks smaller than this are grouped along axis 0
-MIN_BLOCK_BYTES = 4 * 2**20
+#: size of a remote block (bytes): the file's chunks are grouped along axis 0 up to this
+MIN_BLOCK_BYTES = 32 * 2**20
 
 
 def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
     """Dask array over a service array whose blocks follow the file's HDF5 chunks.
 
-    Each block is one HTTP request for that region (grouped along axis 0 up to
-    :data:`MIN_BLOCK_BYTES` when the file's chunks are tiny), so computing a slice
-    downloads only the blocks it touches, never the whole file.
+    Blocks are the file's chunks grouped along axis 0 up to :data:`MIN_BLOCK_BYTES`
+    (one HTTP request each when the whole block is needed). Slicing goes through
+    dask's own ``getitem``, which dask fuses with the block read, so
+    ``x[10:20, 3].compute()`` requests exactly that region, never the whole block.
     """
     import dask.array as da  # noqa: PLC0415
+    from dask.array.chunk import getitem as fusable_getitem  # noqa: PLC0415  (dask fuses slices of it)
 
     arr = RemoteArray(client)
     if arr.ndim == 0:
@@ -91,7 +93,7 @@ def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
     block = int(np.prod(fc, dtype=np.int64)) * arr.dtype.itemsize
     if block < MIN_BLOCK_BYTES:
         fc[0] = min(arr.shape[0], fc[0] * max(1, MIN_BLOCK_BYTES // max(1, block)))
-    return da.from_array(arr, chunks=tuple(fc), asarray=False, lock=False, fancy=False,
+    return da.from_array(arr, chunks=tuple(fc), getitem=fusable_getitem, lock=False,
                          name=f"daisy-remote-{getattr(client, 'uri', id(client))}")
 
 
