@@ -76,7 +76,7 @@ MIN_BLOCK_BYTES = 32 * 2**20
 def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
     """Dask array over a service array whose blocks follow the file's HDF5 chunks.
 
-    Blocks are the file's chunks grouped along axis 0 up to :data:`MIN_BLOCK_BYTES`
+    Blocks are the file's chunks grouped along the first two axes up to :data:`MIN_BLOCK_BYTES`
     (one HTTP request each when the whole block is needed). Slicing goes through
     dask's own ``getitem``, which dask fuses with the block read, so
     ``x[10:20, 3].compute()`` requests exactly that region, never the whole block.
@@ -90,9 +90,15 @@ def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
     fc = [int(c) for c in (file_chunks or arr.shape)][: arr.ndim]
     fc += list(arr.shape[len(fc):])
     fc = [max(1, min(c, s)) for c, s in zip(fc, arr.shape)]
-    block = int(np.prod(fc, dtype=np.int64)) * arr.dtype.itemsize
-    if block < MIN_BLOCK_BYTES:
-        fc[0] = min(arr.shape[0], fc[0] * max(1, MIN_BLOCK_BYTES // max(1, block)))
+    # grow the block (double along the axis, of the first two, with more blocks left) up to the target
+    # size: balanced blocks keep both a projection and a sinogram row to a few requests
+    grow = [a for a in range(min(2, arr.ndim))]
+    while int(np.prod(fc, dtype=np.int64)) * arr.dtype.itemsize < MIN_BLOCK_BYTES:
+        left = [(-(-arr.shape[a] // fc[a]), a) for a in grow if fc[a] < arr.shape[a]]
+        if not left:
+            break
+        _, a = max(left, key=lambda t: (t[0], -t[1]))
+        fc[a] = min(arr.shape[a], fc[a] * 2)
     return da.from_array(arr, chunks=tuple(fc), getitem=fusable_getitem, lock=False,
                          name=f"daisy-remote-{getattr(client, 'uri', id(client))}")
 
