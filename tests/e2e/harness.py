@@ -43,6 +43,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop_with_pytest() -> None:
+    """In the launcher's process: SIGTERM when pytest dies (killed, timed out), so no hub outlives the tests."""
+    import ctypes  # noqa: PLC0415
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def missing_prerequisites() -> str | None:
     """Why the hub/browser tests cannot run here, or None."""
     if not PROXY.exists():
@@ -118,7 +128,7 @@ def start_demo_hub(state_dir: Path, data_dir: Path, port: int | None = None, tim
     env.update(extra_env or {})
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, str(ROOT / "hub_config" / "demo.py")], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_stop_with_pytest)
     url = f"http://127.0.0.1:{port}/"
     import requests  # noqa: PLC0415
 

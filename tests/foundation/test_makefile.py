@@ -45,3 +45,14 @@ def test_demo_refuses_an_old_node(set_up, tmp_path):
     env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
     r = subprocess.run(["make", "-C", str(ROOT), "node-check"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "too old" in r.stderr and "node >= 20" in r.stderr
+
+
+def test_make_test_fails_when_no_test_ran(set_up):
+    """pytest's exit 5 ("no tests ran") fails ``make test`` (and so ``.ci/run``)."""
+    # every test deselected (so this test does not run itself again)
+    r = subprocess.run(["make", "-C", str(ROOT), "test", "PYTEST_ARGS=-k no_test_is_named_like_this -p no:cacheprovider"],
+                       capture_output=True, text=True, timeout=300, start_new_session=True)
+    assert r.returncode != 0
+    assert "collected no tests" in r.stderr
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "set -" in ci
