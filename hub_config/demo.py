@@ -6,8 +6,14 @@ Run with the venv's Python: ``.venv/bin/python hub_config/demo.py``. It
 2. picks free loopback ports for the hub and the proxy API unless given
    (``DAISY_HUB_PORT``, ``DAISY_PROXY_API_PORT``);
 3. prints the address, the shared password and the isolation warning;
-4. runs ``jupyterhub -f hub_config/jupyterhub_config.py``;
-5. on Ctrl-C (or SIGTERM) lets JupyterHub stop the proxy and the user servers,
+4. starts the data service (``daisy data serve`` over the data folder, on a free
+   loopback port, API key in ``<state>/tiled_api_key``), waits until it answers and
+   hands its address and key to the user servers (``DAISY_TILED_URL``,
+   ``DAISY_TILED_API_KEY``); ``DAISY_DATA_SERVICE=0`` skips it, and a service
+   that does not come up is reported and the hub starts without it (the apps
+   then read the data folder directly);
+5. runs ``jupyterhub -f hub_config/jupyterhub_config.py``;
+6. on Ctrl-C (or SIGTERM) lets JupyterHub stop the proxy and the user servers,
    then terminates whatever is still running below it. The launcher registers
    as a "child subreaper", so user servers and kernels whose parent exits are
    re-parented to it and cannot escape the clean-up.
@@ -32,6 +38,8 @@ EXIT_PORT_IN_USE = 3
 EXIT_SETUP = 4
 #: seconds JupyterHub gets to stop the user servers and the proxy after Ctrl-C
 SHUTDOWN_GRACE = 60.0
+#: seconds the data service gets to register the data folder and answer
+SERVICE_START_TIMEOUT = 180.0
 
 
 def _die_with_parent() -> None:
@@ -127,7 +135,48 @@ def terminate_all(pids: list[int], grace: float = 10.0) -> None:
     _reap()
 
 
-def banner(settings: HubSettings, password: str) -> str:
+def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
+                       timeout: float = SERVICE_START_TIMEOUT) -> tuple[subprocess.Popen | None, str]:
+    """Start ``daisy data serve`` on ``127.0.0.1:port``; return (process, API URL), or (None, why not).
+
+    Its output goes to ``<state>/data-service.log``. On success ``env`` gets
+    ``DAISY_TILED_URL`` and ``DAISY_TILED_API_KEY`` for the hub's user servers.
+    """
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    if not settings.data_dir.is_dir():
+        return None, f"no data folder {settings.data_dir} (write it with: make sample)"
+    log_path = settings.state_dir / "data-service.log"
+    senv = dict(env, DAISY_STATE_DIR=str(settings.state_dir))
+    for var in ("DAISY_TILED_URL", "DAISY_TILED_API_KEY"):
+        senv.pop(var, None)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(settings.data_dir),
+                                 "--port", str(port)], cwd=settings.state_dir, env=senv, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            return None, f"it exited with {proc.returncode} (see {log_path}): " + " | ".join(tail)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    else:
+        terminate_all([proc.pid])
+        return None, f"it did not answer in {timeout:.0f} s (see {log_path})"
+    url = f"http://127.0.0.1:{port}/api"
+    env["DAISY_TILED_URL"] = url
+    env["DAISY_TILED_API_KEY"] = (settings.state_dir / "tiled_api_key").read_text().strip()
+    return proc, url
+
+
+def banner(settings: HubSettings, password: str, service_line: str = "") -> str:
     line = "=" * 72
     return "\n".join([
         line,
@@ -137,6 +186,7 @@ def banner(settings: HubSettings, password: str) -> str:
         f"  password: {password}",
         f"  (kept in {settings.password_file}; delete the file for a new one)",
         "  After login: the app index; JupyterLab at /user/<name>/lab",
+        *([f"  data service: {service_line}"] if service_line else []),
         "  DEMO MODE DOES NOT ISOLATE USERS: every user server runs as this OS",
         "  account and can read the others' files. Do not expose it to a network.",
         "  Stop with Ctrl-C (stops the hub, the proxy and all user servers).",
@@ -165,12 +215,24 @@ def main() -> int:
     env.setdefault("DAISY_DATA_DIR", str(settings.data_dir))
     bindir = Path(sys.executable).parent
     env["PATH"] = os.pathsep.join([str(bindir), env.get("PATH", "")])
-    print(banner(settings, password), flush=True)
 
     try:  # PR_SET_CHILD_SUBREAPER: orphans below us are re-parented to us, so we can stop them
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+    service, service_line = None, ""
+    if env.get("DAISY_DATA_SERVICE", "1") != "0":
+        port = int(env.get("DAISY_DATA_PORT") or free_port(used))
+        print(f"daisy demo: starting the data service on 127.0.0.1:{port} (registering {settings.data_dir}) ...",
+              flush=True)
+        service, service_line = start_data_service(settings, env, port)
+        if service is None:
+            print(f"daisy demo: the data service did not start: {service_line}; the apps read the data folder "
+                  "directly", file=sys.stderr, flush=True)
+            service_line = "not running (see above)"
+        else:
+            service_line += "  (API key in the state folder; user servers get it)"
+    print(banner(settings, password, service_line), flush=True)
     hub = subprocess.Popen([str(bindir / "jupyterhub"), "-f", str(CONFIG)], cwd=settings.state_dir, env=env,
                            start_new_session=True, preexec_fn=_die_with_parent)
     # the hub has its own session: a terminal's Ctrl-C reaches only us, and we send it one SIGTERM
@@ -196,6 +258,8 @@ def main() -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if service is not None and service.poll() is None:
+            terminate_all([service.pid])
         left = descendants(os.getpid())
         if left:
             terminate_all(left)

@@ -12,6 +12,8 @@ use the Kubernetes deployment (KubeSpawner profiles) instead.
 
 Addresses and folders come from the environment: see ``daisy_hub.py``.
 """
+import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -79,3 +81,14 @@ c.Spawner.environment = user_server_env(settings)
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.JupyterHub.log_level = "INFO"
+
+# --- server profiles: the one definition shared with the Kubernetes values ---------
+# hub_config/profiles.py sizes the CPU/GPU/Voila servers of the facility deployment.
+# DAISY_PROFILE_MENU=1 shows its menu here too (the GPU profile greyed out: it needs
+# the cluster); by default the demo spawns at once and lands on the app index.
+if os.environ.get("DAISY_PROFILE_MENU") == "1":
+    _spec = importlib.util.spec_from_file_location("daisy_profiles", Path(__file__).resolve().parent / "profiles.py")
+    daisy_profiles = importlib.util.module_from_spec(_spec)
+    sys.modules["daisy_profiles"] = daisy_profiles
+    _spec.loader.exec_module(daisy_profiles)
+    daisy_profiles.configure_local_spawner(c)

@@ -316,7 +316,7 @@ class DataStore:
 
     def release(self, keys: list[str] | None = None) -> list[str]:
         """Drop the objects not marked to persist (only among ``keys`` if given); return what was dropped."""
-        cand = list(self._objs) if keys is None else [_norm(k) for k in keys if _norm(k) in self._objs]
+        cand = list(self._objs) if keys is None else list(dict.fromkeys(_norm(k) for k in keys if _norm(k) in self._objs))
         gone = [k for k in cand if not self.is_persisted(k)]
         for k in gone:
             del self._objs[k]

@@ -128,7 +128,12 @@ def _concat(parts: list[Any], axis: int) -> Any:
 
 
 def _finish_run(wf: Workflow, store: DataStore, before: set[str], produced: list[str], release: bool | None) -> None:
-    """Release what the workflow produced and nobody asked to keep."""
+    """Release what the workflow produced and nobody asked to keep.
+
+    ``produced`` may name a key more than once (two steps writing it, or a step
+    updating its input in place): each key is handled once.
+    """
+    produced = list(dict.fromkeys(produced))
     private = [k for k in produced if k.startswith("_") and k in store and k not in before]
     for k in private:
         del store[k]

@@ -91,17 +91,16 @@ def test_failing_chunk_names_workflow_step_chunk_and_cause():
     assert "workflow 'qa', step 'finite', chunk 3/4" in str(e)
 
 
-def test_per_step_overhead_is_small():
-    steps = [Step(f"s{i}", "core.scale", {"factor": 1.0}, {"data": "x" if i == 0 else f"k{i - 1}"}, {"data": f"k{i}"})
-             for i in range(200)]
-    wf = Workflow("many", steps)
-    store = DataStore({"x": np.zeros(4)})
-    eng = InProcessEngine()
-    eng.run(wf, store.copy())
-    t0 = time.perf_counter()
-    eng.run(wf, store)
-    per_step = (time.perf_counter() - t0) / 200
-    assert per_step < 2e-3  # target < 1 ms; generous bound on a shared machine
+def test_a_key_written_twice_is_released_once():
+    """Two steps writing one key, and a step updating its input in place: the run ends cleanly."""
+    wf = Workflow("twice", [
+        Step("a", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "tmp"}),
+        Step("b", "core.scale", {"factor": 3.0}, {"data": "tmp"}, {"data": "tmp"}),
+        Step("c", "core.scale", {"factor": 1.0}, {"data": "tmp"}, {"data": "out"}),
+    ], persist=["out"])
+    out = run_workflow(wf, DataStore({"x": np.arange(4.0)}))
+    np.testing.assert_allclose(out["out"], 6.0 * np.arange(4.0))
+    assert "tmp" not in out and "x" in out
 
 
 def test_map_workflow_many_stores():

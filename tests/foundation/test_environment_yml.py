@@ -42,6 +42,11 @@ def conda_requirements() -> dict[str, str]:
         if isinstance(dep, str):
             name, spec = _split(dep)
             out[name] = spec
+        elif isinstance(dep, dict):  # the pip: section, for what conda-forge lacks
+            for req in dep.get("pip", []):
+                if not req.startswith("-"):
+                    name, spec = _split(req)
+                    out[name] = spec
     return out
 
 

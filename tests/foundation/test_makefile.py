@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,9 @@ def set_up():
 
 
 def test_second_setup_is_a_no_op(set_up):
-    t0 = time.monotonic()
     r = subprocess.run(["make", "-C", str(ROOT), "setup"], capture_output=True, text=True, timeout=120)
-    elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
     assert "pip install" not in r.stdout and "npm ci" not in r.stdout and "kernelspec install" not in r.stdout
-    assert elapsed < 10, elapsed
 
 
 def test_stamp_is_keyed_on_the_lock_files(set_up):

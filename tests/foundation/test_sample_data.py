@@ -1,7 +1,6 @@
 """``daisy data sample``: the tomography scan and the HXMT observations, idempotent, modules missing skipped."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import h5py
@@ -26,9 +25,7 @@ def test_sample_writes_a_scan_and_observations_then_keeps_them(tmp_path, capsys)
     assert list((exposures[0] / "HE").glob("HXMT_*_HE-Evt_FFFFFF_V*_L1P.FITS"))
     assert not list(out.glob(".*.part"))  # no temporary folder left
     mtime = scan.stat().st_mtime_ns
-    t0 = time.monotonic()
     assert main(["data", "sample", "--small", "--out", str(out)]) == 0
-    assert time.monotonic() - t0 < 5
     second = capsys.readouterr().out
     assert "tomography: present" in second and "hxmt: present" in second
     assert scan.stat().st_mtime_ns == mtime
