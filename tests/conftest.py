@@ -35,6 +35,33 @@ def _load_harness():
 harness = _load_harness()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_dask_cluster_left_behind():
+    """After each test module: close the Dask engines it left (the shared ``run_workflow``
+    engines and any default client), and the HDF5 handles cached for lazy reads.
+
+    A LocalCluster left as the default client would run every later ``.compute()``
+    in its worker processes, which keep files open and hide the process's own state.
+    """
+    yield
+    from daisy_widgets.core import engine as engine_mod  # noqa: PLC0415
+    from daisy_widgets.core.datastore import close_cached_files  # noqa: PLC0415
+
+    engine_mod._close_engines()
+    if "distributed" in sys.modules:
+        from distributed.client import _get_global_client  # noqa: PLC0415
+
+        client = _get_global_client()
+        while client is not None:
+            client.close()
+            cluster = getattr(client, "cluster", None)
+            if cluster is not None:
+                cluster.close()
+            nxt = _get_global_client()
+            client = None if nxt is client else nxt
+    close_cached_files()
+
+
 @pytest.fixture(scope="session")
 def e2e_harness():
     """The harness module (helpers: login_in_browser, wait_voila_done, blank_canvases, screenshot...)."""

@@ -16,7 +16,7 @@ def _quiet_plugins():
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_engine():
     """A DaskEngine on a real ``distributed.LocalCluster`` (2 thread workers, quick to start)."""
     from daisy_widgets.core.engine import DaskEngine
