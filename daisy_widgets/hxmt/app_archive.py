@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.errors import DaisyError, ValidationError
+from ..store.query import angular_distance
 
 
 class ArchiveUnavailable(DaisyError):
@@ -97,15 +98,6 @@ def to_mission_time(v: str | float) -> float:
         return float(mjd_to_mission_time(Time(s, scale="utc").tt.mjd))
     except ValueError:
         raise ValueError(f"expected an ISO date like 2018-03-01 or 2018-03-01T00:10, or mission seconds; got {s!r}") from None
-
-
-def angular_distance(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """Great-circle distance (deg) between two positions (deg), Vincenty formula (exact, stable)."""
-    r1, d1, r2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    dr = r2 - r1
-    num = math.hypot(math.cos(d2) * math.sin(dr), math.cos(d1) * math.sin(d2) - math.sin(d1) * math.cos(d2) * math.cos(dr))
-    den = math.sin(d1) * math.sin(d2) + math.cos(d1) * math.cos(d2) * math.cos(dr)
-    return math.degrees(math.atan2(num, den))
 
 
 def matches(row: dict, q: Query) -> bool:

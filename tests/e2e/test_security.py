@@ -1,6 +1,8 @@
 """The demo hub refuses what it must: anonymous requests, a wrong password, one user opening another's server."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 import requests
 
@@ -52,3 +54,33 @@ def test_password_file_is_private_and_stable(daisy_hub):
     assert len(daisy_hub.password) >= 12
     assert "password: " + daisy_hub.password in daisy_hub.log()
     assert "DOES NOT ISOLATE USERS" in daisy_hub.log()
+
+
+def test_demo_data_service_runs_and_wants_its_key(daisy_hub, monkeypatch):
+    """``make demo`` starts the data service beside the hub: it answers, refuses anonymous
+    requests, serves the sample data with the key (mode 600), and the user servers get both."""
+    import re
+
+    m = re.search(r"data service: (http://127\.0\.0\.1:\d+/api)", daisy_hub.log())
+    assert m, daisy_hub.log()[-2000:]
+    url = m.group(1)
+    key_file = daisy_hub.state_dir / "tiled_api_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert requests.get(url + "/v1/metadata/", timeout=30).status_code == 401
+    assert requests.get(url + "/v1/metadata/", headers={"Authorization": "Apikey wrong"}, timeout=30).status_code == 401
+    r = requests.get(url + "/v1/search/", headers={"Authorization": f"Apikey {key}"}, timeout=30)
+    assert r.status_code == 200
+    assert {"tomography", "hxmt"} <= {e["id"] for e in r.json()["data"]}
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("daisy_hub_cfg", Path(__file__).resolve().parents[2] / "hub_config" / "daisy_hub.py")
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "daisy_hub_cfg", mod)  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    monkeypatch.delenv("DAISY_TILED_URL", raising=False)
+    monkeypatch.delenv("DAISY_TILED_API_KEY", raising=False)
+    env = mod.data_service_env(mod.HubSettings(ip="127.0.0.1", port=daisy_hub.port, hub_port=0, proxy_api_port=0,
+                                               state_dir=daisy_hub.state_dir, data_dir=daisy_hub.data_dir))
+    assert env == {"DAISY_TILED_URL": url, "DAISY_TILED_API_KEY": key}

@@ -57,8 +57,9 @@ def test_cancel_stops_the_run_and_the_app_runs_again(dask_app):
         time.sleep(0.05)
     app.cancel()
     assert app.progress.cancel_button.disabled
-    app.wait(60)
-    assert app.progress.status.value in ("cancelled", "done")  # a job may have just finished
+    app.wait(120)
+    assert app.progress.status.value in ("cancelled", "done"), (  # a job may have just finished
+        app.progress.running, app.jobs_view.value, app.progress.log_area.value)
     if app.progress.status.value == "cancelled":
         assert "Cancelled" in app.run_message.value
     assert not app.run_button.disabled
