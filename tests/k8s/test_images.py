@@ -75,6 +75,9 @@ def test_cpu_image_installs_package_kernels_and_apps():
     assert re.search(r'pip install .*"/tmp/daisy/src\[hub,service\]"', runs)
     assert "jupyter kernelspec install --sys-prefix" in runs
     assert any(" apps /opt/daisy/apps" in c for c in copies)
+    assert any(" hub_config/jupyter /opt/daisy/jupyter" in c for c in copies)   # the demo's Voila settings
+    envs = " ".join(a for k, a in ins if k == "ENV")
+    assert "JUPYTER_PATH=/opt/daisy/jupyter" in envs and "JUPYTER_CONFIG_PATH=/opt/daisy/jupyter/config" in envs
     assert any(" kernels " in c for c in copies)
     assert "jupyterhub-singleuser --help" in runs          # smoke check at build time
 
