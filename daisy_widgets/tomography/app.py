@@ -163,6 +163,8 @@ class TomographyApp(W.VBox):
                          layout=W.Layout(max_width="1330px", width="100%"), **kw)
         self.add_class("daisy-tomo-app")
         self._set_enabled(False)
+        if self.service_url:
+            self._background("service-list", self.list_service_scans)
         if open_default:
             sample = find_sample_scan(self.data_dir)
             if sample is not None:
@@ -257,19 +259,68 @@ class TomographyApp(W.VBox):
         self.browser.on_open(lambda path: self._guard(self.open_scan, path))
         self.metadata = W.HTML(value="<i>No scan open. Pick a Data Exchange or NXtomo file and press Open.</i>")
         self.metadata.add_class("daisy-tomo-metadata")
-        self.open_tab = W.HBox([W.VBox([W.HTML("<b>Data folder</b>"), self.browser]),
+        left = [W.HTML("<b>Data folder</b>"), self.browser]
+        self.service_url = os.environ.get("DAISY_TILED_URL") or None
+        self.service_list = W.Select(options=[], rows=5, layout=W.Layout(width="460px"))
+        self.service_list.add_class("daisy-tomo-service-list")
+        self.service_open_button = W.Button(description="Open from service", icon="cloud-download",
+                                            layout=W.Layout(width="160px"))
+        self.service_refresh_button = W.Button(description="Refresh", icon="refresh", layout=W.Layout(width="100px"))
+        self.service_open_button.on_click(lambda _b: self._guard(self.open_from_service))
+        self.service_refresh_button.on_click(lambda _b: self._guard(self.list_service_scans))
+        if self.service_url:
+            left += [W.HTML(f"<b>Data service</b> <span style='color:#555'>{html.escape(self.service_url)}</span>"),
+                     self.service_list, W.HBox([self.service_open_button, self.service_refresh_button])]
+        self.open_tab = W.HBox([W.VBox(left),
                                 W.VBox([W.HTML("<b>Scan</b>"), self.metadata], layout=W.Layout(margin="0 0 0 16px",
                                                                                               width="560px"))])
 
+    def list_service_scans(self) -> list[str]:
+        """The tomography scans of the data service (``DAISY_TILED_URL``), shown in the Open stage.
+
+        Returns the entry names; an unreachable service shows an error and returns [].
+        """
+        from ..store import connect  # noqa: PLC0415
+
+        try:
+            client = connect(self.service_url, structure_clients="numpy")
+            node = client["tomography"] if "tomography" in client else {}
+            options = []
+            for name in node:
+                shape = dict(node[name].metadata).get("shape")
+                label = f"{name}  ({' × '.join(str(v) for v in shape)})" if shape else name
+                options.append((label, name))
+        except Exception as exc:  # noqa: BLE001
+            self.error(exc)
+            return []
+        self.service_list.options = options
+        if options and self.service_list.value is None:
+            self.service_list.value = options[0][1]
+        return [v for _, v in options]
+
+    def open_from_service(self, name: str | None = None) -> Any:
+        """Open the service's scan ``tomography/<name>`` (default: the one picked in the list):
+        its arrays are read from the service chunk by chunk, nothing is downloaded whole."""
+        name = name or self.service_list.value
+        if not name:
+            if not self.service_list.options:
+                self.list_service_scans()
+            name = self.service_list.value
+        if not name:
+            self.error("no scan picked: the data service lists no tomography scan")
+            return None
+        return self.open_scan(f"tomography/{name}")
+
     def open_scan(self, path: str | os.PathLike) -> Any:
-        """Open a scan (Data Exchange or NXtomo), show its metadata and reset the later stages.
+        """Open a scan (Data Exchange or NXtomo file, or a data-service entry ``tomography/<name>``),
+        show its metadata and reset the later stages.
 
         A bad file shows an error and keeps the scan open before (if any).
         """
-        from .io import read_scan  # noqa: PLC0415
+        from ..store import open_scan  # noqa: PLC0415  (local files and service entries alike)
 
         try:
-            scan = read_scan(path)
+            scan = open_scan(path, url=self.service_url)
         except Exception as exc:  # noqa: BLE001
             self.error(exc)
             return None
