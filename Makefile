@@ -33,7 +33,7 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 BUILD_PKGS := bison flex byacc libfftw3-dev pkg-config
 BUILD_CMDS := bison flex byacc pkg-config
 
-.PHONY: help demo test setup setup-test sample system-deps chromium node-check clean
+.PHONY: help demo test setup setup-test sample system-deps chromium container-test-setup node-check clean
 
 help:
 	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
@@ -48,7 +48,7 @@ test: setup-test
 
 setup: $(PY_STAMP) $(NPM_STAMP) $(KERNEL_STAMP)
 
-setup-test: setup chromium
+setup-test: setup chromium container-test-setup
 
 sample: $(PY_STAMP)
 	@$(VENV)/bin/daisy data sample
@@ -106,6 +106,23 @@ chromium:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "make: /usr/bin/chromium is missing; the browser tests need it: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+# --- the container test (tests/k8s/test_container_runtime.py) ---------------------------------
+# No image registry is reachable: podman builds a minimal image from a debootstrap'd Debian
+# rootfs and a wheelhouse (images/testing/prepare-test-rootfs.sh). As root: installed once;
+# otherwise (or when it cannot be prepared) the test skips and says why.
+CONTAINER_ROOTFS := test-artifacts/k8s/rootfs-bookworm.tar
+container-test-setup: $(PY_STAMP)
+	@if [ -s $(CONTAINER_ROOTFS) ] && command -v podman >/dev/null; then exit 0; fi; \
+	  if [ "$(IS_ROOT)" != yes ]; then \
+	    echo "make: not root: podman and the test rootfs are not installed (the container test will skip)" >&2; exit 0; fi; \
+	  command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || { \
+	    echo "make: apt-get install podman runc debootstrap (container test)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >/dev/null; }; }; \
+	  mkdir -p test-artifacts; echo "make: preparing the container test's rootfs and wheelhouse (images/testing/prepare-test-rootfs.sh)"; \
+	  bash images/testing/prepare-test-rootfs.sh > test-artifacts/prepare-test-rootfs.log 2>&1 || \
+	    echo "make: could not prepare the container test (see test-artifacts/prepare-test-rootfs.log); it will skip" >&2
 
 clean:
 	rm -rf $(VENV) node_modules
