@@ -189,7 +189,7 @@ def banner(settings: HubSettings, password: str, service_line: str = "") -> str:
         *([f"  data service: {service_line}"] if service_line else []),
         "  DEMO MODE DOES NOT ISOLATE USERS: every user server runs as this OS",
         "  account and can read the others' files. Do not expose it to a network.",
-        "  Stop with Ctrl-C (stops the hub, the proxy and all user servers).",
+        "  Stop with Ctrl-C (stops the hub, the proxy, the data service and all user servers).",
         line,
     ])
 
