@@ -51,6 +51,14 @@ def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
     assert c.JupyterHub.db_url.endswith(str(tmp_path / "state" / "jupyterhub.sqlite"))
 
 
+def test_profile_menu_is_opt_in_and_comes_from_the_shared_profiles(monkeypatch, tmp_path):
+    c = _load_config(monkeypatch, tmp_path)
+    assert "options_form" not in c.Spawner                     # default: spawn at once, land on the app index
+    c = _load_config(monkeypatch, tmp_path, DAISY_PROFILE_MENU="1")
+    assert c.Spawner.options_form.__module__ == "daisy_profiles"
+    assert c.Spawner.apply_user_options.__name__ == "local_apply_user_options"
+
+
 def test_password_is_generated_once_with_mode_600(tmp_path, monkeypatch):
     hub = _helpers()
     monkeypatch.setenv("DAISY_STATE_DIR", str(tmp_path / "state"))
