@@ -12,10 +12,13 @@ def register_data(data_subparsers: argparse._SubParsersAction) -> None:
         "serve", help="serve the data folder over HTTP (Tiled data service, API key required)",
         description="Start the Daisy data service: a Tiled server on 127.0.0.1 over DIR (tomography scans, "
                     "HXMT Level-1 observations) with a searchable catalog (SQLite under the state folder, "
-                    "or --catalog postgresql+asyncpg://...). The API key is generated once into "
-                    ".daisy/tiled_api_key (mode 600); clients read DAISY_TILED_URL and DAISY_TILED_API_KEY.")
+                    "or --catalog postgresql+asyncpg://...). The API key is $DAISY_TILED_API_KEY when set (a cluster's "
+                    "Secret), else generated once into .daisy/tiled_api_key (mode 600); clients read "
+                    "DAISY_TILED_URL and DAISY_TILED_API_KEY.")
     p.add_argument("dir", nargs="?", type=Path, default=None, help="data folder (default: $DAISY_DATA_DIR, else data/)")
-    p.add_argument("--port", type=int, default=8008, help="port on 127.0.0.1 (default 8008)")
+    p.add_argument("--port", type=int, default=8008, help="port (default 8008)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 in a cluster pod behind its Service)")
     p.add_argument("--catalog", default=None,
                    help="catalog database URL (default: $DAISY_CATALOG_URI, else sqlite under .daisy/tiled/)")
     p.add_argument("--rescan", action="store_true", help="re-register every file (users' areas are kept)")
@@ -45,7 +48,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise DaisyError(f"data folder {data_dir}: no such folder (write the sample data with `daisy data sample`)")
     if not 0 < args.port < 65536:
         raise DaisyError(f"--port {args.port}: expected 1..65535")
-    serve(data_dir, port=args.port, state=state_dir(), catalog_uri=args.catalog, rescan=args.rescan)
+    serve(data_dir, port=args.port, host=args.host, state=state_dir(), catalog_uri=args.catalog, rescan=args.rescan)
     return 0
 
 

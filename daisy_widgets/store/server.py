@@ -8,13 +8,14 @@ key kept in ``<state>/tiled_api_key`` (mode 600). The address is written to
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import catalog as cat
-from .settings import ensure_api_key, write_url
+from .settings import KEY_VAR, service_api_key, write_url
 
 
 def checked_query_registry() -> Any:
@@ -79,7 +80,7 @@ def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: P
     data_dir = Path(data_dir).resolve()
     uri = cat.catalog_env_uri(state, catalog_uri)
     writable = Path(state) / "tiled" / "storage"
-    key = ensure_api_key(state)
+    key = service_api_key(state)
     shown = uri.split("@")[-1] if "@" in uri else uri  # never print a database password
     log(f"daisy: data service catalog {shown}")
     log(f"daisy: registering {data_dir} ...")
@@ -88,8 +89,8 @@ def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: P
         f"{counts['skipped']} file(s) skipped")
     url = f"http://{host}:{port}/api"
     write_url(url, state)
-    log(f"daisy: serving on {url}  (API key in {Path(state) / 'tiled_api_key'}; clients read "
-        "DAISY_TILED_URL and DAISY_TILED_API_KEY)")
+    where = "from DAISY_TILED_API_KEY" if os.environ.get(KEY_VAR) else f"in {Path(state) / 'tiled_api_key'}"
+    log(f"daisy: serving on {url}  (API key {where}; clients read DAISY_TILED_URL and DAISY_TILED_API_KEY)")
     sys.stdout.flush()
     app = build_app(uri, data_dir, writable, key)
     uvicorn.run(app, host=host, port=port, log_level="warning")

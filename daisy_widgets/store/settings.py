@@ -63,6 +63,18 @@ def ensure_api_key(state: Path | None = None) -> str:
     return key
 
 
+def service_api_key(state: Path | None = None) -> str:
+    """The key the service requires: ``DAISY_TILED_API_KEY`` when set (in a cluster, from a
+    Secret), else the one kept in ``<state>/tiled_api_key`` (generated there once)."""
+    key = os.environ.get(KEY_VAR, "").strip()
+    if not key:
+        return ensure_api_key(state)
+    if len(key) < 32 or not key.isalnum():
+        raise DaisyError(f"{KEY_VAR}: expected at least 32 letters and digits (e.g. `openssl rand -hex 32`), "
+                         f"found {len(key)} characters{'' if key.isalnum() else ' with other symbols'}")
+    return key
+
+
 def write_url(url: str, state: Path | None = None) -> Path:
     """Record the running service's address for the hub (``<state>/tiled_url``)."""
     path = (state or state_dir()) / URL_FILE

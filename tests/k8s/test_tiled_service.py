@@ -37,17 +37,33 @@ def test_manifests_use_real_kubernetes_fields(docs):
     assert check(bad, "V1PodSpec") == [".nodeselector (not a field of V1PodSpec)"]
 
 
+def _service_container(docs):
+    (c,) = docs["Deployment/daisy-tiled"]["spec"]["template"]["spec"]["containers"]
+    return c
+
+
 def test_no_secret_objects_and_keys_come_from_secrets(docs, values):
     assert not [k for k in docs if k.startswith("Secret/")]
-    (tiled,) = docs["Deployment/daisy-tiled"]["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e for e in tiled["env"]}
+    env = {e["name"]: e for e in _service_container(docs)["env"]}
     user_key = values["singleuser"]["extraEnv"]["DAISY_TILED_API_KEY"]["valueFrom"]["secretKeyRef"]
     # the key the service checks is the key the user pods get
-    assert env["TILED_SINGLE_USER_API_KEY"]["valueFrom"]["secretKeyRef"] == user_key
-    assert "value" not in env["TILED_SINGLE_USER_API_KEY"] and "value" not in env["POSTGRES_PASSWORD"]
+    assert env["DAISY_TILED_API_KEY"]["valueFrom"]["secretKeyRef"] == user_key
+    assert "value" not in env["DAISY_TILED_API_KEY"] and "value" not in env["POSTGRES_PASSWORD"]
     (pg,) = docs["StatefulSet/daisy-postgres"]["spec"]["template"]["spec"]["containers"]
     pg_env = {e["name"]: e for e in pg["env"]}
     assert pg_env["POSTGRES_PASSWORD"]["valueFrom"] == env["POSTGRES_PASSWORD"]["valueFrom"]
+    # the catalog URI takes the password from the variable before it (Kubernetes $(VAR) expansion)
+    names = [e["name"] for e in _service_container(docs)["env"]]
+    assert names.index("POSTGRES_PASSWORD") < names.index("DAISY_CATALOG_URI")
+    assert "$(POSTGRES_PASSWORD)@daisy-postgres:5432/tiled" in env["DAISY_CATALOG_URI"]["value"]
+
+
+def test_service_runs_daisy_on_the_user_image(docs, values):
+    """The pod runs ``daisy data serve`` (Daisy's catalog: scans and HXMT observations with their
+    searchable metadata) on the same image as the user servers."""
+    c = _service_container(docs)
+    assert c["args"][:4] == ["daisy", "data", "serve", "/data"]
+    assert c["image"] == f"{values['singleuser']['image']['name']}:{values['singleuser']['image']['tag']}"
 
 
 def test_data_volume_read_only_and_catalog_in_postgres(docs, values):
@@ -60,11 +76,12 @@ def test_data_volume_read_only_and_catalog_in_postgres(docs, values):
     # the same claim the user pods mount per proposal
     hook_cfg = values["hub"]["extraConfig"]["10-daisy"]
     assert f'"data_pvc": "{vol["persistentVolumeClaim"]["claimName"]}"' in hook_cfg
-    cfg = yaml.safe_load(docs["ConfigMap/daisy-tiled-config"]["data"]["config.yml"])
-    args = cfg["trees"][0]["args"]
-    assert args["uri"].startswith("postgresql+asyncpg://tiled:${POSTGRES_PASSWORD}@daisy-postgres:5432/")
-    assert args["readable_storage"] == ["/data"] and "writable_storage" not in args
-    assert cfg["authentication"]["allow_anonymous_access"] is False
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["DAISY_CATALOG_URI"].startswith("postgresql+asyncpg://tiled:")
+    # what users write back goes to a claim of the service's own, never to the data volume
+    state = next(m for m in c["volumeMounts"] if m["mountPath"] == env["DAISY_STATE_DIR"])
+    claim = next(v for v in pod["volumes"] if v["name"] == state["name"])["persistentVolumeClaim"]["claimName"]
+    assert f"PersistentVolumeClaim/{claim}" in docs and not state.get("readOnly")
     # postgres only reachable from the service
     pol = docs["NetworkPolicy/daisy-postgres"]["spec"]
     assert pol["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "daisy-tiled"}}}]
@@ -79,34 +96,58 @@ def test_user_pods_reach_the_service(docs, values):
     assert rule["ports"] == [{"port": port, "protocol": "TCP"}]
 
 
-def test_tiled_config_runs_and_requires_the_key(docs, tmp_path, monkeypatch):
-    """Tiled itself parses the shipped config and serves it; without the key: 401.
-
-    The catalog is switched to SQLite in a temporary folder (no PostgreSQL
-    here); everything else (authentication, storage layout) is the shipped config.
-    """
+def test_the_pods_command_runs_and_requires_the_key(docs, tmp_path):
+    """The container's own command and environment, run here: the catalog on SQLite instead of
+    PostgreSQL, a small data folder for /data, a free loopback port; without the key: 401,
+    with it the simulated observation is found by its searchable metadata."""
     pytest.importorskip("tiled.server")
-    from tiled.config import parse_configs
-    from tiled.server.app import build_app_from_config
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
 
-    cfg_text = docs["ConfigMap/daisy-tiled-config"]["data"]["config.yml"]
-    monkeypatch.setenv("TILED_SINGLE_USER_API_KEY", "testkeynotasecret")
-    monkeypatch.setenv("POSTGRES_PASSWORD", "pw")
-    shipped = tmp_path / "shipped.yml"
-    shipped.write_text(cfg_text)
-    parsed = parse_configs(str(shipped))             # tiled's own schema validation and ${VAR} expansion
-    assert parsed.trees[0].args["uri"].endswith("tiled:pw@daisy-postgres:5432/tiled")
-    assert parsed.trees[0].tree_type.__name__ == "from_uri"       # the SQL catalog adapter
+    import httpx
 
-    cfg = yaml.safe_load(cfg_text)
-    cfg["trees"][0]["args"].update(uri=f"sqlite:///{tmp_path}/catalog.db", readable_storage=[str(tmp_path)])
-    local = tmp_path / "local.yml"
-    local.write_text(yaml.safe_dump(cfg))
-    app = build_app_from_config(parse_configs(str(local)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-        with TestClient(app) as client:
-            assert client.get("/api/v1/metadata/").status_code == 401
-            ok = client.get("/api/v1/metadata/", headers={"Authorization": "Apikey testkeynotasecret"})
-            assert ok.status_code == 200
+    from daisy_widgets.hxmt.simulate import write_sample_observations
+
+    c = _service_container(docs)
+    data = tmp_path / "data"
+    write_sample_observations(tmp_path / "sample", n=1, exposure=200.0, instruments=("HE",))
+    (tmp_path / "sample" / "data").rename(data)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key = "0123456789abcdef" * 4
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    run_env = dict(os.environ, DAISY_TILED_API_KEY=key, DAISY_STATE_DIR=str(tmp_path / "state"),
+                   DAISY_CATALOG_URI=f"sqlite:///{tmp_path}/catalog.db")
+    assert set(env) == {"DAISY_TILED_API_KEY", "POSTGRES_PASSWORD", "DAISY_CATALOG_URI", "DAISY_STATE_DIR"}
+    args = [str(data) if a == "/data" else "127.0.0.1" if a == "0.0.0.0" else str(port) if a == "8000" else a
+            for a in c["args"]]
+    assert args[0] == "daisy"
+    log = tmp_path / "serve.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", *args[1:]], env=run_env,
+                                stdout=fh, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        assert httpx.get(base + "/api/v1/search/hxmt").status_code == 401
+        r = httpx.get(base + "/api/v1/search/hxmt", headers={"Authorization": "Apikey " + key})
+        assert r.status_code == 200
+        (entry,) = r.json()["data"]
+        assert entry["attributes"]["metadata"]["target"] == "Crab"
+        assert "from DAISY_TILED_API_KEY" in log.read_text() and key not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(20)
