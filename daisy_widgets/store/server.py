@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog as cat
+from .access import UserAreaGuard
 from .settings import KEY_VAR, service_api_key, write_url
 
 
@@ -68,8 +69,9 @@ def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) ->
 
     tree = cat.open_catalog(catalog_uri, data_dir, writable, init=False)
     auth = Authentication(single_user_api_key=api_key, allow_anonymous_access=False)
-    return tiled_app(tree, authentication=auth, server_settings={"expose_raw_assets": True},
-                     query_registry=checked_query_registry())
+    app = tiled_app(tree, authentication=auth, server_settings={"expose_raw_assets": True},
+                    query_registry=checked_query_registry())
+    return UserAreaGuard(app, api_key)           # per-user keys: shared data read-only, own area read-write
 
 
 def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: Path, catalog_uri: str | None = None,
