@@ -140,6 +140,18 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
     return env
 
 
+def user_service_env(environment: dict[str, str], user: str) -> dict[str, str]:
+    """``environment`` with the data-service master key replaced by ``user``'s own key
+    (``daisy_widgets.store.access.user_api_key``): the service then lets that server read the
+    shared data and only its user's area. Unchanged when no key is configured."""
+    master = environment.get("DAISY_TILED_API_KEY")
+    if not master:
+        return dict(environment)
+    from daisy_widgets.store.access import user_api_key  # noqa: PLC0415
+
+    return {**environment, "DAISY_TILED_API_KEY": user_api_key(master, user)}
+
+
 def prepare_home(home: Path, settings: HubSettings) -> None:
     """Create a user's home and link the repository's ``apps/``, ``notebooks/`` and the data folder into it."""
     home.mkdir(parents=True, exist_ok=True)

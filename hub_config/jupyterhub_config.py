@@ -28,6 +28,7 @@ from daisy_hub import (  # noqa: E402
     shared_password,
     singleuser_args,
     user_server_env,
+    user_service_env,
 )
 from jupyterhub.spawner import SimpleLocalProcessSpawner  # noqa: E402
 from traitlets import default  # noqa: E402
@@ -48,6 +49,8 @@ class DaisyLocalSpawner(SimpleLocalProcessSpawner):
     async def start(self):
         prepare_home(Path(self.home_dir), settings)
         self.notebook_dir = self.home_dir
+        # the data service: this user's own key, derived from the service's master key
+        self.environment = user_service_env(self.environment, self.user.name)
         return await super().start()
 
 

@@ -16,6 +16,11 @@ What it adds:
 * **Per-proposal data, read-only.** For every group ``proposal-<id>`` of the
   user, the sub-directory ``proposals/<id>`` of the data volume is mounted
   read-only at ``/data/proposals/<id>`` (a pre-spawn hook).
+* **Per-user data-service key.** The hub holds the service's master key
+  (``DAISY_TILED_MASTER_KEY``, from its Secret); each user server gets a key
+  derived for its user only (``DAISY_TILED_API_KEY``), which the service accepts
+  for the shared data (read-only) and ``users/<name>`` (read-write), never for
+  another user's area. The derivation is ``daisy_widgets.store.access.user_api_key``.
 * **Mergeable lists.** Volumes, mounts and tolerations become dictionaries
   keyed by name, so a profile's ``kubespawner_override`` adds to them (e.g. a
   bigger ``/dev/shm``, the GPU toleration) instead of replacing the home
@@ -26,6 +31,9 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import hashlib
+import hmac
+import os
 import re
 from typing import Any, Callable
 
@@ -75,8 +83,20 @@ def by_name(items: Any, key: str = "name") -> dict[str, Any]:
     return out
 
 
+#: the hub's variable holding the data service's master key (``hub.extraEnv``, from the Secret)
+SERVICE_KEY_VAR = "DAISY_TILED_MASTER_KEY"
+
+
+def user_service_key(master: str, user: str) -> str:
+    """The data-service key of ``user``: the same as ``daisy_widgets.store.access.user_api_key``
+    (restated here because the hub image has no Daisy package; a test compares the two)."""
+    mac = hmac.new(master.encode(), b"daisy-user-key:" + user.encode(), hashlib.sha256).hexdigest()[:40]
+    return f"u{user.encode().hex()}_{mac}"
+
+
 def proposal_data_hook(settings: dict[str, Any]) -> Callable[[Any], None]:
-    """A ``pre_spawn_hook`` mounting each proposal of the user read-only.
+    """A ``pre_spawn_hook`` mounting each proposal of the user read-only, and giving the
+    server the user's own data-service key (when the hub has the master key).
 
     ``settings``: ``data_pvc``, ``data_subpath`` and ``data_mount`` (with
     ``{proposal}``), ``proposal_prefix``, ``proposal_id_pattern``.
@@ -100,7 +120,11 @@ def proposal_data_hook(settings: dict[str, Any]) -> Callable[[Any], None]:
             }
         spawner.volumes = volumes
         spawner.volume_mounts = mounts
-        spawner.environment = {**spawner.environment, "DAISY_PROPOSALS": ",".join(ids)}
+        env = {**spawner.environment, "DAISY_PROPOSALS": ",".join(ids)}
+        master = os.environ.get(SERVICE_KEY_VAR)
+        if master:
+            env["DAISY_TILED_API_KEY"] = user_service_key(master, spawner.user.name)
+        spawner.environment = env
     return hook
 
 

@@ -126,6 +126,9 @@ def render_values(registry: str, tag: str, release: str) -> dict[str, Any]:
                 "daisy-hub-hooks": {"mountPath": f"{HUB_HOOKS_DIR}/hub_hooks.py", "stringData": hooks_src},
             },
             "extraConfig": {"10-daisy": extra_config},
+            # the data service's master key: only the hub holds it; each server gets its user's key
+            "extraEnv": {"DAISY_TILED_MASTER_KEY": {"valueFrom": {"secretKeyRef": {
+                "name": n["tiled_key_secret"], "key": "api-key"}}}},
             "networkPolicy": {"enabled": True},
         },
         "singleuser": {
@@ -162,8 +165,6 @@ def render_values(registry: str, tag: str, release: str) -> dict[str, Any]:
             },
             "extraEnv": {
                 "DAISY_TILED_URL": f"http://{n['tiled']}:{TILED_PORT}",
-                "DAISY_TILED_API_KEY": {"valueFrom": {"secretKeyRef": {
-                    "name": n["tiled_key_secret"], "key": "api-key"}}},
                 "DAISY_DATA_DIR": P.DATA_MOUNT.split("{")[0].rstrip("/"),
                 "DAISY_APPS_DIR": P.APPS_DIR,
                 # KubeSpawner formats env values: doubled braces reach the pod as {...} for Dask

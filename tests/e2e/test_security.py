@@ -1,6 +1,7 @@
 """The demo hub refuses what it must: anonymous requests, a wrong password, one user opening another's server."""
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -58,9 +59,7 @@ def test_password_file_is_private_and_stable(daisy_hub):
 
 def test_demo_data_service_runs_and_wants_its_key(daisy_hub, monkeypatch):
     """``make demo`` starts the data service beside the hub: it answers, refuses anonymous
-    requests, serves the sample data with the key (mode 600), and the user servers get both."""
-    import re
-
+    requests, serves the sample data with the key (mode 600), and the hub gets its address and key."""
     m = re.search(r"data service: (http://127\.0\.0\.1:\d+/api)", daisy_hub.log())
     assert m, daisy_hub.log()[-2000:]
     url = m.group(1)
@@ -84,3 +83,29 @@ def test_demo_data_service_runs_and_wants_its_key(daisy_hub, monkeypatch):
     env = mod.data_service_env(mod.HubSettings(ip="127.0.0.1", port=daisy_hub.port, hub_port=0, proxy_api_port=0,
                                                state_dir=daisy_hub.state_dir, data_dir=daisy_hub.data_dir))
     assert env == {"DAISY_TILED_URL": url, "DAISY_TILED_API_KEY": key}
+
+
+def test_each_user_server_gets_its_own_data_service_key(daisy_hub, e2e_harness):
+    """The demo's user servers hold their user's derived key, never the master key; with it the
+    service serves the shared data and refuses another user's area."""
+    import psutil
+
+    from daisy_widgets.store.access import user_api_key
+
+    session, resp = e2e_harness.requests_login(daisy_hub, "erin")
+    assert resp.status_code == 302
+    e2e_harness.wait_server_ready(daisy_hub, session, "erin")
+    master = (daisy_hub.state_dir / "tiled_api_key").read_text().strip()
+    keys = []
+    for proc in psutil.Process(daisy_hub.proc.pid).children(recursive=True):
+        try:
+            env = proc.environ()
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
+        if env.get("JUPYTERHUB_USER") == "erin" and "jupyterhub-singleuser" in " ".join(proc.cmdline()):
+            keys.append(env.get("DAISY_TILED_API_KEY"))
+    assert keys and set(keys) == {user_api_key(master, "erin")}
+    url = re.search(r"data service: (http://127\.0\.0\.1:\d+/api)", daisy_hub.log()).group(1)
+    erin = {"Authorization": f"Apikey {keys[0]}"}
+    assert requests.get(url + "/v1/search/hxmt", headers=erin, timeout=30).status_code == 200
+    assert requests.get(url + "/v1/metadata/users/bob", headers=erin, timeout=30).status_code == 403

@@ -176,12 +176,18 @@ async def test_profile_pod_volumes_and_mounts(config, beamtime_user, profiles, s
 
 
 @pytest.mark.parametrize("slug", ["cpu", "gpu", "voila"])
-async def test_profile_pod_environment_and_security(config, beamtime_user, profiles, slug):
+async def test_profile_pod_environment_and_security(config, beamtime_user, profiles, slug, monkeypatch):
+    from daisy_widgets.store.access import user_api_key, user_of_key
+
+    master = "5e" * 32                  # what the hub pod reads from its Secret (hub.extraEnv)
+    monkeypatch.setenv("DAISY_TILED_MASTER_KEY", master)
     p = profiles.profile(slug)
     pod = await pod_for(config, beamtime_user, slug)
     env = env_of(pod)
-    # data-service key from a Secret, never a literal value
-    assert env["DAISY_TILED_API_KEY"] == {"secretKeyRef": {"name": "daisy-tiled-api-key", "key": "api-key"}}
+    # the data-service key of this user only, derived by the hub; the master key is nowhere in the pod
+    assert env["DAISY_TILED_API_KEY"] == user_api_key(master, "alice")
+    assert user_of_key(env["DAISY_TILED_API_KEY"], master) == "alice"
+    assert master not in json.dumps(pod)
     assert env["DAISY_TILED_URL"] == "http://daisy-tiled:8000"
     # Dask: dashboard through the server's proxy, threads follow the CPU limit
     assert env["DASK_DISTRIBUTED__DASHBOARD__LINK"] == "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"

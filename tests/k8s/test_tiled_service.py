@@ -45,9 +45,11 @@ def _service_container(docs):
 def test_no_secret_objects_and_keys_come_from_secrets(docs, values):
     assert not [k for k in docs if k.startswith("Secret/")]
     env = {e["name"]: e for e in _service_container(docs)["env"]}
-    user_key = values["singleuser"]["extraEnv"]["DAISY_TILED_API_KEY"]["valueFrom"]["secretKeyRef"]
-    # the key the service checks is the key the user pods get
-    assert env["DAISY_TILED_API_KEY"]["valueFrom"]["secretKeyRef"] == user_key
+    hub_key = values["hub"]["extraEnv"]["DAISY_TILED_MASTER_KEY"]["valueFrom"]["secretKeyRef"]
+    # the service checks the master key the hub holds (the hub derives each user's key from it);
+    # no user pod gets the master key
+    assert env["DAISY_TILED_API_KEY"]["valueFrom"]["secretKeyRef"] == hub_key
+    assert "DAISY_TILED_API_KEY" not in values["singleuser"]["extraEnv"]
     assert "value" not in env["DAISY_TILED_API_KEY"] and "value" not in env["POSTGRES_PASSWORD"]
     (pg,) = docs["StatefulSet/daisy-postgres"]["spec"]["template"]["spec"]["containers"]
     pg_env = {e["name"]: e for e in pg["env"]}

@@ -35,7 +35,9 @@ def test_site_options_change_images_and_names(render):
                                         "pullPolicy": "IfNotPresent"}
     gpu = next(p for p in v["singleuser"]["profileList"] if p["slug"] == "gpu")
     assert gpu["kubespawner_override"]["image"] == "reg.facility.org/x/daisy-singleuser-gpu:9.9"
-    assert v["singleuser"]["extraEnv"]["DAISY_TILED_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "beam-tiled-api-key"
+    assert v["hub"]["extraEnv"]["DAISY_TILED_MASTER_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "beam-tiled-api-key"
+    assert "DAISY_TILED_API_KEY" not in v["singleuser"]["extraEnv"]      # users get their own key (hub hook)
+    assert "reg.facility.org/x/daisy-singleuser:9.9" in files["tiled/tiled.yaml"]   # the service runs on it
     assert "beam-tiled-api-key" in files["tiled/tiled.yaml"]
 
 
