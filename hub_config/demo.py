@@ -176,6 +176,15 @@ def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
     return proc, url
 
 
+def _forget_service_address(settings: HubSettings) -> None:
+    """Remove ``<state>/tiled_url`` of a service that is not running (the user servers would
+    otherwise be pointed at it by the hub's fallback to that file)."""
+    try:
+        (settings.state_dir / "tiled_url").unlink()
+    except FileNotFoundError:
+        pass
+
+
 def banner(settings: HubSettings, password: str, service_line: str = "") -> str:
     line = "=" * 72
     return "\n".join([
@@ -229,6 +238,7 @@ def main() -> int:
         if service is None:
             print(f"daisy demo: the data service did not start: {service_line}; the apps read the data folder "
                   "directly", file=sys.stderr, flush=True)
+            _forget_service_address(settings)
             service_line = "not running (see above)"
         else:
             service_line += "  (API key in the state folder; user servers get it)"
@@ -258,8 +268,10 @@ def main() -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if service is not None and service.poll() is None:
-            terminate_all([service.pid])
+        if service is not None:
+            if service.poll() is None:
+                terminate_all([service.pid])
+            _forget_service_address(settings)
         left = descendants(os.getpid())
         if left:
             terminate_all(left)

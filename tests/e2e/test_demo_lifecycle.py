@@ -29,8 +29,11 @@ def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
     why = e2e_harness.missing_prerequisites()
     if why:
         pytest.skip(why)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "tiled_url").write_text("http://127.0.0.1:9/api\n")   # left by an earlier service
     hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data")
     try:
+        assert not (tmp_path / "state" / "tiled_url").exists()     # not handed to the user servers
         assert f"address:  {hub.url}" in hub.log() and f"password: {hub.password}" in hub.log()
         session, resp = e2e_harness.requests_login(hub, "carol")
         assert resp.status_code == 302
@@ -54,3 +57,6 @@ def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", hub.port)) != 0, "the public port still answers"
     assert "stopped" in hub.log()
+    # no data folder here: the data service was reported as not running, and no stale address is left
+    assert "data service: not running" in hub.log()
+    assert not (tmp_path / "state" / "tiled_url").exists()
