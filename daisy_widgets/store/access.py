@@ -86,6 +86,25 @@ def refusal(method: str, path: str, user: str, body: bytes = b"") -> str | None:
     return "the users container is not writable by users"
 
 
+def _creates_an_area(method: str, path: str) -> bool:
+    """A POST to the ``users`` container itself (whose body names the new entry)."""
+    segs = [s for s in path.split("/") if s]
+    return method.upper() == "POST" and len(segs) >= 2 and segs[-1] == "users" and segs[-2] == "metadata"
+
+
+async def _read_body(receive: Any, limit: int = 1 << 20) -> bytes:
+    chunks, size, more = [], 0, True
+    while more:
+        msg = await receive()
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"{}"                      # not a container creation: refused as such
+        chunks.append(chunk)
+        more = msg.get("more_body", False)
+    return b"".join(chunks)
+
+
 def _key_of(scope: dict) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
@@ -127,14 +146,8 @@ class UserAreaGuard:
         if user is None:
             await self.app(scope, receive, send)
             return
-        body, more = b"", True
-        if scope["method"].upper() not in READ_METHODS:        # small JSON bodies, or a data upload
-            chunks = []
-            while more:
-                msg = await receive()
-                chunks.append(msg.get("body", b""))
-                more = msg.get("more_body", False)
-            body = b"".join(chunks)
+        # only creating an area needs the (small JSON) body; uploads of data stream through untouched
+        body = b"" if not _creates_an_area(scope["method"], scope["path"]) else await _read_body(receive)
         why = refusal(scope["method"], scope["path"], user, body)
         if why:
             payload = json.dumps({"detail": f"forbidden for user {user}: {why}"}).encode()
@@ -143,7 +156,7 @@ class UserAreaGuard:
                                     (b"content-length", str(len(payload)).encode())]})
             await send({"type": "http.response.body", "body": payload})
             return
-        if scope["method"].upper() in READ_METHODS:
+        if not _creates_an_area(scope["method"], scope["path"]):
             await self.app(_with_master_key(scope, self.master), receive, send)
             return
         sent = False
