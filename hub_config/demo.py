@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from daisy_hub import REPO, HubSettings, settings_from_env, shared_password  # noqa: E402
+from daisy_hub import DATA_SERVICE_VARS, REPO, HubSettings, settings_from_env, shared_password  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent / "jupyterhub_config.py"
 EXIT_PORT_IN_USE = 3
@@ -172,7 +172,7 @@ def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
         return None, f"it did not answer in {timeout:.0f} s (see {log_path})"
     url = f"http://127.0.0.1:{port}/api"
     env["DAISY_TILED_URL"] = url
-    env["DAISY_TILED_API_KEY"] = (settings.state_dir / "tiled_api_key").read_text().strip()
+    env["DAISY_TILED_API_KEY"] = (settings.state_dir / DATA_SERVICE_VARS["DAISY_TILED_API_KEY"]).read_text().strip()
     return proc, url
 
 
@@ -180,7 +180,7 @@ def _forget_service_address(settings: HubSettings) -> None:
     """Remove ``<state>/tiled_url`` of a service that is not running (the user servers would
     otherwise be pointed at it by the hub's fallback to that file)."""
     try:
-        (settings.state_dir / "tiled_url").unlink()
+        (settings.state_dir / DATA_SERVICE_VARS["DAISY_TILED_URL"]).unlink()
     except FileNotFoundError:
         pass
 

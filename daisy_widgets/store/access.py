@@ -92,14 +92,15 @@ def _creates_an_area(method: str, path: str) -> bool:
     return method.upper() == "POST" and len(segs) >= 2 and segs[-1] == "users" and segs[-2] == "metadata"
 
 
-async def _read_body(receive: Any, limit: int = 1 << 20) -> bytes:
+async def _read_body(receive: Any, limit: int = 1 << 20) -> bytes | None:
+    """The whole request body, or None when it exceeds ``limit`` bytes (no container creation is)."""
     chunks, size, more = [], 0, True
     while more:
         msg = await receive()
         chunk = msg.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return b"{}"                      # not a container creation: refused as such
+            return None
         chunks.append(chunk)
         more = msg.get("more_body", False)
     return b"".join(chunks)
@@ -147,8 +148,10 @@ class UserAreaGuard:
             await self.app(scope, receive, send)
             return
         # only creating an area needs the (small JSON) body; uploads of data stream through untouched
-        body = b"" if not _creates_an_area(scope["method"], scope["path"]) else await _read_body(receive)
-        why = refusal(scope["method"], scope["path"], user, body)
+        creates = _creates_an_area(scope["method"], scope["path"])
+        body = await _read_body(receive) if creates else b""
+        why = ("the request body is too large to create an area" if body is None
+               else refusal(scope["method"], scope["path"], user, body))
         if why:
             payload = json.dumps({"detail": f"forbidden for user {user}: {why}"}).encode()
             await send({"type": "http.response.start", "status": 403,
@@ -156,7 +159,7 @@ class UserAreaGuard:
                                     (b"content-length", str(len(payload)).encode())]})
             await send({"type": "http.response.body", "body": payload})
             return
-        if not _creates_an_area(scope["method"], scope["path"]):
+        if not creates:
             await self.app(_with_master_key(scope, self.master), receive, send)
             return
         sent = False
