@@ -241,7 +241,7 @@ def main() -> int:
             _forget_service_address(settings)
             service_line = "not running (see above)"
         else:
-            service_line += "  (API key in the state folder; user servers get it)"
+            service_line += "  (master key in the state folder; each user server gets its own key)"
     print(banner(settings, password, service_line), flush=True)
     hub = subprocess.Popen([str(bindir / "jupyterhub"), "-f", str(CONFIG)], cwd=settings.state_dir, env=env,
                            start_new_session=True, preexec_fn=_die_with_parent)
