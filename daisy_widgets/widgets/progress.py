@@ -66,6 +66,7 @@ class JobProgress(W.VBox):
         self._min_dt = 1.0 / max_rate
         self._t_last = 0.0
         self._lock = threading.Lock()
+        self._state_lock = threading.RLock()  # orders Cancel against the job's own finish
         self.thread: threading.Thread | None = None
         self.result: Any = None
         self.error: BaseException | None = None
@@ -101,16 +102,25 @@ class JobProgress(W.VBox):
         return self.token
 
     def cancel(self) -> None:
-        """What the Cancel button does: set the token (the job stops at its next check)."""
-        self.token.cancel()
-        self.status.value = "cancelling"
-        self.cancel_button.disabled = True
+        """What the Cancel button does: set the token (the job stops at its next check).
+
+        A click that arrives after the job has already finished changes nothing: the
+        status stays ``done`` (or ``failed``) rather than showing a ``cancelling`` that
+        never ends.
+        """
+        with self._state_lock:
+            if self.status.value != "running":
+                return
+            self.token.cancel()
+            self.status.value = "cancelling"
+            self.cancel_button.disabled = True
         self.log("cancel requested")
 
     def finish(self, state: str = "done", message: str = "") -> None:
         """Mark the end: ``done``, ``cancelled`` or ``failed``."""
-        self.cancel_button.disabled = True
-        self.status.value = state
+        with self._state_lock:
+            self.cancel_button.disabled = True
+            self.status.value = state
         if state == "done":
             self.bar.value = 1.0
             self.bar.bar_style = "success"

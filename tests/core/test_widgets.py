@@ -68,6 +68,17 @@ def test_job_progress_renders_events_and_cancels_a_thread():
     assert job.status.value == "done" and job.result == 42 and job.bar.value == 1.0
 
 
+def test_cancel_after_the_job_finished_leaves_it_done():
+    """A Cancel click racing the job's end must not leave the status at 'cancelling' for ever."""
+    job = JobProgress("test")
+    t = job.run_in_thread(lambda p, c: 7)
+    t.join(5)
+    job.cancel()
+    assert job.status.value == "done" and job.bar.bar_style == "success"
+    assert "cancel requested" not in job.log_area.value
+    assert not job.token.cancelled  # the next run gets its own token anyway
+
+
 def test_builder_add_order_remove_save_load_run(tmp_path):
     store = DataStore({"raw/data": np.arange(24.0).reshape(6, 4)})
     b = WorkflowBuilder(store)
