@@ -57,24 +57,24 @@ def test_error_on_dask_names_step_and_chunk(dask_engine):
 
 
 def test_cancel_on_dask_within_seconds(dask_engine):
-    wf = Workflow("long", [Step("wait", "core.delay", {"seconds": 3.0}, {"data": "x"}, {"data": "y"})], persist=["y"])
+    wf = Workflow("long", [Step("wait", "core.delay", {"seconds": 10.0}, {"data": "x"}, {"data": "y"})], persist=["y"])
     store = DataStore({"x": np.zeros(8)})
     token = CancelToken()
     threading.Timer(0.5, token.cancel).start()
     t0 = time.monotonic()
     with pytest.raises(Cancelled):
         dask_engine.run(wf, store, cancel=token)
-    assert time.monotonic() - t0 < 3.0
+    assert time.monotonic() - t0 < 6.0
     assert store.keys() == ["x"]
     # the chunks already running on the workers notice the cancel too (distributed Event) and stop
     def executing():
         return sum(dask_engine.client.run(lambda dask_worker: dask_worker.state.executing_count).values())
 
-    deadline = time.monotonic() + 2.5
+    deadline = time.monotonic() + 5.0
     while executing() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert executing() == 0
-    assert time.monotonic() - t0 < 3.0  # well before the 3 s each chunk would have taken
+    assert time.monotonic() - t0 < 8.0  # well before the 10 s each chunk would have taken
 
 
 def test_lazy_mode_streams_an_hdf5_input_block_by_block(dask_engine, tmp_path):
