@@ -213,14 +213,24 @@ def login_in_browser(page, hub: DemoHub, user: str, password: str | None = None)
 
 
 def wait_voila_done(page, timeout_ms: int = 240_000) -> None:
-    """Wait until Voila has executed the notebook and rendered its widgets."""
-    page.wait_for_selector(".jupyter-widgets, .widget-box, .jp-OutputArea-output", state="attached",
-                           timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('#loading') || getComputedStyle(document.querySelector('#loading')).display === 'none'"
-        " || document.querySelector('#loading').offsetParent === null",
-        timeout=timeout_ms)
-    page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    """Wait until Voila has executed the notebook and rendered its widgets.
+
+    On a timeout the error names the page, a screenshot of it and the start of its text,
+    so a CI log says what the browser showed."""
+    try:
+        page.wait_for_selector(".jupyter-widgets, .widget-box, .jp-OutputArea-output", state="attached",
+                               timeout=timeout_ms)
+        page.wait_for_function(
+            "() => !document.querySelector('#loading') || getComputedStyle(document.querySelector('#loading')).display === 'none'"
+            " || document.querySelector('#loading').offsetParent === null",
+            timeout=timeout_ms)
+        page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    except Exception as exc:
+        try:
+            shot, text = screenshot(page, "voila-timeout"), page.inner_text("body")[:1500]
+        except Exception as why:  # noqa: BLE001  (the page itself may be gone)
+            shot, text = None, f"(page unreadable: {why})"
+        raise AssertionError(f"Voila page {page.url} not rendered: {exc}\nscreenshot: {shot}\npage text: {text}") from exc
 
 
 def page_error_texts(page) -> list[str]:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +99,18 @@ def test_voila_template_and_settings_need_no_cdn():
     conf = json.loads((jup / "config" / "jupyter_server_config.json").read_text())
     assert conf["ServerApp"]["tornado_settings"]["mathjax_url"] == "null"  # the bundled MathJax, not cdnjs
     assert conf["VoilaConfiguration"]["template"] == "daisy"
+
+
+@pytest.mark.parametrize("name", ["jupyter_server_config.json", "voila.json"])
+def test_voila_waits_for_a_large_widget_tree(name):
+    """An app's widget tree is hundreds of comm messages; on a loaded machine they can take longer than
+    nbclient's default 4 s after the cell's reply, and Voila would then drop the app's output (blank page).
+    Voila's executor reads its timeout from the server's config: check it does from our file."""
+    from traitlets.config.loader import JSONFileConfigLoader
+    from voila.execute import VoilaExecutor
+
+    config = JSONFileConfigLoader(name, path=str(ROOT / "hub_config" / "jupyter" / "config")).load_config()
+    assert VoilaExecutor(nbformat.v4.new_notebook(), config=config).iopub_timeout >= 30
 
 
 def test_kernelspec_display_name():
