@@ -4,7 +4,8 @@ Pick an algorithm from the registry and *Add step*; each step shows the form
 generated from the algorithm's declaration (invalid values are marked next to
 the field), its wiring (data-store keys read and written, pre-filled so that
 a new step reads what the previous one wrote), and buttons to move it up or
-down or remove it. *Save*/*Load* write and read workflow JSON. *Run* validates
+down or remove it. *Save*/*Load* write and read workflow JSON; *Insert as step*
+adds a saved workflow as one sub-workflow step (kept nested when saved). *Run* validates
 the whole workflow, then runs it in a background thread (the kernel stays
 free) with a progress bar and a Cancel button; the result store is listed
 below and kept in :attr:`WorkflowBuilder.result`.
@@ -26,6 +27,8 @@ CSS classes (stable, for browser tests)::
     daisy-param-<name> (row) / daisy-param-field / daisy-param-error   its form
     daisy-wb-path            JSON file path (text input)
     daisy-wb-save / daisy-wb-load                   buttons
+    daisy-wb-insert          "Insert as step": the workflow in the file becomes one sub-workflow step
+    daisy-wb-sub             a sub-workflow step box (with daisy-wb-step); daisy-wb-sub-summary lists its steps
     daisy-wb-persist         keys kept after the run (text input, comma-separated)
     daisy-wb-engine          engine choice (toggle buttons "in-process" / "Dask")
     daisy-wb-check           "Check" button (validate without running)
@@ -60,32 +63,31 @@ def _registry() -> dict[str, type]:
         return registry.algorithms()
 
 
-class StepEditor(W.VBox):
-    """Editor of one algorithm step: title, generated form, wiring, move/remove buttons."""
+def _key_field(label: str, value: str, tooltip: str, css: str) -> W.Text:
+    t = W.Text(value=value, description=label, placeholder="data-store key", tooltip=tooltip,
+               style={"description_width": "initial"}, layout=W.Layout(width="300px"))
+    t.add_class(css)
+    return t
 
-    def __init__(self, builder: WorkflowBuilder, algorithm: type, step: Step):
+
+class _StepRow(W.VBox):
+    """What every step box has: its id, title, wiring fields and move/remove buttons.
+
+    ``inputs``/``outputs`` map a port (or, in a sub-workflow, an inner key) to its text field
+    holding the outer data-store key.
+    """
+
+    def __init__(self, builder: WorkflowBuilder, step: Step, in_names: list[tuple[str, str]],
+                 out_names: list[tuple[str, str]], body: W.Widget):
         self.builder = builder
-        self.algorithm = algorithm
         self.step_id = W.Text(value=step.id, description="id", layout=W.Layout(width="220px"),
                               tooltip="unique name of the step (used in progress and errors)")
         self.step_id.add_class("daisy-wb-step-id")
         self.title = W.HTML()
         self.title.add_class("daisy-wb-step-title")
-        self.form = ParamForm(algorithm, step.params, on_change=lambda _f: builder._changed())
-        self.inputs = {}
-        for p in algorithm.inputs:
-            t = W.Text(value=step.inputs.get(p.name, ""), description=f"{p.name} ←", placeholder="data-store key",
-                       tooltip=p.help or p.name, style={"description_width": "initial"},
-                       layout=W.Layout(width="300px"))
-            t.add_class(f"daisy-wb-in-{p.name}")
-            self.inputs[p.name] = t
-        self.outputs = {}
-        for p in algorithm.outputs:
-            t = W.Text(value=step.outputs.get(p.name, ""), description=f"{p.name} →", placeholder="data-store key",
-                       tooltip=p.help or p.name, style={"description_width": "initial"},
-                       layout=W.Layout(width="300px"))
-            t.add_class(f"daisy-wb-out-{p.name}")
-            self.outputs[p.name] = t
+        self.inputs = {n: _key_field(f"{n} ←", step.inputs.get(n, ""), tip, f"daisy-wb-in-{n}") for n, tip in in_names}
+        self.outputs = {n: _key_field(f"{n} →", step.outputs.get(n, ""), tip, f"daisy-wb-out-{n}")
+                        for n, tip in out_names}
         for t in [self.step_id, *self.inputs.values(), *self.outputs.values()]:
             t.observe(lambda _c: builder._changed(), names="value")
         self.block = step.block
@@ -100,17 +102,73 @@ class StepEditor(W.VBox):
         self.remove.on_click(lambda _b: builder.remove_step(self))
         wiring = W.VBox([W.HTML("<i>reads</i>"), *self.inputs.values(), W.HTML("<i>writes</i>"), *self.outputs.values()])
         super().__init__(children=[W.HBox([self.title, self.step_id, self.up, self.down, self.remove]),
-                                   W.HBox([self.form, wiring])],
+                                   W.HBox([body, wiring])],
                          layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"))
         self.add_class("daisy-wb-step")
+
+    label = "step"  # shown in the title after the step's number
+
+    @property
+    def valid(self) -> bool:
+        return True
+
+    def _wiring(self, fields: dict[str, W.Text]) -> dict[str, str]:
+        return {k: t.value.strip() for k, t in fields.items() if t.value.strip()}
+
+
+class StepEditor(_StepRow):
+    """Editor of one algorithm step: title, generated form, wiring, move/remove buttons."""
+
+    def __init__(self, builder: WorkflowBuilder, algorithm: type, step: Step):
+        self.algorithm = algorithm
+        self.form = ParamForm(algorithm, step.params, on_change=lambda _f: builder._changed())
+        super().__init__(builder, step, [(p.name, p.help or p.name) for p in algorithm.inputs],
+                         [(p.name, p.help or p.name) for p in algorithm.outputs], self.form)
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return self.algorithm.name
+
+    @property
+    def valid(self) -> bool:
+        return self.form.valid
 
     def to_step(self) -> Step:
         # typed values when valid (so the JSON holds numbers, not the text of a field); as typed otherwise
         params = self.form.json_values() if self.form.valid else self.form.values
         return Step(id=self.step_id.value.strip(), algorithm=self.algorithm.name, params=params,
-                    inputs={k: t.value.strip() for k, t in self.inputs.items() if t.value.strip()},
-                    outputs={k: t.value.strip() for k, t in self.outputs.items() if t.value.strip()},
-                    block=self.block)
+                    inputs=self._wiring(self.inputs), outputs=self._wiring(self.outputs), block=self.block)
+
+
+class SubWorkflowEditor(_StepRow):
+    """A sub-workflow kept as one step: its inner steps listed, its keys wired to the outer store.
+
+    The wiring fields are the inner workflow's inputs (keys it reads before writing them) and
+    the keys it writes; an output left empty stays private to the sub-workflow. Its inner
+    steps are edited in a builder of their own (load its JSON there) and saved back.
+    """
+
+    def __init__(self, builder: WorkflowBuilder, step: Step):
+        assert step.workflow is not None
+        self.inner = step.workflow
+        ins = list(dict.fromkeys([*self.inner.required_keys(), *step.inputs]))
+        outs = list(dict.fromkeys([*self.inner.produced_keys(), *step.outputs]))
+        rows = "".join(f"<li>{html.escape(path)}: {html.escape(st.algorithm or '')}</li>"
+                       for path, st in self.inner.flatten())
+        summary = W.HTML(f"<div style='width:380px'>sub-workflow <b>{html.escape(self.inner.name)}</b>, "
+                         f"{len(self.inner.flatten())} step(s):<ul style='margin:2px 0'>{rows}</ul></div>")
+        summary.add_class("daisy-wb-sub-summary")
+        super().__init__(builder, step, [(k, f"inner key {k}") for k in ins], [(k, f"inner key {k}") for k in outs],
+                         summary)
+        self.add_class("daisy-wb-sub")
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return f"sub-workflow {self.inner.name}"
+
+    def to_step(self) -> Step:
+        return Step(id=self.step_id.value.strip(), workflow=self.inner, inputs=self._wiring(self.inputs),
+                    outputs=self._wiring(self.outputs), block=self.block)
 
 
 class WorkflowBuilder(W.VBox):
@@ -159,6 +217,10 @@ class WorkflowBuilder(W.VBox):
         self.load_button = W.Button(description="Load", icon="folder-open")
         self.load_button.add_class("daisy-wb-load")
         self.load_button.on_click(lambda _b: self._ui(self.load))
+        self.insert_button = W.Button(description="Insert as step", icon="sitemap",
+                                      tooltip="add the workflow saved in this file as one step (a sub-workflow)")
+        self.insert_button.add_class("daisy-wb-insert")
+        self.insert_button.on_click(lambda _b: self._ui(self.insert_workflow))
         self.engine = W.ToggleButtons(options=[("in-process", "inprocess"), ("Dask", "dask")], value=engine,
                                       tooltips=["run in this kernel", "run on a Dask cluster (LocalCluster by default)"])
         self.engine.add_class("daisy-wb-engine")
@@ -179,12 +241,12 @@ class WorkflowBuilder(W.VBox):
         self.progress = JobProgress("Run")
         self.result_view = W.HTML(value="")
         self.result_view.add_class("daisy-wb-result")
-        self.editors: list[StepEditor] = []
+        self.editors: list[_StepRow] = []
         super().__init__(children=[
             W.HBox([self.name, self.inputs_label]),
             W.HBox([self.picker, self.add_button, self.refresh_button]),
             self.steps_box,
-            W.HBox([self.path, self.save_button, self.load_button]),
+            W.HBox([self.path, self.save_button, self.load_button, self.insert_button]),
             self.persist_field,
             W.HBox([self.engine, self.check_button, self.run_button]),
             self.message, self.progress, self.result_view,
@@ -225,11 +287,40 @@ class WorkflowBuilder(W.VBox):
         self._redraw()
         return ed
 
-    def remove_step(self, editor: StepEditor) -> None:
+    def add_subworkflow(self, workflow: Workflow, inputs: dict | None = None, outputs: dict | None = None,
+                        step_id: str | None = None) -> SubWorkflowEditor:
+        """Append ``workflow`` as one step. Unspecified wiring: each inner input reads the previous
+        step's output (or the store key of the same name), and what the inner workflow persists
+        (else its last step's outputs) is written to ``work/<id>/<key>``."""
+        sid = step_id or self._unique_id(workflow.name.replace(" ", "_") or "sub")
+        if inputs is None:
+            prev = list(self.editors[-1].to_step().outputs.values()) if self.editors else []
+            keys = self.store.keys()
+            inputs = {k: (prev[0] if prev else (k if k in keys else next(iter(keys), "")))
+                      for k in workflow.required_keys()}
+        if outputs is None:
+            exposed = workflow.persist or (list(workflow.steps[-1].outputs.values()) if workflow.steps else [])
+            outputs = {k: f"work/{sid}/{k}" for k in exposed}
+        ed = SubWorkflowEditor(self, Step(id=sid, workflow=workflow, inputs=inputs, outputs=outputs))
+        self.editors.append(ed)
+        self._redraw()
+        return ed
+
+    def insert_workflow(self, path: str | None = None) -> SubWorkflowEditor:
+        """What *Insert as step* does: read the workflow JSON at ``path`` (default: the file field)
+        and append it as one sub-workflow step."""
+        p = path or self.path.value
+        wf = Workflow.load(p)
+        self._check_algorithms(wf)
+        ed = self.add_subworkflow(wf)
+        self._say(f"inserted {p} as step '{ed.step_id.value}' ({len(wf.flatten())} inner step(s))")
+        return ed
+
+    def remove_step(self, editor: _StepRow) -> None:
         self.editors.remove(editor)
         self._redraw()
 
-    def move_step(self, editor: StepEditor, delta: int) -> None:
+    def move_step(self, editor: _StepRow, delta: int) -> None:
         i = self.editors.index(editor)
         j = min(max(i + delta, 0), len(self.editors) - 1)
         self.editors[i], self.editors[j] = self.editors[j], self.editors[i]
@@ -254,7 +345,7 @@ class WorkflowBuilder(W.VBox):
                 if c.startswith("daisy-wb-step-") and c[len("daisy-wb-step-"):].isdigit():
                     ed.remove_class(c)
             ed.add_class(f"daisy-wb-step-{i}")
-            ed.title.value = f"<b>{i + 1}. {html.escape(ed.algorithm.name)}</b>"
+            ed.title.value = f"<b>{i + 1}. {html.escape(ed.label)}</b>"
             ed.up.disabled = i == 0
             ed.down.disabled = i == len(self.editors) - 1
         self.steps_box.children = tuple(self.editors)
@@ -269,17 +360,24 @@ class WorkflowBuilder(W.VBox):
                         persist=persist)
 
     def set_workflow(self, wf: Workflow) -> None:
-        """Replace the steps by those of ``wf`` (sub-workflow steps are shown flattened)."""
+        """Replace the steps by those of ``wf``; a sub-workflow stays one step (saved back nested)."""
+        algos = self._check_algorithms(wf)
         self.editors = []
         self.name.value = wf.name
         self.persist_field.value = ", ".join(wf.persist)
+        for st in wf.steps:
+            self.editors.append(SubWorkflowEditor(self, st) if st.workflow is not None
+                                else StepEditor(self, algos[st.algorithm], st))
+        self._redraw()
+
+    @staticmethod
+    def _check_algorithms(wf: Workflow) -> dict[str, type]:
+        """The registry; an error naming the step when ``wf`` (or a sub-workflow) uses an unknown algorithm."""
         algos = _registry()
         for path, st in wf.flatten():
             if st.algorithm not in algos:
                 raise DaisyError(f"workflow '{wf.name}', step '{path}': unknown algorithm {st.algorithm!r}")
-            self.editors.append(StepEditor(self, algos[st.algorithm], Step(
-                id=path, algorithm=st.algorithm, params=st.params, inputs=st.inputs, outputs=st.outputs, block=st.block)))
-        self._redraw()
+        return algos
 
     def validate(self) -> dict[str, list[str]] | None:
         """Check the workflow against the store; show and return the problems (None if valid)."""
@@ -363,7 +461,7 @@ class WorkflowBuilder(W.VBox):
         self.inputs_label.value = ("store: " + html.escape(", ".join(keys))) if keys else "store: empty"
 
     def _changed(self) -> None:
-        bad = [e.step_id.value for e in self.editors if not e.form.valid]
+        bad = [e.step_id.value for e in self.editors if not e.valid]
         if bad:
             self._say("invalid parameters in step(s): " + ", ".join(bad), error=True)
         else:

@@ -148,3 +148,47 @@ def test_builder_check_button_and_kept_keys(tmp_path):
     assert b.workflow.persist == ["t", "y"]
     b.save(str(tmp_path / "w.json"))
     assert Workflow.load(tmp_path / "w.json").persist == ["t", "y"]
+
+
+def test_builder_keeps_a_sub_workflow_as_one_step_and_inserts_a_saved_one(tmp_path):
+    inner = Workflow("prep", [Step("scale", "core.scale", {"factor": 3.0}, {"data": "in"}, {"data": "mid"}),
+                              Step("smooth", "core.smooth", {"iterations": 1}, {"data": "mid"}, {"data": "out"})],
+                     persist=["out"])
+    outer = Workflow("outer", [Step("prep", workflow=inner, inputs={"in": "x"}, outputs={"out": "y"}),
+                               Step("sum", "core.sum", {}, {"data": "y"}, {"total": "t"})], persist=["t"])
+    x = np.arange(12.0).reshape(3, 4)
+    b = WorkflowBuilder(DataStore({"x": x}), outer)
+    assert len(b.editors) == 2 and "daisy-wb-sub" in b.editors[0]._dom_classes
+    assert "1. sub-workflow prep" in b.editors[0].title.value and "core.smooth" in b.editors[0].children[1].children[0].value
+    assert set(b.editors[0].inputs) == {"in"} and set(b.editors[0].outputs) == {"mid", "out"}
+    assert b.workflow.to_dict() == outer.to_dict()  # saved back nested, not flattened
+    b.save(str(tmp_path / "outer.json"))
+    assert Workflow.load(tmp_path / "outer.json") == outer
+    t = b.run()
+    t.join(30)
+    assert b.progress.status.value == "done", b.message.value
+    from daisy_widgets.core.engine import run_workflow
+
+    ref = run_workflow(outer, DataStore({"x": x}))
+    assert b.result["t"] == ref["t"]
+    # Insert as step: a saved workflow becomes one step wired to what the previous step wrote
+    inner.save(tmp_path / "prep.json")
+    b2 = WorkflowBuilder(DataStore({"x": x}), path=str(tmp_path / "prep.json"))
+    b2.add_step("core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "x2"})
+    b2.insert_button.click()
+    sub = b2.editors[1]
+    assert sub.inputs["in"].value == "x2" and sub.outputs["out"].value == "work/prep/out"
+    assert sub.outputs["mid"].value == ""  # not exposed: stays private to the sub-workflow
+    assert "inserted" in b2.message.value
+    t = b2.run()
+    t.join(30)
+    assert b2.progress.status.value == "done", b2.message.value
+    ref = run_workflow(inner, DataStore({"in": 2 * x}))
+    np.testing.assert_allclose(b2.result["work/prep/out"], ref["out"])
+    # a file that uses an unknown algorithm is named in the message, nothing is added
+    bad = Workflow("bad", [Step("s", "core.scale", {}, {"data": "a"}, {"data": "b"})]).to_dict()
+    bad["steps"][0]["algorithm"] = "no.such"
+    (tmp_path / "bad.json").write_text(__import__("json").dumps(bad))
+    b2.path.value = str(tmp_path / "bad.json")
+    b2.insert_button.click()
+    assert "no.such" in b2.message.value and len(b2.editors) == 2
