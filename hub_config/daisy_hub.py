@@ -17,9 +17,16 @@ Environment variables read here
 ``DAISY_TILED_URL``, ``DAISY_TILED_API_KEY``
                           data service address and key passed on to the user servers
                           (also read from ``<state>/tiled_url`` and ``<state>/tiled_api_key``)
+``DAISY_CULL_SERVER_SECONDS``
+                          stop a user server idle this long (default: the Kubernetes
+                          deployment's ``CULL_SERVER_AFTER``, 3600; 0: never)
+``DAISY_CULL_EVERY_SECONDS``
+                          how often the culler looks (default: ``CULL_SERVER_EVERY``, 300,
+                          or half the timeout when that is shorter)
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import sys
@@ -180,3 +187,48 @@ def singleuser_args() -> list[str]:
         "--ContentsManager.allow_hidden=False",
     ] + ([f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]  # new notebooks in Lab: Daisy's kernel
          if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").exists() else [])
+
+
+def profiles():
+    """``hub_config/profiles.py``: the sizes and culling times shared with the Kubernetes values."""
+    if "daisy_profiles" in sys.modules:
+        return sys.modules["daisy_profiles"]
+    spec = importlib.util.spec_from_file_location("daisy_profiles", Path(__file__).resolve().parent / "profiles.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["daisy_profiles"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _seconds_env(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SystemExit(f"daisy demo: {name}={text!r} is not a number of seconds") from None
+    if value < 0:
+        raise SystemExit(f"daisy demo: {name}={value} must be 0 (off) or a positive number of seconds")
+    return value
+
+
+#: name of the hub service that stops idle user servers
+CULLER_SERVICE = "idle-culler"
+
+
+def idle_culler() -> tuple[list[dict], list[dict]]:
+    """``(services, roles)`` for the hub: jupyterhub-idle-culler stopping user servers idle for
+    ``DAISY_CULL_SERVER_SECONDS`` (what the Kubernetes chart's ``cull`` section runs), with only
+    the scopes it needs. Empty lists when the timeout is 0."""
+    prof = profiles()
+    timeout = _seconds_env("DAISY_CULL_SERVER_SECONDS", prof.CULL_SERVER_AFTER)
+    if timeout == 0:
+        return [], []
+    every = _seconds_env("DAISY_CULL_EVERY_SECONDS", min(prof.CULL_SERVER_EVERY, max(1, timeout // 2)))
+    service = {"name": CULLER_SERVICE,
+               "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}",
+                           f"--cull-every={max(1, every)}"]}
+    role = {"name": "daisy-idle-culler", "services": [CULLER_SERVICE],
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]}
+    return [service], [role]

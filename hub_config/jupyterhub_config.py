@@ -12,7 +12,6 @@ use the Kubernetes deployment (KubeSpawner profiles) instead.
 
 Addresses and folders come from the environment: see ``daisy_hub.py``.
 """
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -23,7 +22,9 @@ from daisy_hub import (  # noqa: E402
     INDEX_URL,
     REPO,
     ensure_state_dir,
+    idle_culler,
     prepare_home,
+    profiles,
     settings_from_env,
     shared_password,
     singleuser_args,
@@ -85,13 +86,12 @@ c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.JupyterHub.log_level = "INFO"
 
+# --- idle user servers are stopped (kernels are culled inside each server) --------
+c.JupyterHub.services, c.JupyterHub.load_roles = idle_culler()
+
 # --- server profiles: the one definition shared with the Kubernetes values ---------
 # hub_config/profiles.py sizes the CPU/GPU/Voila servers of the facility deployment.
 # DAISY_PROFILE_MENU=1 shows its menu here too (the GPU profile greyed out: it needs
 # the cluster); by default the demo spawns at once and lands on the app index.
 if os.environ.get("DAISY_PROFILE_MENU") == "1":
-    _spec = importlib.util.spec_from_file_location("daisy_profiles", Path(__file__).resolve().parent / "profiles.py")
-    daisy_profiles = importlib.util.module_from_spec(_spec)
-    sys.modules["daisy_profiles"] = daisy_profiles
-    _spec.loader.exec_module(daisy_profiles)
-    daisy_profiles.configure_local_spawner(c)
+    profiles().configure_local_spawner(c)

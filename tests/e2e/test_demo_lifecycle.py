@@ -60,3 +60,40 @@ def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
     # no data folder here: the data service was reported as not running, and no stale address is left
     assert "data service: not running" in hub.log()
     assert not (tmp_path / "state" / "tiled_url").exists()
+
+
+def test_an_idle_server_is_stopped_by_the_culler(tmp_path, e2e_harness):
+    """jupyterhub-idle-culler runs as a hub service (timeout shortened here) and stops an idle server."""
+    why = e2e_harness.missing_prerequisites()
+    if why:
+        pytest.skip(why)
+    hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data",
+                                     extra_env={"DAISY_CULL_SERVER_SECONDS": "15", "DAISY_CULL_EVERY_SECONDS": "3",
+                                                "DAISY_DATA_SERVICE": "0"})
+
+    def user_servers():
+        out = []
+        for pid in hub.process_tree():
+            try:
+                if "jupyterhub-singleuser" in " ".join(psutil.Process(pid).cmdline()):
+                    out.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    try:
+        session, resp = e2e_harness.requests_login(hub, "dave")
+        assert resp.status_code == 302
+        e2e_harness.wait_server_ready(hub, session, "dave")
+        assert user_servers()
+        stopped = "DELETE /hub/api/users/dave/server (idle-culler"  # the culler's stop request, answered
+
+        deadline = time.monotonic() + 150
+        while (user_servers() or stopped not in hub.log()) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert not user_servers(), hub.log()[-3000:]
+        assert "Culling server dave" in hub.log() and stopped in hub.log()
+        e2e_harness.wait_server_ready(hub, session, "dave")  # the user comes back: a fresh server starts
+        assert user_servers()
+    finally:
+        hub.stop()

@@ -52,6 +52,23 @@ def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
     assert c.JupyterHub.db_url.endswith(str(tmp_path / "state" / "jupyterhub.sqlite"))
 
 
+def test_idle_servers_are_culled_with_the_kubernetes_timeout(monkeypatch, tmp_path):
+    c = _load_config(monkeypatch, tmp_path)
+    (svc,) = c.JupyterHub.services
+    prof = _helpers().profiles()
+    assert svc["command"][1:] == ["-m", "jupyterhub_idle_culler", f"--timeout={prof.CULL_SERVER_AFTER}",
+                                  f"--cull-every={prof.CULL_SERVER_EVERY}"]
+    (role,) = c.JupyterHub.load_roles
+    assert role["services"] == [svc["name"]]
+    assert set(role["scopes"]) == {"list:users", "read:users:activity", "read:servers", "delete:servers"}
+    c = _load_config(monkeypatch, tmp_path, DAISY_CULL_SERVER_SECONDS="40")
+    assert c.JupyterHub.services[0]["command"][-2:] == ["--timeout=40", "--cull-every=20"]
+    c = _load_config(monkeypatch, tmp_path, DAISY_CULL_SERVER_SECONDS="0")
+    assert c.JupyterHub.services == [] and c.JupyterHub.load_roles == []
+    with pytest.raises(SystemExit, match="DAISY_CULL_SERVER_SECONDS='soon' is not a number of seconds"):
+        _load_config(monkeypatch, tmp_path, DAISY_CULL_SERVER_SECONDS="soon")
+
+
 def test_profile_menu_is_opt_in_and_comes_from_the_shared_profiles(monkeypatch, tmp_path):
     c = _load_config(monkeypatch, tmp_path)
     assert "options_form" not in c.Spawner                     # default: spawn at once, land on the app index
