@@ -73,16 +73,18 @@ class HubSettings:
         return self.state_dir / "password"
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, what: str = "a port number", lo: int = 1, hi: int = 65535) -> int:
+    """The integer in environment variable ``name`` (``default`` when unset or empty), within
+    ``lo``-``hi``; anything else stops the demo with a message naming the variable and ``what``."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         value = int(text)
     except ValueError:
-        raise SystemExit(f"daisy demo: {name}={text!r} is not a port number") from None
-    if not 0 < value < 65536:
-        raise SystemExit(f"daisy demo: {name}={value} is not a port number (1-65535)")
+        raise SystemExit(f"daisy demo: {name}={text!r} is not {what}") from None
+    if not lo <= value <= hi:
+        raise SystemExit(f"daisy demo: {name}={value} is not {what} ({lo}-{hi})")
     return value
 
 
@@ -201,16 +203,7 @@ def profiles():
 
 
 def _seconds_env(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise SystemExit(f"daisy demo: {name}={text!r} is not a number of seconds") from None
-    if value < 0:
-        raise SystemExit(f"daisy demo: {name}={value} must be 0 (off) or a positive number of seconds")
-    return value
+    return _int_env(name, default, "a number of seconds (0: off)", 0, 10**7)
 
 
 #: name of the hub service that stops idle user servers

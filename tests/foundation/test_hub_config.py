@@ -65,7 +65,7 @@ def test_idle_servers_are_culled_with_the_kubernetes_timeout(monkeypatch, tmp_pa
     assert c.JupyterHub.services[0]["command"][-2:] == ["--timeout=40", "--cull-every=20"]
     c = _load_config(monkeypatch, tmp_path, DAISY_CULL_SERVER_SECONDS="0")
     assert c.JupyterHub.services == [] and c.JupyterHub.load_roles == []
-    with pytest.raises(SystemExit, match="DAISY_CULL_SERVER_SECONDS='soon' is not a number of seconds"):
+    with pytest.raises(SystemExit, match="DAISY_CULL_SERVER_SECONDS=.soon. is not a number of seconds"):
         _load_config(monkeypatch, tmp_path, DAISY_CULL_SERVER_SECONDS="soon")
 
 
