@@ -43,7 +43,11 @@ SERVICE_START_TIMEOUT = 180.0
 
 
 def _die_with_parent() -> None:
-    """In the hub's process: get SIGTERM if the launcher dies (PR_SET_PDEATHSIG)."""
+    """In the hub's (or the service's) process: get SIGTERM if the launcher dies (PR_SET_PDEATHSIG),
+    and take SIGINT's default action back. A shell starts a background job with SIGINT ignored,
+    and that would pass on to the hub's own services (the idle culler), which JupyterHub stops
+    with SIGINT: each shutdown would then wait for the culler's SIGKILL."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
