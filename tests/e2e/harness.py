@@ -117,9 +117,17 @@ class DemoHub:
         return self.proc.returncode
 
 
+def _as_background_job() -> None:
+    """What a shell does to a job started with ``&``: SIGINT ignored (inherited by its children)."""
+    _stop_with_pytest()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def start_demo_hub(state_dir: Path, data_dir: Path, port: int | None = None, timeout: float = 120.0,
-                   extra_env: dict[str, str] | None = None) -> DemoHub:
-    """Start ``hub_config/demo.py`` on a free loopback port and wait until the hub answers."""
+                   extra_env: dict[str, str] | None = None, background_job: bool = False) -> DemoHub:
+    """Start ``hub_config/demo.py`` on a free loopback port and wait until the hub answers.
+
+    ``background_job``: start it as a shell starts ``make demo &`` (SIGINT ignored)."""
     port = port or free_port()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "demo.log"
@@ -128,7 +136,8 @@ def start_demo_hub(state_dir: Path, data_dir: Path, port: int | None = None, tim
     env.update(extra_env or {})
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, str(ROOT / "hub_config" / "demo.py")], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_stop_with_pytest)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_as_background_job if background_job else _stop_with_pytest)
     url = f"http://127.0.0.1:{port}/"
     import requests  # noqa: PLC0415
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import psutil
 import pytest
@@ -31,7 +32,8 @@ def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
         pytest.skip(why)
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "tiled_url").write_text("http://127.0.0.1:9/api\n")   # left by an earlier service
-    hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data")
+    # started as a shell starts 'make demo &' (SIGINT ignored, inherited): the stop must not depend on it
+    hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data", background_job=True)
     try:
         assert not (tmp_path / "state" / "tiled_url").exists()     # not handed to the user servers
         assert f"address:  {hub.url}" in hub.log() and f"password: {hub.password}" in hub.log()
@@ -57,6 +59,13 @@ def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", hub.port)) != 0, "the public port still answers"
     assert "stopped" in hub.log()
+    # the hub's own service (the idle culler) stopped at JupyterHub's SIGINT, not at its SIGKILL 15 s later
+    stamps = {}
+    for line in hub.log().splitlines():
+        for what in ("Cleaning up 1 services", "Cleaning up single-user servers"):
+            if what in line:
+                stamps[what] = datetime.strptime(line.split()[2], "%H:%M:%S.%f")
+    assert (stamps["Cleaning up single-user servers"] - stamps["Cleaning up 1 services"]).total_seconds() < 8
     # no data folder here: the data service was reported as not running, and no stale address is left
     assert "data service: not running" in hub.log()
     assert not (tmp_path / "state" / "tiled_url").exists()
