@@ -153,7 +153,7 @@ def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
         return None, f"no data folder {settings.data_dir} (write it with: make sample)"
     log_path = settings.state_dir / "data-service.log"
     senv = dict(env, DAISY_STATE_DIR=str(settings.state_dir))
-    for var in ("DAISY_TILED_URL", "DAISY_TILED_API_KEY"):
+    for var in DATA_SERVICE_VARS:
         senv.pop(var, None)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(settings.data_dir),

@@ -25,7 +25,6 @@ by the operator (see docs/deploy-kubernetes.md).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tomllib
@@ -51,12 +50,13 @@ POSTGRES_IMAGE = "docker.io/library/postgres:16.6"
 
 
 def load_profiles():
-    """Import ``hub_config/profiles.py`` by path (hub_config is not a package)."""
-    spec = importlib.util.spec_from_file_location("daisy_profiles", REPO / "hub_config" / "profiles.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod          # dataclasses look the module up while building
-    spec.loader.exec_module(mod)
-    return mod
+    """``hub_config/profiles.py``, imported once by path (hub_config is not a package): the
+    loader the demo hub uses too (``daisy_hub.profiles``)."""
+    if str(REPO / "hub_config") not in sys.path:
+        sys.path.insert(0, str(REPO / "hub_config"))
+    from daisy_hub import profiles  # noqa: PLC0415
+
+    return profiles()
 
 
 def package_version() -> str:
