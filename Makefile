@@ -32,6 +32,9 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 # Debian packages: building sherpa (peers extra) from source, and the test browser
 BUILD_PKGS := bison flex byacc libfftw3-dev pkg-config
 BUILD_CMDS := bison flex byacc pkg-config
+# $(call apt_install,PKGS): install quietly; on failure refresh the package lists once and retry
+apt_install = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null || \
+  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null; }
 
 .PHONY: help demo test setup setup-test sample system-deps chromium container-test-setup node-check clean
 
@@ -74,8 +77,7 @@ system-deps:
 	  if [ -n "$$missing" ]; then \
 	    if [ "$(IS_ROOT)" = yes ]; then \
 	      echo "make: apt-get install $(BUILD_PKGS) python3-venv (missing:$$missing)"; \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BUILD_PKGS) python3-venv >/dev/null || \
-	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BUILD_PKGS) python3-venv >/dev/null; }; \
+	      $(call apt_install,$(BUILD_PKGS) python3-venv); \
 	    else \
 	      echo "make: missing system packages:$$missing (needed to build sherpa and the venv)." >&2; \
 	      echo "      Run as root, or: sudo apt-get install $(BUILD_PKGS) python3-venv" >&2; exit 1; \
@@ -103,8 +105,7 @@ $(KERNEL_STAMP): kernels/daisy-python3/kernel.json $(PY_STAMP)
 chromium:
 	@[ -x /usr/bin/chromium ] || { \
 	  if [ "$(IS_ROOT)" = yes ]; then echo "make: apt-get install chromium"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
-	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	    $(call apt_install,chromium); \
 	  else echo "make: /usr/bin/chromium is missing; the browser tests need it: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 # --- the container test (tests/k8s/test_container_runtime.py) ---------------------------------
@@ -118,8 +119,7 @@ container-test-setup: $(PY_STAMP)
 	    echo "make: not root: podman and the test rootfs are not installed (the container test will skip)" >&2; exit 0; fi; \
 	  command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || { \
 	    echo "make: apt-get install podman runc debootstrap (container test)"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >/dev/null || \
-	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap >/dev/null; }; }; \
+	    $(call apt_install,podman runc debootstrap); }; \
 	  mkdir -p test-artifacts; echo "make: preparing the container test's rootfs and wheelhouse (images/testing/prepare-test-rootfs.sh)"; \
 	  bash images/testing/prepare-test-rootfs.sh > test-artifacts/prepare-test-rootfs.log 2>&1 || \
 	    echo "make: could not prepare the container test (see test-artifacts/prepare-test-rootfs.log); it will skip" >&2
