@@ -321,13 +321,8 @@ def _run_chunk_inner(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, A
     algo.context.chunk_start = chunk_start  # type: ignore[attr-defined]
     inputs = dict(whole)
     for k, v in pieces.items():
-        if isinstance(v, tuple) and len(v) == 5 and v[0] == _SLICE:  # a block of a scattered array
-            v = _take(v[1], v[2], v[3], v[4])
         inputs[k] = np.asarray(v) if is_dask(v) else v
     return algo(**inputs)
-
-
-_SLICE = "__daisy_slice__"
 
 
 def _slice(x: Any, axis: int, a: int, b: int) -> Any:
@@ -507,16 +502,18 @@ class DaskEngine(Engine):
         if ranges is None:
             tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name, 0, (wf.name, path, None)))
         else:
+            # a big in-memory input is scattered block by block: the blocks spread over the workers,
+            # so the chunks do too (one scattered whole array would draw every chunk to its worker)
+            blocks = {k: client.scatter([_take(v, split.inputs[k], a, b) for a, b in ranges], hash=False)
+                      for k, v in inputs.items()
+                      if k in split.inputs and isinstance(v, np.ndarray) and v.nbytes > (1 << 20)}
             for i, (a, b) in enumerate(ranges):
                 pieces = {}
                 for k, v in inputs.items():
                     if k not in split.inputs:
                         continue
                     ax = split.inputs[k]
-                    if is_dask(v):
-                        pieces[k] = _take(v, ax, a, b)
-                    else:
-                        pieces[k] = (_SLICE, ref(v), ax, a, b)  # sliced inside the chunk's task
+                    pieces[k] = blocks[k][i] if k in blocks else _take(v, ax, a, b)
                 where = (wf.name, path, _chunk_label(i, len(ranges), (a, b), axis))
                 tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a, where))
         n = len(tasks)
