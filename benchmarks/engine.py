@@ -9,10 +9,22 @@ Prints a table. Each figure is measured against a peer in the same run:
 * speed-up of a CPU-bound chunked step (``core.smooth``, numba, releases the GIL)
   on a Dask LocalCluster of W single-threaded worker processes over the
   in-process engine (one process, one thread); target >= 1.7x with 2 workers.
+  The job is about 10 s of work in one process, split in 4 chunks per worker; the
+  Dask time runs from ``engine.run`` until the result is back in this process
+  (``DataStore.compute``). The in-process and Dask runs alternate, and the figure is
+  the median speed-up of a pair (the spread of the pairs is printed beside it).
+  A shorter job (about 2.5 s) is measured too: there Dask's fixed cost per run
+  (scatter, scheduling, fetching the result; about 0.1-0.2 s) shows;
+* the peer for the speed-up: a plain multiprocessing pool on the same work (array and
+  kernel already in each process, so no data travels), the whole job in one process
+  against equal shares in W processes, in pairs too: what the shared machine gives
+  at that moment. On this machine's 2 virtual cores one core runs about 10% slower
+  while the other is busy too, so even the peer stays under 2x.
 
 Usage::
 
-    python benchmarks/engine.py [--steps 500] [--chunks 200] [--size 64 256 512] [--iterations 40] [--workers 2]
+    python benchmarks/engine.py [--steps 500] [--chunks 200] [--size 32 128 512] [--iterations 8000]
+                                [--short-iterations 2000] [--workers 2] [--repeat 3]
 
 The machine may be shared: run it when idle and repeat (``--repeat``) to see the spread.
 """
@@ -73,15 +85,20 @@ def chunk_overhead(n_chunks: int, dask_engine, repeat: int) -> tuple[float, floa
         ts = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            out = eng.run(wf, DataStore({"x": x}))
-            if label == "dask":
-                out["y"].compute()
+            eng.run(wf, DataStore({"x": x})).compute("y")
             ts.append(time.perf_counter() - t0)
         res[label] = min(ts) / n_chunks
     return res["inprocess"], res["dask"]
 
 
-def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -> tuple[float, float, float]:
+def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -> tuple[float, float, float, float, float]:
+    """Time core.smooth on the in-process engine and on ``dask_engine``, in pairs run back to back.
+
+    The Dask time runs from ``engine.run`` until the result is in this process
+    (``DataStore.compute``). Returns the median in-process time (s), the median Dask time (s),
+    and the median, lowest and highest speed-up of a pair: the two runs of a pair see the
+    shared machine in the same state, which two separate medians do not.
+    """
     from daisy_widgets.core.datastore import DataStore
     from daisy_widgets.core.engine import InProcessEngine
     from daisy_widgets.core.workflow import Step, Workflow
@@ -93,46 +110,64 @@ def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -
                                block=block)])
     # warm-up: numba compiles (or loads its cache) in every process
     small = Workflow("warm", [Step("smooth", "core.smooth", {"iterations": 1}, {"data": "x"}, {"data": "y"}, block=1)])
-    InProcessEngine().run(small, DataStore({"x": x[: 2 * n_workers, :2]}))
-    dask_engine.run(small, DataStore({"x": x[: 4 * n_workers, :2]}))["y"].compute()
+    InProcessEngine().run(small, DataStore({"x": x[: 2 * n_workers].copy()}))
+    dask_engine.run(small, DataStore({"x": x[: 4 * n_workers].copy()})).compute("y")
     t1, td = [], []
-    ref = None
+    ref = out = None
     for _ in range(repeat):
         t0 = time.perf_counter()
         ref = InProcessEngine().run(wf, DataStore({"x": x}))["y"]
         t1.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        out = dask_engine.run(wf, DataStore({"x": x}))["y"].compute()
+        out = dask_engine.run(wf, DataStore({"x": x})).compute("y")
         td.append(time.perf_counter() - t0)
     assert np.allclose(out, ref)
-    return statistics.median(t1), statistics.median(td), statistics.median(t1) / statistics.median(td)
+    ratios = [a / b for a, b in zip(t1, td)]
+    return statistics.median(t1), statistics.median(td), statistics.median(ratios), min(ratios), max(ratios)
 
 
-def _smooth_share(args: tuple) -> float:
-    """Run core.smooth on one share of the rows (in a pool process); return its time."""
-    shape, iterations, lo, hi = args
+_POOL_DATA: dict = {}
+
+
+def _pool_init(shape: tuple[int, ...], iterations: int) -> None:
+    """Pool process set-up: the input array, and core.smooth compiled (or loaded from numba's cache)."""
     from daisy_widgets.core.builtin import Smooth
 
-    x = np.random.default_rng(0).random(shape)[lo:hi]
-    algo = Smooth(iterations=iterations)
-    algo(data=x[:1, :2])  # compile / load the numba cache
-    t0 = time.perf_counter()
-    algo(data=x)
-    return time.perf_counter() - t0
+    _POOL_DATA["x"] = np.random.default_rng(0).random(shape)
+    _POOL_DATA["algo"] = algo = Smooth(iterations=iterations)
+    algo(data=_POOL_DATA["x"][:1].copy())
 
 
-def parallel_ceiling(shape: tuple[int, ...], iterations: int, workers: int) -> float:
-    """Speed-up of plain multiprocessing (no Dask) on the same work: what the machine gives right now."""
+def _smooth_rows(bounds: tuple[int, int]) -> None:
+    """Run core.smooth on rows ``lo:hi`` of the pool's array (nothing travels back)."""
+    lo, hi = bounds
+    _POOL_DATA["algo"](data=_POOL_DATA["x"][lo:hi])
+
+
+def parallel_ceiling(shape: tuple[int, ...], iterations: int, workers: int, repeat: int) -> tuple[float, float, float]:
+    """Speed-up of plain multiprocessing (no Dask) on the same work: what the machine gives right now.
+
+    A pool of ``workers`` processes, each holding the array and the compiled kernel; in
+    pairs run back to back, the wall time of the whole job in one pool process over the
+    wall time of the job split in equal shares, one per process. Returns the median,
+    lowest and highest speed-up of a pair.
+    """
     import multiprocessing as mp
 
     n = shape[0]
-    with mp.get_context("spawn").Pool(workers) as pool:
-        one = pool.map(_smooth_share, [(shape, iterations, 0, n)])[0]
-        bounds = np.linspace(0, n, workers + 1).astype(int)
-        # compute time of the slowest share, started together (process start and compilation excluded)
-        par = max(pool.map(_smooth_share, [(shape, iterations, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])],
-                           chunksize=1))
-    return one / par
+    edges = np.linspace(0, n, workers + 1).astype(int)
+    shares = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    ratios = []
+    with mp.get_context("spawn").Pool(workers, initializer=_pool_init, initargs=(shape, iterations)) as pool:
+        pool.map(_smooth_rows, [(0, 1)] * workers, chunksize=1)  # every process started and set up
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            pool.apply(_smooth_rows, ((0, n),))
+            one = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pool.map(_smooth_rows, shares, chunksize=1)
+            ratios.append(one / (time.perf_counter() - t0))
+    return statistics.median(ratios), min(ratios), max(ratios)
 
 
 def main() -> None:
@@ -140,7 +175,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=500, help="trivial steps for the per-step overhead")
     ap.add_argument("--chunks", type=int, default=200, help="tiny chunks for the per-chunk overhead on Dask")
     ap.add_argument("--size", type=int, nargs=3, default=(32, 128, 512), help="array shape of the CPU-bound step")
-    ap.add_argument("--iterations", type=int, default=2000, help="smoothing iterations (CPU work per element)")
+    ap.add_argument("--iterations", type=int, default=8000,
+                    help="smoothing iterations (CPU work per element): about 10 s in one process here")
+    ap.add_argument("--short-iterations", type=int, default=2000,
+                    help="iterations of a second, shorter job (about 2.5 s) where Dask's fixed cost per run shows; 0 skips it")
     ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (1 thread each)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -153,21 +191,28 @@ def main() -> None:
     per_step, overhead = step_overhead(args.steps, args.repeat)
     rows.append(("in-process: time per trivial step", f"{per_step * 1e3:.3f} ms", "-"))
     rows.append(("in-process: engine overhead per step", f"{overhead * 1e3:.3f} ms", "< 1 ms"))
+    shape = tuple(args.size)
     with DaskEngine(n_workers=args.workers, threads_per_worker=1, processes=True) as dask_engine:
         ip_chunk, dk_chunk = chunk_overhead(args.chunks, dask_engine, args.repeat)
         rows.append(("in-process: time per tiny chunk", f"{ip_chunk * 1e3:.3f} ms", "-"))
         rows.append((f"Dask ({args.workers} procs): time per tiny chunk", f"{dk_chunk * 1e3:.3f} ms", "-"))
-        t1, td, s = speedup(tuple(args.size), args.iterations, dask_engine, args.repeat)
-        rows.append((f"core.smooth {tuple(args.size)} x{args.iterations}: in-process (1 proc)", f"{t1:.2f} s", "-"))
+        t1, td, s, lo, hi = speedup(shape, args.iterations, dask_engine, args.repeat)
+        rows.append((f"core.smooth {shape} x{args.iterations}: in-process (1 proc)", f"{t1:.2f} s", "-"))
         rows.append((f"core.smooth on Dask ({args.workers} procs x 1 thread)", f"{td:.2f} s", "-"))
-        rows.append(("Dask speed-up over one process", f"{s:.2f}x", ">= 1.7x"))
+        rows.append((f"Dask speed-up over one process (pairs: {lo:.2f}-{hi:.2f}x)", f"{s:.2f}x", ">= 1.7x"))
+        if args.short_iterations:
+            t1s, tds, ss, los, his = speedup(shape, args.short_iterations, dask_engine, args.repeat)
+            rows.append((f"short job x{args.short_iterations}: in-process / Dask", f"{t1s:.2f}/{tds:.2f} s", "-"))
+            rows.append((f"short job: Dask speed-up (pairs: {los:.2f}-{his:.2f}x)", f"{ss:.2f}x",
+                         "fixed cost per run shows"))
     with DaskEngine(n_workers=1, threads_per_worker=args.workers, processes=True) as threaded:
-        _, tt, st = speedup(tuple(args.size), args.iterations, threaded, args.repeat)
+        _, tt, st, lo, hi = speedup(shape, args.iterations, threaded, args.repeat)
         rows.append((f"core.smooth on Dask (1 proc x {args.workers} threads, numba nogil)", f"{tt:.2f} s", "-"))
-        rows.append(("Dask threads speed-up over one process", f"{st:.2f}x", "-"))
-    ceiling = parallel_ceiling(tuple(args.size), args.iterations, args.workers)
-    rows.append((f"peer: plain multiprocessing ({args.workers} procs, no Dask) speed-up", f"{ceiling:.2f}x",
+        rows.append((f"Dask threads speed-up over one process (pairs: {lo:.2f}-{hi:.2f}x)", f"{st:.2f}x", "-"))
+    ceiling, lo, hi = parallel_ceiling(shape, args.iterations, args.workers, args.repeat)
+    rows.append((f"peer: plain multiprocessing, {args.workers} procs (pairs: {lo:.2f}-{hi:.2f}x)", f"{ceiling:.2f}x",
                  "what the shared machine gave"))
+    rows.append(("Dask (procs) speed-up / peer's", f"{s / ceiling:.0%}", "-"))
     w = max(len(r[0]) for r in rows)
     print(f"\n{'measure':<{w}}  {'value':>12}  target")
     print("-" * (w + 24))

@@ -480,14 +480,58 @@ class DataStore:
 
 # -- helpers -------------------------------------------------------------------------
 def materialize(obj: Any) -> Any:
-    """Bring a value into this process's memory (dask -> numpy, Future -> result, CuPy -> numpy)."""
+    """Bring a value into this process's memory (dask -> numpy, Future -> result, CuPy -> numpy).
+
+    A dask array computed on a ``distributed`` cluster has its blocks fetched straight
+    from the workers that hold them (see :func:`gather_blocks`).
+    """
     if is_dask(obj):
-        return obj.compute()
+        whole = gather_blocks(obj)
+        return whole if whole is not None else obj.compute()
     if type(obj).__name__ == "Future" and hasattr(obj, "result"):
         return obj.result()
     if type(obj).__module__.startswith("cupy"):
         return obj.get()
     return obj
+
+
+def gather_blocks(arr: Any) -> np.ndarray | None:
+    """A numpy dask array fetched block by block from its distributed cluster into one array here.
+
+    ``arr.compute()`` on a cluster concatenates the blocks in one worker and then sends
+    the whole array to the client: every block travels twice, and one worker must hold
+    the whole result in its memory. Here each block travels once, straight from the
+    worker that computed it, into an array allocated in this process.
+
+    The cluster is the one whose futures the array holds (a :class:`DaskEngine` result),
+    else the default client. Returns None (the caller then uses ``arr.compute()``) for
+    an array of no futures that ``arr.compute()`` would not run on a ``distributed``
+    client (no client, or another scheduler configured), or that is not a plain numpy
+    one with known block sizes.
+    """
+    if not is_dask(arr) or arr.ndim == 0 or arr.size == 0 or not isinstance(getattr(arr, "_meta", None), np.ndarray):
+        return None
+    if any(np.isnan(c) for cs in arr.chunks for c in cs):
+        return None
+    try:
+        from dask.base import get_scheduler  # noqa: PLC0415
+        from distributed import default_client, futures_of  # noqa: PLC0415
+
+        held = futures_of(arr)
+        # blocks held by futures live on their client's cluster (a Dask engine's results)
+        client = held[0].client if held else default_client()
+    except (ImportError, ValueError):
+        return None
+    if not held and getattr(get_scheduler(collections=[arr]), "__self__", None) is not client:
+        return None
+    # the futures are released when they go out of scope (never cancelled: a block may
+    # alias a future that a DataStore still holds)
+    parts = client.gather(client.compute(list(arr.to_delayed().ravel())))
+    out = np.empty(arr.shape, arr.dtype)
+    edges = [np.cumsum((0, *sizes)) for sizes in arr.chunks]
+    for index, part in zip(np.ndindex(*arr.numblocks), parts):
+        out[tuple(slice(edges[d][i], edges[d][i + 1]) for d, i in enumerate(index))] = part
+    return out
 
 
 def _n_blocks(obj: Any) -> int:

@@ -40,6 +40,14 @@ from .progress import CancelToken, ProgressCallback, ProgressEvent, estimate_eta
 from .workflow import Step, Workflow
 
 
+#: in-memory arrays larger than this are scattered to the workers rather than put in the task graph
+_SCATTER_BYTES = 1 << 20
+#: chunks handed to a Dask worker thread at once (one running, one ready to start)
+_SLOTS_PER_THREAD = 2
+#: times a chunk is sent again when its worker is lost (with the blocks it was given)
+_LOST_WORKER_RESENDS = 3
+
+
 # -- shared pieces -----------------------------------------------------------------------
 class _Reporter:
     """Turns (step, chunk) positions into ProgressEvents with an ETA."""
@@ -325,6 +333,11 @@ def _run_chunk_inner(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, A
     return algo(**inputs)
 
 
+def _is_big(v: Any) -> bool:
+    """An in-memory array worth scattering to the workers rather than putting in the task graph."""
+    return isinstance(v, np.ndarray) and v.nbytes > _SCATTER_BYTES
+
+
 def _slice(x: Any, axis: int, a: int, b: int) -> Any:
     return _take(x, axis, a, b)
 
@@ -477,7 +490,7 @@ class DaskEngine(Engine):
 
         def ref(v: Any) -> Any:
             """A value to hand to a task: big in-memory arrays are scattered once."""
-            if isinstance(v, np.ndarray) and v.nbytes > (1 << 20):
+            if _is_big(v):
                 if id(v) not in scattered:
                     scattered[id(v)] = (client.scatter(v, broadcast=False, hash=False), v)
                 return scattered[id(v)][0]
@@ -498,15 +511,24 @@ class DaskEngine(Engine):
             raise StepError(wf.name, path, exc) from exc
 
         whole = {k: ref(v) for k, v in inputs.items() if ranges is None or k not in split.inputs}
+        # chunk tasks are named after the algorithm: the dashboard shows them so, and the
+        # scheduler learns each algorithm's own chunk duration
+        run_key = f"{algo.name}-{uuid.uuid4().hex}"
+        streamed = (ranges is not None and not self.lazy
+                    and any(k in split.inputs and _is_big(v) for k, v in inputs.items()))
+        n = len(ranges) if ranges is not None else 1
+        label = (lambda i: _chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
         tasks = []
-        if ranges is None:
-            tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name, 0, (wf.name, path, None)))
+        if streamed:
+            pass  # handed out below, as the workers free up
+        elif ranges is None:
+            tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name, 0, (wf.name, path, None),
+                                                              dask_key_name=f"{run_key}-0"))
         else:
-            # a big in-memory input is scattered block by block: the blocks spread over the workers,
-            # so the chunks do too (one scattered whole array would draw every chunk to its worker)
+            # (lazy mode) a big in-memory input is scattered block by block: the blocks spread over
+            # the workers, so the chunks do too (one scattered whole array would draw every chunk to its worker)
             blocks = {k: client.scatter([_take(v, split.inputs[k], a, b) for a, b in ranges], hash=False)
-                      for k, v in inputs.items()
-                      if k in split.inputs and isinstance(v, np.ndarray) and v.nbytes > (1 << 20)}
+                      for k, v in inputs.items() if k in split.inputs and _is_big(v)}
             for i, (a, b) in enumerate(ranges):
                 pieces = {}
                 for k, v in inputs.items():
@@ -515,9 +537,8 @@ class DaskEngine(Engine):
                     ax = split.inputs[k]
                     pieces[k] = blocks[k][i] if k in blocks else _take(v, ax, a, b)
                 where = (wf.name, path, _chunk_label(i, len(ranges), (a, b), axis))
-                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a, where))
-        n = len(tasks)
-        label = (lambda i: _chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
+                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a, where,
+                                                                  dask_key_name=f"{run_key}-{i}"))
         rep(index, path, 0, n)
 
         if self.lazy:
@@ -525,10 +546,22 @@ class DaskEngine(Engine):
             rep(index, path, n, n, message="graph built (computed when saved)")
             return
 
-        futures = client.compute(tasks, retries=self.retries)
-        live.extend(futures)
-        pos = {f.key: i for i, f in enumerate(futures)}
-        self._wait(client, wf, path, index, futures, pos, label, rep, cancel)
+        if streamed:
+            def chunk_args(i: int, worker: str) -> tuple:
+                a, b = ranges[i]
+                pieces = {}
+                for k, v in inputs.items():
+                    if k in split.inputs:
+                        piece = _take(v, split.inputs[k], a, b)
+                        pieces[k] = client.scatter(piece, workers=[worker], hash=False) if _is_big(v) else piece
+                return (algo, whole, pieces, cancel_name, a, (wf.name, path, label(i)))
+
+            futures = self._stream_chunks(client, wf, path, index, n, chunk_args, run_key, label, rep, cancel, live)
+        else:
+            futures = client.compute(tasks, retries=self.retries)
+            live.extend(futures)
+            pos = {f.key: i for i, f in enumerate(futures)}
+            self._wait(client, wf, path, index, futures, pos, label, rep, cancel)
         metas = client.gather(client.map(_meta, futures, pure=False))
         for port, key in step.outputs.items():
             if port not in metas[0]:
@@ -551,6 +584,87 @@ class DaskEngine(Engine):
         # the chunk futures themselves can go: the picked outputs keep what they need
         for f in futures:
             live.remove(f)
+
+    def _stream_chunks(self, client: Any, wf: Workflow, path: str, index: int, n: int,
+                       chunk_args: Callable[[int, str], tuple], run_key: str, label: Callable[[int], str | None],
+                       rep: _Reporter, cancel: CancelToken, live: list[Any]) -> list[Any]:
+        """Run ``n`` chunks as a work queue; return their futures in chunk order.
+
+        A chunk is sent to a worker only when that worker has a free slot
+        (``_SLOTS_PER_THREAD`` per thread), with its blocks scattered straight to it by
+        ``chunk_args(i, worker)``. So a faster or less loaded worker takes more chunks
+        (sent all at once, the chunks would be split evenly in advance and the run would
+        wait for the slowest worker), and only the blocks of the chunks in flight are on
+        the cluster. A chunk whose worker is lost, with the blocks it was given, is sent
+        again elsewhere (``_LOST_WORKER_RESENDS`` times); a failing chunk is retried
+        ``retries`` times, then raises :class:`StepError` naming it.
+        """
+        from collections import Counter, deque  # noqa: PLC0415
+
+        from distributed import wait  # noqa: PLC0415
+
+        futures: list[Any] = [None] * n
+        todo = deque(range(n))
+        resends = [0] * n
+        placed: dict[Any, tuple[int, str]] = {}  # future -> (chunk, worker it was sent to)
+        busy: Counter[str] = Counter()
+        workers: dict[str, int] = {}  # address -> threads, asked again when a worker may have come or gone
+        done_n = 0
+
+        def fill(refresh: bool = False) -> None:
+            if refresh or not workers:
+                workers.clear()
+                workers.update({addr: w.get("nthreads", 1)
+                                for addr, w in client.scheduler_info().get("workers", {}).items()})
+            while todo and workers:
+                worker = min(workers, key=lambda w: busy[w] / workers[w])
+                if busy[worker] >= _SLOTS_PER_THREAD * workers[worker]:
+                    return
+                i = todo.popleft()
+                f = client.submit(_run_chunk, *chunk_args(i, worker), key=f"{run_key}-{i}-{resends[i]}",
+                                  workers=[worker], allow_other_workers=True, retries=self.retries, pure=False)
+                futures[i] = f
+                live.append(f)
+                placed[f] = (i, worker)
+                busy[worker] += 1
+
+        fill()
+        while done_n < n:
+            if cancel.cancelled:
+                raise Cancelled("cancelled by the user")
+            if not placed:  # no worker now (a lost one is being restarted)
+                time.sleep(0.25)
+                fill(refresh=True)
+                continue
+            try:
+                done, _ = wait(list(placed), timeout=0.25, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                fill(refresh=True)  # workers may have joined (or a lost one come back)
+                continue
+            for f in done:
+                i, worker = placed.pop(f)
+                busy[worker] -= 1
+                if f.status == "finished":
+                    done_n += 1
+                    continue
+                exc = f.exception() if f.status == "error" else None
+                if isinstance(exc, Cancelled) or cancel.cancelled:
+                    raise Cancelled("cancelled by the user")
+                if not isinstance(exc, StepError) and resends[i] < _LOST_WORKER_RESENDS:
+                    # not the algorithm's error: the worker (and the chunk's blocks) was lost
+                    live.remove(f)
+                    resends[i] += 1
+                    todo.appendleft(i)
+                    workers.clear()  # asked again before the next chunk is sent
+                    continue
+                client.cancel(list(placed))
+                if isinstance(exc, StepError):  # raised on the worker, already names step and chunk
+                    raise exc
+                cause = exc or RuntimeError(f"chunk {f.status}")
+                raise StepError(wf.name, path, cause, chunk=label(i)) from cause
+            rep(index, path, done_n, n)
+            fill()
+        return futures
 
     def _wait(self, client: Any, wf: Workflow, path: str, index: int, futures: list, pos: dict,
               label: Callable[[int], str | None], rep: _Reporter, cancel: CancelToken) -> None:

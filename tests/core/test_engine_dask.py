@@ -46,6 +46,26 @@ def test_same_results_as_in_process_with_outputs_on_workers(dask_engine):
     assert "work/scaled" not in out
 
 
+def test_store_compute_fetches_each_block_from_its_worker(dask_engine):
+    from distributed import get_task_stream
+
+    x = np.random.default_rng(2).random((24, 6, 10))
+    ref = run_workflow(_wf(), DataStore({"raw/data": x}))
+    out = dask_engine.run(_wf(), DataStore({"raw/data": x}))
+    with get_task_stream(dask_engine.client) as stream:
+        whole = out.compute("work/smooth")
+    assert isinstance(whole, np.ndarray) and whole.dtype == ref["work/smooth"].dtype
+    np.testing.assert_allclose(whole, ref["work/smooth"])
+    # no task on the cluster joins the blocks (arr.compute() would, in one worker): every
+    # task there holds one block, a quarter of the whole
+    assert stream.data and not [t for t in stream.data if "finalize" in str(t["key"])]
+    assert max(t["nbytes"] for t in stream.data) == whole.nbytes // 4
+    # blocks along two axes are placed right too, and the store keeps its blocks
+    two_d = da.from_array(x.reshape(24, 60), chunks=(7, 25)).persist()
+    np.testing.assert_array_equal(DataStore({"a": two_d}).compute("a"), x.reshape(24, 60))
+    np.testing.assert_allclose(out["work/smooth"].compute(), ref["work/smooth"])
+
+
 def test_error_on_dask_names_step_and_chunk(dask_engine):
     x = np.ones((16, 4))
     x[9, 2] = np.inf
