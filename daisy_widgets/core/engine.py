@@ -602,6 +602,7 @@ class DaskEngine(Engine):
         from collections import Counter, deque  # noqa: PLC0415
 
         from distributed import wait  # noqa: PLC0415
+        from distributed.client import FuturesCancelledError  # noqa: PLC0415
 
         futures: list[Any] = [None] * n
         todo = deque(range(n))
@@ -621,7 +622,16 @@ class DaskEngine(Engine):
                 if busy[worker] >= _SLOTS_PER_THREAD * workers[worker]:
                     return
                 i = todo.popleft()
-                f = client.submit(_run_chunk, *chunk_args(i, worker), key=f"{run_key}-{i}-{resends[i]}",
+                try:
+                    args = chunk_args(i, worker)
+                except Exception:  # noqa: BLE001  (the worker left while its blocks were sent)
+                    if resends[i] >= _LOST_WORKER_RESENDS:
+                        raise
+                    resends[i] += 1
+                    todo.appendleft(i)
+                    del workers[worker]
+                    continue
+                f = client.submit(_run_chunk, *args, key=f"{run_key}-{i}-{resends[i]}",
                                   workers=[worker], allow_other_workers=True, retries=self.retries, pure=False)
                 futures[i] = f
                 live.append(f)
@@ -637,11 +647,13 @@ class DaskEngine(Engine):
                 fill(refresh=True)
                 continue
             try:
-                done, _ = wait(list(placed), timeout=0.25, return_when="FIRST_COMPLETED")
+                wait(list(placed), timeout=0.25, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 fill(refresh=True)  # workers may have joined (or a lost one come back)
                 continue
-            for f in done:
+            except FuturesCancelledError:
+                pass  # a chunk whose blocks went with a lost worker: handled below
+            for f in [f for f in placed if f.done()]:
                 i, worker = placed.pop(f)
                 busy[worker] -= 1
                 if f.status == "finished":
@@ -650,8 +662,9 @@ class DaskEngine(Engine):
                 exc = f.exception() if f.status == "error" else None
                 if isinstance(exc, Cancelled) or cancel.cancelled:
                     raise Cancelled("cancelled by the user")
-                if not isinstance(exc, StepError) and resends[i] < _LOST_WORKER_RESENDS:
-                    # not the algorithm's error: the worker (and the chunk's blocks) was lost
+                if f.status == "cancelled" and resends[i] < _LOST_WORKER_RESENDS:
+                    # the chunk's blocks went with a lost worker (an error, KilledWorker included,
+                    # has had the scheduler's own retries already)
                     live.remove(f)
                     resends[i] += 1
                     todo.appendleft(i)
@@ -660,7 +673,8 @@ class DaskEngine(Engine):
                 client.cancel(list(placed))
                 if isinstance(exc, StepError):  # raised on the worker, already names step and chunk
                     raise exc
-                cause = exc or RuntimeError(f"chunk {f.status}")
+                cause = exc or RuntimeError(f"chunk {f.status}: its worker was lost {resends[i] + 1} times, "
+                                            "with the data sent to it")
                 raise StepError(wf.name, path, cause, chunk=label(i)) from cause
             rep(index, path, done_n, n)
             fill()

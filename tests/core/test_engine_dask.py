@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 from distributed import Future
 
+from daisy_widgets.core.algorithm import Algorithm
 from daisy_widgets.core.datastore import DataStore
 from daisy_widgets.core.engine import InProcessEngine, run_workflow
+from daisy_widgets.core.params import Port, Split
+from daisy_widgets.core.registry import get_algorithm
 from daisy_widgets.core.errors import Cancelled, StepError
 from daisy_widgets.core.progress import CancelToken
 from daisy_widgets.core.workflow import Step, Workflow
@@ -66,6 +69,35 @@ def test_store_compute_fetches_each_block_from_its_worker(dask_engine):
     np.testing.assert_allclose(out["work/smooth"].compute(), ref["work/smooth"])
 
 
+class _SlowOnWorkerZero(Algorithm):
+    """Marks each row with the worker that ran it; 0.4 s a chunk on worker 0, 0.02 s elsewhere."""
+
+    name = "test.slow_on_worker_zero"
+    inputs = (Port("data", help="array (rows, ...)"),)
+    outputs = (Port("worker", help="name of the worker that ran each row"),)
+    split = Split(inputs={"data": 0}, outputs={"worker": 0}, block=1)
+
+    def compute(self, data):
+        from distributed import get_worker
+
+        name = get_worker().name
+        time.sleep(0.4 if name == 0 else 0.02)
+        return {"worker": np.full(len(data), name)}
+
+
+def test_chunks_of_a_big_input_go_to_the_worker_that_is_free(dask_engine):
+    """A work queue: the fast worker takes most chunks (sent all at once they would split 6/6)."""
+    wf = Workflow("queue", [Step("mark", _SlowOnWorkerZero.name, {}, {"data": "x"}, {"worker": "w"})])
+    x = np.zeros((12, 20_000))  # 1.9 MB: scattered to the workers block by block
+    lookup = {_SlowOnWorkerZero.name: _SlowOnWorkerZero}
+    out = dask_engine.run(wf, DataStore({"x": x}), lookup=lambda name: lookup.get(name) or get_algorithm(name))
+    ran_on = out.compute("w")
+    assert ran_on.shape == (12,)
+    slow, fast = int((ran_on == 0).sum()), int((ran_on == 1).sum())
+    assert slow + fast == 12 and slow >= 1
+    assert fast >= 2 * slow, f"worker 0 (slow) ran {slow} chunks, worker 1 (fast) {fast}"
+
+
 def test_error_on_dask_names_step_and_chunk(dask_engine):
     x = np.ones((16, 4))
     x[9, 2] = np.inf
@@ -76,9 +108,10 @@ def test_error_on_dask_names_step_and_chunk(dask_engine):
     assert "index (1, 2)" in str(ei.value)
 
 
-def test_cancel_on_dask_within_seconds(dask_engine):
+@pytest.mark.parametrize("x", [np.zeros(8), np.zeros((8, 40_000))], ids=["in-graph", "big-scattered"])
+def test_cancel_on_dask_within_seconds(dask_engine, x):
     wf = Workflow("long", [Step("wait", "core.delay", {"seconds": 10.0}, {"data": "x"}, {"data": "y"})], persist=["y"])
-    store = DataStore({"x": np.zeros(8)})
+    store = DataStore({"x": x})
     token = CancelToken()
     threading.Timer(0.5, token.cancel).start()
     t0 = time.monotonic()
