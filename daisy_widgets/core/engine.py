@@ -612,8 +612,11 @@ class DaskEngine(Engine):
         workers: dict[str, int] = {}  # address -> threads, asked again when a worker may have come or gone
         done_n = 0
 
+        asked = [0.0]  # when the worker list was last asked for
+
         def fill(refresh: bool = False) -> None:
             if refresh or not workers:
+                asked[0] = time.monotonic()
                 workers.clear()
                 workers.update({addr: w.get("nthreads", 1)
                                 for addr, w in client.scheduler_info().get("workers", {}).items()})
@@ -649,7 +652,8 @@ class DaskEngine(Engine):
             try:
                 wait(list(placed), timeout=0.25, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                fill(refresh=True)  # workers may have joined (or a lost one come back)
+                if todo and time.monotonic() - asked[0] > 2.0:
+                    fill(refresh=True)  # workers may have joined (or a lost one come back)
                 continue
             except FuturesCancelledError:
                 pass  # a chunk whose blocks went with a lost worker: handled below
