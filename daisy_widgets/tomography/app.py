@@ -908,8 +908,7 @@ class TomographyApp(W.VBox):
             kw = dict(self.engine_kw) if engine == "dask" else {}
             result = run_workflow(wf, store, engine=engine, scheduler=self.scheduler if engine == "dask" else None,
                                   progress=progress, cancel=cancel, **kw)
-            rec = result["out/recon"]
-            rec = rec.compute() if hasattr(rec, "compute") else rec
+            rec = result.compute("out/recon")  # on Dask: each block straight from its worker
             from ..core.backend import to_numpy  # noqa: PLC0415
 
             return np.asarray(to_numpy(rec), np.float32)
