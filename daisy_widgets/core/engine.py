@@ -338,8 +338,16 @@ def _is_big(v: Any) -> bool:
     return isinstance(v, np.ndarray) and v.nbytes > _SCATTER_BYTES
 
 
-def _slice(x: Any, axis: int, a: int, b: int) -> Any:
-    return _take(x, axis, a, b)
+def _chunk_failed(client: Any, wf: Workflow, path: str, exc: BaseException, chunk: str | None,
+                  others: Any, cancel: CancelToken) -> None:
+    """Raise for a chunk that did not finish: :class:`Cancelled` when the user cancelled, else
+    :class:`StepError` naming the workflow, step and chunk (the other chunks are cancelled)."""
+    if isinstance(exc, Cancelled) or cancel.cancelled:
+        raise Cancelled("cancelled by the user")
+    client.cancel(list(others))
+    if isinstance(exc, StepError):  # raised on the worker, already names step and chunk
+        raise exc
+    raise StepError(wf.name, path, exc, chunk=chunk) from exc
 
 
 def _meta(result: dict[str, Any]) -> dict[str, tuple]:
@@ -536,8 +544,8 @@ class DaskEngine(Engine):
                         continue
                     ax = split.inputs[k]
                     pieces[k] = blocks[k][i] if k in blocks else _take(v, ax, a, b)
-                where = (wf.name, path, _chunk_label(i, len(ranges), (a, b), axis))
-                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a, where,
+                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a,
+                                                                  (wf.name, path, label(i)),
                                                                   dask_key_name=f"{run_key}-{i}"))
         rep(index, path, 0, n)
 
@@ -611,12 +619,12 @@ class DaskEngine(Engine):
         busy: Counter[str] = Counter()
         workers: dict[str, int] = {}  # address -> threads, asked again when a worker may have come or gone
         done_n = 0
-
-        asked = [0.0]  # when the worker list was last asked for
+        asked = 0.0  # when the worker list was last asked for
 
         def fill(refresh: bool = False) -> None:
+            nonlocal asked
             if refresh or not workers:
-                asked[0] = time.monotonic()
+                asked = time.monotonic()
                 workers.clear()
                 workers.update({addr: w.get("nthreads", 1)
                                 for addr, w in client.scheduler_info().get("workers", {}).items()})
@@ -627,9 +635,9 @@ class DaskEngine(Engine):
                 i = todo.popleft()
                 try:
                     args = chunk_args(i, worker)
-                except Exception:  # noqa: BLE001  (the worker left while its blocks were sent)
+                except Exception as exc:  # noqa: BLE001  (the worker left while its blocks were sent)
                     if resends[i] >= _LOST_WORKER_RESENDS:
-                        raise
+                        raise StepError(wf.name, path, exc, chunk=label(i)) from exc
                     resends[i] += 1
                     todo.appendleft(i)
                     del workers[worker]
@@ -652,7 +660,7 @@ class DaskEngine(Engine):
             try:
                 wait(list(placed), timeout=0.25, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                if todo and time.monotonic() - asked[0] > 2.0:
+                if todo and time.monotonic() - asked > 2.0:
                     fill(refresh=True)  # workers may have joined (or a lost one come back)
                 continue
             except FuturesCancelledError:
@@ -664,9 +672,7 @@ class DaskEngine(Engine):
                     done_n += 1
                     continue
                 exc = f.exception() if f.status == "error" else None
-                if isinstance(exc, Cancelled) or cancel.cancelled:
-                    raise Cancelled("cancelled by the user")
-                if f.status == "cancelled" and resends[i] < _LOST_WORKER_RESENDS:
+                if f.status == "cancelled" and resends[i] < _LOST_WORKER_RESENDS and not cancel.cancelled:
                     # the chunk's blocks went with a lost worker (an error, KilledWorker included,
                     # has had the scheduler's own retries already)
                     live.remove(f)
@@ -674,12 +680,9 @@ class DaskEngine(Engine):
                     todo.appendleft(i)
                     workers.clear()  # asked again before the next chunk is sent
                     continue
-                client.cancel(list(placed))
-                if isinstance(exc, StepError):  # raised on the worker, already names step and chunk
-                    raise exc
-                cause = exc or RuntimeError(f"chunk {f.status}: its worker was lost {resends[i] + 1} times, "
-                                            "with the data sent to it")
-                raise StepError(wf.name, path, cause, chunk=label(i)) from cause
+                _chunk_failed(client, wf, path, exc or RuntimeError(
+                    f"chunk {f.status}: its worker was lost {resends[i] + 1} times, with the data sent to it"),
+                    label(i), placed, cancel)
             rep(index, path, done_n, n)
             fill()
         return futures
@@ -700,12 +703,7 @@ class DaskEngine(Engine):
             for f in done:
                 if f.status != "finished":
                     exc = f.exception() if f.status == "error" else RuntimeError(f"chunk {f.status}")
-                    if isinstance(exc, Cancelled) or cancel.cancelled:
-                        raise Cancelled("cancelled by the user")
-                    client.cancel(list(pending))
-                    if isinstance(exc, StepError):  # raised on the worker, already names step and chunk
-                        raise exc
-                    raise StepError(wf.name, path, exc, chunk=label(pos[f.key])) from exc
+                    _chunk_failed(client, wf, path, exc, label(pos[f.key]), pending, cancel)
                 done_n += 1
             rep(index, path, done_n, len(futures))
 

@@ -98,8 +98,9 @@ def test_chunks_of_a_big_input_go_to_the_worker_that_is_free(dask_engine):
     assert fast >= 2 * slow, f"worker 0 (slow) ran {slow} chunks, worker 1 (fast) {fast}"
 
 
-def test_error_on_dask_names_step_and_chunk(dask_engine):
-    x = np.ones((16, 4))
+@pytest.mark.parametrize("width", [4, 20_000], ids=["in-graph", "big-scattered"])
+def test_error_on_dask_names_step_and_chunk(dask_engine, width):
+    x = np.ones((16, width))  # the 2.6 MB one goes through the work queue
     x[9, 2] = np.inf
     wf = Workflow("qa", [Step("finite", "core.check_finite", {}, {"data": "x"}, {"data": "y"}, block=4)])
     with pytest.raises(StepError) as ei:
