@@ -9,6 +9,7 @@
 #   make demo [PORT=8000]   set up, write the sample data, start the hub (Ctrl-C stops it)
 #   make test               set up (with chromium), run pytest: unit, nbval, hub + browser e2e
 #   make setup              only the Python/node/kernel set-up
+#   make lint               ruff check and ruff format --check (part of make test)
 #   make sample             only the sample data (daisy data sample)
 #   make clean              remove the venv, node_modules and stamps (keeps data/ and .daisy/)
 
@@ -36,20 +37,25 @@ BUILD_CMDS := bison flex byacc pkg-config
 apt_install = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null || \
   { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null; }
 
-.PHONY: help demo test setup setup-test sample system-deps chromium container-test-setup node-check clean
+.PHONY: help demo test lint setup setup-test sample system-deps chromium container-test-setup node-check clean
 
 help:
-	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
 
 demo: setup sample
 	@PORT=$(PORT) $(PY) hub_config/demo.py
 
-test: setup-test
+test: setup-test lint
 	@mkdir -p test-artifacts
 	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
 
 setup: $(PY_STAMP) $(NPM_STAMP) $(KERNEL_STAMP)
+
+# ruff (rules in pyproject.toml [tool.ruff]): any finding or unformatted file fails `make test`
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 setup-test: setup chromium container-test-setup
 

@@ -18,6 +18,7 @@ HXMT observations (random sky positions and times) into a temporary folder, star
 The target is remote whole-read throughput >= 25% of local. Results are also written
 to ``benchmarks/results/data_service.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,17 +55,28 @@ def write_scan(path: Path, gb: float) -> tuple[int, int, int]:
         ex = f.create_group("exchange")
         d = ex.create_dataset("data", shape=(angles, rows, cols), dtype=np.float32, chunks=(32, 8, cols))
         for a in range(0, angles, 32):
-            d[a:a + 32] = rng.uniform(100, 1000, (min(32, angles - a), rows, cols)).astype(np.float32)
+            d[a : a + 32] = rng.uniform(100, 1000, (min(32, angles - a), rows, cols)).astype(np.float32)
         ex.create_dataset("data_white", data=np.full((2, rows, cols), 1200, np.float32), chunks=(1, 8, cols))
         ex.create_dataset("data_dark", data=np.full((2, rows, cols), 10, np.float32), chunks=(1, 8, cols))
-        ex.create_dataset("theta", data=np.linspace(0, 180, angles, endpoint=False)).attrs["units"] = "degrees"
+        ex.create_dataset("theta", data=np.linspace(0, 180, angles, endpoint=False)).attrs["units"] = (
+            "degrees"
+        )
         f.create_dataset("measurement/sample/name", data="benchmark block")
     return angles, rows, cols
 
 
 def records(n: int, seed: int = 1) -> list[dict]:
     rng = np.random.default_rng(seed)
-    names = ["Crab", "Vela X-1", "Cyg X-1", "Her X-1", "GRS 1915+105", "Sco X-1", "4U 1630-47", "Swift J1727.8-1613"]
+    names = [
+        "Crab",
+        "Vela X-1",
+        "Cyg X-1",
+        "Her X-1",
+        "GRS 1915+105",
+        "Sco X-1",
+        "4U 1630-47",
+        "Swift J1727.8-1613",
+    ]
     t0 = 1.9e8
     out = []
     for i in range(n):
@@ -72,9 +84,22 @@ def records(n: int, seed: int = 1) -> list[dict]:
         start = t0 + float(rng.uniform(0, 2e8))
         dur = float(rng.uniform(1e3, 2e4))
         obs = f"P{1000000000 + i // 3:010d}"
-        out.append({"target": f"{names[i % len(names)]} field {i}", "ra": ra, "dec": dec, "obs_id": obs,
-                    "exp_id": f"{obs}{i % 3 + 1:02d}", "start": "", "stop": "", "tstart": start, "tstop": start + dur,
-                    "exposure": dur, "instruments": ["HE", "ME", "LE"], "data_version": "V1"})
+        out.append(
+            {
+                "target": f"{names[i % len(names)]} field {i}",
+                "ra": ra,
+                "dec": dec,
+                "obs_id": obs,
+                "exp_id": f"{obs}{i % 3 + 1:02d}",
+                "start": "",
+                "stop": "",
+                "tstart": start,
+                "tstop": start + dur,
+                "exposure": dur,
+                "instruments": ["HE", "ME", "LE"],
+                "data_version": "V1",
+            }
+        )
     return out
 
 
@@ -95,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="repeats of each search (default 5)")
     args = ap.parse_args(argv)
 
-    import h5py
     import dask
+    import h5py
 
     from daisy_widgets.store import catalog as cat
     from daisy_widgets.store import connect, open_scan, search_observations
@@ -107,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     shape = write_scan(scan_path, args.gb)
     nbytes = scan_path.stat().st_size
-    print(f"scan {shape} float32, {nbytes / 2**30:.2f} GiB written in {time.perf_counter() - t:.1f} s", flush=True)
+    print(
+        f"scan {shape} float32, {nbytes / 2**30:.2f} GiB written in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
     t = time.perf_counter()
     uri = cat.sqlite_uri(state / "tiled" / "catalog.db")
     cat.build_catalog(uri, data, state / "tiled" / "storage", records=records(args.n_obs))
@@ -115,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     env = dict(os.environ, DAISY_STATE_DIR=str(state))
-    proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     results: dict = {"scan_shape": shape, "scan_bytes": nbytes, "n_obs": args.n_obs, "workers": args.workers}
     try:
         import httpx
@@ -138,11 +170,15 @@ def main(argv: list[str] | None = None) -> int:
         remote = open_scan("tomography/big_scan", client=client, validate=False)
         t_local, ref = timed(local_whole)
         with dask.config.set(scheduler="threads", num_workers=args.workers):
-            t_remote, got = timed(lambda: remote.projections.compute())
+            t_remote, got = timed(remote.projections.compute)
         assert np.array_equal(ref, got), "remote read differs from h5py"
         del ref, got
-        results["whole"] = {"local_s": t_local, "remote_s": t_remote,
-                            "local_MBps": nbytes / t_local / 1e6, "remote_MBps": nbytes / t_remote / 1e6}
+        results["whole"] = {
+            "local_s": t_local,
+            "remote_s": t_remote,
+            "local_MBps": nbytes / t_local / 1e6,
+            "remote_MBps": nbytes / t_remote / 1e6,
+        }
 
         # ---- slices
         rng = np.random.default_rng(2)
@@ -156,12 +192,13 @@ def main(argv: list[str] | None = None) -> int:
 
         def remote_slices():
             with dask.config.set(scheduler="threads", num_workers=args.workers):
-                return [remote.projections[int(a)].compute() for a in angles] + \
-                       [remote.projections[:, int(r), :].compute() for r in rows]
+                return [remote.projections[int(a)].compute() for a in angles] + [
+                    remote.projections[:, int(r), :].compute() for r in rows
+                ]
 
         t_ls, a = timed(local_slices)
         t_rs, b = timed(remote_slices)
-        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=False))
         sl_bytes = sum(x.nbytes for x in a)
         results["slices"] = {"local_s": t_ls, "remote_s": t_rs, "bytes": sl_bytes}
 
@@ -184,17 +221,23 @@ def main(argv: list[str] | None = None) -> int:
     w = results["whole"]
     print()
     print(f"{'read':<26}{'local h5py':>14}{'remote (HTTP)':>16}{'remote/local':>14}")
-    print(f"{'whole scan':<26}{w['local_MBps']:>10.0f} MB/s{w['remote_MBps']:>12.0f} MB/s{w['remote_MBps'] / w['local_MBps']:>13.0%}")
+    print(
+        f"{'whole scan':<26}{w['local_MBps']:>10.0f} MB/s{w['remote_MBps']:>12.0f} MB/s{w['remote_MBps'] / w['local_MBps']:>13.0%}"
+    )
     s = results["slices"]
-    print(f"{'32 slices (' + format(s['bytes'] / 1e6, '.0f') + ' MB)':<26}{s['local_s']:>12.2f} s{s['remote_s']:>14.2f} s"
-          f"{s['local_s'] / s['remote_s']:>13.0%}")
+    print(
+        f"{'32 slices (' + format(s['bytes'] / 1e6, '.0f') + ' MB)':<26}{s['local_s']:>12.2f} s{s['remote_s']:>14.2f} s"
+        f"{s['local_s'] / s['remote_s']:>13.0%}"
+    )
     print()
     print(f"{'search over ' + str(args.n_obs) + ' observations':<40}{'median':>10}{'matches':>10}")
     for name, r in results["search"].items():
         print(f"{name:<40}{r['median_ms']:>8.0f} ms{r['matches']:>10}")
     target_ok = w["remote_MBps"] >= 0.25 * w["local_MBps"]
-    print(f"\nremote whole-read >= 25% of local: {'yes' if target_ok else 'NO'} "
-          f"({w['remote_MBps'] / w['local_MBps']:.0%}); machine shared, figures noisy")
+    print(
+        f"\nremote whole-read >= 25% of local: {'yes' if target_ok else 'NO'} "
+        f"({w['remote_MBps'] / w['local_MBps']:.0%}); machine shared, figures noisy"
+    )
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "data_service.json").write_text(json.dumps(results, indent=1, default=float) + "\n")

@@ -17,6 +17,7 @@ Usage::
 
     python benchmarks/datastore_large.py --size-gb 8 --workers 2 --memory-limit 1GB --dir /tmp/daisy-large
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,14 +41,15 @@ def generate(path: Path, n: int) -> float:
 
     t0 = time.perf_counter()
     xs = (np.arange(SHAPE_YX[1], dtype=np.float32) / SHAPE_YX[1])[None, None, :]
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            d = f.create_dataset("exchange/data", shape=(n, *SHAPE_YX), dtype="f4", chunks=CHUNK)
-            d.attrs["units"] = "counts"
-            slab = 64
-            for a in range(0, n, slab):
-                b = min(a + slab, n)
-                d[a:b] = (np.arange(a, b, dtype=np.float32) % 100)[:, None, None] + np.broadcast_to(xs, (b - a, 1, SHAPE_YX[1]))
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        d = f.create_dataset("exchange/data", shape=(n, *SHAPE_YX), dtype="f4", chunks=CHUNK)
+        d.attrs["units"] = "counts"
+        slab = 64
+        for a in range(0, n, slab):
+            b = min(a + slab, n)
+            d[a:b] = (np.arange(a, b, dtype=np.float32) % 100)[:, None, None] + np.broadcast_to(
+                xs, (b - a, 1, SHAPE_YX[1])
+            )
     return time.perf_counter() - t0
 
 
@@ -70,7 +72,7 @@ class PeakMemory:
             for k, p in self.procs.items():
                 try:
                     self.peak[k] = max(self.peak[k], p.memory_info().rss)
-                except Exception:  # noqa: BLE001  (a restarted worker)
+                except Exception:
                     pass
             import psutil
 
@@ -79,8 +81,10 @@ class PeakMemory:
                     if "python" in child.name() and "resource_tracker" not in " ".join(child.cmdline()):
                         self.worker_pids.add(child.pid)
                         rss = child.memory_info().rss
-                        self.peak["any worker (restarts included)"] = max(self.peak["any worker (restarts included)"], rss)
-                except Exception:  # noqa: BLE001
+                        self.peak["any worker (restarts included)"] = max(
+                            self.peak["any worker (restarts included)"], rss
+                        )
+                except Exception:
                     pass
             time.sleep(self.dt)
 
@@ -97,9 +101,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-gb", type=float, default=8.0, help="size of the input dataset in GB (1e9 bytes)")
     ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (1 thread each)")
-    ap.add_argument("--memory-limit", default="1GB", help="memory limit per worker (default 1GB: 2 GB in all)")
-    ap.add_argument("--dir", type=Path, default=Path("/tmp/daisy-large"), help="folder for input.h5 and output.h5")
-    ap.add_argument("--no-write", action="store_true", help="only the statistics are written, not the scaled array")
+    ap.add_argument(
+        "--memory-limit", default="1GB", help="memory limit per worker (default 1GB: 2 GB in all)"
+    )
+    ap.add_argument(
+        "--dir", type=Path, default=Path("/tmp/daisy-large"), help="folder for input.h5 and output.h5"
+    )
+    ap.add_argument(
+        "--no-write", action="store_true", help="only the statistics are written, not the scaled array"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the files afterwards")
     args = ap.parse_args()
 
@@ -115,20 +125,39 @@ def main() -> None:
     n += -n % CHUNK[0]  # at least --size-gb, a whole number of HDF5 chunks
     size = n * 4 * SHAPE_YX[0] * SHAPE_YX[1]
     inp, out = args.dir / "input.h5", args.dir / "output.h5"
-    print(f"generating {inp}: float32 ({n}, {SHAPE_YX[0]}, {SHAPE_YX[1]}) = {size / 1e9:.2f} GB, chunks {CHUNK}")
+    print(
+        f"generating {inp}: float32 ({n}, {SHAPE_YX[0]}, {SHAPE_YX[1]}) = {size / 1e9:.2f} GB, chunks {CHUNK}"
+    )
     t_gen = generate(inp, n)
 
-    wf = Workflow("large", [
-        Step("scale", "core.scale", {"factor": 0.5, "offset": 1.0}, {"data": "raw/data"}, {"data": "work/scaled"}),
-        Step("stats", "core.slice_stats", {}, {"data": "work/scaled"}, {"stats": "work/stats"}),
-    ], persist=["work/stats"] + ([] if args.no_write else ["work/scaled"]))
+    wf = Workflow(
+        "large",
+        [
+            Step(
+                "scale",
+                "core.scale",
+                {"factor": 0.5, "offset": 1.0},
+                {"data": "raw/data"},
+                {"data": "work/scaled"},
+            ),
+            Step("stats", "core.slice_stats", {}, {"data": "work/scaled"}, {"stats": "work/stats"}),
+        ],
+        persist=["work/stats"] + ([] if args.no_write else ["work/scaled"]),
+    )
 
     store = DataStore()
     store.add_dataset("raw/data", inp, "exchange/data")
     raw = store["raw/data"]
-    print(f"lazy input: {raw.numblocks[0]} blocks of {raw.chunksize} ({raw.nbytes / raw.npartitions / 1e6:.0f} MB each)")
-    with DaskEngine(n_workers=args.workers, threads_per_worker=1, processes=True,
-                    memory_limit=args.memory_limit, lazy=True) as eng:
+    print(
+        f"lazy input: {raw.numblocks[0]} blocks of {raw.chunksize} ({raw.nbytes / raw.npartitions / 1e6:.0f} MB each)"
+    )
+    with DaskEngine(
+        n_workers=args.workers,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=args.memory_limit,
+        lazy=True,
+    ) as eng:
         pids = {f"worker {i}": pid for i, pid in enumerate(eng.client.run(os.getpid).values())}
         pids["client"] = os.getpid()
         last = {"t": 0.0}
@@ -136,7 +165,10 @@ def main() -> None:
         def progress(ev):
             if time.monotonic() - last["t"] > 5:
                 last["t"] = time.monotonic()
-                print(f"  {ev.fraction:5.1%} {ev.step} chunk {ev.chunks_done}/{ev.chunks_total} eta {ev.eta or 0:.0f}s", flush=True)
+                print(
+                    f"  {ev.fraction:5.1%} {ev.step} chunk {ev.chunks_done}/{ev.chunks_total} eta {ev.eta or 0:.0f}s",
+                    flush=True,
+                )
 
         with PeakMemory(pids) as mem:
             t0 = time.perf_counter()
@@ -156,15 +188,20 @@ def main() -> None:
     stats = result["work/stats"]
     i = np.arange(n)
     expect_mean = 0.5 * ((i % 100) + (SHAPE_YX[1] - 1) / (2 * SHAPE_YX[1])) + 1.0
-    ok = (len(stats) == n and np.array_equal(stats["index"], i)
-          and np.allclose(stats["mean"], expect_mean, atol=1e-4)
-          and np.allclose(stats["min"], 0.5 * (i % 100) + 1.0))
+    ok = (
+        len(stats) == n
+        and np.array_equal(stats["index"], i)
+        and np.allclose(stats["mean"], expect_mean, atol=1e-4)
+        and np.allclose(stats["min"], 0.5 * (i % 100) + 1.0)
+    )
     if not args.no_write:
         import h5py
 
         with h5py.File(out) as f:
             probe = f["work/scaled"][n // 2, 10, :]
-        ok = ok and np.allclose(probe, 0.5 * ((n // 2) % 100 + np.arange(SHAPE_YX[1]) / SHAPE_YX[1]) + 1.0, atol=1e-5)
+        ok = ok and np.allclose(
+            probe, 0.5 * ((n // 2) % 100 + np.arange(SHAPE_YX[1]) / SHAPE_YX[1]) + 1.0, atol=1e-5
+        )
     gb = size / 1e9
     rows = [
         ("input size", f"{gb:.2f} GB"),

@@ -28,6 +28,7 @@ Usage::
 
 The machine may be shared: run it when idle and repeat (``--repeat``) to see the spread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,16 @@ def step_overhead(n_steps: int, repeat: int) -> tuple[float, float]:
     from daisy_widgets.core.registry import get_algorithm
     from daisy_widgets.core.workflow import Step, Workflow
 
-    steps = [Step(f"s{i}", "core.scale", {"factor": 1.0}, {"data": "x" if i == 0 else f"k{i - 1}"}, {"data": f"k{i}"})
-             for i in range(n_steps)]
+    steps = [
+        Step(
+            f"s{i}",
+            "core.scale",
+            {"factor": 1.0},
+            {"data": "x" if i == 0 else f"k{i - 1}"},
+            {"data": f"k{i}"},
+        )
+        for i in range(n_steps)
+    ]
     wf = Workflow("overhead", steps)
     x = np.zeros(16)
     eng = InProcessEngine()
@@ -77,7 +86,9 @@ def chunk_overhead(n_chunks: int, dask_engine, repeat: int) -> tuple[float, floa
     from daisy_widgets.core.engine import InProcessEngine
     from daisy_widgets.core.workflow import Step, Workflow
 
-    wf = Workflow("chunks", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}, block=1)])
+    wf = Workflow(
+        "chunks", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}, block=1)]
+    )
     x = np.zeros((n_chunks, 4))
     res = {}
     for label, eng in (("inprocess", InProcessEngine()), ("dask", dask_engine)):
@@ -91,7 +102,9 @@ def chunk_overhead(n_chunks: int, dask_engine, repeat: int) -> tuple[float, floa
     return res["inprocess"], res["dask"]
 
 
-def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -> tuple[float, float, float, float, float]:
+def speedup(
+    shape: tuple[int, ...], iterations: int, dask_engine, repeat: int
+) -> tuple[float, float, float, float, float]:
     """Time core.smooth on the in-process engine and on ``dask_engine``, in pairs run back to back.
 
     The Dask time runs from ``engine.run`` until the result is in this process
@@ -106,10 +119,18 @@ def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -
     x = np.random.default_rng(0).random(shape)
     n_workers = dask_engine.n_workers
     block = max(1, shape[0] // (4 * n_workers))
-    wf = Workflow("cpu", [Step("smooth", "core.smooth", {"iterations": iterations}, {"data": "x"}, {"data": "y"},
-                               block=block)])
+    wf = Workflow(
+        "cpu",
+        [
+            Step(
+                "smooth", "core.smooth", {"iterations": iterations}, {"data": "x"}, {"data": "y"}, block=block
+            )
+        ],
+    )
     # warm-up: numba compiles (or loads its cache) in every process
-    small = Workflow("warm", [Step("smooth", "core.smooth", {"iterations": 1}, {"data": "x"}, {"data": "y"}, block=1)])
+    small = Workflow(
+        "warm", [Step("smooth", "core.smooth", {"iterations": 1}, {"data": "x"}, {"data": "y"}, block=1)]
+    )
     InProcessEngine().run(small, DataStore({"x": x[: 2 * n_workers].copy()}))
     dask_engine.run(small, DataStore({"x": x[: 4 * n_workers].copy()})).compute("y")
     t1, td = [], []
@@ -122,7 +143,7 @@ def speedup(shape: tuple[int, ...], iterations: int, dask_engine, repeat: int) -
         out = dask_engine.run(wf, DataStore({"x": x})).compute("y")
         td.append(time.perf_counter() - t0)
     assert np.allclose(out, ref)
-    ratios = [a / b for a, b in zip(t1, td)]
+    ratios = [a / b for a, b in zip(t1, td, strict=False)]
     return statistics.median(t1), statistics.median(td), statistics.median(ratios), min(ratios), max(ratios)
 
 
@@ -144,7 +165,9 @@ def _smooth_rows(bounds: tuple[int, int]) -> None:
     _POOL_DATA["algo"](data=_POOL_DATA["x"][lo:hi])
 
 
-def parallel_ceiling(shape: tuple[int, ...], iterations: int, workers: int, repeat: int) -> tuple[float, float, float]:
+def parallel_ceiling(
+    shape: tuple[int, ...], iterations: int, workers: int, repeat: int
+) -> tuple[float, float, float]:
     """Speed-up of plain multiprocessing (no Dask) on the same work: what the machine gives right now.
 
     A pool of ``workers`` processes, each holding the array and the compiled kernel; in
@@ -156,7 +179,7 @@ def parallel_ceiling(shape: tuple[int, ...], iterations: int, workers: int, repe
 
     n = shape[0]
     edges = np.linspace(0, n, workers + 1).astype(int)
-    shares = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    shares = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=False)]
     ratios = []
     with mp.get_context("spawn").Pool(workers, initializer=_pool_init, initargs=(shape, iterations)) as pool:
         pool.map(_smooth_rows, [(0, 1)] * workers, chunksize=1)  # every process started and set up
@@ -174,11 +197,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=500, help="trivial steps for the per-step overhead")
     ap.add_argument("--chunks", type=int, default=200, help="tiny chunks for the per-chunk overhead on Dask")
-    ap.add_argument("--size", type=int, nargs=3, default=(32, 128, 512), help="array shape of the CPU-bound step")
-    ap.add_argument("--iterations", type=int, default=8000,
-                    help="smoothing iterations (CPU work per element): about 10 s in one process here")
-    ap.add_argument("--short-iterations", type=int, default=2000,
-                    help="iterations of a second, shorter job (about 2.5 s) where Dask's fixed cost per run shows; 0 skips it")
+    ap.add_argument(
+        "--size", type=int, nargs=3, default=(32, 128, 512), help="array shape of the CPU-bound step"
+    )
+    ap.add_argument(
+        "--iterations",
+        type=int,
+        default=8000,
+        help="smoothing iterations (CPU work per element): about 10 s in one process here",
+    )
+    ap.add_argument(
+        "--short-iterations",
+        type=int,
+        default=2000,
+        help="iterations of a second, shorter job (about 2.5 s) where Dask's fixed cost per run shows; 0 skips it",
+    )
     ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (1 thread each)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -202,16 +235,32 @@ def main() -> None:
         rows.append((f"Dask speed-up over one process (pairs: {lo:.2f}-{hi:.2f}x)", f"{s:.2f}x", ">= 1.7x"))
         if args.short_iterations:
             t1s, tds, ss, los, his = speedup(shape, args.short_iterations, dask_engine, args.repeat)
-            rows.append((f"short job x{args.short_iterations}: in-process / Dask", f"{t1s:.2f}/{tds:.2f} s", "-"))
-            rows.append((f"short job: Dask speed-up (pairs: {los:.2f}-{his:.2f}x)", f"{ss:.2f}x",
-                         "fixed cost per run shows"))
+            rows.append(
+                (f"short job x{args.short_iterations}: in-process / Dask", f"{t1s:.2f}/{tds:.2f} s", "-")
+            )
+            rows.append(
+                (
+                    f"short job: Dask speed-up (pairs: {los:.2f}-{his:.2f}x)",
+                    f"{ss:.2f}x",
+                    "fixed cost per run shows",
+                )
+            )
     with DaskEngine(n_workers=1, threads_per_worker=args.workers, processes=True) as threaded:
         _, tt, st, lo, hi = speedup(shape, args.iterations, threaded, args.repeat)
-        rows.append((f"core.smooth on Dask (1 proc x {args.workers} threads, numba nogil)", f"{tt:.2f} s", "-"))
-        rows.append((f"Dask threads speed-up over one process (pairs: {lo:.2f}-{hi:.2f}x)", f"{st:.2f}x", "-"))
+        rows.append(
+            (f"core.smooth on Dask (1 proc x {args.workers} threads, numba nogil)", f"{tt:.2f} s", "-")
+        )
+        rows.append(
+            (f"Dask threads speed-up over one process (pairs: {lo:.2f}-{hi:.2f}x)", f"{st:.2f}x", "-")
+        )
     ceiling, lo, hi = parallel_ceiling(shape, args.iterations, args.workers, args.repeat)
-    rows.append((f"peer: plain multiprocessing, {args.workers} procs (pairs: {lo:.2f}-{hi:.2f}x)", f"{ceiling:.2f}x",
-                 "what the shared machine gave"))
+    rows.append(
+        (
+            f"peer: plain multiprocessing, {args.workers} procs (pairs: {lo:.2f}-{hi:.2f}x)",
+            f"{ceiling:.2f}x",
+            "what the shared machine gave",
+        )
+    )
     rows.append(("Dask (procs) speed-up / peer's", f"{s / ceiling:.0%}", "-"))
     w = max(len(r[0]) for r in rows)
     print(f"\n{'measure':<{w}}  {'value':>12}  target")
@@ -219,7 +268,9 @@ def main() -> None:
     for name, val, target in rows:
         print(f"{name:<{w}}  {val:>12}  {target}")
     load = os.getloadavg()
-    print(f"\n(cpu count {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; shared machine figures are noisy)")
+    print(
+        f"\n(cpu count {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; shared machine figures are noisy)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 2. A full HE pipeline on a simulated ``S``-second (default 10 ks) observation, in a child
    process: wall time and peak memory (targets: < 30 s, < 2 GB).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,7 +65,7 @@ def events_benchmark(n: int, seed: int = 0) -> list[tuple[str, float, float]]:
         return len(ts), lc.counts.sum(), sp.sum(), prof.sum()
 
     def theirs_eventlist():
-        ev = ev_st.filter_energy_range([lo, hi + 1], use_pi=True)   # stingray: upper edge exclusive
+        ev = ev_st.filter_energy_range([lo, hi + 1], use_pi=True)  # stingray: upper edge exclusive
         ev = ev.apply_mask(create_gti_mask(ev.time, gti))
         lc = ev.to_lc(1.0, tstart=gti[0, 0], tseg=gti[-1, 1] - gti[0, 0])
         sp = np.histogram(ev.pi, bins=np.arange(257))[0]
@@ -79,10 +80,12 @@ def events_benchmark(n: int, seed: int = 0) -> list[tuple[str, float, float]]:
     # the same events selected and counted, up to a few events on GTI edges (stingray's
     # create_gti_mask trims edges slightly differently from [START, STOP))
     for r in (r_st, r_st2):
-        assert all(abs(float(a) - float(b)) <= 20 for a, b in zip(r_ours, r)), (r_ours, r)
-    return [("screen+lc+spec+fold: stingray functions", t_st, t_st / t_ours),
-            ("screen+lc+spec+fold: stingray EventList methods", t_st2, t_st2 / t_ours),
-            ("screen+lc+spec+fold: daisy", t_ours, 1.0)]
+        assert all(abs(float(a) - float(b)) <= 20 for a, b in zip(r_ours, r, strict=False)), (r_ours, r)
+    return [
+        ("screen+lc+spec+fold: stingray functions", t_st, t_st / t_ours),
+        ("screen+lc+spec+fold: stingray EventList methods", t_st2, t_st2 / t_ours),
+        ("screen+lc+spec+fold: daisy", t_ours, 1.0),
+    ]
 
 
 CHILD = r"""
@@ -107,12 +110,20 @@ def pipeline_benchmark(exposure: float) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        l1 = simulate_observation(tmp, SimulationConfig(instruments=("HE",), exposure=exposure, start=DEFAULT_START,
-                                                        pulsar_frequency=29.6, seed=1))
+        l1 = simulate_observation(
+            tmp,
+            SimulationConfig(
+                instruments=("HE",), exposure=exposure, start=DEFAULT_START, pulsar_frequency=29.6, seed=1
+            ),
+        )
         t_sim = time.perf_counter() - t0
         n_l1 = len(fits.getdata(next((l1 / "HE").glob("*Evt*")), "Events"))
-        r = subprocess.run([sys.executable, "-c", CHILD, str(l1), os.path.join(tmp, "out")], capture_output=True,
-                           text=True, check=True)
+        r = subprocess.run(
+            [sys.executable, "-c", CHILD, str(l1), os.path.join(tmp, "out")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         res = json.loads(r.stdout.strip().splitlines()[-1])
         n_scr = len(fits.getdata(os.path.join(tmp, "out", "HE_screen.fits"), "EVENTS"))
         res.update(simulate_s=t_sim, l1_events=n_l1, screened_events=n_scr)
@@ -129,12 +140,18 @@ def main() -> None:
     print(f"{'implementation':<52} {'time (s)':>9} {'ratio vs daisy':>15}")
     for name, t, ratio in events_benchmark(n):
         print(f"{name:<52} {t:9.3f} {ratio:15.2f}")
-    print(f"\n# full HE pipeline (load, pical, gtigen, screen, lcgen, specgen, rspgen, bkgmap, barycorr, Z^2, fold, write)"
-          f" on a simulated {args.exposure:.0f} s observation")
+    print(
+        f"\n# full HE pipeline (load, pical, gtigen, screen, lcgen, specgen, rspgen, bkgmap, barycorr, Z^2, fold, write)"
+        f" on a simulated {args.exposure:.0f} s observation"
+    )
     r = pipeline_benchmark(args.exposure)
-    print(f"Level-1 events {r['l1_events']:,}, screened {r['screened_events']:,} (simulation took {r['simulate_s']:.1f} s)")
-    print(f"wall time {r['wall']:.1f} s (target < 30 s), peak memory {r['rss_mb']:.0f} MB (target < 2048 MB); "
-          f"Z^2 best frequency {r['best_f']:.6f} Hz (simulated 29.6)")
+    print(
+        f"Level-1 events {r['l1_events']:,}, screened {r['screened_events']:,} (simulation took {r['simulate_s']:.1f} s)"
+    )
+    print(
+        f"wall time {r['wall']:.1f} s (target < 30 s), peak memory {r['rss_mb']:.0f} MB (target < 2048 MB); "
+        f"Z^2 best frequency {r['best_f']:.6f} Hz (simulated 29.6)"
+    )
 
 
 if __name__ == "__main__":

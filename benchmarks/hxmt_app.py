@@ -18,6 +18,7 @@ Usage::
 
 The simulated exposure is kept in ``--work`` (default ``/tmp/daisy-bench-hxmt-app``) for the next run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,11 +118,14 @@ def time_browser(data: Path, work: Path) -> tuple[float, float]:
             h.screenshot(page, "hxmt-benchmark")
             page.locator(".daisy-hxmt-forms-HE .daisy-param-binsize input").first.fill("10")
             page.wait_for_function("(b) => !b.disabled", arg=run.element_handle())
-            page.evaluate("() => document.querySelectorAll('.daisy-hxmt-plot-lc path.line').forEach(p => p.setAttribute('d', ''))")
+            page.evaluate(
+                "() => document.querySelectorAll('.daisy-hxmt-plot-lc path.line').forEach(p => p.setAttribute('d', ''))"
+            )
             t0 = time.perf_counter()
             run.click()
-            page.wait_for_function("() => document.querySelector('.daisy-job-status').innerText.trim() === 'running'",
-                                   polling=50)
+            page.wait_for_function(
+                "() => document.querySelector('.daisy-job-status').innerText.trim() === 'running'", polling=50
+            )
             page.wait_for_function(_ALL_PLOTS, timeout=600_000, polling=100)
             warm = time.perf_counter() - t0
             browser.close()

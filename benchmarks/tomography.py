@@ -21,6 +21,7 @@ phantom, so the table also gives each method's RMSE against the phantom (inside 
 reconstruction circle): speed is compared at equal accuracy. Ratios are peer time / our
 time (> 1: we are faster). Times are the best of ``--repeat`` runs after a warm-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,7 +68,9 @@ def _algotom_dfi(sino: np.ndarray, theta: np.ndarray) -> np.ndarray:
     import algotom.rec.reconstruction as rec
 
     n = sino.shape[-1]
-    return rec.dfi_reconstruction(sino, (n - 1) / 2.0, angles=theta, apply_log=False, filter_name="hann", ratio=None)
+    return rec.dfi_reconstruction(
+        sino, (n - 1) / 2.0, angles=theta, apply_log=False, filter_name="hann", ratio=None
+    )
 
 
 def _rmse(img: np.ndarray, truth: np.ndarray) -> float:
@@ -84,7 +87,7 @@ def single_slice(n: int, k: int, repeat: int, rows: list) -> None:
     theta = np.linspace(0, np.pi, k, endpoint=False)
     sino = project_phantom(n, theta, supersample=2)[0]
     truth = phantom_slices(n, supersample=2)[0]
-    reconstruct(sino[:8, :64], theta[:8])                         # numba compile / cache load
+    reconstruct(sino[:8, :64], theta[:8])  # numba compile / cache load
     reconstruct(sino[:8, :64], theta[:8], algorithm="gridrec")
     t_fbp, r_fbp = _best(lambda: reconstruct(sino, theta), repeat)
     t_grid, r_grid = _best(lambda: reconstruct(sino, theta, algorithm="gridrec", filter="hann"), repeat)
@@ -92,13 +95,40 @@ def single_slice(n: int, k: int, repeat: int, rows: list) -> None:
     t_astra, r_astra = _best(lambda: _astra_fbp(sino, theta), max(1, repeat if n <= 1024 else 1))
     t_dfi, r_dfi = _best(lambda: _algotom_dfi(sino, theta), max(1, repeat if n <= 1024 else 1))
     case = f"{n}x{n}, {k} angles"
-    rows.append((case, "FBP ramp (ours, numba)", t_fbp, _rmse(r_fbp, truth), "ASTRA CPU FBP ram-lak", t_astra,
-                 _rmse(r_astra, truth)))
-    rows.append((case, "gridrec hann (ours)", t_grid, _rmse(r_grid, truth), "algotom DFI hann", t_dfi,
-                 _rmse(r_dfi, truth)))
+    rows.append(
+        (
+            case,
+            "FBP ramp (ours, numba)",
+            t_fbp,
+            _rmse(r_fbp, truth),
+            "ASTRA CPU FBP ram-lak",
+            t_astra,
+            _rmse(r_astra, truth),
+        )
+    )
+    rows.append(
+        (
+            case,
+            "gridrec hann (ours)",
+            t_grid,
+            _rmse(r_grid, truth),
+            "algotom DFI hann",
+            t_dfi,
+            _rmse(r_dfi, truth),
+        )
+    )
     # the accuracy target of the Fourier method: RMSE within 1.5x of ASTRA's FBP, same (ramp) filter
-    rows.append((case, "gridrec ramp (ours)", t_gramp, _rmse(r_gramp, truth), "ASTRA CPU FBP ram-lak", t_astra,
-                 _rmse(r_astra, truth)))
+    rows.append(
+        (
+            case,
+            "gridrec ramp (ours)",
+            t_gramp,
+            _rmse(r_gramp, truth),
+            "ASTRA CPU FBP ram-lak",
+            t_astra,
+            _rmse(r_astra, truth),
+        )
+    )
 
 
 def block(n: int, k: int, slices: int, peer_slices: int, rows: list) -> None:
@@ -111,13 +141,33 @@ def block(n: int, k: int, slices: int, peer_slices: int, rows: list) -> None:
     t_fbp, _ = _best(lambda: reconstruct(sino, theta), 1)
     t_grid, _ = _best(lambda: reconstruct(sino, theta, algorithm="gridrec", filter="hann"), 1)
     t_astra, _ = _best(lambda: [_astra_fbp(sino[i], theta) for i in range(peer_slices)], 1)
-    t_dfi, _ = _best(lambda: _algotom_dfi(np.ascontiguousarray(sino[:peer_slices].transpose(1, 0, 2)), theta), 1)
+    t_dfi, _ = _best(
+        lambda: _algotom_dfi(np.ascontiguousarray(sino[:peer_slices].transpose(1, 0, 2)), theta), 1
+    )
     scale = slices / peer_slices
     case = f"{slices} slices {n} wide, {k} angles"
-    rows.append((case, "FBP ramp (ours)", t_fbp, None, f"ASTRA CPU FBP (x{scale:g} of {peer_slices})",
-                 t_astra * scale, None))
-    rows.append((case, "gridrec hann (ours)", t_grid, None, f"algotom DFI (x{scale:g} of {peer_slices})",
-                 t_dfi * scale, None))
+    rows.append(
+        (
+            case,
+            "FBP ramp (ours)",
+            t_fbp,
+            None,
+            f"ASTRA CPU FBP (x{scale:g} of {peer_slices})",
+            t_astra * scale,
+            None,
+        )
+    )
+    rows.append(
+        (
+            case,
+            "gridrec hann (ours)",
+            t_grid,
+            None,
+            f"algotom DFI (x{scale:g} of {peer_slices})",
+            t_dfi * scale,
+            None,
+        )
+    )
 
 
 def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: int) -> None:
@@ -138,14 +188,25 @@ def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: in
         loc = block_info[None]["array-location"][0]
         return project_phantom(n, theta, rows=np.arange(*loc), height=slices, supersample=1)
 
-    sino = da.map_blocks(make, chunks=((block_slices,) * (slices // block_slices), (k,), (n,)), dtype=np.float32)
+    sino = da.map_blocks(
+        make, chunks=((block_slices,) * (slices // block_slices), (k,), (n,)), dtype=np.float32
+    )
     in_bytes = slices * k * n * 4
     out_bytes = slices * n * n * 4
     store = DataStore({"raw/sinograms": sino, "raw/theta": theta_deg})
-    wf = Workflow(name="dask-volume", steps=[Step(id="reconstruct", algorithm="tomo.reconstruct",
-                                                  inputs={"sinograms": "raw/sinograms", "theta": "raw/theta"},
-                                                  outputs={"recon": "out/recon"}, block=block_slices)],
-                  persist=["out/recon"])
+    wf = Workflow(
+        name="dask-volume",
+        steps=[
+            Step(
+                id="reconstruct",
+                algorithm="tomo.reconstruct",
+                inputs={"sinograms": "raw/sinograms", "theta": "raw/theta"},
+                outputs={"recon": "out/recon"},
+                block=block_slices,
+            )
+        ],
+        persist=["out/recon"],
+    )
     peak = {"rss": 0}
     stop = threading.Event()
     seen: set = set()
@@ -176,15 +237,21 @@ def dask_volume(n: int, k: int, slices: int, memory_limit: str, block_slices: in
         th.join()
         restarted = len(set(eng.client.run(os.getpid).values()) - first)
     limit = psutil.virtual_memory().total if memory_limit == "auto" else _parse_bytes(memory_limit)
-    print(f"\nDask volume: {slices} slices of {n}x{n}, {k} angles, blocks of {block_slices} slices, "
-          f"2 workers x {memory_limit}")
+    print(
+        f"\nDask volume: {slices} slices of {n}x{n}, {k} angles, blocks of {block_slices} slices, "
+        f"2 workers x {memory_limit}"
+    )
     total = in_bytes + out_bytes
     rel = ">" if total > 2 * limit else "<="
-    print(f"  input {in_bytes / 2**20:.0f} MiB + output {out_bytes / 2**20:.0f} MiB = "
-          f"{total / 2**20:.0f} MiB {rel} workers' total limit {2 * limit / 2**20:.0f} MiB")
-    print(f"  peak worker RSS {peak['rss'] / 2**20:.0f} MiB (limit {limit / 2**20:.0f} MiB per worker); "
-          f"{elapsed:.1f} s end to end (generate, reconstruct, write HDF5); "
-          f"workers restarted for memory: {restarted}")
+    print(
+        f"  input {in_bytes / 2**20:.0f} MiB + output {out_bytes / 2**20:.0f} MiB = "
+        f"{total / 2**20:.0f} MiB {rel} workers' total limit {2 * limit / 2**20:.0f} MiB"
+    )
+    print(
+        f"  peak worker RSS {peak['rss'] / 2**20:.0f} MiB (limit {limit / 2**20:.0f} MiB per worker); "
+        f"{elapsed:.1f} s end to end (generate, reconstruct, write HDF5); "
+        f"workers restarted for memory: {restarted}"
+    )
 
 
 def _parse_bytes(text: str) -> int:
@@ -195,8 +262,12 @@ def _parse_bytes(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="+", default=["512", "2048", "block", "dask"],
-                    choices=["512", "2048", "block", "dask"])
+    ap.add_argument(
+        "--cases",
+        nargs="+",
+        default=["512", "2048", "block", "dask"],
+        choices=["512", "2048", "block", "dask"],
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--block-slices", type=int, default=32)
     ap.add_argument("--block-peer-slices", type=int, default=2)
@@ -208,8 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import numba
 
-    print(f"numba threads: {numba.get_num_threads()}, CPUs: {os.cpu_count()}, load average: "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"numba threads: {numba.get_num_threads()}, CPUs: {os.cpu_count()}, load average: "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     rows: list = []
     if "512" in args.cases:
         single_slice(512, 720, args.repeat, rows)

@@ -17,6 +17,7 @@ Usage::
 
     .venv/bin/python benchmarks/tomography_app.py [--width 1024] [--angles 900] [--repeat 3] [--changes 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     data = base / "data"
     data.mkdir()
     t0 = time.perf_counter()
-    scan_path = write_sample_scan(data / "tomo_bench.h5", size=args.width, n_angles=args.angles, height=args.rows,
-                                  seed=0)
-    print(f"scan {args.width} wide x {args.angles} angles x {args.rows} rows written in {time.perf_counter() - t0:.1f} s")
+    scan_path = write_sample_scan(
+        data / "tomo_bench.h5", size=args.width, n_angles=args.angles, height=args.rows, seed=0
+    )
+    print(
+        f"scan {args.width} wide x {args.angles} angles x {args.rows} rows written in {time.perf_counter() - t0:.1f} s"
+    )
     hub = h.start_demo_hub(base / "state", data)
     rows_out = []
     try:
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                 page.locator(".daisy-tomo-app").wait_for()
                 page.wait_for_function(  # the scan is open and its metadata shown: the page answers clicks
                     "() => Array.from(document.querySelectorAll('.daisy-tomo-metadata'))"
-                    ".some(e => e.textContent.includes('angles'))")
+                    ".some(e => e.textContent.includes('angles'))"
+                )
                 return time.perf_counter() - t
 
             first = open_app()  # cold: spawns nothing new, but compiles and caches
@@ -117,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_timeout(1000)
             page.wait_for_function(
                 "() => Array.from(document.querySelectorAll('.daisy-tomo-preview-status'))"
-                ".some(e => e.textContent.includes('computed in'))")
+                ".some(e => e.textContent.includes('computed in'))"
+            )
             readout = page.locator(".daisy-tomo-centre-panel .daisy-tomo-center-slider .widget-readout").first
             status = page.locator(".daisy-tomo-centre-panel .daisy-tomo-preview-status").first
             lat, comp = [], []
@@ -131,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                 page.keyboard.press("Enter")
                 page.wait_for_function(
                     "(args) => args[0].textContent.includes('centre ' + args[1] + ' px') && "
-                    "args[0].textContent.includes('computed in')", arg=[status.element_handle(), f"{c:.2f}"])
+                    "args[0].textContent.includes('computed in')",
+                    arg=[status.element_handle(), f"{c:.2f}"],
+                )
                 dt = time.perf_counter() - t
                 txt = status.inner_text()
                 if k == 0:
@@ -160,21 +168,34 @@ def main(argv: list[str] | None = None) -> int:
     astra_s = _astra_fbp_seconds(sino, scan.theta_rad)
     rows_out = [
         ("time to interactive, first opening (s)", f"{first:.2f}", ""),
-        (f"time to interactive, warm hub, median of {args.repeat} (s)", f"{statistics.median(tti):.2f}",
-         "target < 10"),
-        (f"preview latency in the browser, median of {len(lat)} (s)", f"{statistics.median(lat):.3f}",
-         "target < 1 (0.2 s debounce included)"),
+        (
+            f"time to interactive, warm hub, median of {args.repeat} (s)",
+            f"{statistics.median(tti):.2f}",
+            "target < 10",
+        ),
+        (
+            f"preview latency in the browser, median of {len(lat)} (s)",
+            f"{statistics.median(lat):.3f}",
+            "target < 1 (0.2 s debounce included)",
+        ),
         ("  of which compute reported by the app, median (s)", f"{statistics.median(comp):.3f}", ""),
         ("one FBP slice in this process, median of 3 (s)", f"{statistics.median(ours):.3f}", ""),
-        ("ASTRA CPU FBP of the same slice (peer) (s)", "n/a" if astra_s is None else f"{astra_s:.3f}",
-         "" if astra_s is None else f"ours is {astra_s / statistics.median(ours):.1f}x faster"),
+        (
+            "ASTRA CPU FBP of the same slice (peer) (s)",
+            "n/a" if astra_s is None else f"{astra_s:.3f}",
+            "" if astra_s is None else f"ours is {astra_s / statistics.median(ours):.1f}x faster",
+        ),
     ]
     w = max(len(r[0]) for r in rows_out)
-    print(f"\nTomography app, {args.width}-wide sinogram, {args.angles} angles (shared 2-core machine: noisy)")
+    print(
+        f"\nTomography app, {args.width}-wide sinogram, {args.angles} angles (shared 2-core machine: noisy)"
+    )
     for name, val, note in rows_out:
         print(f"{name:<{w}}  {val:>8}  {note}")
-    print(f"\nall warm openings: {', '.join(f'{x:.2f}' for x in tti)}; preview latencies: "
-          f"{', '.join(f'{x:.2f}' for x in lat)}")
+    print(
+        f"\nall warm openings: {', '.join(f'{x:.2f}' for x in tti)}; preview latencies: "
+        f"{', '.join(f'{x:.2f}' for x in lat)}"
+    )
     del np
     return 0
 

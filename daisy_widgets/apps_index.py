@@ -5,6 +5,7 @@ Used by ``apps/index.ipynb`` (the page users land on after logging in), by
 folder; its title is the first heading of its first markdown cell, its
 description the first other line of that cell.
 """
+
 from __future__ import annotations
 
 import html
@@ -76,7 +77,9 @@ def read_app_info(nb_path: str | os.PathLike) -> AppInfo:
         if title and description:
             break
     name = nb_path.stem
-    return AppInfo(name=name, path=nb_path, title=title or name.replace("_", " ").title(), description=description)
+    return AppInfo(
+        name=name, path=nb_path, title=title or name.replace("_", " ").title(), description=description
+    )
 
 
 def list_apps(folder: str | os.PathLike | None = None, include_index: bool = False) -> list[AppInfo]:
@@ -103,7 +106,7 @@ def dask_scheduler_address() -> str | None:
         if os.environ.get(var):
             return os.environ[var]
     try:
-        import dask  # noqa: PLC0415
+        import dask
 
         return dask.config.get("scheduler-address", None)
     except ImportError:
@@ -122,17 +125,17 @@ def _reachable(address: str, timeout: float = 0.5) -> bool:
 
 def probe_resources() -> Resources:
     """Is there a usable GPU (CuPy with a device) and a Dask cluster (configured and reachable, or local)?"""
-    from .core.backend import gpu_available  # noqa: PLC0415
+    from .core.backend import gpu_available
 
     gpu = bool(gpu_available())
     if gpu:
         try:
-            import cupy  # noqa: PLC0415
+            import cupy
 
             props = cupy.cuda.runtime.getDeviceProperties(0)
             name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
             gpu_detail = f"{name} (CuPy {cupy.__version__})"
-        except Exception:  # noqa: BLE001 - only a label
+        except Exception:
             gpu_detail = "CUDA device available"
     else:
         gpu_detail = "no GPU: the apps run on the CPU (numpy/numba)"
@@ -142,11 +145,15 @@ def probe_resources() -> Resources:
         detail = f"scheduler {address} " + ("reachable" if ok else "NOT reachable")
         return Resources(gpu, gpu_detail, ok, detail)
     try:
-        import distributed  # noqa: F401, PLC0415
+        import distributed  # noqa: F401
 
         cores = os.cpu_count() or 1
-        return Resources(gpu, gpu_detail, True,
-                         f"no shared cluster configured; a local Dask cluster ({cores} cores) starts on demand")
+        return Resources(
+            gpu,
+            gpu_detail,
+            True,
+            f"no shared cluster configured; a local Dask cluster ({cores} cores) starts on demand",
+        )
     except ImportError:
         return Resources(gpu, gpu_detail, False, "dask.distributed is not installed")
 
@@ -165,29 +172,44 @@ def index_html(apps: list[AppInfo], resources: Resources, lab: str | None = None
         href = esc(f"{app.name}.ipynb", quote=True)
         extra = ""
         if lab:
-            extra = (f' <a class="daisy-app-lab" href="{esc(lab, quote=True)}/tree/apps/{href}" '
-                     f'target="_blank">(notebook in JupyterLab)</a>')
-        rows.append(f'<li class="daisy-app-entry" data-app="{esc(app.name, quote=True)}">'
-                    f'<a class="daisy-app-link" href="{href}"><b>{esc(app.title)}</b></a>{extra}'
-                    f'<div class="daisy-app-description">{esc(app.description)}</div></li>')
+            extra = (
+                f' <a class="daisy-app-lab" href="{esc(lab, quote=True)}/tree/apps/{href}" '
+                f'target="_blank">(notebook in JupyterLab)</a>'
+            )
+        rows.append(
+            f'<li class="daisy-app-entry" data-app="{esc(app.name, quote=True)}">'
+            f'<a class="daisy-app-link" href="{href}"><b>{esc(app.title)}</b></a>{extra}'
+            f'<div class="daisy-app-description">{esc(app.description)}</div></li>'
+        )
     if not rows:
         rows.append('<li class="daisy-app-none">No apps found in the apps folder.</li>')
 
     def badge(ok: bool, label: str, detail: str, cls: str) -> str:
         mark = "&#10004;" if ok else "&#10008;"
-        return f'<li class="{cls}" data-available="{str(ok).lower()}">{mark} <b>{label}</b>: {esc(detail)}</li>'
+        return (
+            f'<li class="{cls}" data-available="{str(ok).lower()}">{mark} <b>{label}</b>: {esc(detail)}</li>'
+        )
 
-    res = (badge(resources.gpu, "GPU", resources.gpu_detail, "daisy-res-gpu")
-           + badge(resources.dask, "Dask", resources.dask_detail, "daisy-res-dask"))
-    lab_line = (f'<p class="daisy-lab-link">Explore the notebooks in '
-                f'<a href="{esc(lab, quote=True)}" target="_blank">JupyterLab</a>.</p>') if lab else ""
-    return (f'<div class="daisy-app-index"><h2>Apps</h2><ul class="daisy-app-list">{"".join(rows)}</ul>'
-            f'<h3>Computing resources</h3><ul class="daisy-env-status">{res}</ul>{lab_line}</div>')
+    res = badge(resources.gpu, "GPU", resources.gpu_detail, "daisy-res-gpu") + badge(
+        resources.dask, "Dask", resources.dask_detail, "daisy-res-dask"
+    )
+    lab_line = (
+        (
+            f'<p class="daisy-lab-link">Explore the notebooks in '
+            f'<a href="{esc(lab, quote=True)}" target="_blank">JupyterLab</a>.</p>'
+        )
+        if lab
+        else ""
+    )
+    return (
+        f'<div class="daisy-app-index"><h2>Apps</h2><ul class="daisy-app-list">{"".join(rows)}</ul>'
+        f'<h3>Computing resources</h3><ul class="daisy-env-status">{res}</ul>{lab_line}</div>'
+    )
 
 
 def index_app(folder: str | os.PathLike | None = None):
     """The index as an ipywidgets ``HTML`` widget (what ``apps/index.ipynb`` displays)."""
-    import ipywidgets as widgets  # noqa: PLC0415
+    import ipywidgets as widgets
 
     if folder is None:
         here = Path.cwd()

@@ -7,6 +7,7 @@ shared by several modules (sample data, the data service), so it is created here
 and each module adds its sub-commands with ``register_data(data_subparsers)``.
 Modules are imported lazily enough that ``daisy --help`` stays fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,16 @@ from .core.errors import DaisyError
 
 #: modules with ``register(subparsers)``
 COMMAND_MODULES = (
-    "daisy_widgets.commands.apps",        # daisy app NAME, daisy apps
+    "daisy_widgets.commands.apps",  # daisy app NAME, daisy apps
     "daisy_widgets.commands.algorithms",  # daisy algorithms
-    "daisy_widgets.commands.workflow",    # daisy workflow run FILE
-    "daisy_widgets.commands.tomo",        # daisy tomo recon|center
-    "daisy_widgets.commands.hxmt",        # daisy hxmt simulate|pipeline
+    "daisy_widgets.commands.workflow",  # daisy workflow run FILE
+    "daisy_widgets.commands.tomo",  # daisy tomo recon|center
+    "daisy_widgets.commands.hxmt",  # daisy hxmt simulate|pipeline
 )
 #: modules with ``register_data(data_subparsers)``
 DATA_MODULES = (
-    "daisy_widgets.commands.sample",      # daisy data sample
-    "daisy_widgets.commands.service",     # daisy data serve|search
+    "daisy_widgets.commands.sample",  # daisy data sample
+    "daisy_widgets.commands.service",  # daisy data serve|search
 )
 
 
@@ -40,8 +41,10 @@ def _import_optional(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="daisy", description="Daisy: on-site data analysis (tomography, Insight-HXMT).")
-    from . import __version__  # noqa: PLC0415
+    parser = argparse.ArgumentParser(
+        prog="daisy", description="Daisy: on-site data analysis (tomography, Insight-HXMT)."
+    )
+    from . import __version__
 
     parser.add_argument("--version", action="version", version=f"daisy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

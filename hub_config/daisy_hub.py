@@ -24,6 +24,7 @@ Environment variables read here
                           how often the culler looks (default: ``CULL_SERVER_EVERY``, 300,
                           or half the timeout when that is shorter)
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -92,9 +93,14 @@ def settings_from_env() -> HubSettings:
     """Read the demo hub's settings from the environment (see the module docstring)."""
     state = Path(os.environ.get("DAISY_STATE_DIR") or REPO / ".daisy").resolve()
     data = Path(os.environ.get("DAISY_DATA_DIR") or REPO / "data").resolve()
-    return HubSettings(ip=os.environ.get("DAISY_IP", "127.0.0.1"), port=_int_env("PORT", 8000),
-                       hub_port=_int_env("DAISY_HUB_PORT", 8081),
-                       proxy_api_port=_int_env("DAISY_PROXY_API_PORT", 8001), state_dir=state, data_dir=data)
+    return HubSettings(
+        ip=os.environ.get("DAISY_IP", "127.0.0.1"),
+        port=_int_env("PORT", 8000),
+        hub_port=_int_env("DAISY_HUB_PORT", 8081),
+        proxy_api_port=_int_env("DAISY_PROXY_API_PORT", 8001),
+        state_dir=state,
+        data_dir=data,
+    )
 
 
 def ensure_state_dir(settings: HubSettings) -> None:
@@ -105,7 +111,7 @@ def ensure_state_dir(settings: HubSettings) -> None:
 
 def shared_password(settings: HubSettings) -> str:
     """The demo's shared password: generated once into ``<state>/password`` (mode 600), then reused."""
-    from daisy_widgets.core.atomic import atomic_write_text  # noqa: PLC0415
+    from daisy_widgets.core.atomic import atomic_write_text
 
     ensure_state_dir(settings)
     path = settings.password_file
@@ -142,8 +148,9 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
         "JUPYTER_PREFER_ENV_PATH": "1",
         # Daisy's Voila template (no CDN) and server settings (MathJax from the bundle, not cdnjs)
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(JUPYTER_DIR), os.environ.get("JUPYTER_PATH")])),
-        "JUPYTER_CONFIG_PATH": os.pathsep.join(filter(None, [str(JUPYTER_DIR / "config"),
-                                                             os.environ.get("JUPYTER_CONFIG_PATH")])),
+        "JUPYTER_CONFIG_PATH": os.pathsep.join(
+            filter(None, [str(JUPYTER_DIR / "config"), os.environ.get("JUPYTER_CONFIG_PATH")])
+        ),
     }
     env.update(data_service_env(settings))
     return env
@@ -156,7 +163,7 @@ def user_service_env(environment: dict[str, str], user: str) -> dict[str, str]:
     master = environment.get("DAISY_TILED_API_KEY")
     if not master:
         return dict(environment)
-    from daisy_widgets.store.access import user_api_key  # noqa: PLC0415
+    from daisy_widgets.store.access import user_api_key
 
     return {**environment, "DAISY_TILED_API_KEY": user_api_key(master, user)}
 
@@ -187,15 +194,20 @@ def singleuser_args() -> list[str]:
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=True",
         "--ContentsManager.allow_hidden=False",
-    ] + ([f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]  # new notebooks in Lab: Daisy's kernel
-         if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").exists() else [])
+    ] + (
+        [f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]  # new notebooks in Lab: Daisy's kernel
+        if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").exists()
+        else []
+    )
 
 
 def profiles():
     """``hub_config/profiles.py``: the sizes and culling times shared with the Kubernetes values."""
     if "daisy_profiles" in sys.modules:
         return sys.modules["daisy_profiles"]
-    spec = importlib.util.spec_from_file_location("daisy_profiles", Path(__file__).resolve().parent / "profiles.py")
+    spec = importlib.util.spec_from_file_location(
+        "daisy_profiles", Path(__file__).resolve().parent / "profiles.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     sys.modules["daisy_profiles"] = mod
     spec.loader.exec_module(mod)
@@ -219,9 +231,19 @@ def idle_culler() -> tuple[list[dict], list[dict]]:
     if timeout == 0:
         return [], []
     every = _seconds_env("DAISY_CULL_EVERY_SECONDS", min(prof.CULL_SERVER_EVERY, max(1, timeout // 2)))
-    service = {"name": CULLER_SERVICE,
-               "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}",
-                           f"--cull-every={max(1, every)}"]}
-    role = {"name": "daisy-idle-culler", "services": [CULLER_SERVICE],
-            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]}
+    service = {
+        "name": CULLER_SERVICE,
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={timeout}",
+            f"--cull-every={max(1, every)}",
+        ],
+    }
+    role = {
+        "name": "daisy-idle-culler",
+        "services": [CULLER_SERVICE],
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+    }
     return [service], [role]

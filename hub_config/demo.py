@@ -18,6 +18,7 @@ Run with the venv's Python: ``.venv/bin/python hub_config/demo.py``. It
    as a "child subreaper", so user servers and kernels whose parent exits are
    re-parented to it and cannot escape the clean-up.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from daisy_hub import DATA_SERVICE_VARS, REPO, HubSettings, settings_from_env, shared_password  # noqa: E402
+from daisy_hub import DATA_SERVICE_VARS, REPO, HubSettings, settings_from_env, shared_password
 
 CONFIG = Path(__file__).resolve().parent / "jupyterhub_config.py"
 EXIT_PORT_IN_USE = 3
@@ -139,15 +140,16 @@ def terminate_all(pids: list[int], grace: float = 10.0) -> None:
     _reap()
 
 
-def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
-                       timeout: float = SERVICE_START_TIMEOUT) -> tuple[subprocess.Popen | None, str]:
+def start_data_service(
+    settings: HubSettings, env: dict[str, str], port: int, timeout: float = SERVICE_START_TIMEOUT
+) -> tuple[subprocess.Popen | None, str]:
     """Start ``daisy data serve`` on ``127.0.0.1:port``; return (process, API URL), or (None, why not).
 
     Its output goes to ``<state>/data-service.log``. On success ``env`` gets
     ``DAISY_TILED_URL`` and ``DAISY_TILED_API_KEY`` for the hub's user servers.
     """
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    import urllib.error
+    import urllib.request
 
     if not settings.data_dir.is_dir():
         return None, f"no data folder {settings.data_dir} (write it with: make sample)"
@@ -156,9 +158,24 @@ def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
     for var in DATA_SERVICE_VARS:
         senv.pop(var, None)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(settings.data_dir),
-                                 "--port", str(port)], cwd=settings.state_dir, env=senv, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daisy_widgets.cli",
+                "data",
+                "serve",
+                str(settings.data_dir),
+                "--port",
+                str(port),
+            ],
+            cwd=settings.state_dir,
+            env=senv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -176,7 +193,9 @@ def start_data_service(settings: HubSettings, env: dict[str, str], port: int,
         return None, f"it did not answer in {timeout:.0f} s (see {log_path})"
     url = f"http://127.0.0.1:{port}/api"
     env["DAISY_TILED_URL"] = url
-    env["DAISY_TILED_API_KEY"] = (settings.state_dir / DATA_SERVICE_VARS["DAISY_TILED_API_KEY"]).read_text().strip()
+    env["DAISY_TILED_API_KEY"] = (
+        (settings.state_dir / DATA_SERVICE_VARS["DAISY_TILED_API_KEY"]).read_text().strip()
+    )
     return proc, url
 
 
@@ -191,28 +210,32 @@ def _forget_service_address(settings: HubSettings) -> None:
 
 def banner(settings: HubSettings, password: str, service_line: str = "") -> str:
     line = "=" * 72
-    return "\n".join([
-        line,
-        "Daisy demo hub",
-        f"  address:  {settings.url}",
-        "  user:     any name (letters, digits, . _ -)",
-        f"  password: {password}",
-        f"  (kept in {settings.password_file}; delete the file for a new one)",
-        "  After login: the app index; JupyterLab at /user/<name>/lab",
-        *([f"  data service: {service_line}"] if service_line else []),
-        "  DEMO MODE DOES NOT ISOLATE USERS: every user server runs as this OS",
-        "  account and can read the others' files. Do not expose it to a network.",
-        "  Stop with Ctrl-C (stops the hub, the proxy, the data service and all user servers).",
-        line,
-    ])
+    return "\n".join(
+        [
+            line,
+            "Daisy demo hub",
+            f"  address:  {settings.url}",
+            "  user:     any name (letters, digits, . _ -)",
+            f"  password: {password}",
+            f"  (kept in {settings.password_file}; delete the file for a new one)",
+            "  After login: the app index; JupyterLab at /user/<name>/lab",
+            *([f"  data service: {service_line}"] if service_line else []),
+            "  DEMO MODE DOES NOT ISOLATE USERS: every user server runs as this OS",
+            "  account and can read the others' files. Do not expose it to a network.",
+            "  Stop with Ctrl-C (stops the hub, the proxy, the data service and all user servers).",
+            line,
+        ]
+    )
 
 
 def main() -> int:
     settings = settings_from_env()
     if port_in_use(settings.ip, settings.port):
-        print(f"daisy demo: port {settings.port} on {settings.ip} is already in use "
-              f"(another demo running?). Stop it, or choose another port: make demo PORT=8010",
-              file=sys.stderr)
+        print(
+            f"daisy demo: port {settings.port} on {settings.ip} is already in use "
+            f"(another demo running?). Stop it, or choose another port: make demo PORT=8010",
+            file=sys.stderr,
+        )
         return EXIT_PORT_IN_USE
     proxy = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
     if not proxy.exists():
@@ -236,26 +259,41 @@ def main() -> int:
     service, service_line = None, ""
     if env.get("DAISY_DATA_SERVICE", "1") != "0":
         port = int(env.get("DAISY_DATA_PORT") or free_port(used))
-        print(f"daisy demo: starting the data service on 127.0.0.1:{port} (registering {settings.data_dir}) ...",
-              flush=True)
+        print(
+            f"daisy demo: starting the data service on 127.0.0.1:{port} (registering {settings.data_dir}) ...",
+            flush=True,
+        )
         service, service_line = start_data_service(settings, env, port)
         if service is None:
-            print(f"daisy demo: the data service did not start: {service_line}; the apps read the data folder "
-                  "directly", file=sys.stderr, flush=True)
+            print(
+                f"daisy demo: the data service did not start: {service_line}; the apps read the data folder "
+                "directly",
+                file=sys.stderr,
+                flush=True,
+            )
             _forget_service_address(settings)
             service_line = "not running (see above)"
         else:
             service_line += "  (master key in the state folder; each user server gets its own key)"
     print(banner(settings, password, service_line), flush=True)
-    hub = subprocess.Popen([str(bindir / "jupyterhub"), "-f", str(CONFIG)], cwd=settings.state_dir, env=env,
-                           start_new_session=True, preexec_fn=_die_with_parent)
+    hub = subprocess.Popen(
+        [str(bindir / "jupyterhub"), "-f", str(CONFIG)],
+        cwd=settings.state_dir,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     # the hub has its own session: a terminal's Ctrl-C reaches only us, and we send it one SIGTERM
     stop_requested: list[float] = []
 
-    def on_signal(signum, frame):  # noqa: ARG001
+    def on_signal(signum, frame):
         if not stop_requested:
             stop_requested.append(time.monotonic())
-            print("\ndaisy demo: stopping the hub, the proxy and the user servers ...", file=sys.stderr, flush=True)
+            print(
+                "\ndaisy demo: stopping the hub, the proxy and the user servers ...",
+                file=sys.stderr,
+                flush=True,
+            )
             if hub.poll() is None:
                 hub.send_signal(signal.SIGTERM)
 

@@ -12,13 +12,17 @@ use the Kubernetes deployment (KubeSpawner profiles) instead.
 
 Addresses and folders come from the environment: see ``daisy_hub.py``.
 """
+
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from daisy_hub import (  # noqa: E402
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+from traitlets import default
+
+from daisy_hub import (
     INDEX_URL,
     REPO,
     ensure_state_dir,
@@ -31,8 +35,6 @@ from daisy_hub import (  # noqa: E402
     user_server_env,
     user_service_env,
 )
-from jupyterhub.spawner import SimpleLocalProcessSpawner  # noqa: E402
-from traitlets import default  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 settings = settings_from_env()

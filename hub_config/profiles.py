@@ -20,7 +20,7 @@ Units: cores are CPU cores (Kubernetes ``cpu``), memory sizes are GiB
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Kubernetes extended resource of the NVIDIA device plugin.
@@ -39,9 +39,9 @@ HOME = "/home/jovyan"
 APPS_DIR = "/opt/daisy/apps"
 
 #: Data of each proposal: a read-only volume, one sub-directory per proposal.
-DATA_PVC = "{release}-data"                 # PersistentVolumeClaim (ReadOnlyMany)
-DATA_SUBPATH = "proposals/{proposal}"       # inside that volume
-DATA_MOUNT = "/data/proposals/{proposal}"   # inside user pods
+DATA_PVC = "{release}-data"  # PersistentVolumeClaim (ReadOnlyMany)
+DATA_SUBPATH = "proposals/{proposal}"  # inside that volume
+DATA_MOUNT = "/data/proposals/{proposal}"  # inside user pods
 #: JupyterHub group that grants read access to one proposal's data.
 PROPOSAL_GROUP_PREFIX = "proposal-"
 #: A proposal id as it may appear in a group name (no path separators, no dots first).
@@ -97,15 +97,15 @@ class Profile:
     """
 
     slug: str
-    kind: str                      # "cpu" | "gpu" | "voila"
+    kind: str  # "cpu" | "gpu" | "voila"
     resources: Resources
     image: str
     description: str
     default: bool = False
     allowed_groups: tuple[str, ...] = ()
     default_url: str = "/lab"
-    runs_locally: bool = False     # the local demo hub can run it (no GPU, no Kubernetes)
-    dask_workers: str = "cpu"      # which Dask worker group its clusters use
+    runs_locally: bool = False  # the local demo hub can run it (no GPU, no Kubernetes)
+    dask_workers: str = "cpu"  # which Dask worker group its clusters use
     dask_max_workers: int = 8
 
     @property
@@ -143,8 +143,10 @@ PROFILES: tuple[Profile, ...] = (
         kind="gpu",
         resources=Resources(cores=8, memory_gb=64, gpus=1),
         image="gpu",
-        description=("JupyterLab with CUDA 12 and CuPy on a GPU node, for GPU reconstruction. "
-                     "Members of an active beamtime group only."),
+        description=(
+            "JupyterLab with CUDA 12 and CuPy on a GPU node, for GPU reconstruction. "
+            "Members of an active beamtime group only."
+        ),
         allowed_groups=("beamtime-*", "daisy-gpu"),
         dask_workers="gpu",
         dask_max_workers=2,
@@ -155,7 +157,7 @@ PROFILES: tuple[Profile, ...] = (
         resources=Resources(cores=1, memory_gb=4, guarantee_fraction=0.25),
         image="cpu",
         description="Only the Daisy web apps (Voila), no notebook interface. Small and quick to start.",
-        default_url="/voila/tree",       # the list of apps (Voila server extension)
+        default_url="/voila/tree",  # the list of apps (Voila server extension)
         runs_locally=True,
         dask_workers="cpu",
         dask_max_workers=4,
@@ -265,8 +267,9 @@ def kubespawner_profile_list(registry: str, tag: str, release: str = "daisy") ->
     return out
 
 
-def dask_cluster_spec(workers: str, registry: str, tag: str, release: str = "daisy",
-                      n_workers: int = 1) -> dict[str, Any]:
+def dask_cluster_spec(
+    workers: str, registry: str, tag: str, release: str = "daisy", n_workers: int = 1
+) -> dict[str, Any]:
     """A ``DaskCluster`` (kubernetes.dask.org/v1) spec for the Dask Kubernetes operator.
 
     Scheduler and workers run the user's image (the CPU or GPU image); GPU
@@ -276,62 +279,113 @@ def dask_cluster_spec(workers: str, registry: str, tag: str, release: str = "dai
     """
     r = DASK_WORKER_RESOURCES[workers]
     image = image_ref(workers, registry, tag)
-    sec = {"runAsUser": NB_UID, "runAsGroup": NB_GID, "runAsNonRoot": True,
-           "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    sec = {
+        "runAsUser": NB_UID,
+        "runAsGroup": NB_GID,
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
     limits = {"cpu": f"{r.cores:g}", "memory": f"{r.memory_gb:g}Gi", GPU_RESOURCE: str(r.gpus)}
-    requests = {"cpu": f"{r.cores * r.guarantee_fraction:g}",
-                "memory": f"{r.memory_gb * r.guarantee_fraction:g}Gi", GPU_RESOURCE: str(r.gpus)}
-    worker_args = ["dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--dashboard",
-                   "--dashboard-address", "8788", "--nthreads", f"{int(r.cores)}",
-                   "--memory-limit", f"{r.memory_gb:g}GiB"]
+    requests = {
+        "cpu": f"{r.cores * r.guarantee_fraction:g}",
+        "memory": f"{r.memory_gb * r.guarantee_fraction:g}Gi",
+        GPU_RESOURCE: str(r.gpus),
+    }
+    worker_args = [
+        "dask",
+        "worker",
+        "--name",
+        "$(DASK_WORKER_NAME)",
+        "--dashboard",
+        "--dashboard-address",
+        "8788",
+        "--nthreads",
+        f"{int(r.cores)}",
+        "--memory-limit",
+        f"{r.memory_gb:g}GiB",
+    ]
     if r.gpus:
         worker_args += ["--resources", f"GPU={r.gpus}"]
     worker_pod: dict[str, Any] = {
-        "containers": [{
-            "name": "worker", "image": image, "imagePullPolicy": "IfNotPresent",
-            "args": worker_args,
-            "ports": [{"name": "http-dashboard", "containerPort": 8788, "protocol": "TCP"}],
-            "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"}] if not r.gpus else [],
-            "resources": {"limits": limits, "requests": requests},
-            "securityContext": sec,
-            "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
-        }],
+        "containers": [
+            {
+                "name": "worker",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "args": worker_args,
+                "ports": [{"name": "http-dashboard", "containerPort": 8788, "protocol": "TCP"}],
+                "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"}] if not r.gpus else [],
+                "resources": {"limits": limits, "requests": requests},
+                "securityContext": sec,
+                "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+            }
+        ],
         "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{r.shm_gb:g}Gi"}}],
     }
     if r.gpus:
         worker_pod["nodeSelector"] = dict(GPU_NODE_LABEL)
         worker_pod["tolerations"] = [dict(GPU_TOLERATION)]
     scheduler_pod = {
-        "containers": [{
-            "name": "scheduler", "image": image, "imagePullPolicy": "IfNotPresent",
-            "args": ["dask", "scheduler", "--host", "0.0.0.0", "--port", "8786", "--dashboard-address", ":8787"],
-            "ports": [{"name": "tcp-comm", "containerPort": 8786, "protocol": "TCP"},
-                      {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"}],
-            "readinessProbe": {"httpGet": {"port": "http-dashboard", "path": "/health"},
-                               "initialDelaySeconds": 5, "periodSeconds": 10},
-            "resources": {"limits": {"cpu": "1", "memory": "2Gi", GPU_RESOURCE: "0"},
-                          "requests": {"cpu": "0.5", "memory": "1Gi", GPU_RESOURCE: "0"}},
-            "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"}],
-            "securityContext": sec,
-        }],
+        "containers": [
+            {
+                "name": "scheduler",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "args": [
+                    "dask",
+                    "scheduler",
+                    "--host",
+                    "0.0.0.0",
+                    "--port",
+                    "8786",
+                    "--dashboard-address",
+                    ":8787",
+                ],
+                "ports": [
+                    {"name": "tcp-comm", "containerPort": 8786, "protocol": "TCP"},
+                    {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"},
+                ],
+                "readinessProbe": {
+                    "httpGet": {"port": "http-dashboard", "path": "/health"},
+                    "initialDelaySeconds": 5,
+                    "periodSeconds": 10,
+                },
+                "resources": {
+                    "limits": {"cpu": "1", "memory": "2Gi", GPU_RESOURCE: "0"},
+                    "requests": {"cpu": "0.5", "memory": "1Gi", GPU_RESOURCE: "0"},
+                },
+                "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"}],
+                "securityContext": sec,
+            }
+        ],
     }
     name = f"{release}-dask-{workers}"
     return {
         "apiVersion": "kubernetes.dask.org/v1",
         "kind": "DaskCluster",
-        "metadata": {"name": name,
-                     "labels": {"app.kubernetes.io/part-of": release, "daisy/workers": workers}},
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/part-of": release, "daisy/workers": workers},
+        },
         "spec": {
             "idleTimeout": DASK_CLUSTER_IDLE_TIMEOUT,
             "worker": {"replicas": n_workers, "spec": worker_pod},
             "scheduler": {
                 "spec": scheduler_pod,
-                "service": {"type": "ClusterIP", "selector": {"dask.org/cluster-name": name,
-                                                  "dask.org/component": "scheduler"},
-                            "ports": [{"name": "tcp-comm", "protocol": "TCP", "port": 8786,
-                                       "targetPort": "tcp-comm"},
-                                      {"name": "http-dashboard", "protocol": "TCP", "port": 8787,
-                                       "targetPort": "http-dashboard"}]},
+                "service": {
+                    "type": "ClusterIP",
+                    "selector": {"dask.org/cluster-name": name, "dask.org/component": "scheduler"},
+                    "ports": [
+                        {"name": "tcp-comm", "protocol": "TCP", "port": 8786, "targetPort": "tcp-comm"},
+                        {
+                            "name": "http-dashboard",
+                            "protocol": "TCP",
+                            "port": 8787,
+                            "targetPort": "http-dashboard",
+                        },
+                    ],
+                },
             },
         },
     }
@@ -344,10 +398,18 @@ def local_profile_choices() -> list[dict[str, Any]]:
     ``runs_locally`` (False: show it greyed out / refuse it locally) and
     ``allowed_groups``.
     """
-    return [{"slug": p.slug, "display_name": p.display_name, "description": p.description,
-             "default_url": p.default_url, "runs_locally": p.runs_locally,
-             "allowed_groups": list(p.allowed_groups), "default": p.default}
-            for p in PROFILES]
+    return [
+        {
+            "slug": p.slug,
+            "display_name": p.display_name,
+            "description": p.description,
+            "default_url": p.default_url,
+            "runs_locally": p.runs_locally,
+            "allowed_groups": list(p.allowed_groups),
+            "default": p.default,
+        }
+        for p in PROFILES
+    ]
 
 
 def _hub_hooks():
@@ -377,13 +439,18 @@ def local_options_form(spawner: Any) -> str:
 
     rows = []
     for ch in _hub_hooks().allowed_profiles(local_profile_choices(), _user_groups(spawner)):
-        attrs = (" selected" if ch["default"] and ch["runs_locally"] else "") + \
-                ("" if ch["runs_locally"] else " disabled")
+        attrs = (" selected" if ch["default"] and ch["runs_locally"] else "") + (
+            "" if ch["runs_locally"] else " disabled"
+        )
         note = "" if ch["runs_locally"] else " (facility cluster only)"
-        rows.append(f'<option value="{html.escape(ch["slug"])}"{attrs}>'
-                    f'{html.escape(ch["display_name"])}{note}</option>')
-    return ('<label for="daisy-profile">Server</label>'
-            '<select id="daisy-profile" name="profile" class="form-control">' + "".join(rows) + "</select>")
+        rows.append(
+            f'<option value="{html.escape(ch["slug"])}"{attrs}>'
+            f"{html.escape(ch['display_name'])}{note}</option>"
+        )
+    return (
+        '<label for="daisy-profile">Server</label>'
+        '<select id="daisy-profile" name="profile" class="form-control">' + "".join(rows) + "</select>"
+    )
 
 
 def local_options_from_form(formdata: dict[str, list[str]]) -> dict[str, str]:
@@ -395,7 +462,7 @@ def _refuse(message: str) -> Exception:
     """An HTTP 400 whose message JupyterHub shows to the user (ValueError outside a hub)."""
     try:
         from tornado.web import HTTPError
-    except ImportError:                      # pragma: no cover - the hub always has tornado
+    except ImportError:  # pragma: no cover - the hub always has tornado
         return ValueError(message)
     return HTTPError(400, message)
 
@@ -408,11 +475,13 @@ def local_apply_user_options(spawner: Any, user_options: dict[str, Any]) -> None
     """
     choices = _hub_hooks().allowed_profiles(local_profile_choices(), _user_groups(spawner))
     slug = (user_options or {}).get("profile") or next(
-        (c["slug"] for c in choices if c["default"] and c["runs_locally"]), "cpu")
+        (c["slug"] for c in choices if c["default"] and c["runs_locally"]), "cpu"
+    )
     ch = next((c for c in choices if c["slug"] == slug), None)
     if ch is None:
-        raise _refuse(f"no profile {slug!r} for this user; choose one of "
-                      + ", ".join(c["slug"] for c in choices))
+        raise _refuse(
+            f"no profile {slug!r} for this user; choose one of " + ", ".join(c["slug"] for c in choices)
+        )
     if not ch["runs_locally"]:
         raise _refuse(f"{ch['display_name']} runs only on the facility's Kubernetes cluster")
     spawner.default_url = ch["default_url"]

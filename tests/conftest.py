@@ -9,6 +9,7 @@
                 the machine) are in ``page.daisy_watch.problems()``.
 Tests using them are skipped with a reason when the proxy, Chromium or Playwright is missing.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -44,12 +45,12 @@ def _no_dask_cluster_left_behind():
     in its worker processes, which keep files open and hide the process's own state.
     """
     yield
-    from daisy_widgets.core import engine as engine_mod  # noqa: PLC0415
-    from daisy_widgets.core.datastore import close_cached_files  # noqa: PLC0415
+    from daisy_widgets.core import engine as engine_mod
+    from daisy_widgets.core.datastore import close_cached_files
 
     engine_mod._close_engines()
     if "distributed" in sys.modules:
-        from distributed.client import _get_global_client  # noqa: PLC0415
+        from distributed.client import _get_global_client
 
         client = _get_global_client()
         while client is not None:
@@ -75,8 +76,13 @@ def daisy_hub(tmp_path_factory):
         pytest.skip(why)
     base = tmp_path_factory.mktemp("hub")
     data = base / "data"
-    subprocess.run([sys.executable, "-m", "daisy_widgets.cli", "data", "sample", "--small", "--out", str(data)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "daisy_widgets.cli", "data", "sample", "--small", "--out", str(data)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     hub = harness.start_demo_hub(base / "state", data)
     yield hub
     hub.stop()
@@ -86,7 +92,7 @@ def daisy_hub(tmp_path_factory):
 def browser(daisy_hub):
     # module scope: Playwright's sync API keeps an asyncio loop marked running in this thread while it is
     # open, which would break asyncio/anyio tests of other modules run later in the same session
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS, headless=True)

@@ -1,4 +1,5 @@
 """``daisy algorithms``: list the registered algorithms, show one, report broken plug-ins."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,9 +9,11 @@ import sys
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "algorithms", help="list the registered algorithms (plug-ins included)",
+        "algorithms",
+        help="list the registered algorithms (plug-ins included)",
         description="List the algorithms registered through the 'daisy.algorithms' entry points, "
-                    "with a one-line description; with NAME, show its inputs, outputs and parameters.")
+        "with a one-line description; with NAME, show its inputs, outputs and parameters.",
+    )
     p.add_argument("name", nargs="?", help="show the declaration of this algorithm")
     p.add_argument("--json", action="store_true", help="print the declarations as JSON")
     p.add_argument("--category", help="only algorithms whose category starts with this")
@@ -40,13 +43,19 @@ def run(args: argparse.Namespace) -> int:
         if cls.category:
             print(f"category: {cls.category}")
         if cls.split is not None:
-            print(f"data-parallel: inputs {cls.split.inputs} split into chunks, outputs {cls.split.outputs} joined")
+            print(
+                f"data-parallel: inputs {cls.split.inputs} split into chunks, outputs {cls.split.outputs} joined"
+            )
         for title, ports in (("inputs", cls.inputs), ("outputs", cls.outputs)):
             print(f"{title}:")
             for port in ports:
-                extra = "".join([f", ndim {port.ndim}" if port.ndim is not None else "",
-                                 f", dtype kind {port.dtype}" if port.dtype else "",
-                                 ", optional" if port.optional else ""])
+                extra = "".join(
+                    [
+                        f", ndim {port.ndim}" if port.ndim is not None else "",
+                        f", dtype kind {port.dtype}" if port.dtype else "",
+                        ", optional" if port.optional else "",
+                    ]
+                )
                 print(f"  {port.name} ({port.kind}{extra}): {port.help}")
         print("parameters:" if cls.params else "parameters: none")
         for prm in cls.params:
@@ -55,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
     if args.category:
         algos = {k: v for k, v in algos.items() if v.category.startswith(args.category)}
     if args.json:
-        print(json.dumps({"algorithms": [a.describe() for a in algos.values()], "broken_plugins": broken}, indent=2))
+        print(
+            json.dumps(
+                {"algorithms": [a.describe() for a in algos.values()], "broken_plugins": broken}, indent=2
+            )
+        )
         return 0
     width = max((len(n) for n in algos), default=10)
     for name, cls in algos.items():

@@ -1,4 +1,5 @@
 """``daisy apps`` (list the apps) and ``daisy app NAME`` (serve one app with Voila alone, no hub)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,13 +21,18 @@ CULL_IDLE_SECONDS = 600
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("apps", help="list the Voila apps", description="List the apps (notebooks in apps/).")
+    p = subparsers.add_parser(
+        "apps", help="list the Voila apps", description="List the apps (notebooks in apps/)."
+    )
     p.add_argument("--dir", type=Path, default=None, help="apps folder (default: the repository's apps/)")
     p.set_defaults(func=run_list)
 
-    a = subparsers.add_parser("app", help="serve one app with Voila (no hub), e.g. daisy app tomography",
-                              description="Serve one app with Voila alone, on this machine (no JupyterHub, no login). "
-                                          "Only this machine can connect (127.0.0.1).")
+    a = subparsers.add_parser(
+        "app",
+        help="serve one app with Voila (no hub), e.g. daisy app tomography",
+        description="Serve one app with Voila alone, on this machine (no JupyterHub, no login). "
+        "Only this machine can connect (127.0.0.1).",
+    )
     a.add_argument("name", help="app name (see 'daisy apps'), e.g. tomography, hxmt, index")
     a.add_argument("--dir", type=Path, default=None, help="apps folder (default: the repository's apps/)")
     a.add_argument("--port", type=int, default=8866, help="port (default 8866; 0: any free port)")
@@ -35,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..apps_index import apps_dir, list_apps  # noqa: PLC0415
+    from ..apps_index import apps_dir, list_apps
 
     folder = args.dir or apps_dir()
     apps = list_apps(folder, include_index=True)
@@ -66,14 +72,22 @@ def voila_command(notebook_dir: Path, port: int) -> list[str]:
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which("voila")
     if voila is None:
         raise DaisyError("Voila is not installed: pip install 'daisy-widgets[hub]' (or run 'make demo')")
-    return [voila, str(notebook_dir), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-            "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=True",
-            f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
-            "--MappingKernelManager.cull_interval=60", "--MappingKernelManager.cull_connected=False"]
+    return [
+        voila,
+        str(notebook_dir),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=True",
+        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",
+    ]
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from ..apps_index import apps_dir, find_app, list_apps  # noqa: PLC0415
+    from ..apps_index import apps_dir, find_app, list_apps
 
     folder = (args.dir or apps_dir()).resolve()
     app = find_app(args.name, folder)

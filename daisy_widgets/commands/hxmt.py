@@ -1,4 +1,5 @@
 """``daisy hxmt simulate|pipeline``: Insight-HXMT Level-1 simulator and HE/ME/LE pipelines."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,9 @@ def _pi_range(text: str) -> tuple[int, int]:
         a, b = text.split(":")
         return int(a), int(b)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected A:B with integer PI channels, e.g. 26:120; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected A:B with integer PI channels, e.g. 26:120; got {text!r}"
+        ) from None
 
 
 def _freq_range(text: str) -> tuple[float, float]:
@@ -32,24 +35,48 @@ def _detectors(text: str) -> tuple[int, ...]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("hxmt", help="Insight-HXMT: simulate Level-1 data, run the HE/ME/LE pipelines",
-                              description="Insight-HXMT Level-1 simulator and HXMTDAS-like pipelines.")
+    p = subparsers.add_parser(
+        "hxmt",
+        help="Insight-HXMT: simulate Level-1 data, run the HE/ME/LE pipelines",
+        description="Insight-HXMT Level-1 simulator and HXMTDAS-like pipelines.",
+    )
     sub = p.add_subparsers(dest="hxmt_command", metavar="HXMT_COMMAND")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
-    s = sub.add_parser("simulate", help="write a simulated Level-1 exposure (mission names and folders)",
-                       description="Simulate an Insight-HXMT exposure: orbit with SAA and Earth occultation, a power-law "
-                                   "source (optionally a Crab-like pulsar), particle background, the instruments' "
-                                   "response from the packaged CALDB. Writes <OUT>/<ObsID>/<ExpID>-<date>-01-01/.")
-    s.add_argument("--instrument", action="append", choices=("HE", "ME", "LE"), type=str.upper,
-                   help="telescope(s) to simulate; repeat for several (default: all three)")
+    s = sub.add_parser(
+        "simulate",
+        help="write a simulated Level-1 exposure (mission names and folders)",
+        description="Simulate an Insight-HXMT exposure: orbit with SAA and Earth occultation, a power-law "
+        "source (optionally a Crab-like pulsar), particle background, the instruments' "
+        "response from the packaged CALDB. Writes <OUT>/<ObsID>/<ExpID>-<date>-01-01/.",
+    )
+    s.add_argument(
+        "--instrument",
+        action="append",
+        choices=("HE", "ME", "LE"),
+        type=str.upper,
+        help="telescope(s) to simulate; repeat for several (default: all three)",
+    )
     s.add_argument("--out", required=True, type=Path, help="root folder of the Level-1 data")
     s.add_argument("--exposure", type=float, default=2000.0, help="length of the exposure, s (default 2000)")
-    s.add_argument("--start", default=None, help="start: mission seconds or an ISO date (default 2018-03-01T00:14 TT + 800 s)")
+    s.add_argument(
+        "--start",
+        default=None,
+        help="start: mission seconds or an ISO date (default 2018-03-01T00:14 TT + 800 s)",
+    )
     s.add_argument("--photon-index", type=float, default=2.1, help="power-law photon index (default 2.1)")
-    s.add_argument("--norm", type=float, default=9.7, help="power-law norm at 1 keV, photons/cm2/s/keV (default 9.7, Crab)")
-    s.add_argument("--pulsar-frequency", type=float, default=None, help="pulsar frequency, Hz (default: no pulsar)")
-    s.add_argument("--pulsed-fraction", type=float, default=0.15, help="fraction of source photons pulsed (default 0.15)")
+    s.add_argument(
+        "--norm",
+        type=float,
+        default=9.7,
+        help="power-law norm at 1 keV, photons/cm2/s/keV (default 9.7, Crab)",
+    )
+    s.add_argument(
+        "--pulsar-frequency", type=float, default=None, help="pulsar frequency, Hz (default: no pulsar)"
+    )
+    s.add_argument(
+        "--pulsed-fraction", type=float, default=0.15, help="fraction of source photons pulsed (default 0.15)"
+    )
     s.add_argument("--ra", type=float, default=None, help="source RA, deg (default: Crab)")
     s.add_argument("--dec", type=float, default=None, help="source Dec, deg (default: Crab)")
     s.add_argument("--target", default="Crab", help="OBJECT keyword")
@@ -57,25 +84,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.set_defaults(func=run_simulate)
 
-    q = sub.add_parser("pipeline", help="Level-1 exposure(s) to screened events, spectra, responses, light curves",
-                       description="Run the HXMTDAS-like chain (pical, grade/recon, gtigen, screen, lcgen, specgen, "
-                                   "rspgen, bkgmap, and with --frequency/--search barycentring, Z^2 and folding). "
-                                   "Products: X_screen.fits, X_spec.pha, X.rsp, X_bkg.pha, X_lc.fits, X_bkg_lc.fits, "
-                                   "X_profile.fits.")
-    q.add_argument("l1_dir", nargs="+", type=Path, metavar="L1_DIR",
-                   help="Level-1 exposure folder(s); several run in parallel on the Dask engine")
-    q.add_argument("--instrument", required=True, type=str.upper, choices=("HE", "ME", "LE"), help="telescope")
-    q.add_argument("--out", required=True, type=Path, help="products folder (one sub-folder per exposure when several)")
-    q.add_argument("--gti-expr", default=None, help="GTI selection on EHK columns (default: the instrument's HXMTDAS one)")
-    q.add_argument("--pi-range", type=_pi_range, default=None, metavar="A:B", help="PI channels, inclusive (default: the band)")
-    q.add_argument("--detectors", type=_detectors, default=None, metavar="LIST", help="detector IDs, e.g. 0-15,17 (default: all open)")
+    q = sub.add_parser(
+        "pipeline",
+        help="Level-1 exposure(s) to screened events, spectra, responses, light curves",
+        description="Run the HXMTDAS-like chain (pical, grade/recon, gtigen, screen, lcgen, specgen, "
+        "rspgen, bkgmap, and with --frequency/--search barycentring, Z^2 and folding). "
+        "Products: X_screen.fits, X_spec.pha, X.rsp, X_bkg.pha, X_lc.fits, X_bkg_lc.fits, "
+        "X_profile.fits.",
+    )
+    q.add_argument(
+        "l1_dir",
+        nargs="+",
+        type=Path,
+        metavar="L1_DIR",
+        help="Level-1 exposure folder(s); several run in parallel on the Dask engine",
+    )
+    q.add_argument(
+        "--instrument", required=True, type=str.upper, choices=("HE", "ME", "LE"), help="telescope"
+    )
+    q.add_argument(
+        "--out", required=True, type=Path, help="products folder (one sub-folder per exposure when several)"
+    )
+    q.add_argument(
+        "--gti-expr",
+        default=None,
+        help="GTI selection on EHK columns (default: the instrument's HXMTDAS one)",
+    )
+    q.add_argument(
+        "--pi-range",
+        type=_pi_range,
+        default=None,
+        metavar="A:B",
+        help="PI channels, inclusive (default: the band)",
+    )
+    q.add_argument(
+        "--detectors",
+        type=_detectors,
+        default=None,
+        metavar="LIST",
+        help="detector IDs, e.g. 0-15,17 (default: all open)",
+    )
     q.add_argument("--binsize", type=float, default=1.0, help="light-curve bin, s (default 1)")
-    q.add_argument("--frequency", type=float, default=None, help="fold the barycentred events at this frequency, Hz")
-    q.add_argument("--search", type=_freq_range, default=None, metavar="FMIN:FMAX",
-                   help="Z^2_2 search over this range, Hz; folds at the best frequency")
+    q.add_argument(
+        "--frequency", type=float, default=None, help="fold the barycentred events at this frequency, Hz"
+    )
+    q.add_argument(
+        "--search",
+        type=_freq_range,
+        default=None,
+        metavar="FMIN:FMAX",
+        help="Z^2_2 search over this range, Hz; folds at the best frequency",
+    )
     q.add_argument("--nbin", type=int, default=32, help="phase bins of the pulse profile (default 32)")
-    q.add_argument("--engine", choices=("inprocess", "dask"), default=None,
-                   help="engine (default: inprocess for one exposure, dask for several)")
+    q.add_argument(
+        "--engine",
+        choices=("inprocess", "dask"),
+        default=None,
+        help="engine (default: inprocess for one exposure, dask for several)",
+    )
     q.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.set_defaults(func=run_pipeline_cmd)
@@ -97,7 +163,9 @@ def run_simulate(args: argparse.Namespace) -> int:
             try:
                 start = float(mjd_to_mission_time(Time(args.start, scale="utc").tt.mjd))
             except ValueError as exc:
-                raise ValidationError("daisy hxmt simulate", {"start": [f"expected mission seconds or an ISO date; {exc}"]}) from None
+                raise ValidationError(
+                    "daisy hxmt simulate", {"start": [f"expected mission seconds or an ISO date; {exc}"]}
+                ) from None
     problems = {}
     if args.exposure <= 0:
         problems["exposure"] = [f"must be > 0 s; got {args.exposure}"]
@@ -107,11 +175,20 @@ def run_simulate(args: argparse.Namespace) -> int:
         problems["pulsed_fraction"] = [f"must be within 0..1; got {args.pulsed_fraction}"]
     if problems:
         raise ValidationError("daisy hxmt simulate", problems)
-    cfg = SimulationConfig(instruments=tuple(args.instrument or ("HE", "ME", "LE")), exposure=args.exposure, start=start,
-                           ra=CRAB_RA if args.ra is None else args.ra, dec=CRAB_DEC if args.dec is None else args.dec,
-                           target=args.target, photon_index=args.photon_index, norm=args.norm,
-                           pulsar_frequency=args.pulsar_frequency, pulsed_fraction=args.pulsed_fraction,
-                           obs_id=args.obs_id, seed=args.seed)
+    cfg = SimulationConfig(
+        instruments=tuple(args.instrument or ("HE", "ME", "LE")),
+        exposure=args.exposure,
+        start=start,
+        ra=CRAB_RA if args.ra is None else args.ra,
+        dec=CRAB_DEC if args.dec is None else args.dec,
+        target=args.target,
+        photon_index=args.photon_index,
+        norm=args.norm,
+        pulsar_frequency=args.pulsar_frequency,
+        pulsed_fraction=args.pulsed_fraction,
+        obs_id=args.obs_id,
+        seed=args.seed,
+    )
     bar = TextProgressBar()
     import time
 
@@ -141,8 +218,15 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
             raise ValidationError("daisy hxmt pipeline", {"pi-range": [msg]})
     if args.binsize <= 0:
         raise ValidationError("daisy hxmt pipeline", {"binsize": [f"must be > 0 s; got {args.binsize}"]})
-    kw = dict(gti_expr=args.gti_expr, pi_range=args.pi_range, detectors=args.detectors, binsize=args.binsize,
-              frequency=args.frequency, search=args.search, nbin=args.nbin)
+    kw = dict(
+        gti_expr=args.gti_expr,
+        pi_range=args.pi_range,
+        detectors=args.detectors,
+        binsize=args.binsize,
+        frequency=args.frequency,
+        search=args.search,
+        nbin=args.nbin,
+    )
     if args.gti_expr is not None:
         from ..hxmt.gti import GTIExpressionError, parse_expression
 
@@ -153,19 +237,31 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
     if len(args.l1_dir) == 1:
         bar = None if args.no_progress else TextProgressBar()
         try:
-            store = run_pipeline(args.l1_dir[0], args.instrument, args.out, engine=args.engine or "inprocess",
-                                 progress=bar, cancel=CancelToken(), **kw)
+            store = run_pipeline(
+                args.l1_dir[0],
+                args.instrument,
+                args.out,
+                engine=args.engine or "inprocess",
+                progress=bar,
+                cancel=CancelToken(),
+                **kw,
+            )
         finally:
             if bar is not None:
                 bar.close()
         files = list(store["products/files"])
         if "products/z2" in store:
             z = store["products/z2"]
-            print(f"Z^2_2 search: best frequency {z['best_frequency']:.7f} Hz, Z^2 = {z['best_z2']:.1f}", file=sys.stderr)
+            print(
+                f"Z^2_2 search: best frequency {z['best_frequency']:.7f} Hz, Z^2 = {z['best_z2']:.1f}",
+                file=sys.stderr,
+            )
         print("\n".join(files))
         return 0
     outs = [args.out / d.name for d in args.l1_dir]
-    results = run_many(args.l1_dir, args.instrument, outs, engine=args.engine or "dask", scheduler=args.scheduler, **kw)
+    results = run_many(
+        args.l1_dir, args.instrument, outs, engine=args.engine or "dask", scheduler=args.scheduler, **kw
+    )
     for files in results:
         print("\n".join(files))
     return 0

@@ -11,6 +11,7 @@ Layout under DIR (default ``$DAISY_DATA_DIR``, else the repository's ``data/``):
     tomography/tomo_sample_scan.h5           Data Exchange HDF5 (Shepp-Logan 3-D phantom)
     hxmt/<ObsID>/<ExpID>-<date>-01-01/       Insight-HXMT Level-1 exposures (Crab, HE/ME/LE)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,15 +66,25 @@ def _write_hxmt(func: Callable, folder: Path, small: bool) -> None:
 #: the sample makers, in the order they run
 MAKERS: dict[str, SampleMaker] = {
     "tomography": SampleMaker(
-        "tomography", "daisy_widgets.tomography.phantom", "write_sample_scan", "tomography",
-        "synthetic tomography scan (Shepp-Logan 3-D phantom, Data Exchange HDF5)", _write_tomography,
+        "tomography",
+        "daisy_widgets.tomography.phantom",
+        "write_sample_scan",
+        "tomography",
+        "synthetic tomography scan (Shepp-Logan 3-D phantom, Data Exchange HDF5)",
+        _write_tomography,
         params={"size": 256, "n_angles": 360, "height": 16, "seed": 0},
-        small_params={"size": 64, "n_angles": 90, "height": 4, "seed": 0}),
+        small_params={"size": 64, "n_angles": 90, "height": 4, "seed": 0},
+    ),
     "hxmt": SampleMaker(
-        "hxmt", "daisy_widgets.hxmt.simulate", "write_sample_observations", "hxmt",
-        "two simulated Insight-HXMT Level-1 observations of the Crab (HE, ME, LE)", _write_hxmt,
+        "hxmt",
+        "daisy_widgets.hxmt.simulate",
+        "write_sample_observations",
+        "hxmt",
+        "two simulated Insight-HXMT Level-1 observations of the Crab (HE, ME, LE)",
+        _write_hxmt,
         params={"n": 2, "seed": 0, "exposure": 1500.0},
-        small_params={"n": 1, "seed": 0, "exposure": 200.0, "instruments": ("HE",)}),
+        small_params={"n": 1, "seed": 0, "exposure": 200.0, "instruments": ("HE",)},
+    ),
 }
 MARKER = ".daisy-sample.json"
 
@@ -97,8 +108,11 @@ def _load(maker: SampleMaker) -> Callable | None:
 
 def _marker_content(maker: SampleMaker, small: bool) -> dict:
     params = maker.small_params if small else maker.params
-    return {"maker": f"{maker.module}:{maker.function}", "small": small,
-            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}}
+    return {
+        "maker": f"{maker.module}:{maker.function}",
+        "small": small,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+    }
 
 
 def make_sample(maker: SampleMaker, out: Path, small: bool = False, force: bool = False) -> str:
@@ -136,10 +150,15 @@ def make_sample(maker: SampleMaker, out: Path, small: bool = False, force: bool 
 
 def register_data(data_subparsers: argparse._SubParsersAction) -> None:
     p = data_subparsers.add_parser(
-        "sample", help="write the demo data (tomography scan, HXMT observations)",
-        description="Write Daisy's sample data: " + "; ".join(f"{m.name}: {m.description}" for m in MAKERS.values())
-                    + ". Existing complete data is kept (use --force to rewrite).")
-    p.add_argument("--out", type=Path, default=None, help="data folder (default: $DAISY_DATA_DIR, else data/)")
+        "sample",
+        help="write the demo data (tomography scan, HXMT observations)",
+        description="Write Daisy's sample data: "
+        + "; ".join(f"{m.name}: {m.description}" for m in MAKERS.values())
+        + ". Existing complete data is kept (use --force to rewrite).",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="data folder (default: $DAISY_DATA_DIR, else data/)"
+    )
     p.add_argument("--only", action="append", choices=sorted(MAKERS), help="only this kind (repeatable)")
     p.add_argument("--small", action="store_true", help="tiny data sets (for tests)")
     p.add_argument("--force", action="store_true", help="rewrite data that is already there")
@@ -158,6 +177,9 @@ def run_sample(args: argparse.Namespace) -> int:
         print(f"  {name}: {maker.description} ...", flush=True)
         status = make_sample(maker, out, small=args.small, force=args.force)
         extra = f" ({time.monotonic() - t0:.1f} s)" if status == "written" else ""
-        print(f"  {name}: {status}{extra} -> {out / maker.folder}", file=sys.stdout if status != "skipped" else sys.stderr,
-              flush=True)
+        print(
+            f"  {name}: {status}{extra} -> {out / maker.folder}",
+            file=sys.stdout if status != "skipped" else sys.stderr,
+            flush=True,
+        )
     return 0

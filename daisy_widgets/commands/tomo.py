@@ -6,6 +6,7 @@ Examples::
     daisy tomo recon scan.h5 -o recon.h5 --slices 100:132 --stripe sorting --scheduler tcp://host:8786
     daisy tomo center scan.h5 --method all
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,44 +18,77 @@ def _center_arg(text: str) -> float | str | None:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto', 'middle' or a number of pixels; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'middle' or a number of pixels; got {text!r}"
+        ) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..tomography.filters import FILTERS  # noqa: PLC0415  (light module)
+    from ..tomography.filters import FILTERS
 
     tomo = subparsers.add_parser("tomo", help="tomography: reconstruct a scan, find the rotation centre")
     sub = tomo.add_subparsers(dest="tomo_command", metavar="TOMO_COMMAND")
     tomo.set_defaults(func=lambda args: (tomo.print_help(), 2)[1])
 
-    r = sub.add_parser("recon", help="reconstruct slices from a Data Exchange or NXtomo file",
-                       description="Normalise, (zingers), minus-log or Paganin phase retrieval, (stripe removal), "
-                                   "(motion correction), centre, reconstruct and save /exchange/data "
-                                   "(float32, slices x N x N, attenuation per pixel).")
+    r = sub.add_parser(
+        "recon",
+        help="reconstruct slices from a Data Exchange or NXtomo file",
+        description="Normalise, (zingers), minus-log or Paganin phase retrieval, (stripe removal), "
+        "(motion correction), centre, reconstruct and save /exchange/data "
+        "(float32, slices x N x N, attenuation per pixel).",
+    )
     r.add_argument("input", help="scan file (Data Exchange /exchange/data... or NeXus NXtomo)")
     r.add_argument("-o", "--output", required=True, help="output HDF5 file (written atomically)")
-    r.add_argument("--center", type=_center_arg, default="auto",
-                   help="rotation axis in detector pixels from the first pixel's centre, 'auto' (default) or 'middle'")
-    r.add_argument("--center-method", default="auto", choices=("auto", "vo", "com", "entropy"),
-                   help="method for --center auto (default: vo)")
+    r.add_argument(
+        "--center",
+        type=_center_arg,
+        default="auto",
+        help="rotation axis in detector pixels from the first pixel's centre, 'auto' (default) or 'middle'",
+    )
+    r.add_argument(
+        "--center-method",
+        default="auto",
+        choices=("auto", "vo", "com", "entropy"),
+        help="method for --center auto (default: vo)",
+    )
     r.add_argument("--algorithm", default="fbp", choices=("fbp", "gridrec", "sirt", "cgls"))
     r.add_argument("--filter", default="ramp", choices=FILTERS)
     r.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
     r.add_argument("--iterations", type=int, default=50, help="SIRT/CGLS iterations (default 50)")
-    r.add_argument("--slices", default=None, metavar="A:B", help="detector rows to reconstruct (default: all)")
-    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on a Dask scheduler (tcp://host:8786); default: in this process")
-    r.add_argument("--engine", default=None, choices=("inprocess", "dask"),
-                   help="engine (default: dask when --scheduler is given, else inprocess)")
-    r.add_argument("--stripe", default="none", choices=("none", "sorting", "fw"), help="ring-artefact removal")
+    r.add_argument(
+        "--slices", default=None, metavar="A:B", help="detector rows to reconstruct (default: all)"
+    )
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask scheduler (tcp://host:8786); default: in this process",
+    )
+    r.add_argument(
+        "--engine",
+        default=None,
+        choices=("inprocess", "dask"),
+        help="engine (default: dask when --scheduler is given, else inprocess)",
+    )
+    r.add_argument(
+        "--stripe", default="none", choices=("none", "sorting", "fw"), help="ring-artefact removal"
+    )
     r.add_argument("--zingers", action="store_true", help="remove zingers/outliers")
     r.add_argument("--phase", action="store_true", help="Paganin phase retrieval instead of minus-log")
-    r.add_argument("--energy", type=float, default=None, help="keV (phase retrieval; default: from the file, else 25)")
-    r.add_argument("--distance", type=float, default=None,
-                   help="sample-detector distance in m (phase retrieval; default: from the file, else 0.1)")
+    r.add_argument(
+        "--energy", type=float, default=None, help="keV (phase retrieval; default: from the file, else 25)"
+    )
+    r.add_argument(
+        "--distance",
+        type=float,
+        default=None,
+        help="sample-detector distance in m (phase retrieval; default: from the file, else 0.1)",
+    )
     r.add_argument("--pixel-size", type=float, default=None, help="µm (default: from the file, else 1)")
     r.add_argument("--delta-beta", type=float, default=1000.0, help="delta/beta (phase retrieval)")
-    r.add_argument("--align", action="store_true", help="correct per-projection motion (re-projection matching)")
+    r.add_argument(
+        "--align", action="store_true", help="correct per-projection motion (re-projection matching)"
+    )
     r.add_argument("--circle", action="store_true", help="zero the pixels outside the reconstruction circle")
     r.add_argument("--block", type=int, default=8, help="slices per chunk (default 8)")
     r.add_argument("--tiff", default=None, metavar="DIR", help="also export the slices as a TIFF stack")
@@ -70,54 +104,82 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_recon(args: argparse.Namespace) -> int:
-    from ..core.progress import TextProgressBar  # noqa: PLC0415
-    from ..tomography.pipeline import ReconOptions, run_reconstruction  # noqa: PLC0415
+    from ..core.progress import TextProgressBar
+    from ..tomography.pipeline import ReconOptions, run_reconstruction
 
     pixel, energy, distance = args.pixel_size, args.energy, args.distance
     if args.phase and None in (pixel, energy, distance):
-        from ..tomography.io import read_scan  # noqa: PLC0415
+        from ..tomography.io import read_scan
 
         meta = read_scan(args.input, validate=False).metadata
         ps = meta.get("pixel_size")
-        if pixel is None:   # files store metres (Data Exchange) or µm
-            pixel = float(ps) * 1e6 if isinstance(ps, (int, float)) and ps < 1e-2 else (float(ps) if ps else 1.0)
+        if pixel is None:  # files store metres (Data Exchange) or µm
+            pixel = (
+                float(ps) * 1e6 if isinstance(ps, (int, float)) and ps < 1e-2 else (float(ps) if ps else 1.0)
+            )
         energy = energy if energy is not None else float(meta.get("energy", 25.0))
         distance = distance if distance is not None else float(meta.get("distance", 0.1))
-    opts = ReconOptions(center=args.center, center_method=args.center_method, algorithm=args.algorithm,
-                        filter=args.filter, backend=args.backend, iterations=args.iterations, stripe=args.stripe,
-                        zingers=args.zingers, phase=args.phase, energy=energy or 25.0,
-                        distance=distance if distance is not None else 0.1,
-                        pixel_size=pixel or 1.0, delta_beta=args.delta_beta, align=args.align,
-                        circle=args.circle, block=args.block)
+    opts = ReconOptions(
+        center=args.center,
+        center_method=args.center_method,
+        algorithm=args.algorithm,
+        filter=args.filter,
+        backend=args.backend,
+        iterations=args.iterations,
+        stripe=args.stripe,
+        zingers=args.zingers,
+        phase=args.phase,
+        energy=energy or 25.0,
+        distance=distance if distance is not None else 0.1,
+        pixel_size=pixel or 1.0,
+        delta_beta=args.delta_beta,
+        align=args.align,
+        circle=args.circle,
+        block=args.block,
+    )
     bar = None if args.quiet else TextProgressBar()
     try:
-        info = run_reconstruction(args.input, args.output, opts, slices=args.slices, scheduler=args.scheduler,
-                                  engine=args.engine, progress=bar, tiff=args.tiff, save_workflow=args.save_workflow)
+        info = run_reconstruction(
+            args.input,
+            args.output,
+            opts,
+            slices=args.slices,
+            scheduler=args.scheduler,
+            engine=args.engine,
+            progress=bar,
+            tiff=args.tiff,
+            save_workflow=args.save_workflow,
+        )
     finally:
         if bar is not None:
             bar.close()
-    print(f"wrote {info['output']}: {info['shape'][0]} slice(s) of {info['shape'][1]}x{info['shape'][2]}, "
-          f"centre {info['center']:.2f} px, {info['seconds']:.1f} s")
+    print(
+        f"wrote {info['output']}: {info['shape'][0]} slice(s) of {info['shape'][1]}x{info['shape'][2]}, "
+        f"centre {info['center']:.2f} px, {info['seconds']:.1f} s"
+    )
     return 0
 
 
 def cmd_center(args: argparse.Namespace) -> int:
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
-    from ..tomography.center import find_center  # noqa: PLC0415
-    from ..tomography.io import read_scan  # noqa: PLC0415
-    from ..tomography.preprocess import minus_log, normalize, remove_zingers  # noqa: PLC0415
+    from ..tomography.center import find_center
+    from ..tomography.io import read_scan
+    from ..tomography.preprocess import minus_log, normalize, remove_zingers
 
     scan = read_scan(args.input)
     n_rows = scan.shape[1]
     k = n_rows // 2 if args.slice is None else args.slice
     if not 0 <= k < n_rows:
-        from ..core.errors import ValidationError  # noqa: PLC0415
+        from ..core.errors import ValidationError
 
-        raise ValidationError(f"daisy tomo center {args.input}", {"--slice": [f"expected 0..{n_rows - 1}; got {k}"]})
+        raise ValidationError(
+            f"daisy tomo center {args.input}", {"--slice": [f"expected 0..{n_rows - 1}; got {k}"]}
+        )
     b = scan.block(slice(k, k + 1))
-    sino = minus_log(remove_zingers(normalize(b["projections"], b["flats"], b.get("darks"),
-                                              b.get("flats_after"))))[:, 0, :]
+    sino = minus_log(
+        remove_zingers(normalize(b["projections"], b["flats"], b.get("darks"), b.get("flats_after")))
+    )[:, 0, :]
     methods = ("vo", "com", "entropy") if args.method == "all" else (args.method,)
     found = {m: find_center(sino, np.deg2rad(scan.theta), m) for m in methods}
     for m, c in found.items():

@@ -3,6 +3,7 @@
 ``daisy workflow run FILE.json [--scheduler ADDRESS] [--input key=path.h5:/dset ...] [--output out.h5]``
 runs a workflow with a progress bar; Ctrl-C cancels cleanly (nothing is written).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,51 +17,96 @@ from ..core.errors import Cancelled, DaisyError, InputFileError, ValidationError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("workflow", help="run, check or show a saved workflow (JSON)",
-                              description="Run, validate or show a Daisy workflow saved as JSON.")
+    p = subparsers.add_parser(
+        "workflow",
+        help="run, check or show a saved workflow (JSON)",
+        description="Run, validate or show a Daisy workflow saved as JSON.",
+    )
     sub = p.add_subparsers(dest="workflow_command", metavar="ACTION")
 
     r = sub.add_parser("run", help="run a workflow with a progress bar (Ctrl-C cancels)")
     r.add_argument("file", type=Path, help="workflow JSON file")
     _engine_options(r)
-    r.add_argument("--input", "-i", action="append", default=[], metavar="KEY=FILE.h5[:/DATASET]",
-                   help="put an HDF5 dataset (opened lazily) under a data-store key; without :/DATASET, "
-                        "every dataset of the file under KEY/")
-    r.add_argument("--set", action="append", default=[], metavar="STEP.PARAM=VALUE",
-                   help="override a step parameter, e.g. --set scale.factor=2")
-    r.add_argument("--output", "-o", type=Path, help="write the kept (persisted) results to this HDF5 file, atomically")
-    r.add_argument("--keep", action="append", default=[], metavar="KEY",
-                   help="also keep and write this data-store key (or group)")
+    r.add_argument(
+        "--input",
+        "-i",
+        action="append",
+        default=[],
+        metavar="KEY=FILE.h5[:/DATASET]",
+        help="put an HDF5 dataset (opened lazily) under a data-store key; without :/DATASET, "
+        "every dataset of the file under KEY/",
+    )
+    r.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="STEP.PARAM=VALUE",
+        help="override a step parameter, e.g. --set scale.factor=2",
+    )
+    r.add_argument(
+        "--output", "-o", type=Path, help="write the kept (persisted) results to this HDF5 file, atomically"
+    )
+    r.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also keep and write this data-store key (or group)",
+    )
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     r.set_defaults(func=run_cmd)
 
-    v = sub.add_parser("validate", help="check a workflow (algorithms, parameters, wiring) without running it")
+    v = sub.add_parser(
+        "validate", help="check a workflow (algorithms, parameters, wiring) without running it"
+    )
     v.add_argument("file", type=Path)
-    v.add_argument("--input", "-i", action="append", default=[], metavar="KEY", help="key present before the run")
+    v.add_argument(
+        "--input", "-i", action="append", default=[], metavar="KEY", help="key present before the run"
+    )
     v.set_defaults(func=validate_cmd)
 
     s = sub.add_parser("show", help="print the steps of a workflow")
     s.add_argument("file", type=Path)
     s.set_defaults(func=show_cmd)
 
-    st = sub.add_parser("step", help="run one algorithm, its options generated from its declaration",
-                        description="Run one registered algorithm on HDF5 data. Its parameters become options: "
-                                    "see 'daisy workflow step NAME --help'.")
+    st = sub.add_parser(
+        "step",
+        help="run one algorithm, its options generated from its declaration",
+        description="Run one registered algorithm on HDF5 data. Its parameters become options: "
+        "see 'daisy workflow step NAME --help'.",
+    )
     st.add_argument("algorithm", help="registered algorithm name (see 'daisy algorithms')")
-    st.add_argument("rest", nargs=argparse.REMAINDER, help="the algorithm's options, --input PORT=FILE.h5:/DATASET, --output FILE.h5")
+    st.add_argument(
+        "rest",
+        nargs=argparse.REMAINDER,
+        help="the algorithm's options, --input PORT=FILE.h5:/DATASET, --output FILE.h5",
+    )
     st.set_defaults(func=step_cmd)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
 def _engine_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("engine")
-    g.add_argument("--engine", choices=("inprocess", "dask"), default=None,
-                   help="where to run (default: inprocess; dask when --scheduler is given)")
-    g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine dask)")
-    g.add_argument("--workers", type=int, default=2, help="LocalCluster workers for --engine dask (default 2)")
+    g.add_argument(
+        "--engine",
+        choices=("inprocess", "dask"),
+        default=None,
+        help="where to run (default: inprocess; dask when --scheduler is given)",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine dask)",
+    )
+    g.add_argument(
+        "--workers", type=int, default=2, help="LocalCluster workers for --engine dask (default 2)"
+    )
     g.add_argument("--memory-limit", default="auto", help="memory limit per LocalCluster worker, e.g. 2GB")
-    g.add_argument("--lazy", action="store_true",
-                   help="Dask: stream inputs larger than memory block by block (results computed while writing --output)")
+    g.add_argument(
+        "--lazy",
+        action="store_true",
+        help="Dask: stream inputs larger than memory block by block (results computed while writing --output)",
+    )
 
 
 def parse_input(spec: str) -> tuple[str, str, str | None]:
@@ -110,6 +156,7 @@ def _apply_sets(wf: Any, sets: list[str]) -> None:
 @contextlib.contextmanager
 def _ctrl_c_cancels(token: Any):
     """First Ctrl-C sets the cancel token; a second one interrupts at once."""
+
     def handler(signum: int, frame: Any) -> None:
         if token.cancelled:
             raise KeyboardInterrupt
@@ -153,9 +200,9 @@ def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> 
                 if args.output is not None:
                     produced = [k for k in wf.produced_keys() if k in result]
                     keys = result.persisted() or produced
-                    import time  # noqa: PLC0415
+                    import time
 
-                    from ..core.progress import ProgressEvent, estimate_eta  # noqa: PLC0415
+                    from ..core.progress import ProgressEvent, estimate_eta
 
                     t_write = time.monotonic()
 
@@ -164,15 +211,28 @@ def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> 
                         if bar is not None:
                             frac = done / max(total, 1)
                             el = time.monotonic() - t_write
-                            bar(ProgressEvent(wf.name, "write " + str(args.output), 0, 1, done, total, frac, el,
-                                              estimate_eta(frac, el)))
+                            bar(
+                                ProgressEvent(
+                                    wf.name,
+                                    "write " + str(args.output),
+                                    0,
+                                    1,
+                                    done,
+                                    total,
+                                    frac,
+                                    el,
+                                    estimate_eta(frac, el),
+                                )
+                            )
 
                     result.save(args.output, keys, progress=save_progress, cancel=token)
             finally:
                 if bar is not None:
                     bar.close()
     except Cancelled:
-        print("cancelled: nothing was written" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
+        print(
+            "cancelled: nothing was written" + (f" to {args.output}" if args.output else ""), file=sys.stderr
+        )
         return 130
     finally:
         engine.close()
@@ -197,8 +257,10 @@ def validate_cmd(args: argparse.Namespace) -> int:
 
     wf = Workflow.load(args.file)
     wf.validate(available=args.input or None)
-    print(f"{args.file}: workflow '{wf.name}' is valid ({len(wf.flatten())} step(s)); "
-          f"reads: {', '.join(wf.required_keys()) or 'nothing'}; writes: {', '.join(wf.produced_keys())}")
+    print(
+        f"{args.file}: workflow '{wf.name}' is valid ({len(wf.flatten())} step(s)); "
+        f"reads: {', '.join(wf.required_keys()) or 'nothing'}; writes: {', '.join(wf.produced_keys())}"
+    )
     return 0
 
 
@@ -226,19 +288,43 @@ def step_cmd(args: argparse.Namespace) -> int:
         cls = registry.get_algorithm(args.algorithm)
     except KeyError as exc:
         raise DaisyError(exc.args[0]) from None
-    p = argparse.ArgumentParser(prog=f"daisy workflow step {cls.name}", description=f"{cls.name}: {cls.summary()}")
+    p = argparse.ArgumentParser(
+        prog=f"daisy workflow step {cls.name}", description=f"{cls.name}: {cls.summary()}"
+    )
     add_param_options(p, cls)
     io = p.add_argument_group("data")
-    io.add_argument("--input", "-i", action="append", default=[], metavar="PORT=FILE.h5:/DATASET",
-                    help="inputs: " + ", ".join(f"{x.name} ({x.help})" for x in cls.inputs))
-    io.add_argument("--output", "-o", type=Path, required=True, help="HDF5 file for the outputs: "
-                    + ", ".join(x.name for x in cls.outputs))
+    io.add_argument(
+        "--input",
+        "-i",
+        action="append",
+        default=[],
+        metavar="PORT=FILE.h5:/DATASET",
+        help="inputs: " + ", ".join(f"{x.name} ({x.help})" for x in cls.inputs),
+    )
+    io.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        help="HDF5 file for the outputs: " + ", ".join(x.name for x in cls.outputs),
+    )
     _engine_options(p)
     p.add_argument("--quiet", "-q", action="store_true")
     sargs = p.parse_args(args.rest)
     params = params_from_args(cls, sargs)
     ports = [parse_input(s)[0] for s in sargs.input]
-    wf = Workflow(cls.name, [Step(cls.name.split(".")[-1], cls.name, params, {k: k for k in ports},
-                                  {x.name: x.name for x in cls.outputs})], persist=[x.name for x in cls.outputs])
+    wf = Workflow(
+        cls.name,
+        [
+            Step(
+                cls.name.split(".")[-1],
+                cls.name,
+                params,
+                {k: k for k in ports},
+                {x.name: x.name for x in cls.outputs},
+            )
+        ],
+        persist=[x.name for x in cls.outputs],
+    )
     store = _load_inputs(sargs.input)
     return _execute(wf, store, sargs, [])

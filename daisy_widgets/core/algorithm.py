@@ -20,6 +20,7 @@ Example::
 An algorithm may wrap a numba or CuPy kernel or an external library call: the
 framework only sees the declaration and :meth:`compute`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -37,8 +38,11 @@ class RunContext:
     (e.g. SIRT iterations); :meth:`check_cancelled` raises :class:`Cancelled`.
     """
 
-    def __init__(self, progress: Callable[[float, float, str], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        progress: Callable[[float, float, str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ):
         self._progress = progress
         self._cancelled = cancelled
 

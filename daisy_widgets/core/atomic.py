@@ -4,6 +4,7 @@ A reader (or a crash, or a kill -9 mid-write) never sees a half-written file
 where the previous complete one was: the old file stays until the new one is
 complete and flushed, then :func:`os.replace` swaps them in one step.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -3,6 +3,7 @@
 Kernels take an ``xp`` module (``numpy`` or ``cupy``) and never copy between
 host and device behind the caller's back; these helpers only *inspect*.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,7 @@ def get_array_module(*arrays: Any) -> types.ModuleType:
     """Return ``cupy`` if any of ``arrays`` is a CuPy array, else ``numpy``."""
     for a in arrays:
         if type(a).__module__.startswith("cupy"):
-            import cupy  # noqa: PLC0415
+            import cupy
 
             return cupy
     return np
@@ -26,7 +27,7 @@ def get_array_module(*arrays: Any) -> types.ModuleType:
 def gpu_available() -> bool:
     """True when CuPy imports and sees at least one CUDA device."""
     try:
-        import cupy  # noqa: PLC0415
+        import cupy
 
         return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:  # ImportError, CUDARuntimeError, missing driver...
@@ -45,8 +46,10 @@ def backend_module(name: str) -> types.ModuleType:
         return np
     if name == "cupy":
         if not gpu_available():
-            raise ValueError("backend 'cupy' needs CuPy and a CUDA device; none was found (use backend='numpy')")
-        import cupy  # noqa: PLC0415
+            raise ValueError(
+                "backend 'cupy' needs CuPy and a CUDA device; none was found (use backend='numpy')"
+            )
+        import cupy
 
         return cupy
     raise ValueError(f"unknown backend {name!r}: expected 'numpy' or 'cupy'")

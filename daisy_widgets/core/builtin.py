@@ -3,6 +3,7 @@
 All of them are data-parallel along axis 0 (``split``), so the Dask engine maps
 them over blocks of slices.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,7 +40,10 @@ class Add(Algorithm):
 
     name = "core.add"
     category = "core/arithmetic"
-    inputs = (Port("a", ndim=(1, 2, 3, 4), help="first array"), Port("b", ndim=(1, 2, 3, 4), help="second array, same shape"))
+    inputs = (
+        Port("a", ndim=(1, 2, 3, 4), help="first array"),
+        Port("b", ndim=(1, 2, 3, 4), help="second array, same shape"),
+    )
     outputs = (Port("sum", help="a + b"),)
     split = Split(inputs={"a": 0, "b": 0}, outputs={"sum": 0})
 
@@ -64,7 +68,7 @@ class Cast(Algorithm):
 
 
 def _smooth_kernel():
-    import numba  # noqa: PLC0415
+    import numba
 
     @numba.njit(nogil=True, cache=True, fastmath=True)
     def smooth(x, iterations):  # x: (n, m) float64, smoothed in place along axis 1
@@ -112,7 +116,7 @@ class Smooth(Algorithm):
         rows_per_check = max(1, flat.shape[0] // 10)
         for start in range(0, flat.shape[0], rows_per_check):
             self.context.check_cancelled()
-            _SMOOTH(flat[start:start + rows_per_check], self.values["iterations"])
+            _SMOOTH(flat[start : start + rows_per_check], self.values["iterations"])
             self.context.progress(min(start + rows_per_check, flat.shape[0]), flat.shape[0])
         return {"data": out}
 

@@ -12,6 +12,7 @@ Example::
     args = parser.parse_args(["--factor", "2"])
     params = params_from_args(get_algorithm("core.scale"), args)   # {"factor": 2.0}
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,19 @@ def param_help(p: Param) -> str:
 
 
 def _metavar(p: Param) -> str:
-    return {"float": "X", "int": "N", "str": "TEXT", "path": "PATH", "intlist": "LIST", "choice": "{" + ",".join(map(str, p.choices)) + "}"}.get(p.type, "VALUE")
+    return {
+        "float": "X",
+        "int": "N",
+        "str": "TEXT",
+        "path": "PATH",
+        "intlist": "LIST",
+        "choice": "{" + ",".join(map(str, p.choices)) + "}",
+    }.get(p.type, "VALUE")
 
 
-def add_param_options(parser: argparse.ArgumentParser | Any, algo: Any, prefix: str = "",
-                      title: str | None = None) -> None:
+def add_param_options(
+    parser: argparse.ArgumentParser | Any, algo: Any, prefix: str = "", title: str | None = None
+) -> None:
     """Add one option per declared parameter of ``algo`` (an Algorithm class).
 
     Options default to "not given" (``None``) so that :func:`params_from_args`
@@ -62,11 +71,21 @@ def add_param_options(parser: argparse.ArgumentParser | Any, algo: Any, prefix: 
     group = parser.add_argument_group(title or f"{algo.name} parameters")
     for p in algo.params:
         if p.type == "bool":
-            group.add_argument(option_name(p, prefix), dest=dest_name(p, prefix), default=None,
-                               action=argparse.BooleanOptionalAction, help=param_help(p))
+            group.add_argument(
+                option_name(p, prefix),
+                dest=dest_name(p, prefix),
+                default=None,
+                action=argparse.BooleanOptionalAction,
+                help=param_help(p),
+            )
         else:
-            group.add_argument(option_name(p, prefix), dest=dest_name(p, prefix), default=None,
-                               metavar=_metavar(p), help=param_help(p))
+            group.add_argument(
+                option_name(p, prefix),
+                dest=dest_name(p, prefix),
+                default=None,
+                metavar=_metavar(p),
+                help=param_help(p),
+            )
 
 
 def params_from_args(algo: Any, args: argparse.Namespace, prefix: str = "") -> dict[str, Any]:
@@ -87,7 +106,11 @@ def params_to_argv(algo: Any, values: dict[str, Any], prefix: str = "") -> list[
             continue
         v = values[p.name]
         if p.type == "bool":
-            argv.append(option_name(p, prefix) if v else "--" + ("no-" + (f"{prefix}-" if prefix else "")) + p.name.replace("_", "-"))
+            argv.append(
+                option_name(p, prefix)
+                if v
+                else "--" + ("no-" + (f"{prefix}-" if prefix else "")) + p.name.replace("_", "-")
+            )
         elif p.type == "intlist":
             argv += [option_name(p, prefix), ",".join(map(str, v))]
         else:

@@ -25,6 +25,7 @@ Example::
     store.save("out.h5")
     lazy = DataStore.open("out.h5")        # lazy["raw/data"] is a dask array
 """
+
 from __future__ import annotations
 
 import json
@@ -80,7 +81,7 @@ _handles_lock = threading.Lock()
 
 
 def _h5file(path: str):
-    import h5py  # noqa: PLC0415
+    import h5py
 
     st = os.stat(path)
     key = (path, st.st_ino, st.st_mtime_ns, os.getpid())
@@ -90,7 +91,7 @@ def _h5file(path: str):
             for k in [k for k in _handles if k[0] == path]:  # the file was replaced: drop stale handles
                 try:
                     _handles.pop(k).close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
             f = _handles[key] = h5py.File(path, "r")
         return f
@@ -102,7 +103,7 @@ def close_cached_files() -> None:
         for f in _handles.values():
             try:
                 f.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         _handles.clear()
 
@@ -115,7 +116,7 @@ class H5ArraySource:
     """
 
     def __init__(self, path: str | os.PathLike, name: str):
-        import h5py  # noqa: PLC0415
+        import h5py
 
         self.path = os.path.abspath(os.fspath(path))
         self.name = name
@@ -145,14 +146,20 @@ class H5ArraySource:
 
 def open_h5_array(path: str | os.PathLike, name: str, chunks: Any = "auto"):
     """A dask array over one HDF5 dataset, with blocks aligned on the file's chunks."""
-    import dask  # noqa: PLC0415
-    import dask.array as da  # noqa: PLC0415
+    import dask
+    import dask.array as da
 
     src = H5ArraySource(path, name)
     # "auto" blocks: whole HDF5 chunks, about 64 MiB, so a few blocks fit a small worker
     with dask.config.set({"array.chunk-size": AUTO_BLOCK_BYTES}):
-        return da.from_array(src, chunks=chunks, name=f"h5-{src.path}-{name}-{os.stat(src.path).st_mtime_ns}",
-                             lock=False, asarray=True, meta=np.empty((0,) * src.ndim, src.dtype))
+        return da.from_array(
+            src,
+            chunks=chunks,
+            name=f"h5-{src.path}-{name}-{os.stat(src.path).st_mtime_ns}",
+            lock=False,
+            asarray=True,
+            meta=np.empty((0,) * src.ndim, src.dtype),
+        )
 
 
 # -- the store ---------------------------------------------------------------------
@@ -217,7 +224,7 @@ class DataStore:
     def __setitem__(self, key: str, value: Any) -> None:
         key = _norm(key)
         if isinstance(value, Group):
-            value = {k: value[k] for k in value.keys()}
+            value = {k: value[k] for k in value}
         if isinstance(value, Mapping):
             for k, v in value.items():
                 self[f"{key}/{_norm(k)}"] = v
@@ -237,7 +244,9 @@ class DataStore:
             return self._objs[key]
         if self._is_group(key):
             return Group(self, key)
-        raise KeyError(f"no object {key!r} in the data store; it holds: {', '.join(self.keys()) or 'nothing'}")
+        raise KeyError(
+            f"no object {key!r} in the data store; it holds: {', '.join(self.keys()) or 'nothing'}"
+        )
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -316,7 +325,11 @@ class DataStore:
 
     def release(self, keys: list[str] | None = None) -> list[str]:
         """Drop the objects not marked to persist (only among ``keys`` if given); return what was dropped."""
-        cand = list(self._objs) if keys is None else list(dict.fromkeys(_norm(k) for k in keys if _norm(k) in self._objs))
+        cand = (
+            list(self._objs)
+            if keys is None
+            else list(dict.fromkeys(_norm(k) for k in keys if _norm(k) in self._objs))
+        )
         gone = [k for k in cand if not self.is_persisted(k)]
         for k in gone:
             del self._objs[k]
@@ -352,9 +365,15 @@ class DataStore:
         return materialize(obj)
 
     # -- HDF5 --------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, keys: list[str] | None = None, *,
-             progress: Callable[[int, int], None] | None = None,
-             cancel: Any = None, compression: str | None = None) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike,
+        keys: list[str] | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Any = None,
+        compression: str | None = None,
+    ) -> Path:
         """Write objects to an HDF5 file atomically.
 
         Parameters
@@ -372,7 +391,7 @@ class DataStore:
         compression
             h5py compression filter for arrays (e.g. ``"gzip"``), default none.
         """
-        import h5py  # noqa: PLC0415
+        import h5py
 
         if keys is None:
             keys = self.persisted() or list(self._objs)
@@ -390,24 +409,24 @@ class DataStore:
                 progress(done[0], total)
 
         target = Path(path)
-        with atomic_path(target) as tmp:
-            with h5py.File(tmp, "w") as f:
-                f.attrs["daisy_format"] = 1
-                for k in sel:
-                    if cancel is not None and cancel.cancelled:
-                        raise Cancelled("cancelled by the user; nothing was written to " + str(target))
-                    _write_object(f, k, self._objs[k], tick, cancel, compression)
-                for k, a in self._attrs.items():
-                    if not a or not any(x == k or x.startswith(k + "/") for x in sel):
-                        continue
-                    node = f[k] if k in f else f.require_group(k)
-                    for name, val in a.items():
-                        node.attrs[name] = _attr_value(val)
+        with atomic_path(target) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["daisy_format"] = 1
+            for k in sel:
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled("cancelled by the user; nothing was written to " + str(target))
+                _write_object(f, k, self._objs[k], tick, cancel, compression)
+            for k, a in self._attrs.items():
+                if not a or not any(x == k or x.startswith(k + "/") for x in sel):
+                    continue
+                node = f[k] if k in f else f.require_group(k)
+                for name, val in a.items():
+                    node.attrs[name] = _attr_value(val)
         return target
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, lazy: bool = True, chunks: Any = "auto",
-             prefix: str | None = None) -> DataStore:
+    def open(
+        cls, path: str | os.PathLike, *, lazy: bool = True, chunks: Any = "auto", prefix: str | None = None
+    ) -> DataStore:
         """Read an HDF5 file into a store (arrays as lazy dask arrays unless ``lazy=False``).
 
         Parameters
@@ -430,10 +449,11 @@ class DataStore:
         """Read an HDF5 file fully into memory."""
         return cls.open(path, lazy=False)
 
-    def add_file(self, path: str | os.PathLike, *, lazy: bool = True, chunks: Any = "auto",
-                 prefix: str | None = None) -> None:
+    def add_file(
+        self, path: str | os.PathLike, *, lazy: bool = True, chunks: Any = "auto", prefix: str | None = None
+    ) -> None:
         """Add every dataset of an HDF5 file (see :meth:`open`)."""
-        import h5py  # noqa: PLC0415
+        import h5py
 
         path = os.path.abspath(os.fspath(path))
         try:
@@ -442,18 +462,22 @@ class DataStore:
             raise InputFileError(path, "", "a readable HDF5 file", str(exc)) from None
         pre = f"{_norm(prefix)}/" if prefix else ""
         with f:
+
             def visit(name: str, node: Any) -> None:
                 key = pre + name
                 if isinstance(node, h5py.Dataset):
                     self[key] = _read_dataset(path, name, node, lazy, chunks)
-                attrs = {a: _from_attr(v) for a, v in node.attrs.items() if a not in (KIND_ATTR, "daisy_format")}
+                attrs = {
+                    a: _from_attr(v) for a, v in node.attrs.items() if a not in (KIND_ATTR, "daisy_format")
+                }
                 if attrs:
                     self.attrs(key).update(attrs)
 
             f.visititems(visit)
 
-    def add_dataset(self, key: str, path: str | os.PathLike, dataset: str, *, lazy: bool = True,
-                    chunks: Any = "auto") -> None:
+    def add_dataset(
+        self, key: str, path: str | os.PathLike, dataset: str, *, lazy: bool = True, chunks: Any = "auto"
+    ) -> None:
         """Put one HDF5 dataset under ``key`` (lazily by default), with its attributes.
 
         Raises
@@ -461,7 +485,7 @@ class DataStore:
         InputFileError
             If the file cannot be read or has no such dataset.
         """
-        import h5py  # noqa: PLC0415
+        import h5py
 
         path = os.path.abspath(os.fspath(path))
         try:
@@ -471,7 +495,9 @@ class DataStore:
         with f:
             node = f.get(dataset)
             if not isinstance(node, h5py.Dataset):
-                raise InputFileError(path, dataset, "an HDF5 dataset", "a group" if node is not None else "nothing")
+                raise InputFileError(
+                    path, dataset, "an HDF5 dataset", "a group" if node is not None else "nothing"
+                )
             self[key] = _read_dataset(path, dataset, node, lazy, chunks)
             attrs = {a: _from_attr(v) for a, v in node.attrs.items() if a != KIND_ATTR}
             if attrs:
@@ -509,13 +535,18 @@ def gather_blocks(arr: Any) -> np.ndarray | None:
     client (no client, or another scheduler configured), or that is not a plain numpy
     one with known block sizes.
     """
-    if not is_dask(arr) or arr.ndim == 0 or arr.size == 0 or not isinstance(getattr(arr, "_meta", None), np.ndarray):
+    if (
+        not is_dask(arr)
+        or arr.ndim == 0
+        or arr.size == 0
+        or not isinstance(getattr(arr, "_meta", None), np.ndarray)
+    ):
         return None
     if any(np.isnan(c) for cs in arr.chunks for c in cs):
         return None
     try:
-        from dask.base import get_scheduler  # noqa: PLC0415
-        from distributed import default_client, futures_of  # noqa: PLC0415
+        from dask.base import get_scheduler
+        from distributed import default_client, futures_of
 
         held = futures_of(arr)
         # blocks held by futures live on their client's cluster (a Dask engine's results)
@@ -529,7 +560,7 @@ def gather_blocks(arr: Any) -> np.ndarray | None:
     parts = client.gather(client.compute(list(arr.to_delayed().ravel())))
     out = np.empty(arr.shape, arr.dtype)
     edges = [np.cumsum((0, *sizes)) for sizes in arr.chunks]
-    for index, part in zip(np.ndindex(*arr.numblocks), parts):
+    for index, part in zip(np.ndindex(*arr.numblocks), parts, strict=False):
         out[tuple(slice(edges[d][i], edges[d][i + 1]) for d, i in enumerate(index))] = part
     return out
 
@@ -554,12 +585,13 @@ def _read_dataset(path: str, name: str, node: Any, lazy: bool, chunks: Any) -> A
     return open_h5_array(path, name, chunks)
 
 
-def _hdf5_chunks(shape: tuple[int, ...], itemsize: int, block: tuple[int, ...] | None,
-                 target: int = 4 << 20) -> tuple[int, ...] | None:
+def _hdf5_chunks(
+    shape: tuple[int, ...], itemsize: int, block: tuple[int, ...] | None, target: int = 4 << 20
+) -> tuple[int, ...] | None:
     if not shape or 0 in shape:
         return None
     c = list(block or shape)
-    c = [max(1, min(a, b)) for a, b in zip(c, shape)]
+    c = [max(1, min(a, b)) for a, b in zip(c, shape, strict=False)]
     i = 0
     while int(np.prod(c)) * itemsize > target and i < len(c):
         if c[i] > 1:
@@ -569,15 +601,21 @@ def _hdf5_chunks(shape: tuple[int, ...], itemsize: int, block: tuple[int, ...] |
     return tuple(c)
 
 
-def _write_object(f: Any, key: str, obj: Any, tick: Callable[[int], None], cancel: Any,
-                  compression: str | None) -> None:
+def _write_object(
+    f: Any, key: str, obj: Any, tick: Callable[[int], None], cancel: Any, compression: str | None
+) -> None:
     if type(obj).__name__ == "Future" and hasattr(obj, "result"):
         obj = obj.result()
     if type(obj).__module__.startswith("cupy"):
         obj = obj.get()
     if is_dask(obj):
-        dset = f.create_dataset(key, shape=obj.shape, dtype=obj.dtype, compression=compression,
-                                chunks=_hdf5_chunks(obj.shape, obj.dtype.itemsize, obj.chunksize))
+        dset = f.create_dataset(
+            key,
+            shape=obj.shape,
+            dtype=obj.dtype,
+            compression=compression,
+            chunks=_hdf5_chunks(obj.shape, obj.dtype.itemsize, obj.chunksize),
+        )
         for slc, block in iter_blocks(obj, cancel=cancel):
             dset[slc] = block
             tick(1)
@@ -589,8 +627,12 @@ def _write_object(f: Any, key: str, obj: Any, tick: Callable[[int], None], cance
         elif arr.ndim == 0:
             f.create_dataset(key, data=arr)
         else:
-            f.create_dataset(key, data=arr, compression=compression,
-                             chunks=_hdf5_chunks(arr.shape, arr.dtype.itemsize, None) if arr.nbytes > (4 << 20) else None)
+            f.create_dataset(
+                key,
+                data=arr,
+                compression=compression,
+                chunks=_hdf5_chunks(arr.shape, arr.dtype.itemsize, None) if arr.nbytes > (4 << 20) else None,
+            )
         if is_table(arr):
             f[key].attrs[KIND_ATTR] = "table"
         tick(1)
@@ -598,21 +640,25 @@ def _write_object(f: Any, key: str, obj: Any, tick: Callable[[int], None], cance
     try:
         text = json.dumps(obj)
     except TypeError:
-        raise TypeError(f"data-store object {key!r} of type {type(obj).__name__} cannot be saved to HDF5 "
-                        "(expected an array, a table, a scalar, a string or a JSON-able value)") from None
+        raise TypeError(
+            f"data-store object {key!r} of type {type(obj).__name__} cannot be saved to HDF5 "
+            "(expected an array, a table, a scalar, a string or a JSON-able value)"
+        ) from None
     f.create_dataset(key, data=text, dtype=_str_dtype())
     f[key].attrs[KIND_ATTR] = "json"
     tick(1)
 
 
 def _str_dtype() -> Any:
-    import h5py  # noqa: PLC0415
+    import h5py
 
     return h5py.string_dtype()
 
 
 def _attr_value(v: Any) -> Any:
-    if isinstance(v, (dict, list, tuple)) and not (isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) for x in v)):
+    if isinstance(v, (dict, list, tuple)) and not (
+        isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) for x in v)
+    ):
         return json.dumps(v)
     if v is None:
         return "null"
@@ -629,7 +675,9 @@ def _from_attr(v: Any) -> Any:
     return v
 
 
-def iter_blocks(arr: Any, *, cancel: Any = None, window: int | None = None) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+def iter_blocks(
+    arr: Any, *, cancel: Any = None, window: int | None = None
+) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
     """Compute a dask array block by block: yield ``(slices, numpy block)``.
 
     On a distributed client (the current default one), at most ``window`` blocks
@@ -637,14 +685,14 @@ def iter_blocks(arr: Any, *, cancel: Any = None, window: int | None = None) -> I
     scheduler. Memory stays bounded by a few blocks. Cancellation is checked
     between blocks.
     """
-    import dask  # noqa: PLC0415
-    from dask.array.core import slices_from_chunks  # noqa: PLC0415
+    import dask
+    from dask.array.core import slices_from_chunks
 
     slices = slices_from_chunks(arr.chunks)
     blocks = arr.to_delayed().ravel().tolist()
     client = _default_client()
     if client is not None:
-        from distributed import as_completed  # noqa: PLC0415
+        from distributed import as_completed
 
         n = window or max(2, 2 * len(client.scheduler_info().get("workers", {})) or 4)
         it = iter(range(len(blocks)))
@@ -676,14 +724,14 @@ def iter_blocks(arr: Any, *, cancel: Any = None, window: int | None = None) -> I
     for start in range(0, len(blocks), n):
         if cancel is not None and cancel.cancelled:
             raise Cancelled("cancelled by the user")
-        out = dask.compute(*blocks[start:start + n])
+        out = dask.compute(*blocks[start : start + n])
         for j, block in enumerate(out):
             yield slices[start + j], _to_host(block)
 
 
 def _default_client() -> Any:
     try:
-        from distributed import default_client  # noqa: PLC0415
+        from distributed import default_client
 
         return default_client()
     except (ImportError, ValueError):

@@ -20,6 +20,7 @@ Example::
 
     result = run_workflow(wf, store, engine="dask", progress=TextProgressBar(), cancel=token)
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,7 +39,6 @@ from .datastore import DataStore, is_dask, materialize
 from .errors import Cancelled, StepError
 from .progress import CancelToken, ProgressCallback, ProgressEvent, estimate_eta
 from .workflow import Step, Workflow
-
 
 #: in-memory arrays larger than this are scattered to the workers rather than put in the task graph
 _SCATTER_BYTES = 1 << 20
@@ -59,14 +59,26 @@ class _Reporter:
         self.t0 = time.monotonic()
         self.last: ProgressEvent | None = None
 
-    def __call__(self, index: int, step: str, done: int, total: int, inner: float = 0.0, message: str = "") -> None:
+    def __call__(
+        self, index: int, step: str, done: int, total: int, inner: float = 0.0, message: str = ""
+    ) -> None:
         if self.cb is None:
             return
         total = max(total, 1)
         frac = min(1.0, (index + (done + inner) / total) / self.n)
         elapsed = time.monotonic() - self.t0
-        ev = ProgressEvent(self.wf, step, index, self.n, done, total, frac, elapsed,
-                           0.0 if frac >= 1.0 else estimate_eta(frac, elapsed), message)
+        ev = ProgressEvent(
+            self.wf,
+            step,
+            index,
+            self.n,
+            done,
+            total,
+            frac,
+            elapsed,
+            0.0 if frac >= 1.0 else estimate_eta(frac, elapsed),
+            message,
+        )
         self.last = ev
         self.cb(ev)
 
@@ -74,13 +86,14 @@ class _Reporter:
         self(self.n - 1, "", 1, 1, message="done")
 
 
-def _prepare(wf: Workflow, store: DataStore | None, lookup: Callable[[str], type] | None
-             ) -> tuple[DataStore, list[tuple[str, Step, Algorithm]]]:
+def _prepare(
+    wf: Workflow, store: DataStore | None, lookup: Callable[[str], type] | None
+) -> tuple[DataStore, list[tuple[str, Step, Algorithm]]]:
     """Validate everything and build every algorithm before anything runs."""
     store = DataStore() if store is None else store
     wf.validate(available=store.keys() + [k for k in wf.required_keys() if k in store], lookup=lookup)
     if lookup is None:
-        from .registry import get_algorithm as lookup  # noqa: PLC0415
+        from .registry import get_algorithm as lookup
     plan = []
     for path, step in wf.flatten():
         cls = lookup(step.algorithm)  # type: ignore[arg-type]
@@ -88,8 +101,9 @@ def _prepare(wf: Workflow, store: DataStore | None, lookup: Callable[[str], type
     return store, plan
 
 
-def _chunks_of(algo: Algorithm, step: Step, inputs: dict[str, Any], default_block: Callable[[int, Any], int]
-               ) -> list[tuple[int, int]] | None:
+def _chunks_of(
+    algo: Algorithm, step: Step, inputs: dict[str, Any], default_block: Callable[[int, Any], int]
+) -> list[tuple[int, int]] | None:
     """``[(start, stop), ...]`` along the split axis, or None when the step runs whole."""
     split = algo.split
     if split is None:
@@ -135,7 +149,9 @@ def _concat(parts: list[Any], axis: int) -> Any:
     return xp.concatenate(parts, axis=axis)
 
 
-def _finish_run(wf: Workflow, store: DataStore, before: set[str], produced: list[str], release: bool | None) -> None:
+def _finish_run(
+    wf: Workflow, store: DataStore, before: set[str], produced: list[str], release: bool | None
+) -> None:
     """Release what the workflow produced and nobody asked to keep.
 
     ``produced`` may name a key more than once (two steps writing it, or a step
@@ -155,21 +171,48 @@ def _finish_run(wf: Workflow, store: DataStore, before: set[str], produced: list
 class Engine:
     """Common interface: ``run(wf, store, progress=, cancel=) -> DataStore`` and ``map_workflow``."""
 
-    def run(self, wf: Workflow, store: DataStore | None = None, *, progress: ProgressCallback | None = None,
-            cancel: CancelToken | None = None, release: bool | None = None,
-            lookup: Callable[[str], type] | None = None) -> DataStore:
+    def run(
+        self,
+        wf: Workflow,
+        store: DataStore | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        release: bool | None = None,
+        lookup: Callable[[str], type] | None = None,
+    ) -> DataStore:
         raise NotImplementedError
 
-    def map_workflow(self, wf: Workflow, stores: Sequence[DataStore], *, progress: ProgressCallback | None = None,
-                     cancel: CancelToken | None = None) -> list[DataStore]:
+    def map_workflow(
+        self,
+        wf: Workflow,
+        stores: Sequence[DataStore],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[DataStore]:
         """Run ``wf`` once per store (e.g. many observations); return the stores in order."""
         out = []
         for i, s in enumerate(stores):
+
             def sub(ev: ProgressEvent, i: int = i) -> None:
                 if progress is not None:
                     frac = (i + ev.fraction) / len(stores)
-                    progress(ProgressEvent(ev.workflow, ev.step, ev.step_index, ev.n_steps, i, len(stores), frac,
-                                           ev.elapsed, None, f"store {i + 1}/{len(stores)}"))
+                    progress(
+                        ProgressEvent(
+                            ev.workflow,
+                            ev.step,
+                            ev.step_index,
+                            ev.n_steps,
+                            i,
+                            len(stores),
+                            frac,
+                            ev.elapsed,
+                            None,
+                            f"store {i + 1}/{len(stores)}",
+                        )
+                    )
+
             out.append(self.run(wf, s, progress=sub, cancel=cancel))
         return out
 
@@ -192,9 +235,16 @@ class InProcessEngine(Engine):
     chunk at a time for split inputs, whole otherwise.
     """
 
-    def run(self, wf: Workflow, store: DataStore | None = None, *, progress: ProgressCallback | None = None,
-            cancel: CancelToken | None = None, release: bool | None = None,
-            lookup: Callable[[str], type] | None = None) -> DataStore:
+    def run(
+        self,
+        wf: Workflow,
+        store: DataStore | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        release: bool | None = None,
+        lookup: Callable[[str], type] | None = None,
+    ) -> DataStore:
         """Run ``wf`` on ``store`` (modified in place and returned).
 
         Raises
@@ -226,8 +276,18 @@ class InProcessEngine(Engine):
         rep.finish()
         return store
 
-    def _run_step(self, wf: Workflow, index: int, path: str, step: Step, algo: Algorithm,
-                  inputs: dict[str, Any], store: DataStore, rep: _Reporter, cancel: CancelToken) -> None:
+    def _run_step(
+        self,
+        wf: Workflow,
+        index: int,
+        path: str,
+        step: Step,
+        algo: Algorithm,
+        inputs: dict[str, Any],
+        store: DataStore,
+        rep: _Reporter,
+        cancel: CancelToken,
+    ) -> None:
         chunks_total = [1]
         chunks_done = [0]
 
@@ -258,14 +318,21 @@ class InProcessEngine(Engine):
             for i, (a, b) in enumerate(ranges):
                 cancel.raise_if_cancelled()
                 try:
-                    piece = {k: np.asarray(_take(v, split.inputs[k], a, b)) if is_dask(v) else _take(materialize(v), split.inputs[k], a, b)
-                             for k, v in inputs.items() if k in split.inputs}
+                    piece = {
+                        k: np.asarray(_take(v, split.inputs[k], a, b))
+                        if is_dask(v)
+                        else _take(materialize(v), split.inputs[k], a, b)
+                        for k, v in inputs.items()
+                        if k in split.inputs
+                    }
                     algo.context.chunk_start = a  # type: ignore[attr-defined]
                     parts.append(algo(**whole, **piece))
                 except Cancelled:
                     raise
                 except Exception as exc:
-                    raise StepError(wf.name, path, exc, chunk=_chunk_label(i, len(ranges), (a, b), axis)) from exc
+                    raise StepError(
+                        wf.name, path, exc, chunk=_chunk_label(i, len(ranges), (a, b), axis)
+                    ) from exc
                 chunks_done[0] = i + 1
                 rep(index, path, i + 1, len(ranges))
             result = {}
@@ -292,8 +359,14 @@ class ChunkError(StepError):
         return (type(self), (self.workflow, self.step, self.cause, self.chunk))
 
 
-def _run_chunk(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], cancel_name: str | None,
-               chunk_start: int = 0, where: tuple[str, str, str | None] = ("", "", None)) -> dict[str, Any]:
+def _run_chunk(
+    algo: Algorithm,
+    whole: dict[str, Any],
+    pieces: dict[str, Any],
+    cancel_name: str | None,
+    chunk_start: int = 0,
+    where: tuple[str, str, str | None] = ("", "", None),
+) -> dict[str, Any]:
     """Run one chunk of a step on a worker (module level so that it pickles).
 
     ``where`` is ``(workflow, step, chunk label)``; failures are raised as :class:`ChunkError`.
@@ -307,8 +380,9 @@ def _run_chunk(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], c
         raise ChunkError(wf_name, step, exc, chunk=chunk) from exc
 
 
-def _run_chunk_inner(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], cancel_name: str | None,
-                     chunk_start: int) -> dict[str, Any]:
+def _run_chunk_inner(
+    algo: Algorithm, whole: dict[str, Any], pieces: dict[str, Any], cancel_name: str | None, chunk_start: int
+) -> dict[str, Any]:
     checker = None
     if cancel_name:
         state = {"t": 0.0, "v": False}
@@ -318,10 +392,10 @@ def _run_chunk_inner(algo: Algorithm, whole: dict[str, Any], pieces: dict[str, A
             if not state["v"] and now - state["t"] > 0.5:
                 state["t"] = now
                 try:
-                    from distributed import Event  # noqa: PLC0415
+                    from distributed import Event
 
                     state["v"] = Event(cancel_name).is_set()
-                except Exception:  # noqa: BLE001  (no cluster: never cancelled from here)
+                except Exception:
                     state["v"] = False
             return state["v"]
 
@@ -338,8 +412,15 @@ def _is_big(v: Any) -> bool:
     return isinstance(v, np.ndarray) and v.nbytes > _SCATTER_BYTES
 
 
-def _chunk_failed(client: Any, wf: Workflow, path: str, exc: BaseException, chunk: str | None,
-                  others: Any, cancel: CancelToken) -> None:
+def _chunk_failed(
+    client: Any,
+    wf: Workflow,
+    path: str,
+    exc: BaseException,
+    chunk: str | None,
+    others: Any,
+    cancel: CancelToken,
+) -> None:
     """Raise for a chunk that did not finish: :class:`Cancelled` when the user cancelled, else
     :class:`StepError` naming the workflow, step and chunk (the other chunks are cancelled)."""
     if isinstance(exc, Cancelled) or cancel.cancelled:
@@ -353,7 +434,12 @@ def _chunk_failed(client: Any, wf: Workflow, path: str, exc: BaseException, chun
 def _meta(result: dict[str, Any]) -> dict[str, tuple]:
     out = {}
     for k, v in result.items():
-        if hasattr(v, "shape") and hasattr(v, "dtype") and getattr(v, "ndim", 0) > 0 and v.dtype.names is None:
+        if (
+            hasattr(v, "shape")
+            and hasattr(v, "dtype")
+            and getattr(v, "ndim", 0) > 0
+            and v.dtype.names is None
+        ):
             out[k] = ("array", tuple(v.shape), np.dtype(v.dtype).str)
         elif isinstance(v, np.ndarray) and v.dtype.names is not None:
             out[k] = ("table", tuple(v.shape), None)
@@ -386,12 +472,25 @@ class DaskEngine(Engine):
         outputs stay on the workers.
     """
 
-    def __init__(self, scheduler: Any = None, *, n_workers: int = 2, threads_per_worker: int = 1,
-                 processes: bool = True, memory_limit: str | float | None = "auto", retries: int = 1,
-                 lazy: bool = False):
+    def __init__(
+        self,
+        scheduler: Any = None,
+        *,
+        n_workers: int = 2,
+        threads_per_worker: int = 1,
+        processes: bool = True,
+        memory_limit: str | float | None = "auto",
+        retries: int = 1,
+        lazy: bool = False,
+    ):
         self._scheduler = scheduler
-        self._cluster_kw = dict(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
-                                memory_limit=memory_limit, dashboard_address=":0")
+        self._cluster_kw = dict(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            memory_limit=memory_limit,
+            dashboard_address=":0",
+        )
         self._client = None
         self._cluster = None
         self._own = False
@@ -404,7 +503,7 @@ class DaskEngine(Engine):
         """The ``distributed.Client`` (the LocalCluster is started on first use)."""
         with self._lock:
             if self._client is None:
-                from distributed import Client, LocalCluster  # noqa: PLC0415
+                from distributed import Client, LocalCluster
 
                 if self._scheduler is None:
                     self._cluster = LocalCluster(**self._cluster_kw)
@@ -424,10 +523,13 @@ class DaskEngine(Engine):
     def close(self) -> None:
         """Close the client (and the LocalCluster this engine started); results held on it are lost."""
         if self._own and self._client is not None:
-            import logging  # noqa: PLC0415
+            import logging
 
             # results still referenced by stores are dropped with the cluster: no need to warn about it
-            quiet = [logging.getLogger(n) for n in ("distributed.scheduler", "distributed.nanny", "distributed.worker")]
+            quiet = [
+                logging.getLogger(n)
+                for n in ("distributed.scheduler", "distributed.nanny", "distributed.worker")
+            ]
             levels = [lg.level for lg in quiet]
             for lg in quiet:
                 lg.setLevel(logging.ERROR)
@@ -436,14 +538,21 @@ class DaskEngine(Engine):
                 if self._cluster is not None:
                     self._cluster.close()
             finally:
-                for lg, lv in zip(quiet, levels):
+                for lg, lv in zip(quiet, levels, strict=False):
                     lg.setLevel(lv)
         self._client = self._cluster = None
 
     # -- running ---------------------------------------------------------------------
-    def run(self, wf: Workflow, store: DataStore | None = None, *, progress: ProgressCallback | None = None,
-            cancel: CancelToken | None = None, release: bool | None = None,
-            lookup: Callable[[str], type] | None = None) -> DataStore:
+    def run(
+        self,
+        wf: Workflow,
+        store: DataStore | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        release: bool | None = None,
+        lookup: Callable[[str], type] | None = None,
+    ) -> DataStore:
         """Run ``wf`` on the cluster; ``store`` is modified in place and returned.
 
         Array outputs are dask arrays backed by futures on the workers (or lazy
@@ -464,15 +573,28 @@ class DaskEngine(Engine):
             for index, (path, step, algo) in enumerate(plan):
                 cancel.raise_if_cancelled()
                 inputs = {port: store[key] for port, key in step.inputs.items()}
-                self._run_step(client, wf, index, path, step, algo, inputs, store, rep, cancel, cancel_name,
-                               scattered, live)
+                self._run_step(
+                    client,
+                    wf,
+                    index,
+                    path,
+                    step,
+                    algo,
+                    inputs,
+                    store,
+                    rep,
+                    cancel,
+                    cancel_name,
+                    scattered,
+                    live,
+                )
                 produced.extend(step.outputs.values())
         except Cancelled:
             try:
-                from distributed import Event  # noqa: PLC0415
+                from distributed import Event
 
                 Event(cancel_name, client=client).set()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             if live:
                 client.cancel(live)
@@ -491,10 +613,23 @@ class DaskEngine(Engine):
             return 0  # decided from the array's own chunks
         return max(1, math.ceil(n / (2 * self.n_workers)))
 
-    def _run_step(self, client: Any, wf: Workflow, index: int, path: str, step: Step, algo: Algorithm,
-                  inputs: dict[str, Any], store: DataStore, rep: _Reporter, cancel: CancelToken,
-                  cancel_name: str, scattered: dict[int, Any], live: list[Any]) -> None:
-        import dask  # noqa: PLC0415
+    def _run_step(
+        self,
+        client: Any,
+        wf: Workflow,
+        index: int,
+        path: str,
+        step: Step,
+        algo: Algorithm,
+        inputs: dict[str, Any],
+        store: DataStore,
+        rep: _Reporter,
+        cancel: CancelToken,
+        cancel_name: str,
+        scattered: dict[int, Any],
+        live: list[Any],
+    ) -> None:
+        import dask
 
         def ref(v: Any) -> Any:
             """A value to hand to a task: big in-memory arrays are scattered once."""
@@ -514,7 +649,7 @@ class DaskEngine(Engine):
                 if is_dask(first) and not (step.block or split.block):
                     ax = split.inputs[next(k for k in split.inputs if k in inputs)]
                     bounds = np.cumsum((0,) + first.chunks[ax])
-                    ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+                    ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
         except ValueError as exc:
             raise StepError(wf.name, path, exc) from exc
 
@@ -522,21 +657,30 @@ class DaskEngine(Engine):
         # chunk tasks are named after the algorithm: the dashboard shows them so, and the
         # scheduler learns each algorithm's own chunk duration
         run_key = f"{algo.name}-{uuid.uuid4().hex}"
-        streamed = (ranges is not None and not self.lazy
-                    and any(k in split.inputs and _is_big(v) for k, v in inputs.items()))
+        streamed = (
+            ranges is not None
+            and not self.lazy
+            and any(k in split.inputs and _is_big(v) for k, v in inputs.items())
+        )
         n = len(ranges) if ranges is not None else 1
         label = (lambda i: _chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
         tasks = []
         if streamed:
             pass  # handed out below, as the workers free up
         elif ranges is None:
-            tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, {}, cancel_name, 0, (wf.name, path, None),
-                                                              dask_key_name=f"{run_key}-0"))
+            tasks.append(
+                dask.delayed(_run_chunk, pure=False)(
+                    algo, whole, {}, cancel_name, 0, (wf.name, path, None), dask_key_name=f"{run_key}-0"
+                )
+            )
         else:
             # (lazy mode) a big in-memory input is scattered block by block: the blocks spread over
             # the workers, so the chunks do too (one scattered whole array would draw every chunk to its worker)
-            blocks = {k: client.scatter([_take(v, split.inputs[k], a, b) for a, b in ranges], hash=False)
-                      for k, v in inputs.items() if k in split.inputs and _is_big(v)}
+            blocks = {
+                k: client.scatter([_take(v, split.inputs[k], a, b) for a, b in ranges], hash=False)
+                for k, v in inputs.items()
+                if k in split.inputs and _is_big(v)
+            }
             for i, (a, b) in enumerate(ranges):
                 pieces = {}
                 for k, v in inputs.items():
@@ -544,27 +688,42 @@ class DaskEngine(Engine):
                         continue
                     ax = split.inputs[k]
                     pieces[k] = blocks[k][i] if k in blocks else _take(v, ax, a, b)
-                tasks.append(dask.delayed(_run_chunk, pure=False)(algo, whole, pieces, cancel_name, a,
-                                                                  (wf.name, path, label(i)),
-                                                                  dask_key_name=f"{run_key}-{i}"))
+                tasks.append(
+                    dask.delayed(_run_chunk, pure=False)(
+                        algo,
+                        whole,
+                        pieces,
+                        cancel_name,
+                        a,
+                        (wf.name, path, label(i)),
+                        dask_key_name=f"{run_key}-{i}",
+                    )
+                )
         rep(index, path, 0, n)
 
         if self.lazy:
-            self._lazy_outputs(client, wf, index, path, step, algo, tasks, ranges, store, label, rep, cancel, live)
+            self._lazy_outputs(
+                client, wf, index, path, step, algo, tasks, ranges, store, label, rep, cancel, live
+            )
             rep(index, path, n, n, message="graph built (computed when saved)")
             return
 
         if streamed:
+
             def chunk_args(i: int, worker: str) -> tuple:
                 a, b = ranges[i]
                 pieces = {}
                 for k, v in inputs.items():
                     if k in split.inputs:
                         piece = _take(v, split.inputs[k], a, b)
-                        pieces[k] = client.scatter(piece, workers=[worker], hash=False) if _is_big(v) else piece
+                        pieces[k] = (
+                            client.scatter(piece, workers=[worker], hash=False) if _is_big(v) else piece
+                        )
                 return (algo, whole, pieces, cancel_name, a, (wf.name, path, label(i)))
 
-            futures = self._stream_chunks(client, wf, path, index, n, chunk_args, run_key, label, rep, cancel, live)
+            futures = self._stream_chunks(
+                client, wf, path, index, n, chunk_args, run_key, label, rep, cancel, live
+            )
         else:
             futures = client.compute(tasks, retries=self.retries)
             live.extend(futures)
@@ -577,15 +736,20 @@ class DaskEngine(Engine):
             kinds = {m[port][0] for m in metas}
             if kinds == {"array"}:
                 picks = client.map(_pick, futures, [port] * len(futures), pure=False)
-                parts = [dask_from_future(pf, m[port][1], np.dtype(m[port][2])) for pf, m in zip(picks, metas)]
+                parts = [
+                    dask_from_future(pf, m[port][1], np.dtype(m[port][2]))
+                    for pf, m in zip(picks, metas, strict=False)
+                ]
                 if ranges is not None and port in split.outputs:
-                    import dask.array as da  # noqa: PLC0415
+                    import dask.array as da
 
                     value = da.concatenate(parts, axis=split.outputs[port]) if len(parts) > 1 else parts[0]
                 else:
                     value = parts[0]
             elif kinds == {"table"} and ranges is not None and port in split.outputs:
-                value = np.concatenate(client.gather(client.map(_pick, futures, [port] * len(futures), pure=False)))
+                value = np.concatenate(
+                    client.gather(client.map(_pick, futures, [port] * len(futures), pure=False))
+                )
             else:
                 value = client.submit(_pick, futures[0], port, pure=False).result()
             store[key] = value
@@ -593,9 +757,20 @@ class DaskEngine(Engine):
         for f in futures:
             live.remove(f)
 
-    def _stream_chunks(self, client: Any, wf: Workflow, path: str, index: int, n: int,
-                       chunk_args: Callable[[int, str], tuple], run_key: str, label: Callable[[int], str | None],
-                       rep: _Reporter, cancel: CancelToken, live: list[Any]) -> list[Any]:
+    def _stream_chunks(
+        self,
+        client: Any,
+        wf: Workflow,
+        path: str,
+        index: int,
+        n: int,
+        chunk_args: Callable[[int, str], tuple],
+        run_key: str,
+        label: Callable[[int], str | None],
+        rep: _Reporter,
+        cancel: CancelToken,
+        live: list[Any],
+    ) -> list[Any]:
         """Run ``n`` chunks as a work queue; return their futures in chunk order.
 
         A chunk is sent to a worker only when that worker has a free slot
@@ -607,10 +782,10 @@ class DaskEngine(Engine):
         again elsewhere (``_LOST_WORKER_RESENDS`` times); a failing chunk is retried
         ``retries`` times, then raises :class:`StepError` naming it.
         """
-        from collections import Counter, deque  # noqa: PLC0415
+        from collections import Counter, deque
 
-        from distributed import wait  # noqa: PLC0415
-        from distributed.client import FuturesCancelledError  # noqa: PLC0415
+        from distributed import wait
+        from distributed.client import FuturesCancelledError
 
         futures: list[Any] = [None] * n
         todo = deque(range(n))
@@ -626,8 +801,12 @@ class DaskEngine(Engine):
             if refresh or not workers:
                 asked = time.monotonic()
                 workers.clear()
-                workers.update({addr: w.get("nthreads", 1)
-                                for addr, w in client.scheduler_info().get("workers", {}).items()})
+                workers.update(
+                    {
+                        addr: w.get("nthreads", 1)
+                        for addr, w in client.scheduler_info().get("workers", {}).items()
+                    }
+                )
             while todo and workers:
                 worker = min(workers, key=lambda w: busy[w] / workers[w])
                 if busy[worker] >= _SLOTS_PER_THREAD * workers[worker]:
@@ -635,15 +814,22 @@ class DaskEngine(Engine):
                 i = todo.popleft()
                 try:
                     args = chunk_args(i, worker)
-                except Exception as exc:  # noqa: BLE001  (the worker left while its blocks were sent)
+                except Exception as exc:
                     if resends[i] >= _LOST_WORKER_RESENDS:
                         raise StepError(wf.name, path, exc, chunk=label(i)) from exc
                     resends[i] += 1
                     todo.appendleft(i)
                     del workers[worker]
                     continue
-                f = client.submit(_run_chunk, *args, key=f"{run_key}-{i}-{resends[i]}",
-                                  workers=[worker], allow_other_workers=True, retries=self.retries, pure=False)
+                f = client.submit(
+                    _run_chunk,
+                    *args,
+                    key=f"{run_key}-{i}-{resends[i]}",
+                    workers=[worker],
+                    allow_other_workers=True,
+                    retries=self.retries,
+                    pure=False,
+                )
                 futures[i] = f
                 live.append(f)
                 placed[f] = (i, worker)
@@ -680,16 +866,35 @@ class DaskEngine(Engine):
                     todo.appendleft(i)
                     workers.clear()  # asked again before the next chunk is sent
                     continue
-                _chunk_failed(client, wf, path, exc or RuntimeError(
-                    f"chunk {f.status}: its worker was lost {resends[i] + 1} times, with the data sent to it"),
-                    label(i), placed, cancel)
+                _chunk_failed(
+                    client,
+                    wf,
+                    path,
+                    exc
+                    or RuntimeError(
+                        f"chunk {f.status}: its worker was lost {resends[i] + 1} times, with the data sent to it"
+                    ),
+                    label(i),
+                    placed,
+                    cancel,
+                )
             rep(index, path, done_n, n)
             fill()
         return futures
 
-    def _wait(self, client: Any, wf: Workflow, path: str, index: int, futures: list, pos: dict,
-              label: Callable[[int], str | None], rep: _Reporter, cancel: CancelToken) -> None:
-        from distributed import wait  # noqa: PLC0415
+    def _wait(
+        self,
+        client: Any,
+        wf: Workflow,
+        path: str,
+        index: int,
+        futures: list,
+        pos: dict,
+        label: Callable[[int], str | None],
+        rep: _Reporter,
+        cancel: CancelToken,
+    ) -> None:
+        from distributed import wait
 
         pending = set(futures)
         done_n = 0
@@ -707,11 +912,24 @@ class DaskEngine(Engine):
                 done_n += 1
             rep(index, path, done_n, len(futures))
 
-    def _lazy_outputs(self, client: Any, wf: Workflow, index: int, path: str, step: Step, algo: Algorithm, tasks: list,
-                      ranges: list[tuple[int, int]] | None, store: DataStore, label: Callable[[int], str | None],
-                      rep: _Reporter, cancel: CancelToken, live: list[Any]) -> None:
-        import dask  # noqa: PLC0415
-        import dask.array as da  # noqa: PLC0415
+    def _lazy_outputs(
+        self,
+        client: Any,
+        wf: Workflow,
+        index: int,
+        path: str,
+        step: Step,
+        algo: Algorithm,
+        tasks: list,
+        ranges: list[tuple[int, int]] | None,
+        store: DataStore,
+        label: Callable[[int], str | None],
+        rep: _Reporter,
+        cancel: CancelToken,
+        live: list[Any],
+    ) -> None:
+        import dask
+        import dask.array as da
 
         try:  # probe the first chunk for output shapes and dtypes (only metadata travels back)
             meta = client.compute(dask.delayed(_meta)(tasks[0]), retries=self.retries).result()
@@ -730,7 +948,17 @@ class DaskEngine(Engine):
                 # tables are small: compute every chunk now (this streams the inputs through the graph)
                 futures = client.compute([dask.delayed(_pick)(t, port) for t in tasks], retries=self.retries)
                 live.extend(futures)
-                self._wait(client, wf, path, index, futures, {f.key: i for i, f in enumerate(futures)}, label, rep, cancel)
+                self._wait(
+                    client,
+                    wf,
+                    path,
+                    index,
+                    futures,
+                    {f.key: i for i, f in enumerate(futures)},
+                    label,
+                    rep,
+                    cancel,
+                )
                 store[key] = np.concatenate(client.gather(futures))
                 for f in futures:
                     live.remove(f)
@@ -744,23 +972,34 @@ class DaskEngine(Engine):
             ax = split.outputs[port]
             n0 = ranges[0][1] - ranges[0][0]
             if (shape0[ax] * 1.0 / n0) != int(shape0[ax] / n0) and n0:
-                raise StepError(wf.name, path, ValueError(
-                    f"lazy mode needs output {port!r} to scale with the chunk length; chunk of {n0} gave {shape0[ax]}"))
+                raise StepError(
+                    wf.name,
+                    path,
+                    ValueError(
+                        f"lazy mode needs output {port!r} to scale with the chunk length; chunk of {n0} gave {shape0[ax]}"
+                    ),
+                )
             ratio = shape0[ax] // n0 if n0 else 1
             parts = []
-            for t, (a, b) in zip(tasks, ranges):
+            for t, (a, b) in zip(tasks, ranges, strict=False):
                 shp = list(shape0)
                 shp[ax] = (b - a) * ratio
                 parts.append(da.from_delayed(dask.delayed(_pick)(t, port), tuple(shp), np.dtype(dt)))
             store[key] = da.concatenate(parts, axis=ax) if len(parts) > 1 else parts[0]
 
-    def map_workflow(self, wf: Workflow, stores: Sequence[DataStore], *, progress: ProgressCallback | None = None,
-                     cancel: CancelToken | None = None) -> list[DataStore]:
+    def map_workflow(
+        self,
+        wf: Workflow,
+        stores: Sequence[DataStore],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[DataStore]:
         """Run ``wf`` once per store, the stores in parallel on the workers (in-process engine on each).
 
         Each store should hold in-memory data (it is shipped to a worker); results come back.
         """
-        from distributed import wait  # noqa: PLC0415
+        from distributed import wait
 
         cancel = cancel or CancelToken()
         client = self.client
@@ -780,8 +1019,20 @@ class DaskEngine(Engine):
                     done = len(futs) - len(pending)
                     frac = done / len(futs)
                     el = time.monotonic() - t0
-                    progress(ProgressEvent(wf.name, "", 0, 1, done, len(futs), frac, el, estimate_eta(frac, el),
-                                           f"{done}/{len(futs)} stores"))
+                    progress(
+                        ProgressEvent(
+                            wf.name,
+                            "",
+                            0,
+                            1,
+                            done,
+                            len(futs),
+                            frac,
+                            el,
+                            estimate_eta(frac, el),
+                            f"{done}/{len(futs)} stores",
+                        )
+                    )
             out = []
             for i, f in enumerate(futs):
                 if f.status == "error":
@@ -801,8 +1052,8 @@ def _run_whole(wf: Workflow, store: DataStore) -> DataStore:
 
 def dask_from_future(future: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """A dask array of one block held by a future on the cluster (nothing is transferred)."""
-    import dask  # noqa: PLC0415
-    import dask.array as da  # noqa: PLC0415
+    import dask
+    import dask.array as da
 
     return da.from_delayed(dask.delayed(future), shape, dtype)
 
@@ -817,11 +1068,14 @@ def get_dask_engine(scheduler: Any = None, **kw: Any) -> DaskEngine:
 
     Results of a Dask run live on the cluster, so the engine outlives one call.
     """
-    key = (scheduler if isinstance(scheduler, (str, type(None))) else id(scheduler), tuple(sorted(kw.items())))
+    key = (
+        scheduler if isinstance(scheduler, (str, type(None))) else id(scheduler),
+        tuple(sorted(kw.items())),
+    )
     with _engines_lock:
         eng = _engines.get(key)
         if eng is None:
-            import distributed  # noqa: F401, PLC0415  (its exit handlers first, so ours run before them)
+            import distributed  # noqa: F401  (its exit handlers first, so ours run before them)
 
             eng = _engines[key] = DaskEngine(scheduler, **kw)
             atexit.unregister(_close_engines)
@@ -833,15 +1087,23 @@ def _close_engines() -> None:
     for eng in list(_engines.values()):
         try:
             eng.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     _engines.clear()
 
 
-def run_workflow(wf: Workflow, store: DataStore | None = None, *, engine: str | Engine = "inprocess",
-                 scheduler: Any = None, progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None, release: bool | None = None,
-                 lookup: Callable[[str], type] | None = None, **engine_kw: Any) -> DataStore:
+def run_workflow(
+    wf: Workflow,
+    store: DataStore | None = None,
+    *,
+    engine: str | Engine = "inprocess",
+    scheduler: Any = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    release: bool | None = None,
+    lookup: Callable[[str], type] | None = None,
+    **engine_kw: Any,
+) -> DataStore:
     """Run a workflow and return the data store with its results.
 
     Parameters

@@ -4,6 +4,7 @@ Every error a user can meet names *where* the problem is (file, field, step,
 parameter) and *what was expected*, so that the CLI and the apps can show it in
 plain words instead of a traceback.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -12,6 +12,7 @@ Use the small constructors (:func:`Float`, :func:`Int`, :func:`Bool`,
         Choice("filter", "ramp", ("ramp", "shepp-logan"), help="FBP filter"),
     )
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,9 @@ class Param:
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
-            raise TypeError(f"parameter {self.name!r}: unknown type {self.type!r}, expected one of {PARAM_TYPES}")
+            raise TypeError(
+                f"parameter {self.name!r}: unknown type {self.type!r}, expected one of {PARAM_TYPES}"
+            )
         if self.type == "choice" and not self.choices:
             raise TypeError(f"parameter {self.name!r}: a choice needs choices")
 
@@ -128,7 +131,16 @@ class Param:
         if t == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
-            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
+            if isinstance(value, str) and value.lower() in (
+                "true",
+                "yes",
+                "1",
+                "on",
+                "false",
+                "no",
+                "0",
+                "off",
+            ):
                 return value.lower() in ("true", "yes", "1", "on")
             if isinstance(value, (int, np.integer)) and value in (0, 1):
                 return bool(value)
@@ -160,8 +172,14 @@ class Param:
 
     def describe(self) -> dict[str, Any]:
         """Plain dictionary of this declaration (for UIs and ``daisy algorithms --json``)."""
-        d = {"name": self.name, "type": self.type, "default": self.to_json_value(self.default),
-             "unit": self.unit, "help": self.help, "optional": self.optional}
+        d = {
+            "name": self.name,
+            "type": self.type,
+            "default": self.to_json_value(self.default),
+            "unit": self.unit,
+            "help": self.help,
+            "optional": self.optional,
+        }
         if self.min is not None:
             d["min"] = self.min
         if self.max is not None:
@@ -192,16 +210,32 @@ def parse_int_list(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def Float(name: str, default: float | None, *, min: float | None = None, max: float | None = None,
-          unit: str = "", help: str = "", optional: bool = False,
-          validator: Callable[[Any], str | None] | None = None) -> Param:
+def Float(
+    name: str,
+    default: float | None,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    unit: str = "",
+    help: str = "",
+    optional: bool = False,
+    validator: Callable[[Any], str | None] | None = None,
+) -> Param:
     """A floating-point parameter."""
     return Param(name, "float", default, min, max, (), unit, help, optional, validator)
 
 
-def Int(name: str, default: int | None, *, min: int | None = None, max: int | None = None,
-        unit: str = "", help: str = "", optional: bool = False,
-        validator: Callable[[Any], str | None] | None = None) -> Param:
+def Int(
+    name: str,
+    default: int | None,
+    *,
+    min: int | None = None,
+    max: int | None = None,
+    unit: str = "",
+    help: str = "",
+    optional: bool = False,
+    validator: Callable[[Any], str | None] | None = None,
+) -> Param:
     """An integer parameter."""
     return Param(name, "int", default, min, max, (), unit, help, optional, validator)
 
@@ -216,8 +250,14 @@ def Choice(name: str, default: Any, choices: Sequence[Any], *, help: str = "", u
     return Param(name, "choice", default, choices=tuple(choices), help=help, unit=unit)
 
 
-def Text(name: str, default: str | None, *, help: str = "", optional: bool = False,
-         validator: Callable[[Any], str | None] | None = None) -> Param:
+def Text(
+    name: str,
+    default: str | None,
+    *,
+    help: str = "",
+    optional: bool = False,
+    validator: Callable[[Any], str | None] | None = None,
+) -> Param:
     """A free-text parameter (checked by ``validator`` if given)."""
     return Param(name, "str", default, help=help, optional=optional, validator=validator)
 
@@ -227,11 +267,25 @@ def FilePath(name: str, default: str | None, *, help: str = "", optional: bool =
     return Param(name, "path", default, help=help, optional=optional)
 
 
-def IntList(name: str, default: Sequence[int] | None, *, min: int | None = None, max: int | None = None,
-            help: str = "", optional: bool = False) -> Param:
+def IntList(
+    name: str,
+    default: Sequence[int] | None,
+    *,
+    min: int | None = None,
+    max: int | None = None,
+    help: str = "",
+    optional: bool = False,
+) -> Param:
     """A list of integers, written ``"0-3,7"`` on the CLI (e.g. detector IDs)."""
-    return Param(name, "intlist", tuple(default) if default is not None else None, min, max,
-                 help=help, optional=optional)
+    return Param(
+        name,
+        "intlist",
+        tuple(default) if default is not None else None,
+        min,
+        max,
+        help=help,
+        optional=optional,
+    )
 
 
 PORT_KINDS = ("array", "table", "scalar", "object", "group")

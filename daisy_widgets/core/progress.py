@@ -4,6 +4,7 @@ A caller passes ``progress=callback`` (called with a :class:`ProgressEvent`) and
 ``cancel=CancelToken()`` to a long operation; the CLI renders events with
 :class:`TextProgressBar`, the apps with a progress widget.
 """
+
 from __future__ import annotations
 
 import sys
@@ -112,8 +113,10 @@ class TextProgressBar:
         step = f"step {min(ev.step_index + 1, ev.n_steps)}/{ev.n_steps} {ev.step}" if ev.n_steps else ""
         chunk = f" chunk {ev.chunks_done}/{ev.chunks_total}" if ev.chunks_total > 1 else ""
         msg = f" {ev.message}" if ev.message else ""
-        line = (f"\r[{bar}] {100 * ev.fraction:3.0f}%  {step}{chunk}{msg}  "
-                f"elapsed {format_seconds(ev.elapsed)}  eta {format_seconds(ev.eta)}")
+        line = (
+            f"\r[{bar}] {100 * ev.fraction:3.0f}%  {step}{chunk}{msg}  "
+            f"elapsed {format_seconds(ev.elapsed)}  eta {format_seconds(ev.eta)}"
+        )
         self.stream.write(line.ljust(100)[:160])
         self.stream.flush()
         self._drawn = True

@@ -7,6 +7,7 @@ backend plug-ins: a plug-in that fails to load is reported (warning, and in
 :func:`broken_plugins`) and skipped, never fatal; a duplicate name warns and the
 first one wins; the result is cached.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,32 +38,45 @@ def _algorithms_of(obj: Any) -> list[type[Algorithm]]:
             if not (inspect.isclass(a) and issubclass(a, Algorithm)):
                 raise TypeError(f"{obj.__name__}.ALGORITHMS holds {a!r}, which is not an Algorithm subclass")
         return out
-    raise TypeError(f"entry point resolves to {obj!r}: expected an Algorithm subclass or a module with ALGORITHMS")
+    raise TypeError(
+        f"entry point resolves to {obj!r}: expected an Algorithm subclass or a module with ALGORITHMS"
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def _discover() -> tuple[dict[str, type[Algorithm]], dict[str, str]]:
     found: dict[str, type[Algorithm]] = {}
     broken: dict[str, str] = {}
-    eps = sorted(importlib.metadata.entry_points(group=GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name))
+    eps = sorted(
+        importlib.metadata.entry_points(group=GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)
+    )
     for ep in eps:
         origin = f"{ep.dist.name if ep.dist else '?'}:{ep.name} = {ep.value}"
         try:
             algos = _algorithms_of(ep.load())
         except Exception as exc:  # a broken plug-in must never be fatal
             broken[origin] = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"Daisy algorithm plug-in {origin} failed to load and was skipped: "
-                          f"{type(exc).__name__}: {exc}", PluginWarning, stacklevel=2)
+            warnings.warn(
+                f"Daisy algorithm plug-in {origin} failed to load and was skipped: "
+                f"{type(exc).__name__}: {exc}",
+                PluginWarning,
+                stacklevel=2,
+            )
             continue
         for algo in algos:
             if not algo.name:
                 broken[origin] = f"{algo.__qualname__} has no name"
-                warnings.warn(f"{origin}: {algo.__qualname__} has no name and was skipped", PluginWarning, stacklevel=2)
+                warnings.warn(
+                    f"{origin}: {algo.__qualname__} has no name and was skipped", PluginWarning, stacklevel=2
+                )
                 continue
             if algo.name in found and found[algo.name] is not algo:
-                warnings.warn(f"algorithm {algo.name!r} from {origin} duplicates "
-                              f"{found[algo.name].__module__}.{found[algo.name].__qualname__}; the first is kept",
-                              PluginWarning, stacklevel=2)
+                warnings.warn(
+                    f"algorithm {algo.name!r} from {origin} duplicates "
+                    f"{found[algo.name].__module__}.{found[algo.name].__qualname__}; the first is kept",
+                    PluginWarning,
+                    stacklevel=2,
+                )
                 continue
             found[algo.name] = algo
     return found, broken
@@ -91,7 +105,7 @@ def get_algorithm(name: str) -> type[Algorithm]:
     try:
         return found[name]
     except KeyError:
-        import difflib  # noqa: PLC0415
+        import difflib
 
         close = difflib.get_close_matches(name, found, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""

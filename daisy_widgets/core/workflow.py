@@ -24,6 +24,7 @@ JSON layout (``FORMAT_VERSION`` = 1)::
 
 A step may also carry ``"block": N`` (chunk size for data-parallel steps).
 """
+
 from __future__ import annotations
 
 import json
@@ -115,13 +116,21 @@ class Step:
         unknown = sorted(set(d) - known)
         sid = str(d.get("id", "?"))
         if unknown:
-            raise ValueError(f"step {sid!r}: unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
+            raise ValueError(
+                f"step {sid!r}: unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}"
+            )
         if "id" not in d:
             raise ValueError("a step has no 'id'")
         wf = d.get("workflow")
-        return cls(id=sid, algorithm=d.get("algorithm"), params=dict(d.get("params", {})),
-                   inputs=dict(d.get("inputs", {})), outputs=dict(d.get("outputs", {})),
-                   workflow=Workflow.from_dict(wf) if wf is not None else None, block=d.get("block"))
+        return cls(
+            id=sid,
+            algorithm=d.get("algorithm"),
+            params=dict(d.get("params", {})),
+            inputs=dict(d.get("inputs", {})),
+            outputs=dict(d.get("outputs", {})),
+            workflow=Workflow.from_dict(wf) if wf is not None else None,
+            block=d.get("block"),
+        )
 
 
 @dataclass
@@ -148,8 +157,13 @@ class Workflow:
 
     # -- JSON --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"version": FORMAT_VERSION, "name": self.name, "description": self.description,
-                "persist": list(self.persist), "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "persist": list(self.persist),
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Workflow:
@@ -159,16 +173,24 @@ class Workflow:
         if version is None:
             raise ValueError("workflow has no 'version' field")
         if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-            raise ValueError(f"workflow format version {version!r} is not supported (this Daisy reads 1..{FORMAT_VERSION})")
+            raise ValueError(
+                f"workflow format version {version!r} is not supported (this Daisy reads 1..{FORMAT_VERSION})"
+            )
         if "name" not in d:
             raise ValueError("workflow has no 'name' field")
         unknown = sorted(set(d) - {"version", "name", "description", "persist", "steps"})
         if unknown:
-            raise ValueError(f"workflow {d['name']!r}: unknown field(s) {', '.join(unknown)}; "
-                             "expected version, name, description, persist, steps")
+            raise ValueError(
+                f"workflow {d['name']!r}: unknown field(s) {', '.join(unknown)}; "
+                "expected version, name, description, persist, steps"
+            )
         steps = [Step.from_dict(s) for s in d.get("steps", [])]
-        return cls(name=str(d["name"]), steps=steps, description=str(d.get("description", "")),
-                   persist=list(d.get("persist", [])))
+        return cls(
+            name=str(d["name"]),
+            steps=steps,
+            description=str(d.get("description", "")),
+            persist=list(d.get("persist", [])),
+        )
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent) + "\n"
@@ -195,7 +217,9 @@ class Workflow:
         try:
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
-            raise InputFileError(p, "", "a readable workflow JSON file", f"{type(exc).__name__}: {exc.strerror or exc}") from None
+            raise InputFileError(
+                p, "", "a readable workflow JSON file", f"{type(exc).__name__}: {exc.strerror or exc}"
+            ) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -231,10 +255,19 @@ class Workflow:
                 return _m.get(key, f"_{_sid}/{key}")
 
             for path, inner in s.workflow.flatten():
-                out.append((f"{s.id}.{path}", Step(
-                    id=f"{s.id}.{path}", algorithm=inner.algorithm, params=inner.params,
-                    inputs={p: rename(k) for p, k in inner.inputs.items()},
-                    outputs={p: rename(k) for p, k in inner.outputs.items()}, block=inner.block)))
+                out.append(
+                    (
+                        f"{s.id}.{path}",
+                        Step(
+                            id=f"{s.id}.{path}",
+                            algorithm=inner.algorithm,
+                            params=inner.params,
+                            inputs={p: rename(k) for p, k in inner.inputs.items()},
+                            outputs={p: rename(k) for p, k in inner.outputs.items()},
+                            block=inner.block,
+                        ),
+                    )
+                )
         return out
 
     def produced_keys(self) -> list[str]:
@@ -256,8 +289,9 @@ class Workflow:
         return need
 
     # -- validation --------------------------------------------------------------
-    def validate(self, available: Iterable[str] | None = None,
-                 lookup: Callable[[str], type] | None = None) -> None:
+    def validate(
+        self, available: Iterable[str] | None = None, lookup: Callable[[str], type] | None = None
+    ) -> None:
         """Check the whole workflow before anything runs.
 
         Parameters
@@ -275,11 +309,13 @@ class Workflow:
             unknown or unwired ports, keys that nothing provides), listing all of them.
         """
         if lookup is None:
-            from .registry import get_algorithm as lookup  # noqa: PLC0415
+            from .registry import get_algorithm as lookup
         have = set(available) if available is not None else None
         self._validate(have, lookup, self.name)
 
-    def _validate(self, have: set[str] | None, lookup: Callable[[str], type], wf_name: str) -> set[str] | None:
+    def _validate(
+        self, have: set[str] | None, lookup: Callable[[str], type], wf_name: str
+    ) -> set[str] | None:
         seen: set[str] = set()
         if not self.steps:
             raise WorkflowError(wf_name, "", {"steps": ["the workflow has no steps"]})
@@ -294,40 +330,58 @@ class Workflow:
                 needed = s.workflow.required_keys()
                 for k in needed:
                     if k not in s.inputs:
-                        problems.setdefault(f"inputs.{k}", []).append("the sub-workflow reads this key; map it to an outer key")
+                        problems.setdefault(f"inputs.{k}", []).append(
+                            "the sub-workflow reads this key; map it to an outer key"
+                        )
                 for k in s.outputs:
                     if k not in s.workflow.produced_keys():
-                        problems.setdefault(f"outputs.{k}", []).append("the sub-workflow does not produce this key")
+                        problems.setdefault(f"outputs.{k}", []).append(
+                            "the sub-workflow does not produce this key"
+                        )
                 problems.update(self._missing_keys(s, have))
                 if problems:
                     raise WorkflowError(wf_name, s.id, problems)
                 try:
-                    s.workflow._validate(set(s.inputs) if have is not None else None, lookup, f"{wf_name}/{s.id}")
+                    s.workflow._validate(
+                        set(s.inputs) if have is not None else None, lookup, f"{wf_name}/{s.id}"
+                    )
                 except WorkflowError as exc:
-                    raise WorkflowError(wf_name, f"{s.id}.{exc.step}" if exc.step else s.id, exc.problems) from None
+                    raise WorkflowError(
+                        wf_name, f"{s.id}.{exc.step}" if exc.step else s.id, exc.problems
+                    ) from None
             else:
                 try:
                     algo = lookup(s.algorithm)  # type: ignore[arg-type]
                 except KeyError as exc:
-                    raise WorkflowError(wf_name, s.id, {"algorithm": [str(exc.args[0]) if exc.args else str(exc)]}) from None
+                    raise WorkflowError(
+                        wf_name, s.id, {"algorithm": [str(exc.args[0]) if exc.args else str(exc)]}
+                    ) from None
                 problems.update(algo.validate_params(s.params))
                 in_ports = {p.name: p for p in algo.inputs}
                 out_ports = {p.name: p for p in algo.outputs}
                 for port, key in s.inputs.items():
                     if port not in in_ports:
                         problems.setdefault(f"inputs.{port}", []).append(
-                            f"{algo.name} has no input {port!r}; it takes: {', '.join(in_ports) or 'none'}")
+                            f"{algo.name} has no input {port!r}; it takes: {', '.join(in_ports) or 'none'}"
+                        )
                     if not isinstance(key, str) or not key:
-                        problems.setdefault(f"inputs.{port}", []).append(f"expected a data-store key; got {key!r}")
+                        problems.setdefault(f"inputs.{port}", []).append(
+                            f"expected a data-store key; got {key!r}"
+                        )
                 for name, p in in_ports.items():
                     if name not in s.inputs and not p.optional:
-                        problems.setdefault(f"inputs.{name}", []).append("required input is not wired to a data-store key")
+                        problems.setdefault(f"inputs.{name}", []).append(
+                            "required input is not wired to a data-store key"
+                        )
                 for port, key in s.outputs.items():
                     if port not in out_ports:
                         problems.setdefault(f"outputs.{port}", []).append(
-                            f"{algo.name} has no output {port!r}; it gives: {', '.join(out_ports) or 'none'}")
+                            f"{algo.name} has no output {port!r}; it gives: {', '.join(out_ports) or 'none'}"
+                        )
                     if not isinstance(key, str) or not key:
-                        problems.setdefault(f"outputs.{port}", []).append(f"expected a data-store key; got {key!r}")
+                        problems.setdefault(f"outputs.{port}", []).append(
+                            f"expected a data-store key; got {key!r}"
+                        )
                 problems.update(self._missing_keys(s, have))
                 if problems:
                     raise WorkflowError(wf_name, s.id, problems)
@@ -339,8 +393,11 @@ class Workflow:
     def _missing_keys(s: Step, have: set[str] | None) -> dict[str, list[str]]:
         if have is None:
             return {}
-        return {f"inputs.{port}": [f"data-store key {key!r} is not in the store and no earlier step writes it"]
-                for port, key in s.inputs.items() if isinstance(key, str) and key not in have}
+        return {
+            f"inputs.{port}": [f"data-store key {key!r} is not in the store and no earlier step writes it"]
+            for port, key in s.inputs.items()
+            if isinstance(key, str) and key not in have
+        }
 
 
 def json_schema() -> dict[str, Any]:

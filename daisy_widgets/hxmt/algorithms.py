@@ -6,18 +6,28 @@
 Tables are numpy structured arrays; light curves, spectra and responses are the
 dataclasses of :mod:`.products`.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core.algorithm import Algorithm
-from ..core.params import Choice, Float, FilePath, Int, IntList, Port, Text
-from . import calibrate, gti as gtimod, l1io, products, screen as scr, timing
+from ..core.params import Choice, FilePath, Float, Int, IntList, Port, Text
+from . import calibrate, l1io, products, timing
+from . import gti as gtimod
+from . import screen as scr
 from .mission import DEFAULT_GTI_EXPR, INSTRUMENTS, spec
 
-_INST = Choice("instrument", "HE", INSTRUMENTS, help="telescope: HE (20-250 keV), ME (5-30 keV) or LE (1-10 keV)")
-_DETS = IntList("detectors", None, min=0, optional=True,
-                help="detector IDs to use, e.g. '0-15,17' (default: all open, non-blind detectors)")
+_INST = Choice(
+    "instrument", "HE", INSTRUMENTS, help="telescope: HE (20-250 keV), ME (5-30 keV) or LE (1-10 keV)"
+)
+_DETS = IntList(
+    "detectors",
+    None,
+    min=0,
+    optional=True,
+    help="detector IDs to use, e.g. '0-15,17' (default: all open, non-blind detectors)",
+)
 
 
 def _pi_check(values: dict) -> dict[str, str]:
@@ -34,10 +44,12 @@ class LoadL1(Algorithm):
 
     name = "hxmt.load_l1"
     category = "hxmt/input"
-    outputs = (Port("events", "table", help="Level-1 events (TIME, DET_ID, CHANNEL, flags)"),
-               Port("ehk", "table", help="EHK housekeeping at 1 s"),
-               Port("orbit", "table", help="orbit: TIME, LON, LAT, ALT (deg, deg, km), X, Y, Z (km, J2000)"),
-               Port("meta", "object", help="observation keywords (OBJECT, RA_OBJ, OBS_ID, ...)"))
+    outputs = (
+        Port("events", "table", help="Level-1 events (TIME, DET_ID, CHANNEL, flags)"),
+        Port("ehk", "table", help="EHK housekeeping at 1 s"),
+        Port("orbit", "table", help="orbit: TIME, LON, LAT, ALT (deg, deg, km), X, Y, Z (km, J2000)"),
+        Port("meta", "object", help="observation keywords (OBJECT, RA_OBJ, OBS_ID, ...)"),
+    )
     params = (FilePath("l1_dir", None, help="Level-1 exposure folder (holding HE/ ME/ LE/ ACS/ AUX/)"), _INST)
 
     def compute(self):
@@ -45,8 +57,12 @@ class LoadL1(Algorithm):
         inst = obs.instrument
         ev = l1io.read_table(obs.files[f"{inst}-Evt"], f"{inst}-Evt")
         meta = l1io.Keywords(obs.meta, files={k: str(v) for k, v in obs.files.items()}, instrument=inst)
-        return {"events": ev, "ehk": l1io.read_table(obs.files["EHK"], "EHK"),
-                "orbit": l1io.read_table(obs.files["Orbit"], "Orbit"), "meta": meta}
+        return {
+            "events": ev,
+            "ehk": l1io.read_table(obs.files["EHK"], "EHK"),
+            "orbit": l1io.read_table(obs.files["Orbit"], "Orbit"),
+            "meta": meta,
+        }
 
 
 class PiCal(Algorithm):
@@ -93,17 +109,27 @@ class GtiGen(Algorithm):
     category = "hxmt/screen"
     inputs = (Port("ehk", "table", help="EHK table"),)
     outputs = (Port("gti", "array", ndim=2, help="GTIs (n, 2): START, STOP in mission seconds"),)
-    params = (_INST, Text("expr", None, optional=True, validator=gtimod.check_expression,
-                          help="selection on EHK columns with && || ! and comparisons (default: the instrument's)"),
-              Float("min_length", 1.0, min=0, unit="s", help="drop GTIs shorter than this"))
+    params = (
+        _INST,
+        Text(
+            "expr",
+            None,
+            optional=True,
+            validator=gtimod.check_expression,
+            help="selection on EHK columns with && || ! and comparisons (default: the instrument's)",
+        ),
+        Float("min_length", 1.0, min=0, unit="s", help="drop GTIs shorter than this"),
+    )
 
     def compute(self, ehk):
         expr = self.values["expr"] or DEFAULT_GTI_EXPR[spec(self.values["instrument"]).name]
         mask = gtimod.evaluate(expr, l1io.ehk_columns(ehk))
         gti = gtimod.mask_to_gti(ehk["TIME"], mask, min_length=self.values["min_length"])
         if gti.size == 0:
-            raise scr.NoGoodTimeError(f"no good time: the expression {expr!r} is false over the whole EHK "
-                                      f"({ehk['TIME'][0]:.0f}-{ehk['TIME'][-1]:.0f} s)")
+            raise scr.NoGoodTimeError(
+                f"no good time: the expression {expr!r} is false over the whole EHK "
+                f"({ehk['TIME'][0]:.0f}-{ehk['TIME'][-1]:.0f} s)"
+            )
         return {"gti": gti}
 
 
@@ -112,14 +138,33 @@ class Screen(Algorithm):
 
     name = "hxmt.screen"
     category = "hxmt/screen"
-    inputs = (Port("events", "table", help="calibrated events"), Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
-    outputs = (Port("events", "table", help="screened events of the selected detectors"),
-               Port("blind", "table", help="screened events of the blind detectors (background)"),
-               Port("raw", "array", help="times (s) of all recorded events of the selected detectors in the GTI (dead time)"),
-               Port("raw_blind", "array", help="same for the blind detectors"))
-    params = (_INST, Int("pi_min", None, min=0, optional=True, unit="chan", help="lowest PI (default: the band's)"),
-              Int("pi_max", None, min=0, optional=True, unit="chan", help="highest PI, inclusive (default: the band's)"),
-              _DETS)
+    inputs = (
+        Port("events", "table", help="calibrated events"),
+        Port("gti", "array", ndim=2, help="GTIs (n, 2), s"),
+    )
+    outputs = (
+        Port("events", "table", help="screened events of the selected detectors"),
+        Port("blind", "table", help="screened events of the blind detectors (background)"),
+        Port(
+            "raw",
+            "array",
+            help="times (s) of all recorded events of the selected detectors in the GTI (dead time)",
+        ),
+        Port("raw_blind", "array", help="same for the blind detectors"),
+    )
+    params = (
+        _INST,
+        Int("pi_min", None, min=0, optional=True, unit="chan", help="lowest PI (default: the band's)"),
+        Int(
+            "pi_max",
+            None,
+            min=0,
+            optional=True,
+            unit="chan",
+            help="highest PI, inclusive (default: the band's)",
+        ),
+        _DETS,
+    )
 
     @classmethod
     def check_params(cls, values):
@@ -128,13 +173,21 @@ class Screen(Algorithm):
     def compute(self, events, gti):
         v = self.values
         s = spec(v["instrument"])
-        pr = (s.band[0] if v["pi_min"] is None else v["pi_min"], s.band[1] if v["pi_max"] is None else v["pi_max"])
+        pr = (
+            s.band[0] if v["pi_min"] is None else v["pi_min"],
+            s.band[1] if v["pi_max"] is None else v["pi_max"],
+        )
         ev = scr.screen(events, gti, s.name, pr, v["detectors"])
         if ev.size == 0:
-            raise scr.NoGoodTimeError(f"{s.name}: no events left after screening (GTI {gtimod.total(gti):.0f} s, PI {pr[0]}:{pr[1]})")
-        return {"events": ev, "blind": scr.screen(events, gti, s.name, pr, blind=True),
-                "raw": scr.raw_in_gti(events, gti, s.name, v["detectors"]),
-                "raw_blind": scr.raw_in_gti(events, gti, s.name, blind=True)}
+            raise scr.NoGoodTimeError(
+                f"{s.name}: no events left after screening (GTI {gtimod.total(gti):.0f} s, PI {pr[0]}:{pr[1]})"
+            )
+        return {
+            "events": ev,
+            "blind": scr.screen(events, gti, s.name, pr, blind=True),
+            "raw": scr.raw_in_gti(events, gti, s.name, v["detectors"]),
+            "raw_blind": scr.raw_in_gti(events, gti, s.name, blind=True),
+        }
 
 
 class LcGen(Algorithm):
@@ -142,8 +195,11 @@ class LcGen(Algorithm):
 
     name = "hxmt.lcgen"
     category = "hxmt/products"
-    inputs = (Port("events", "table", help="screened events"), Port("raw", "array", help="dead-time event times (s)"),
-              Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    inputs = (
+        Port("events", "table", help="screened events"),
+        Port("raw", "array", help="dead-time event times (s)"),
+        Port("gti", "array", ndim=2, help="GTIs (n, 2), s"),
+    )
     outputs = (Port("lc", "object", help="LightCurve"),)
     params = (_INST, Float("binsize", 1.0, min=1e-5, unit="s", help="light-curve bin size"), _DETS)
 
@@ -158,8 +214,11 @@ class SpecGen(Algorithm):
 
     name = "hxmt.specgen"
     category = "hxmt/products"
-    inputs = (Port("events", "table", help="screened events"), Port("raw", "array", help="dead-time event times (s)"),
-              Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    inputs = (
+        Port("events", "table", help="screened events"),
+        Port("raw", "array", help="dead-time event times (s)"),
+        Port("gti", "array", ndim=2, help="GTIs (n, 2), s"),
+    )
     outputs = (Port("spectrum", "object", help="Spectrum"),)
     params = (_INST, _DETS)
 
@@ -179,7 +238,11 @@ class RspGen(Algorithm):
 
     def compute(self):
         v = self.values
-        return {"response": products.make_response(v["instrument"], products.used_detectors(v["instrument"], v["detectors"]))}
+        return {
+            "response": products.make_response(
+                v["instrument"], products.used_detectors(v["instrument"], v["detectors"])
+            )
+        }
 
 
 class BkgMap(Algorithm):
@@ -187,22 +250,27 @@ class BkgMap(Algorithm):
 
     name = "hxmt.bkgmap"
     category = "hxmt/products"
-    inputs = (Port("blind", "table", help="screened blind-detector events"),
-              Port("raw_blind", "array", help="dead-time event times of the blind detectors (s)"),
-              Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
-    outputs = (Port("spectrum", "object", help="background Spectrum (BACKSCAL = number of blind detectors)"),
-               Port("lc", "object", help="background LightCurve scaled to the selected detectors"))
+    inputs = (
+        Port("blind", "table", help="screened blind-detector events"),
+        Port("raw_blind", "array", help="dead-time event times of the blind detectors (s)"),
+        Port("gti", "array", ndim=2, help="GTIs (n, 2), s"),
+    )
+    outputs = (
+        Port("spectrum", "object", help="background Spectrum (BACKSCAL = number of blind detectors)"),
+        Port("lc", "object", help="background LightCurve scaled to the selected detectors"),
+    )
     params = (_INST, Float("binsize", 1.0, min=1e-5, unit="s", help="light-curve bin size"), _DETS)
 
     def compute(self, blind, raw_blind, gti):
-        from .caldb import load_calibration  # noqa: PLC0415
+        from .caldb import load_calibration
 
         v = self.values
         nb = int(load_calibration(v["instrument"]).blind_detectors.size)
         n = products.used_detectors(v["instrument"], v["detectors"])
         sp = products.make_spectrum(blind["PI"], raw_blind, gti, v["instrument"], nb, kind="BKG")
-        lc = products.make_lightcurve(blind["TIME"], raw_blind, gti, v["binsize"], v["instrument"], nb,
-                                      scale=n / nb, kind="BKG")
+        lc = products.make_lightcurve(
+            blind["TIME"], raw_blind, gti, v["binsize"], v["instrument"], nb, scale=n / nb, kind="BKG"
+        )
         return {"spectrum": sp, "lc": lc}
 
 
@@ -211,20 +279,29 @@ class BaryCorr(Algorithm):
 
     name = "hxmt.barycorr"
     category = "hxmt/timing"
-    inputs = (Port("events", "table", help="screened events"), Port("orbit", "table", help="orbit table with X, Y, Z or LON, LAT, ALT"),
-              Port("meta", "object", optional=True, help="observation keywords (RA_OBJ, DEC_OBJ)"))
+    inputs = (
+        Port("events", "table", help="screened events"),
+        Port("orbit", "table", help="orbit table with X, Y, Z or LON, LAT, ALT"),
+        Port("meta", "object", optional=True, help="observation keywords (RA_OBJ, DEC_OBJ)"),
+    )
     outputs = (Port("events", "table", help="events with barycentric TDB times"),)
-    params = (Float("ra", None, optional=True, min=0, max=360, unit="deg", help="source RA (default: RA_OBJ)"),
-              Float("dec", None, optional=True, min=-90, max=90, unit="deg", help="source Dec (default: DEC_OBJ)"))
+    params = (
+        Float("ra", None, optional=True, min=0, max=360, unit="deg", help="source RA (default: RA_OBJ)"),
+        Float("dec", None, optional=True, min=-90, max=90, unit="deg", help="source Dec (default: DEC_OBJ)"),
+    )
 
     def compute(self, events, orbit, meta=None):
         ra = self.values["ra"] if self.values["ra"] is not None else (meta or {}).get("RA_OBJ")
         dec = self.values["dec"] if self.values["dec"] is not None else (meta or {}).get("DEC_OBJ")
         if ra is None or dec is None:
-            raise ValueError("source position unknown: give ra and dec (no RA_OBJ/DEC_OBJ in the observation)")
+            raise ValueError(
+                "source position unknown: give ra and dec (no RA_OBJ/DEC_OBJ in the observation)"
+            )
         xyz = orbit_xyz(orbit)
         out = events.copy()
-        out["TIME"] = events["TIME"] + timing.barycentric_delay(events["TIME"], float(ra), float(dec), orbit["TIME"], xyz)
+        out["TIME"] = events["TIME"] + timing.barycentric_delay(
+            events["TIME"], float(ra), float(dec), orbit["TIME"], xyz
+        )
         return {"events": out}
 
 
@@ -232,11 +309,11 @@ def orbit_xyz(orbit: np.ndarray) -> np.ndarray:
     """J2000 positions (km), from X/Y/Z columns or from LON/LAT/ALT via astropy."""
     if all(c in orbit.dtype.names for c in ("X", "Y", "Z")):
         return np.stack([orbit["X"], orbit["Y"], orbit["Z"]], axis=-1)
-    import astropy.units as u  # noqa: PLC0415
-    from astropy.coordinates import GCRS, ITRS, EarthLocation  # noqa: PLC0415
-    from astropy.time import Time  # noqa: PLC0415
+    import astropy.units as u
+    from astropy.coordinates import GCRS, ITRS, EarthLocation
+    from astropy.time import Time
 
-    from .mission import mission_time_to_mjd  # noqa: PLC0415
+    from .mission import mission_time_to_mjd
 
     loc = EarthLocation.from_geodetic(orbit["LON"] * u.deg, orbit["LAT"] * u.deg, orbit["ALT"] * u.km)
     t = Time(mission_time_to_mjd(orbit["TIME"]), format="mjd", scale="tt")
@@ -249,13 +326,19 @@ class Fold(Algorithm):
 
     name = "hxmt.fold"
     category = "hxmt/timing"
-    inputs = (Port("events", "table", help="events (barycentred)"),
-              Port("z2", "object", optional=True, help="Z^2 search result: fold at its best frequency instead"))
+    inputs = (
+        Port("events", "table", help="events (barycentred)"),
+        Port("z2", "object", optional=True, help="Z^2 search result: fold at its best frequency instead"),
+    )
     outputs = (Port("profile", "object", help="PulseProfile: phase, counts, frequency, epoch"),)
-    params = (Float("frequency", 29.6, min=1e-6, unit="Hz", help="spin frequency (unless a Z^2 result is given)"),
-              Float("fdot", 0.0, unit="Hz/s", help="frequency derivative"),
-              Int("nbin", 32, min=2, max=4096, help="phase bins"),
-              Float("epoch", None, optional=True, unit="s", help="phase 0 (TDB mission seconds; default: first event)"))
+    params = (
+        Float("frequency", 29.6, min=1e-6, unit="Hz", help="spin frequency (unless a Z^2 result is given)"),
+        Float("fdot", 0.0, unit="Hz/s", help="frequency derivative"),
+        Int("nbin", 32, min=2, max=4096, help="phase bins"),
+        Float(
+            "epoch", None, optional=True, unit="s", help="phase 0 (TDB mission seconds; default: first event)"
+        ),
+    )
 
     def compute(self, events, z2=None):
         v = self.values
@@ -280,10 +363,12 @@ class Z2Search(Algorithm):
     category = "hxmt/timing"
     inputs = (Port("events", "table", help="events (barycentred)"),)
     outputs = (Port("z2", "object", help="dict: frequency, z2, best_frequency, best_z2"),)
-    params = (Float("f_min", 29.5, min=1e-6, unit="Hz", help="lowest trial frequency"),
-              Float("f_max", 29.7, min=1e-6, unit="Hz", help="highest trial frequency"),
-              Int("nharm", 2, min=1, max=20, help="number of harmonics n of Z^2_n"),
-              Float("oversample", 5.0, min=1, help="trial spacing is 1/(oversample * T)"))
+    params = (
+        Float("f_min", 29.5, min=1e-6, unit="Hz", help="lowest trial frequency"),
+        Float("f_max", 29.7, min=1e-6, unit="Hz", help="highest trial frequency"),
+        Int("nharm", 2, min=1, max=20, help="number of harmonics n of Z^2_n"),
+        Float("oversample", 5.0, min=1, help="trial spacing is 1/(oversample * T)"),
+    )
 
     @classmethod
     def check_params(cls, values):
@@ -318,10 +403,15 @@ class PowSpec(Algorithm):
 
     name = "hxmt.powspec"
     category = "hxmt/timing"
-    inputs = (Port("events", "table", help="screened events"), Port("gti", "array", ndim=2, help="GTIs (n, 2), s"))
+    inputs = (
+        Port("events", "table", help="screened events"),
+        Port("gti", "array", ndim=2, help="GTIs (n, 2), s"),
+    )
     outputs = (Port("pds", "object", help="frequency (Hz), power (Leahy)"),)
-    params = (Float("binsize", 1 / 256, min=1e-5, unit="s", help="time resolution"),
-              Float("segment", 16.0, min=0.01, unit="s", help="segment length"))
+    params = (
+        Float("binsize", 1 / 256, min=1e-5, unit="s", help="time resolution"),
+        Float("segment", 16.0, min=0.01, unit="s", help="segment length"),
+    )
 
     def compute(self, events, gti):
         v = self.values
@@ -336,7 +426,11 @@ class PowSpec(Algorithm):
                 powers.append(p)
         if not powers:
             raise scr.NoGoodTimeError(f"no GTI as long as one segment ({seg} s)")
-        return {"pds": TimingResult({"frequency": freqs, "power": np.mean(powers, axis=0), "n_segments": len(powers)})}
+        return {
+            "pds": TimingResult(
+                {"frequency": freqs, "power": np.mean(powers, axis=0), "n_segments": len(powers)}
+            )
+        }
 
 
 class WriteProducts(Algorithm):
@@ -344,25 +438,54 @@ class WriteProducts(Algorithm):
 
     name = "hxmt.write_products"
     category = "hxmt/output"
-    inputs = (Port("events", "table", help="screened events"), Port("gti", "array", ndim=2, help="GTIs"),
-              Port("lc", "object", help="LightCurve"), Port("spectrum", "object", help="Spectrum"),
-              Port("response", "object", help="Response"), Port("bkg_spectrum", "object", help="background Spectrum"),
-              Port("bkg_lc", "object", help="background LightCurve"), Port("meta", "object", optional=True, help="keywords"),
-              Port("profile", "object", optional=True, help="PulseProfile"),
-              Port("z2", "object", optional=True, help="Z^2 search result"))
+    inputs = (
+        Port("events", "table", help="screened events"),
+        Port("gti", "array", ndim=2, help="GTIs"),
+        Port("lc", "object", help="LightCurve"),
+        Port("spectrum", "object", help="Spectrum"),
+        Port("response", "object", help="Response"),
+        Port("bkg_spectrum", "object", help="background Spectrum"),
+        Port("bkg_lc", "object", help="background LightCurve"),
+        Port("meta", "object", optional=True, help="keywords"),
+        Port("profile", "object", optional=True, help="PulseProfile"),
+        Port("z2", "object", optional=True, help="Z^2 search result"),
+    )
     outputs = (Port("files", "object", help="list of the files written"),)
-    params = (_INST, FilePath("out_dir", None, help="folder for the products"),
-              Int("pi_min", None, min=0, optional=True, unit="chan", help="PI range of the light curves (keyword only)"),
-              Int("pi_max", None, min=0, optional=True, unit="chan", help="PI range of the light curves (keyword only)"))
+    params = (
+        _INST,
+        FilePath("out_dir", None, help="folder for the products"),
+        Int(
+            "pi_min",
+            None,
+            min=0,
+            optional=True,
+            unit="chan",
+            help="PI range of the light curves (keyword only)",
+        ),
+        Int(
+            "pi_max",
+            None,
+            min=0,
+            optional=True,
+            unit="chan",
+            help="PI range of the light curves (keyword only)",
+        ),
+    )
 
-    def compute(self, events, gti, lc, spectrum, response, bkg_spectrum, bkg_lc, meta=None, profile=None, z2=None):
+    def compute(
+        self, events, gti, lc, spectrum, response, bkg_spectrum, bkg_lc, meta=None, profile=None, z2=None
+    ):
         x = spec(self.values["instrument"]).name
         s = spec(x)
-        pr = (self.values["pi_min"] if self.values["pi_min"] is not None else s.band[0],
-              self.values["pi_max"] if self.values["pi_max"] is not None else s.band[1])
+        pr = (
+            self.values["pi_min"] if self.values["pi_min"] is not None else s.band[0],
+            self.values["pi_max"] if self.values["pi_max"] is not None else s.band[1],
+        )
         hl = {
             f"{x}_screen.fits": products.events_hdulist(events, gti, x, meta),
-            f"{x}_spec.pha": products.spectrum_hdulist(spectrum, meta, backfile=f"{x}_bkg.pha", respfile=f"{x}.rsp"),
+            f"{x}_spec.pha": products.spectrum_hdulist(
+                spectrum, meta, backfile=f"{x}_bkg.pha", respfile=f"{x}.rsp"
+            ),
             f"{x}_bkg.pha": products.spectrum_hdulist(bkg_spectrum, meta, respfile=f"{x}.rsp"),
             f"{x}.rsp": products.response_hdulist(response, meta),
             f"{x}_lc.fits": products.lightcurve_hdulist(lc, meta, pr),
@@ -370,11 +493,27 @@ class WriteProducts(Algorithm):
         }
         if profile is not None:
             zval = float(z2["best_z2"]) if z2 is not None else profile.z2
-            hl[f"{x}_profile.fits"] = products.profile_hdulist(profile.phase, profile.counts, profile.frequency,
-                                                               profile.epoch, x, meta, zval)
+            hl[f"{x}_profile.fits"] = products.profile_hdulist(
+                profile.phase, profile.counts, profile.frequency, profile.epoch, x, meta, zval
+            )
         written = products.write_hdulists(self.values["out_dir"], hl)
         return {"files": [str(p) for p in written.values()]}
 
 
-ALGORITHMS = [LoadL1, PiCal, Grade, Recon, GtiGen, Screen, LcGen, SpecGen, RspGen, BkgMap, BaryCorr, Fold,
-              Z2Search, PowSpec, WriteProducts]
+ALGORITHMS = [
+    LoadL1,
+    PiCal,
+    Grade,
+    Recon,
+    GtiGen,
+    Screen,
+    LcGen,
+    SpecGen,
+    RspGen,
+    BkgMap,
+    BaryCorr,
+    Fold,
+    Z2Search,
+    PowSpec,
+    WriteProducts,
+]

@@ -22,6 +22,7 @@ CSS classes for browser tests: ``daisy-hxmt-app``, ``daisy-hxmt-search``
 ``daisy-hxmt-run`` (button), ``daisy-hxmt-jobs``, ``daisy-hxmt-summary``,
 ``daisy-hxmt-plot-<lc|spectrum|pds|profile>``, ``daisy-hxmt-files``.
 """
+
 from __future__ import annotations
 
 import html
@@ -45,18 +46,29 @@ from .app_plots import LightCurvePlot, PowerSpectrumPlot, ProfilePlot, SpectrumP
 from .app_runner import Job, JobRunner, JobState, product_dir
 from .mission import INSTRUMENTS, spec
 
-COLUMNS = [Column("target", "Target"), Column("obs_id", "ObsID"), Column("exp_id", "ExpID"),
-           Column("start", "Start (UTC)"), Column("stop", "Stop (UTC)"), Column("exposure", "Exposure (s)", "{:.0f}"),
-           Column("instruments", "Instruments"), Column("ra", "RA (deg)", "{:.3f}"), Column("dec", "Dec (deg)", "{:.3f}")]
+COLUMNS = [
+    Column("target", "Target"),
+    Column("obs_id", "ObsID"),
+    Column("exp_id", "ExpID"),
+    Column("start", "Start (UTC)"),
+    Column("stop", "Stop (UTC)"),
+    Column("exposure", "Exposure (s)", "{:.0f}"),
+    Column("instruments", "Instruments"),
+    Column("ra", "RA (deg)", "{:.3f}"),
+    Column("dec", "Dec (deg)", "{:.3f}"),
+]
 
 
 def plain_error(exc: BaseException) -> str:
     """One or two sentences a user understands, for any failure the app can meet."""
     if isinstance(exc, StepError):
         cause = exc.cause
-        what = {"load": "reading the Level-1 files", "gtigen": "making the good time intervals",
-                "screen": "screening the events", "write": "writing the products"}.get(exc.step.split("/")[-1],
-                                                                                      f"step '{exc.step}'")
+        what = {
+            "load": "reading the Level-1 files",
+            "gtigen": "making the good time intervals",
+            "screen": "screening the events",
+            "write": "writing the products",
+        }.get(exc.step.split("/")[-1], f"step '{exc.step}'")
         return f"{what[0].upper() + what[1:]} failed: {plain_error(cause)}"
     if isinstance(exc, ValidationError):
         return "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.problems.items()) or str(exc)
@@ -94,12 +106,21 @@ class HxmtApp(W.VBox):
         Dask scheduler address (default ``DAISY_DASK_SCHEDULER``; None: a local cluster).
     """
 
-    def __init__(self, archive: Archive | None = None, products_dir: str | os.PathLike | None = None,
-                 engine: str = "dask", scheduler: Any = None, **kw: Any):
+    def __init__(
+        self,
+        archive: Archive | None = None,
+        products_dir: str | os.PathLike | None = None,
+        engine: str = "dask",
+        scheduler: Any = None,
+        **kw: Any,
+    ):
         self.archive: Archive = archive if archive is not None else default_archive()
-        self.products_dir = Path(products_dir or os.environ.get("DAISY_HXMT_PRODUCTS")
-                                 or Path.home() / "daisy-hxmt-products")
-        self.runner = JobRunner(engine, scheduler if scheduler is not None else os.environ.get("DAISY_DASK_SCHEDULER"))
+        self.products_dir = Path(
+            products_dir or os.environ.get("DAISY_HXMT_PRODUCTS") or Path.home() / "daisy-hxmt-products"
+        )
+        self.runner = JobRunner(
+            engine, scheduler if scheduler is not None else os.environ.get("DAISY_DASK_SCHEDULER")
+        )
         self.results: dict[str, Any] = {}
         self.job_labels: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -107,12 +128,24 @@ class HxmtApp(W.VBox):
         self._build_params()
         self._build_run()
         self._build_results()
-        header = W.HTML("<h2 style='margin:4px 0'>Insight-HXMT data processing</h2>"
-                        "<span style='color:#555'>Find observations, run the HE/ME/LE pipelines, see light curves, "
-                        "spectra, power spectra and pulse profiles.</span>")
+        header = W.HTML(
+            "<h2 style='margin:4px 0'>Insight-HXMT data processing</h2>"
+            "<span style='color:#555'>Find observations, run the HE/ME/LE pipelines, see light curves, "
+            "spectra, power spectra and pulse profiles.</span>"
+        )
         h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
-        super().__init__(children=[header, h3("1. Find data"), self.search_box, h3("2. Parameters"), self.params_box,
-                                   self.run_box, self.results_box], **kw)
+        super().__init__(
+            children=[
+                header,
+                h3("1. Find data"),
+                self.search_box,
+                h3("2. Parameters"),
+                self.params_box,
+                self.run_box,
+                self.results_box,
+            ],
+            **kw,
+        )
         self.add_class("daisy-hxmt-app")
 
     # ================================================================ search
@@ -121,13 +154,26 @@ class HxmtApp(W.VBox):
         self.target = W.Text(description="Target", placeholder="e.g. Crab", style=st)
         self.target.add_class("daisy-hxmt-target")
         self.obs_id = W.Text(description="ObsID", placeholder="e.g. P0101299001", style=st)
-        self.ra = W.Text(description="RA (deg)", placeholder="cone centre", style=st, layout=W.Layout(width="200px"))
-        self.dec = W.Text(description="Dec (deg)", placeholder="cone centre", style=st, layout=W.Layout(width="200px"))
-        self.radius = W.Text(description="radius (deg)", placeholder="e.g. 1", style=st, layout=W.Layout(width="200px"))
+        self.ra = W.Text(
+            description="RA (deg)", placeholder="cone centre", style=st, layout=W.Layout(width="200px")
+        )
+        self.dec = W.Text(
+            description="Dec (deg)", placeholder="cone centre", style=st, layout=W.Layout(width="200px")
+        )
+        self.radius = W.Text(
+            description="radius (deg)", placeholder="e.g. 1", style=st, layout=W.Layout(width="200px")
+        )
         self.start = W.Text(description="from", placeholder="2018-03-01 or mission s", style=st)
         self.stop = W.Text(description="to", placeholder="2018-03-31 or mission s", style=st)
-        self.search_fields = {"target": self.target, "obs_id": self.obs_id, "ra": self.ra, "dec": self.dec,
-                              "radius": self.radius, "start": self.start, "stop": self.stop}
+        self.search_fields = {
+            "target": self.target,
+            "obs_id": self.obs_id,
+            "ra": self.ra,
+            "dec": self.dec,
+            "radius": self.radius,
+            "start": self.start,
+            "stop": self.stop,
+        }
         self.search_errors = {k: W.HTML("") for k in self.search_fields}
         for k, e in self.search_errors.items():
             e.add_class("daisy-param-error")
@@ -137,29 +183,44 @@ class HxmtApp(W.VBox):
         self.search_button.on_click(lambda _b: self.search())
         self.source = W.HTML("")
         self.source.add_class("daisy-hxmt-source")
-        self.local_button = W.Button(description="Use local data folder", icon="folder-open",
-                                     tooltip="search the local Level-1 folder instead of the data service",
-                                     layout=W.Layout(display="none"))
+        self.local_button = W.Button(
+            description="Use local data folder",
+            icon="folder-open",
+            tooltip="search the local Level-1 folder instead of the data service",
+            layout=W.Layout(display="none"),
+        )
         self.local_button.on_click(lambda _b: self.use_local())
         self.search_message = W.HTML("")
         self.search_message.add_class("daisy-hxmt-search-message")
-        self.table = ResultsTable(COLUMNS, empty_text="no search yet", on_select=lambda _rows: self._selection_changed())
+        self.table = ResultsTable(
+            COLUMNS, empty_text="no search yet", on_select=lambda _rows: self._selection_changed()
+        )
         self._show_source()
 
         def row(*ws):
             return W.HBox(list(ws))
 
-        self.search_box = W.VBox([
-            self.source,
-            row(self.target, self.search_errors["target"]), row(self.obs_id, self.search_errors["obs_id"]),
-            row(self.ra, self.dec, self.radius, W.VBox([self.search_errors[k] for k in ("ra", "dec", "radius")])),
-            row(self.start, self.stop, W.VBox([self.search_errors["start"], self.search_errors["stop"]])),
-            row(self.search_button, self.local_button, self.search_message), self.table])
+        self.search_box = W.VBox(
+            [
+                self.source,
+                row(self.target, self.search_errors["target"]),
+                row(self.obs_id, self.search_errors["obs_id"]),
+                row(
+                    self.ra,
+                    self.dec,
+                    self.radius,
+                    W.VBox([self.search_errors[k] for k in ("ra", "dec", "radius")]),
+                ),
+                row(self.start, self.stop, W.VBox([self.search_errors["start"], self.search_errors["stop"]])),
+                row(self.search_button, self.local_button, self.search_message),
+                self.table,
+            ]
+        )
 
     def _show_source(self) -> None:
         local = isinstance(self.archive, LocalArchive)
         color = "#8a5a00" if local else "#555"
-        self.source.value = (f"<span style='color:{color}'>Searching: {html.escape(self.archive.label)}</span>")
+        self.source.value = f"<span style='color:{color}'>Searching: {html.escape(self.archive.label)}</span>"
 
     def use_local(self, data_dir: str | os.PathLike | None = None) -> None:
         """Search a local Level-1 folder instead (e.g. when the data service is down)."""
@@ -171,10 +232,15 @@ class HxmtApp(W.VBox):
     def query(self) -> Query:
         """The query of the search fields (raises ValidationError naming the bad fields)."""
         problems: dict[str, list[str]] = {}
-        q = Query(target=self.target.value.strip(), obs_id=self.obs_id.value.strip(),
-                  ra=_opt_float(self.ra.value, "ra", problems), dec=_opt_float(self.dec.value, "dec", problems),
-                  radius=_opt_float(self.radius.value, "radius", problems),
-                  start=self.start.value.strip() or None, stop=self.stop.value.strip() or None)
+        q = Query(
+            target=self.target.value.strip(),
+            obs_id=self.obs_id.value.strip(),
+            ra=_opt_float(self.ra.value, "ra", problems),
+            dec=_opt_float(self.dec.value, "dec", problems),
+            radius=_opt_float(self.radius.value, "radius", problems),
+            start=self.start.value.strip() or None,
+            stop=self.stop.value.strip() or None,
+        )
         for k, v in q.problems().items():
             problems.setdefault(k, []).extend(v)
         if problems:
@@ -194,7 +260,9 @@ class HxmtApp(W.VBox):
         except ValidationError as exc:
             for k, msgs in exc.problems.items():
                 if k in self.search_errors:
-                    self.search_errors[k].value = f"<span style='color:#c00'>⚠ {html.escape('; '.join(msgs))}</span>"
+                    self.search_errors[
+                        k
+                    ].value = f"<span style='color:#c00'>⚠ {html.escape('; '.join(msgs))}</span>"
             self._say(self.search_message, "Fix the marked search fields.", error=True)
             self.table.rows = []
             return []
@@ -203,7 +271,7 @@ class HxmtApp(W.VBox):
             self.local_button.layout.display = "" if not isinstance(self.archive, LocalArchive) else "none"
             self.table.rows = []
             return []
-        except Exception as exc:  # noqa: BLE001  (the app stays usable)
+        except Exception as exc:
             self._say(self.search_message, f"Search failed: {plain_error(exc)}", error=True)
             self.table.rows = []
             return []
@@ -213,8 +281,10 @@ class HxmtApp(W.VBox):
             where = "the local data folder" if isinstance(self.archive, LocalArchive) else "the data service"
             self._say(self.search_message, f"No observations in {where} match this search.", error=True)
         else:
-            self._say(self.search_message, f"{len(rows)} observation{'s' if len(rows) != 1 else ''} found; "
-                                            "tick the ones to process.")
+            self._say(
+                self.search_message,
+                f"{len(rows)} observation{'s' if len(rows) != 1 else ''} found; tick the ones to process.",
+            )
             if len(rows) == 1:
                 self.table.select([0])
         return rows
@@ -227,8 +297,10 @@ class HxmtApp(W.VBox):
 
     # ================================================================ parameters
     def _build_params(self) -> None:
-        self.instrument_boxes = {x: W.Checkbox(value=(x == "HE"), description=x, indent=False,
-                                               layout=W.Layout(width="70px")) for x in INSTRUMENTS}
+        self.instrument_boxes = {
+            x: W.Checkbox(value=(x == "HE"), description=x, indent=False, layout=W.Layout(width="70px"))
+            for x in INSTRUMENTS
+        }
         for x, b in self.instrument_boxes.items():
             b.add_class(f"daisy-hxmt-inst-{x}")
             b.observe(lambda _c: self._update_run_state(), names="value")
@@ -239,8 +311,12 @@ class HxmtApp(W.VBox):
             f.timing.observe(lambda _c: self._update_run_state(), names="value")
         tabs = W.Tab(children=[self.forms[x] for x in INSTRUMENTS], titles=INSTRUMENTS)
         self.params_tabs = tabs
-        self.params_box = W.VBox([W.HBox([W.HTML("<b>Instruments to run:</b>&nbsp;")] + list(self.instrument_boxes.values())),
-                                  tabs])
+        self.params_box = W.VBox(
+            [
+                W.HBox([W.HTML("<b>Instruments to run:</b>&nbsp;")] + list(self.instrument_boxes.values())),
+                tabs,
+            ]
+        )
 
     @property
     def instruments(self) -> list[str]:
@@ -254,12 +330,21 @@ class HxmtApp(W.VBox):
 
     # ================================================================ run
     def _build_run(self) -> None:
-        self.run_button = W.Button(description="Run", icon="play", button_style="success", disabled=True,
-                                   tooltip="run the chosen instruments' pipelines on the selected observations")
+        self.run_button = W.Button(
+            description="Run",
+            icon="play",
+            button_style="success",
+            disabled=True,
+            tooltip="run the chosen instruments' pipelines on the selected observations",
+        )
         self.run_button.add_class("daisy-hxmt-run")
         self.run_button.on_click(lambda _b: self.run())
-        self.engine = W.Dropdown(options=[("Dask cluster", "dask"), ("in this kernel", "inprocess")],
-                                 value=self.runner.engine, description="engine", layout=W.Layout(width="220px"))
+        self.engine = W.Dropdown(
+            options=[("Dask cluster", "dask"), ("in this kernel", "inprocess")],
+            value=self.runner.engine,
+            description="engine",
+            layout=W.Layout(width="220px"),
+        )
         self.engine.observe(self._engine_changed, names="value")
         self.selection_note = W.HTML("0 observations selected")
         self.run_message = W.HTML("")
@@ -267,9 +352,15 @@ class HxmtApp(W.VBox):
         self.progress = JobProgress("HXMT pipelines")
         self.jobs_view = W.HTML("")
         self.jobs_view.add_class("daisy-hxmt-jobs")
-        self.run_box = W.VBox([W.HTML("<h3 style='margin:6px 0'>3. Run</h3>"),
-                               W.HBox([self.run_button, self.engine, self.selection_note]), self.run_message,
-                               self.progress, self.jobs_view])
+        self.run_box = W.VBox(
+            [
+                W.HTML("<h3 style='margin:6px 0'>3. Run</h3>"),
+                W.HBox([self.run_button, self.engine, self.selection_note]),
+                self.run_message,
+                self.progress,
+                self.jobs_view,
+            ]
+        )
         self._prev_steps: dict[str, str] = {}
         self._active = False
         self._t_run = time.monotonic()
@@ -290,7 +381,10 @@ class HxmtApp(W.VBox):
         for x in self.instruments:
             p = self.forms[x].problems
             if p:
-                out.append(f"{x} parameters: " + "; ".join(f"{k.split('.')[-1]}: {', '.join(v)}" for k, v in p.items()))
+                out.append(
+                    f"{x} parameters: "
+                    + "; ".join(f"{k.split('.')[-1]}: {', '.join(v)}" for k, v in p.items())
+                )
         return out
 
     def _update_run_state(self) -> None:
@@ -300,7 +394,9 @@ class HxmtApp(W.VBox):
         running = self._active
         self.run_button.disabled = bool(probs) or running
         if probs and not running:
-            self.run_message.value = ("<span style='color:#8a5a00'>" + html.escape("To run: " + "; ".join(probs)) + "</span>")
+            self.run_message.value = (
+                "<span style='color:#8a5a00'>" + html.escape("To run: " + "; ".join(probs)) + "</span>"
+            )
         elif not running and "color:#8a5a00" in self.run_message.value:
             self.run_message.value = ""
 
@@ -314,9 +410,16 @@ class HxmtApp(W.VBox):
                     continue
                 key = f"{row.get('exp_id') or row['uri']}/{x}"
                 label = f"{row.get('target', '')} {row.get('exp_id', '')} {x}".strip()
-                jobs.append(Job(key=key, instrument=x, l1_dir=row["uri"],
-                                out_dir=str(product_dir(self.products_dir, row.get("exp_id", ""), x)),
-                                params=self.forms[x].params(), label=label))
+                jobs.append(
+                    Job(
+                        key=key,
+                        instrument=x,
+                        l1_dir=row["uri"],
+                        out_dir=str(product_dir(self.products_dir, row.get("exp_id", ""), x)),
+                        params=self.forms[x].params(),
+                        label=label,
+                    )
+                )
         return jobs
 
     def run(self, wait: bool = False) -> threading.Thread | None:
@@ -334,7 +437,9 @@ class HxmtApp(W.VBox):
             self._say(self.run_message, "Cannot run: " + plain_error(exc), error=True)
             return None
         if not jobs:
-            self._say(self.run_message, "None of the selected observations has the ticked instruments.", error=True)
+            self._say(
+                self.run_message, "None of the selected observations has the ticked instruments.", error=True
+            )
             return None
         rows = {j.key: r for r in self.table.selected for j in jobs if j.l1_dir == r["uri"]}
         self._prev_steps = {}
@@ -350,30 +455,39 @@ class HxmtApp(W.VBox):
             if row is None or row.get("source") == "local":
                 continue
             if row["uri"] not in fetched:
-                self._say(self.run_message, f"Fetching {row.get('exp_id') or row['uri']} from the data service…")
+                self._say(
+                    self.run_message, f"Fetching {row.get('exp_id') or row['uri']} from the data service…"
+                )
                 try:
                     fetched[row["uri"]] = str(self.archive.fetch(row))
-                except Exception as exc:  # noqa: BLE001  (said in the page; the app stays usable)
+                except Exception as exc:
                     self._say(self.run_message, "Cannot run: " + plain_error(exc), error=True)
                     return None
             j.l1_dir = fetched[row["uri"]]
-        self._say(self.run_message, f"Running {len(jobs)} job{'s' if len(jobs) != 1 else ''} on "
-                                    f"{'the Dask cluster' if self.runner.engine == 'dask' else 'this kernel'}…")
+        self._say(
+            self.run_message,
+            f"Running {len(jobs)} job{'s' if len(jobs) != 1 else ''} on "
+            f"{'the Dask cluster' if self.runner.engine == 'dask' else 'this kernel'}…",
+        )
 
         def job(progress: JobProgress, cancel: Any) -> dict:
             try:
                 return self.runner.run(jobs, on_update=self._on_update, cancel=cancel)
             except Cancelled:
                 self._active = False
-                self._say(self.run_message, "Cancelled; nothing partial was kept. Earlier results are still shown.",
-                          error=True)
+                self._say(
+                    self.run_message,
+                    "Cancelled; nothing partial was kept. Earlier results are still shown.",
+                    error=True,
+                )
                 self._update_run_state()
                 raise
 
         self._active = True
         self.run_button.disabled = True
-        thread = self.progress.run_in_thread(job, title=f"HXMT pipelines: {len(jobs)} job(s)",
-                                             on_success=self._finished, on_error=self._failed)
+        thread = self.progress.run_in_thread(
+            job, title=f"HXMT pipelines: {len(jobs)} job(s)", on_success=self._finished, on_error=self._failed
+        )
         if wait:
             thread.join()
         return thread
@@ -402,9 +516,13 @@ class HxmtApp(W.VBox):
         rows = "".join(
             f"<tr><td>{html.escape(s.label)}</td><td>{html.escape(s.step)}</td>"
             f"<td><progress value='{s.fraction:.3f}' max='1'></progress></td>"
-            f"<td class='daisy-hxmt-job-status'>{html.escape(s.status)}</td></tr>" for s in states)
-        self.jobs_view.value = ("<table><tr><th align=left>job</th><th align=left>step</th><th></th>"
-                                f"<th align=left>status</th></tr>{rows}</table>")
+            f"<td class='daisy-hxmt-job-status'>{html.escape(s.status)}</td></tr>"
+            for s in states
+        )
+        self.jobs_view.value = (
+            "<table><tr><th align=left>job</th><th align=left>step</th><th></th>"
+            f"<th align=left>status</th></tr>{rows}</table>"
+        )
 
     def _finished(self, out: dict) -> None:
         self._active = False
@@ -417,13 +535,17 @@ class HxmtApp(W.VBox):
                 self.results.pop(key, None)
         for key, r in ok.items():
             cached = r.get("steps_cached") or []
-            self.progress.log(f"{self.job_labels.get(key, key)}: ran {', '.join(r['steps_run']) or 'nothing'}"
-                              + (f"; reused cached {', '.join(cached)}" if cached else ""))
+            self.progress.log(
+                f"{self.job_labels.get(key, key)}: ran {', '.join(r['steps_run']) or 'nothing'}"
+                + (f"; reused cached {', '.join(cached)}" if cached else "")
+            )
         msgs = [f"{self.job_labels.get(k, k)}: {plain_error(e)}" for k, e in failed.items()]
         for m in msgs:
             self.progress.log(m)
         if failed:
-            self._say(self.run_message, ("Done with problems. " if ok else "Failed. ") + " ".join(msgs), error=True)
+            self._say(
+                self.run_message, ("Done with problems. " if ok else "Failed. ") + " ".join(msgs), error=True
+            )
             self.progress.finish("failed" if not ok else "done")
         else:
             self._say(self.run_message, f"Done: {len(ok)} job{'s' if len(ok) != 1 else ''}.")
@@ -441,7 +563,12 @@ class HxmtApp(W.VBox):
         self.result_choice.observe(lambda _c: self.show(self.result_choice.value), names="value")
         self.lc_plot, self.spec_plot = LightCurvePlot(), SpectrumPlot()
         self.pds_plot, self.profile_plot = PowerSpectrumPlot(), ProfilePlot()
-        self.plots = {"lc": self.lc_plot, "spectrum": self.spec_plot, "pds": self.pds_plot, "profile": self.profile_plot}
+        self.plots = {
+            "lc": self.lc_plot,
+            "spectrum": self.spec_plot,
+            "pds": self.pds_plot,
+            "profile": self.profile_plot,
+        }
         self.exports: dict[str, PlotExport] = {}
         cells = []
         for name, p in self.plots.items():
@@ -456,8 +583,16 @@ class HxmtApp(W.VBox):
         self.summary.add_class("daisy-hxmt-summary")
         self.file_links = FileLinks()
         self.file_links.add_class("daisy-hxmt-files")
-        self.results_box = W.VBox([W.HTML("<h3 style='margin:6px 0'>4. Results</h3>"), self.summary, self.result_choice,
-                                   self.plot_grid, W.HTML("<b>Product files</b>"), self.file_links])
+        self.results_box = W.VBox(
+            [
+                W.HTML("<h3 style='margin:6px 0'>4. Results</h3>"),
+                self.summary,
+                self.result_choice,
+                self.plot_grid,
+                W.HTML("<b>Product files</b>"),
+                self.file_links,
+            ]
+        )
 
     @property
     def summary_rows(self) -> list[dict]:
@@ -472,14 +607,25 @@ class HxmtApp(W.VBox):
         body = "".join(
             f"<tr><td>{html.escape(r['job'])}</td><td>{f(r['gti_seconds'])}</td><td>{f(r['exposure'])}</td>"
             f"<td>{f(r['n_events'], '{:d}')}</td><td>{f(r['rate'], '{:.2f}')}</td><td>{f(r['bkg_rate'], '{:.2f}')}</td>"
-            f"<td>{f(r['net_rate'], '{:.2f}')}</td></tr>" for r in rows)
-        self.summary.value = ("<table style='border-collapse:collapse' cellpadding=3><tr><th align=left>job</th>"
-                              "<th>good time (s)</th><th>live exposure (s)</th><th>events</th><th>rate (count/s)</th>"
-                              f"<th>background (count/s)</th><th>net (count/s)</th></tr>{body}</table>") if rows else ""
+            f"<td>{f(r['net_rate'], '{:.2f}')}</td></tr>"
+            for r in rows
+        )
+        self.summary.value = (
+            (
+                "<table style='border-collapse:collapse' cellpadding=3><tr><th align=left>job</th>"
+                "<th>good time (s)</th><th>live exposure (s)</th><th>events</th><th>rate (count/s)</th>"
+                f"<th>background (count/s)</th><th>net (count/s)</th></tr>{body}</table>"
+            )
+            if rows
+            else ""
+        )
         opts = [(self.job_labels.get(r["key"], r["key"]), r["key"]) for r in rows]
         cur = self.result_choice.value
-        want = prefer if prefer in dict((v, 1) for _, v in opts) else (cur if cur in [v for _, v in opts] else
-                                                                         (opts[0][1] if opts else None))
+        want = (
+            prefer
+            if prefer in dict((v, 1) for _, v in opts)
+            else (cur if cur in [v for _, v in opts] else (opts[0][1] if opts else None))
+        )
         self.result_choice.options = opts
         if want is None:
             self.show(None)
@@ -505,8 +651,10 @@ class HxmtApp(W.VBox):
         bkg = self.forms[x].background.value if x in self.forms else True
         scr = self.forms[x].screen.coerced if x in self.forms else {}
         s = spec(x)
-        pr = (scr.get("pi_min") if scr.get("pi_min") is not None else s.band[0],
-              scr.get("pi_max") if scr.get("pi_max") is not None else s.band[1])
+        pr = (
+            scr.get("pi_min") if scr.get("pi_min") is not None else s.band[0],
+            scr.get("pi_max") if scr.get("pi_max") is not None else s.band[1],
+        )
         self.lc_plot.update(r["lc"], r["bkg_lc"], r["gti"], show_background=bkg)
         self.spec_plot.update(r["spectrum"], r["bkg_spectrum"], show_background=bkg, pi_range=pr)
         self.pds_plot.update(r.get("pds"))

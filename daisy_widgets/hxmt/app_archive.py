@@ -8,6 +8,7 @@ such. Both answer the same query (:class:`Query`) with the same rows
 exposure, instruments, source, uri``) and turn a row into a local Level-1
 exposure folder with :meth:`fetch`.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,7 +54,7 @@ class Query:
         out: dict[str, list[str]] = {}
         cone = [self.ra, self.dec, self.radius]
         if any(v is not None for v in cone) and not all(v is not None for v in cone):
-            for k, v in zip(("ra", "dec", "radius"), cone):
+            for k, v in zip(("ra", "dec", "radius"), cone, strict=False):
                 if v is None:
                     out[k] = ["a cone search needs RA, Dec and radius"]
         if self.ra is not None and not 0 <= self.ra <= 360:
@@ -90,22 +91,26 @@ def to_mission_time(v: str | float) -> float:
         return float(s)
     except ValueError:
         pass
-    from astropy.time import Time  # noqa: PLC0415
+    from astropy.time import Time
 
-    from .mission import mjd_to_mission_time  # noqa: PLC0415
+    from .mission import mjd_to_mission_time
 
     try:
         return float(mjd_to_mission_time(Time(s, scale="utc").tt.mjd))
     except ValueError:
-        raise ValueError(f"expected an ISO date like 2018-03-01 or 2018-03-01T00:10, or mission seconds; got {s!r}") from None
+        raise ValueError(
+            f"expected an ISO date like 2018-03-01 or 2018-03-01T00:10, or mission seconds; got {s!r}"
+        ) from None
 
 
 def matches(row: dict, q: Query) -> bool:
     """Whether one observation row satisfies the query."""
     if q.target and q.target.strip().lower() not in str(row.get("target", "")).lower():
         return False
-    if q.obs_id and not (str(row.get("obs_id", "")).upper().startswith(q.obs_id.strip().upper())
-                         or str(row.get("exp_id", "")).upper().startswith(q.obs_id.strip().upper())):
+    if q.obs_id and not (
+        str(row.get("obs_id", "")).upper().startswith(q.obs_id.strip().upper())
+        or str(row.get("exp_id", "")).upper().startswith(q.obs_id.strip().upper())
+    ):
         return False
     if q.radius is not None and q.ra is not None and q.dec is not None:
         if row.get("ra") is None or row.get("dec") is None:
@@ -114,9 +119,9 @@ def matches(row: dict, q: Query) -> bool:
             return False
     if q.start not in (None, "") and row.get("tstop") is not None and row["tstop"] < to_mission_time(q.start):
         return False
-    if q.stop not in (None, "") and row.get("tstart") is not None and row["tstart"] > to_mission_time(q.stop):
-        return False
-    return True
+    return not (
+        q.stop not in (None, "") and row.get("tstart") is not None and row["tstart"] > to_mission_time(q.stop)
+    )
 
 
 class Archive(Protocol):
@@ -130,11 +135,21 @@ class Archive(Protocol):
 
 
 def _row_from_meta(meta: dict[str, Any], root: Path, instruments: list[str]) -> dict:
-    return {"target": str(meta.get("OBJECT", "")), "obs_id": str(meta.get("OBS_ID", "")),
-            "exp_id": str(meta.get("EXP_ID", "")), "ra": _f(meta.get("RA_OBJ")), "dec": _f(meta.get("DEC_OBJ")),
-            "start": str(meta.get("DATE-OBS", "")), "stop": str(meta.get("DATE-END", "")),
-            "tstart": _f(meta.get("TSTART")), "tstop": _f(meta.get("TSTOP")), "exposure": _f(meta.get("EXPOSURE")),
-            "instruments": instruments, "source": "local", "uri": str(root)}
+    return {
+        "target": str(meta.get("OBJECT", "")),
+        "obs_id": str(meta.get("OBS_ID", "")),
+        "exp_id": str(meta.get("EXP_ID", "")),
+        "ra": _f(meta.get("RA_OBJ")),
+        "dec": _f(meta.get("DEC_OBJ")),
+        "start": str(meta.get("DATE-OBS", "")),
+        "stop": str(meta.get("DATE-END", "")),
+        "tstart": _f(meta.get("TSTART")),
+        "tstop": _f(meta.get("TSTOP")),
+        "exposure": _f(meta.get("EXPOSURE")),
+        "instruments": instruments,
+        "source": "local",
+        "uri": str(root),
+    }
 
 
 def _f(v: Any) -> float | None:
@@ -154,7 +169,7 @@ class LocalArchive:
 
     def scan(self) -> list[dict]:
         """Every exposure under the folder (read from the Level-1 primary headers; cached)."""
-        from .l1io import read_meta  # noqa: PLC0415
+        from .l1io import read_meta
 
         if self._rows is not None:
             return self._rows
@@ -170,7 +185,7 @@ class LocalArchive:
                         if not meta:
                             try:
                                 meta = read_meta(hits[-1])
-                            except Exception:  # noqa: BLE001  (a damaged exposure is skipped, not fatal)
+                            except Exception:
                                 meta = {}
                 if insts and meta:
                     rows.append(_row_from_meta(meta, root, insts))
@@ -201,7 +216,7 @@ class ServiceArchive:
 
     def _store(self) -> Any:
         try:
-            from .. import store  # noqa: PLC0415
+            from .. import store
         except ImportError as exc:  # pragma: no cover - the package always has store/
             raise ArchiveUnavailable(f"the data-service client is not installed: {exc}") from None
         return store
@@ -209,8 +224,8 @@ class ServiceArchive:
     def check_reachable(self, timeout: float = 3.0) -> None:
         """Fail fast, in plain words, when nothing listens at the service's address (the HTTP client
         would otherwise retry for half a minute)."""
-        import socket  # noqa: PLC0415
-        from urllib.parse import urlparse  # noqa: PLC0415
+        import socket
+        from urllib.parse import urlparse
 
         u = urlparse(self.url)
         port = u.port or (443 if u.scheme == "https" else 80)
@@ -218,8 +233,9 @@ class ServiceArchive:
             with socket.create_connection((u.hostname or "127.0.0.1", port), timeout=timeout):
                 pass
         except OSError as exc:
-            raise ArchiveUnavailable(f"nothing answers at {self.url} ({exc.strerror or exc}); is the data service "
-                                     "running?") from None
+            raise ArchiveUnavailable(
+                f"nothing answers at {self.url} ({exc.strerror or exc}); is the data service running?"
+            ) from None
 
     def search(self, query: Query) -> list[dict]:
         query.check()
@@ -227,16 +243,25 @@ class ServiceArchive:
         store = self._store()
         fn = getattr(store, "search_observations", None)
         if fn is None:
-            raise ArchiveUnavailable("this Daisy version has no data-service search (daisy_widgets.store.search_observations)")
+            raise ArchiveUnavailable(
+                "this Daisy version has no data-service search (daisy_widgets.store.search_observations)"
+            )
         cone = (query.ra, query.dec, query.radius) if query.radius is not None else None
         try:
-            res = fn(target=query.target or None, obs_id=query.obs_id or None, cone=cone,
-                     start=query.start or None, stop=query.stop or None, url=self.url, api_key=self.api_key)
+            res = fn(
+                target=query.target or None,
+                obs_id=query.obs_id or None,
+                cone=cone,
+                start=query.start or None,
+                stop=query.stop or None,
+                url=self.url,
+                api_key=self.api_key,
+            )
         except ValidationError:
             raise
         except DaisyError as exc:  # the client's ServiceError: already in plain words
             raise ArchiveUnavailable(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001  (network, refused key, server down)
+        except Exception as exc:
             raise ArchiveUnavailable(f"the data service at {self.url} did not answer: {exc}") from None
         return [self._row(r) for r in _records(res)]
 
@@ -246,12 +271,21 @@ class ServiceArchive:
         inst = g.get("instruments") or []
         if isinstance(inst, str):
             inst = [s for s in inst.replace(",", " ").split() if s]
-        return {"target": str(g.get("target", g.get("object", ""))), "obs_id": str(g.get("obs_id", "")),
-                "exp_id": str(g.get("exp_id", "")), "ra": _f(g.get("ra", g.get("ra_obj"))),
-                "dec": _f(g.get("dec", g.get("dec_obj"))), "start": str(g.get("start", g.get("date_obs", ""))),
-                "stop": str(g.get("stop", g.get("date_end", ""))), "tstart": _f(g.get("tstart")),
-                "tstop": _f(g.get("tstop")), "exposure": _f(g.get("exposure")), "instruments": list(inst),
-                "source": "service", "uri": str(g.get("uri", g.get("key", g.get("exp_id", ""))))}
+        return {
+            "target": str(g.get("target", g.get("object", ""))),
+            "obs_id": str(g.get("obs_id", "")),
+            "exp_id": str(g.get("exp_id", "")),
+            "ra": _f(g.get("ra", g.get("ra_obj"))),
+            "dec": _f(g.get("dec", g.get("dec_obj"))),
+            "start": str(g.get("start", g.get("date_obs", ""))),
+            "stop": str(g.get("stop", g.get("date_end", ""))),
+            "tstart": _f(g.get("tstart")),
+            "tstop": _f(g.get("tstop")),
+            "exposure": _f(g.get("exposure")),
+            "instruments": list(inst),
+            "source": "service",
+            "uri": str(g.get("uri", g.get("key", g.get("exp_id", "")))),
+        }
 
     def fetch(self, row: dict) -> Path:
         store = self._store()
@@ -263,8 +297,10 @@ class ServiceArchive:
             return Path(fn(row["uri"], url=self.url, api_key=self.api_key))
         except DaisyError as exc:
             raise ArchiveUnavailable(f"could not fetch {row.get('exp_id') or row['uri']}: {exc}") from None
-        except Exception as exc:  # noqa: BLE001
-            raise ArchiveUnavailable(f"could not fetch {row.get('exp_id') or row['uri']} from {self.url}: {exc}") from None
+        except Exception as exc:
+            raise ArchiveUnavailable(
+                f"could not fetch {row.get('exp_id') or row['uri']} from {self.url}: {exc}"
+            ) from None
 
 
 def _records(res: Any) -> list[dict]:

@@ -7,6 +7,7 @@ detectors), ``hxmt.lcgen`` (bin size), ``hxmt.fold`` (frequency, phase bins) and
 defaults for the instrument (its HXMTDAS GTI expression and its PI band), plus
 check boxes for background, barycentre correction and timing products.
 """
+
 from __future__ import annotations
 
 import html
@@ -42,7 +43,9 @@ class InstrumentForms(W.VBox):
         self.instrument = s.name
         inst = {"instrument": s.name}
         self.gtigen = ParamForm(get_algorithm("hxmt.gtigen"), {**inst, "expr": DEFAULT_GTI_EXPR[s.name]})
-        self.screen = ParamForm(get_algorithm("hxmt.screen"), {**inst, "pi_min": s.band[0], "pi_max": s.band[1]})
+        self.screen = ParamForm(
+            get_algorithm("hxmt.screen"), {**inst, "pi_min": s.band[0], "pi_max": s.band[1]}
+        )
         self.lcgen = ParamForm(get_algorithm("hxmt.lcgen"), {**inst, "binsize": 1.0})
         self.fold = ParamForm(get_algorithm("hxmt.fold"), {"frequency": 29.6, "nbin": 32})
         self.powspec = ParamForm(get_algorithm("hxmt.powspec"))
@@ -50,38 +53,67 @@ class InstrumentForms(W.VBox):
             _hide(f, _HIDDEN)
         _hide(self.lcgen, {"detectors"})  # one detector list, on the screening form
         self.gtigen.fields["expr"].layout.width = "640px"
-        self.background = W.Checkbox(value=True, description="background (blind detectors): overlay and subtract",
-                                     indent=False)
-        self.barycentre = W.Checkbox(value=True, description="barycentre correction (TDB) before timing", indent=False)
-        self.timing = W.Checkbox(value=True, description="timing: power spectrum and folded pulse profile", indent=False)
-        for c, name in ((self.background, "background"), (self.barycentre, "barycentre"), (self.timing, "timing")):
+        self.background = W.Checkbox(
+            value=True, description="background (blind detectors): overlay and subtract", indent=False
+        )
+        self.barycentre = W.Checkbox(
+            value=True, description="barycentre correction (TDB) before timing", indent=False
+        )
+        self.timing = W.Checkbox(
+            value=True, description="timing: power spectrum and folded pulse profile", indent=False
+        )
+        for c, name in (
+            (self.background, "background"),
+            (self.barycentre, "barycentre"),
+            (self.timing, "timing"),
+        ):
             c.add_class(f"daisy-hxmt-{name}")
             c.style.description_width = "initial"
             c.layout.width = "auto"
         band = f"{s.energy(s.band[0]):.1f}-{s.energy(s.band[1] + 1):.1f} keV"
-        self.band_note = W.HTML(f"<span style='color:#555'>{s.name}: PI {s.band[0]}-{s.band[1]} is {band}; "
-                                f"E = {s.e0:g} + {s.slope:.4g}·PI keV</span>")
+        self.band_note = W.HTML(
+            f"<span style='color:#555'>{s.name}: PI {s.band[0]}-{s.band[1]} is {band}; "
+            f"E = {s.e0:g} + {s.slope:.4g}·PI keV</span>"
+        )
         self.pi_note = W.HTML("")
         self.screen.on_change(lambda _f: self._pi_energy())
         self._pi_energy()
         self.gtigen.on_change(lambda _f: self._check_columns())
         self._check_columns()
         sec = lambda t: W.HTML(f"<b>{t}</b>")  # noqa: E731
-        super().__init__(children=[sec("Good time intervals"), self.gtigen, sec("Screening"), self.band_note,
-                                   self.screen, self.pi_note, sec("Light curve"), self.lcgen, self.background,
-                                   sec("Timing"), self.timing, self.barycentre, self.fold, self.powspec], **kw)
+        super().__init__(
+            children=[
+                sec("Good time intervals"),
+                self.gtigen,
+                sec("Screening"),
+                self.band_note,
+                self.screen,
+                self.pi_note,
+                sec("Light curve"),
+                self.lcgen,
+                self.background,
+                sec("Timing"),
+                self.timing,
+                self.barycentre,
+                self.fold,
+                self.powspec,
+            ],
+            **kw,
+        )
         self.add_class(f"daisy-hxmt-forms-{s.name}")
 
     def _pi_energy(self) -> None:
         s = spec(self.instrument)
         try:
             v = self.screen.coerced
-        except Exception:  # noqa: BLE001  (the form shows the problem)
+        except Exception:
             self.pi_note.value = ""
             return
         lo = s.band[0] if v["pi_min"] is None else v["pi_min"]
         hi = s.band[1] if v["pi_max"] is None else v["pi_max"]
-        self.pi_note.value = f"<span style='color:#555'>energy range {s.energy(lo):.1f}-{s.energy(hi + 1):.1f} keV</span>"
+        self.pi_note.value = (
+            f"<span style='color:#555'>energy range {s.energy(lo):.1f}-{s.energy(hi + 1):.1f} keV</span>"
+        )
 
     def _check_columns(self) -> str | None:
         """Beyond the syntax: every name in the GTI expression must be an EHK column (shown at the field)."""
@@ -99,8 +131,13 @@ class InstrumentForms(W.VBox):
 
     @property
     def forms(self) -> dict[str, ParamForm]:
-        return {"gtigen": self.gtigen, "screen": self.screen, "lcgen": self.lcgen, "fold": self.fold,
-                "powspec": self.powspec}
+        return {
+            "gtigen": self.gtigen,
+            "screen": self.screen,
+            "lcgen": self.lcgen,
+            "fold": self.fold,
+            "powspec": self.powspec,
+        }
 
     @property
     def problems(self) -> dict[str, list[str]]:
@@ -122,11 +159,16 @@ class InstrumentForms(W.VBox):
 
     def params(self) -> JobParams:
         """The typed values (raises ValidationError when a form is invalid)."""
-        return JobParams(gtigen=self.gtigen.coerced, screen=self.screen.coerced, lcgen=self.lcgen.coerced,
-                         fold=self.fold.coerced if self.timing.value else {},
-                         powspec=self.powspec.coerced if self.timing.value else {},
-                         background=self.background.value, barycentre=self.barycentre.value,
-                         timing=self.timing.value)
+        return JobParams(
+            gtigen=self.gtigen.coerced,
+            screen=self.screen.coerced,
+            lcgen=self.lcgen.coerced,
+            fold=self.fold.coerced if self.timing.value else {},
+            powspec=self.powspec.coerced if self.timing.value else {},
+            background=self.background.value,
+            barycentre=self.barycentre.value,
+            timing=self.timing.value,
+        )
 
     def set(self, step: str, **values: Any) -> None:
         """Set fields of one form (``set("gtigen", expr="ELV>10")``), as a user typing would."""

@@ -5,6 +5,7 @@ Each plot object holds a ``figure`` (zoom and pan with the mouse; ``reset_zoom()
 ``update(...)`` from pipeline products and ``points`` (number of data points shown,
 0 when empty).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,14 +18,22 @@ from .mission import spec
 _SRC, _BKG, _GTI = "#1f77b4", "#d62728", "#2ca02c"
 
 
-def _figure(title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False, legend: str = "top-right"
-            ) -> tuple[bq.Figure, bq.Scale, bq.Scale]:
+def _figure(
+    title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False, legend: str = "top-right"
+) -> tuple[bq.Figure, bq.Scale, bq.Scale]:
     xs = bq.LogScale() if xlog else bq.LinearScale()
     ys = bq.LogScale() if ylog else bq.LinearScale()
     ax = bq.Axis(scale=xs, label=xlabel, grid_lines="dashed")
     ay = bq.Axis(scale=ys, label=ylabel, side="left", grid_lines="dashed", label_offset="45px")
-    fig = bq.Figure(title=title, axes=[ax, ay], marks=[], fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 15},
-                    layout={"width": "560px", "height": "330px"}, animation_duration=0, legend_location=legend)
+    fig = bq.Figure(
+        title=title,
+        axes=[ax, ay],
+        marks=[],
+        fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 15},
+        layout={"width": "560px", "height": "330px"},
+        animation_duration=0,
+        legend_location=legend,
+    )
     fig.interaction = bq.interacts.PanZoom(scales={"x": [xs], "y": [ys]})
     return fig, xs, ys
 
@@ -32,8 +41,15 @@ def _figure(title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool
 class _Plot:
     figure: bq.Figure
 
-    def __init__(self, title: str, xlabel: str, ylabel: str, xlog: bool = False, ylog: bool = False,
-                 legend: str = "top-right"):
+    def __init__(
+        self,
+        title: str,
+        xlabel: str,
+        ylabel: str,
+        xlog: bool = False,
+        ylog: bool = False,
+        legend: str = "top-right",
+    ):
         self.figure, self.xs, self.ys = _figure(title, xlabel, ylabel, xlog, ylog, legend)
         self.figure.add_class("daisy-hxmt-plot")
         self.points = 0
@@ -79,8 +95,14 @@ class LightCurvePlot(_Plot):
     def __init__(self) -> None:
         super().__init__("Light curve", "time since start (s)", "rate (count/s)", legend="right")
 
-    def update(self, lc: Any, bkg_lc: Any = None, gti: np.ndarray | None = None, show_background: bool = True,
-               t0: float | None = None) -> None:
+    def update(
+        self,
+        lc: Any,
+        bkg_lc: Any = None,
+        gti: np.ndarray | None = None,
+        show_background: bool = True,
+        t0: float | None = None,
+    ) -> None:
         if lc is None or len(lc.time) == 0:
             self.clear()
             return
@@ -97,18 +119,52 @@ class LightCurvePlot(_Plot):
             for a, b in gti - t0:
                 gx += [a, a, b, b]
                 gy += [0.0, ytop, ytop, 0.0]
-            marks.append(bq.Lines(x=np.array(gx), y=np.array(gy), scales={"x": self.xs, "y": self.ys}, fill="bottom",
-                                  colors=[_GTI], fill_colors=[_GTI], fill_opacities=[0.12], stroke_width=0.5,
-                                  labels=["GTI"], display_legend=True))
-        marks.append(bq.Lines(x=x, y=y, scales={"x": self.xs, "y": self.ys}, colors=[_SRC], stroke_width=1.2,
-                              labels=["source + background"], display_legend=True))
+            marks.append(
+                bq.Lines(
+                    x=np.array(gx),
+                    y=np.array(gy),
+                    scales={"x": self.xs, "y": self.ys},
+                    fill="bottom",
+                    colors=[_GTI],
+                    fill_colors=[_GTI],
+                    fill_opacities=[0.12],
+                    stroke_width=0.5,
+                    labels=["GTI"],
+                    display_legend=True,
+                )
+            )
+        marks.append(
+            bq.Lines(
+                x=x,
+                y=y,
+                scales={"x": self.xs, "y": self.ys},
+                colors=[_SRC],
+                stroke_width=1.2,
+                labels=["source + background"],
+                display_legend=True,
+            )
+        )
         if show_background and bkg_lc is not None and len(bkg_lc.time):
-            bx, by = _with_gaps(np.asarray(bkg_lc.time, float) - t0, np.asarray(bkg_lc.rate, float), bkg_lc.dt)
-            marks.append(bq.Lines(x=bx, y=by, scales={"x": self.xs, "y": self.ys}, colors=[_BKG], line_style="dashed",
-                                  stroke_width=1.2, labels=["background"], display_legend=True))
+            bx, by = _with_gaps(
+                np.asarray(bkg_lc.time, float) - t0, np.asarray(bkg_lc.rate, float), bkg_lc.dt
+            )
+            marks.append(
+                bq.Lines(
+                    x=bx,
+                    y=by,
+                    scales={"x": self.xs, "y": self.ys},
+                    colors=[_BKG],
+                    line_style="dashed",
+                    stroke_width=1.2,
+                    labels=["background"],
+                    display_legend=True,
+                )
+            )
         self.figure.marks = marks
         self.points = int(np.isfinite(rate).sum())
-        self._set_range(np.concatenate([t, gti.ravel() - t0]) if len(gti) else t, np.concatenate([[0.0], rate]))
+        self._set_range(
+            np.concatenate([t, gti.ravel() - t0]) if len(gti) else t, np.concatenate([[0.0], rate])
+        )
 
 
 def _with_gaps(t: np.ndarray, y: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -122,8 +178,9 @@ def _with_gaps(t: np.ndarray, y: np.ndarray, dt: float) -> tuple[np.ndarray, np.
     return t2, y2
 
 
-def spectrum_points(sp: Any, bkg: Any = None, pi_range: tuple[int, int] | None = None, min_counts: int = 20
-                    ) -> dict[str, np.ndarray]:
+def spectrum_points(
+    sp: Any, bkg: Any = None, pi_range: tuple[int, int] | None = None, min_counts: int = 20
+) -> dict[str, np.ndarray]:
     """Grouped spectrum in counts/s/keV: ``energy`` (keV, bin centres), ``width`` (keV), ``rate`` and
     ``error`` of the source, ``bkg`` (background scaled to the source's BACKSCAL, or NaN).
 
@@ -167,22 +224,42 @@ class SpectrumPlot(_Plot):
     def __init__(self) -> None:
         super().__init__("Spectrum", "energy (keV)", "counts/s/keV", xlog=True, ylog=True)
 
-    def update(self, sp: Any, bkg: Any = None, show_background: bool = True,
-               pi_range: tuple[int, int] | None = None) -> None:
+    def update(
+        self, sp: Any, bkg: Any = None, show_background: bool = True, pi_range: tuple[int, int] | None = None
+    ) -> None:
         if sp is None or float(np.sum(sp.counts)) == 0:
             self.clear()
             return
         d = spectrum_points(sp, bkg if show_background else None, pi_range)
         ok = d["rate"] > 0
-        marks = [bq.Lines(x=d["energy"][ok], y=d["rate"][ok], scales={"x": self.xs, "y": self.ys}, colors=[_SRC],
-                          marker="circle", marker_size=12, stroke_width=1, labels=["source + background"],
-                          display_legend=True)]
+        marks = [
+            bq.Lines(
+                x=d["energy"][ok],
+                y=d["rate"][ok],
+                scales={"x": self.xs, "y": self.ys},
+                colors=[_SRC],
+                marker="circle",
+                marker_size=12,
+                stroke_width=1,
+                labels=["source + background"],
+                display_legend=True,
+            )
+        ]
         ys = [d["rate"][ok]]
         if show_background and np.isfinite(d["bkg"]).any():
             okb = np.isfinite(d["bkg"]) & (d["bkg"] > 0)
-            marks.append(bq.Lines(x=d["energy"][okb], y=d["bkg"][okb], scales={"x": self.xs, "y": self.ys},
-                                  colors=[_BKG], line_style="dashed", stroke_width=1.2, labels=["background"],
-                                  display_legend=True))
+            marks.append(
+                bq.Lines(
+                    x=d["energy"][okb],
+                    y=d["bkg"][okb],
+                    scales={"x": self.xs, "y": self.ys},
+                    colors=[_BKG],
+                    line_style="dashed",
+                    stroke_width=1.2,
+                    labels=["background"],
+                    display_legend=True,
+                )
+            )
             ys.append(d["bkg"][okb])
         self.figure.marks = marks
         self.points = int(ok.sum())
@@ -203,11 +280,25 @@ class PowerSpectrumPlot(_Plot):
         ok = f > 0
         f, p = f[ok], p[ok]
         self.figure.marks = [
-            bq.Lines(x=f, y=p, scales={"x": self.xs, "y": self.ys}, colors=[_SRC], stroke_width=1,
-                     labels=[f"{pds.get('n_segments', '?')} segments"], display_legend=True),
-            bq.Lines(x=np.array([f.min(), f.max()]) if f.size else np.zeros(2), y=np.array([2.0, 2.0]),
-                     scales={"x": self.xs, "y": self.ys}, colors=["#777"], line_style="dashed",
-                     labels=["Poisson level"], display_legend=True)]
+            bq.Lines(
+                x=f,
+                y=p,
+                scales={"x": self.xs, "y": self.ys},
+                colors=[_SRC],
+                stroke_width=1,
+                labels=[f"{pds.get('n_segments', '?')} segments"],
+                display_legend=True,
+            ),
+            bq.Lines(
+                x=np.array([f.min(), f.max()]) if f.size else np.zeros(2),
+                y=np.array([2.0, 2.0]),
+                scales={"x": self.xs, "y": self.ys},
+                colors=["#777"],
+                line_style="dashed",
+                labels=["Poisson level"],
+                display_legend=True,
+            ),
+        ]
         self.points = int(f.size)
         self._set_range(f, np.concatenate([p, [2.0]]))
 
@@ -227,9 +318,18 @@ class ProfilePlot(_Plot):
         n = ph.size
         edges = np.arange(2 * n + 1) / n
         y = np.concatenate([c, c, c[-1:]])
-        self.figure.marks = [bq.Lines(x=edges, y=y, scales={"x": self.xs, "y": self.ys}, colors=[_SRC],
-                                      interpolation="step-after", stroke_width=1.5,
-                                      labels=[f"{profile.frequency:.6g} Hz"], display_legend=True)]
+        self.figure.marks = [
+            bq.Lines(
+                x=edges,
+                y=y,
+                scales={"x": self.xs, "y": self.ys},
+                colors=[_SRC],
+                interpolation="step-after",
+                stroke_width=1.5,
+                labels=[f"{profile.frequency:.6g} Hz"],
+                display_legend=True,
+            )
+        ]
         self.figure.title = f"Pulse profile at {profile.frequency:.6g} Hz"
         self.points = int(n)
         self._set_range(edges, c)

@@ -16,6 +16,7 @@ job (no good time, bad input) does not stop the others: its error is returned.
 
 Nothing here imports ipywidgets.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,54 +85,147 @@ def job_workflow(instrument: str, l1_dir: str, out_dir: str, p: JobParams) -> Wo
     binsize = float(_clean(p.lcgen).get("binsize", 1.0))
     cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
     steps = [
-        Step(id="load", algorithm="hxmt.load_l1", params={"l1_dir": str(l1_dir), **inst},
-             outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"}),
-        Step(id="pical", algorithm="hxmt.pical", params={**inst, "seed": 0},
-             inputs={"events": "l1/events"}, outputs={"events": "cal/events"}),
+        Step(
+            id="load",
+            algorithm="hxmt.load_l1",
+            params={"l1_dir": str(l1_dir), **inst},
+            outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
+        ),
+        Step(
+            id="pical",
+            algorithm="hxmt.pical",
+            params={**inst, "seed": 0},
+            inputs={"events": "l1/events"},
+            outputs={"events": "cal/events"},
+        ),
     ]
     if x == "ME":
-        steps.append(Step(id="grade", algorithm="hxmt.grade", inputs={"events": "cal/events"}, outputs={"events": cal_key}))
+        steps.append(
+            Step(
+                id="grade",
+                algorithm="hxmt.grade",
+                inputs={"events": "cal/events"},
+                outputs={"events": cal_key},
+            )
+        )
     elif x == "LE":
-        steps.append(Step(id="recon", algorithm="hxmt.recon", inputs={"events": "cal/events"}, outputs={"events": cal_key}))
+        steps.append(
+            Step(
+                id="recon",
+                algorithm="hxmt.recon",
+                inputs={"events": "cal/events"},
+                outputs={"events": cal_key},
+            )
+        )
     steps += [
-        Step(id="gtigen", algorithm="hxmt.gtigen", params={**inst, **gti}, inputs={"ehk": "l1/ehk"},
-             outputs={"gti": "work/gti"}),
-        Step(id="screen", algorithm="hxmt.screen", params={**inst, **scr, **dets},
-             inputs={"events": cal_key, "gti": "work/gti"},
-             outputs={"events": "work/screened", "blind": "work/blind", "raw": "work/raw", "raw_blind": "work/raw_blind"}),
-        Step(id="lcgen", algorithm="hxmt.lcgen", params={**inst, "binsize": binsize, **dets},
-             inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"}, outputs={"lc": "products/lc"}),
-        Step(id="specgen", algorithm="hxmt.specgen", params={**inst, **dets},
-             inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"},
-             outputs={"spectrum": "products/spectrum"}),
-        Step(id="rspgen", algorithm="hxmt.rspgen", params={**inst, **dets}, outputs={"response": "products/response"}),
+        Step(
+            id="gtigen",
+            algorithm="hxmt.gtigen",
+            params={**inst, **gti},
+            inputs={"ehk": "l1/ehk"},
+            outputs={"gti": "work/gti"},
+        ),
+        Step(
+            id="screen",
+            algorithm="hxmt.screen",
+            params={**inst, **scr, **dets},
+            inputs={"events": cal_key, "gti": "work/gti"},
+            outputs={
+                "events": "work/screened",
+                "blind": "work/blind",
+                "raw": "work/raw",
+                "raw_blind": "work/raw_blind",
+            },
+        ),
+        Step(
+            id="lcgen",
+            algorithm="hxmt.lcgen",
+            params={**inst, "binsize": binsize, **dets},
+            inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"},
+            outputs={"lc": "products/lc"},
+        ),
+        Step(
+            id="specgen",
+            algorithm="hxmt.specgen",
+            params={**inst, **dets},
+            inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"},
+            outputs={"spectrum": "products/spectrum"},
+        ),
+        Step(
+            id="rspgen",
+            algorithm="hxmt.rspgen",
+            params={**inst, **dets},
+            outputs={"response": "products/response"},
+        ),
         # the background is always estimated: the PHA's BACKFILE and the light curves need it;
         # ``background`` only says whether the app overlays and subtracts it
-        Step(id="bkgmap", algorithm="hxmt.bkgmap", params={**inst, "binsize": binsize, **dets},
-             inputs={"blind": "work/blind", "raw_blind": "work/raw_blind", "gti": "work/gti"},
-             outputs={"spectrum": "products/bkg_spectrum", "lc": "products/bkg_lc"}),
+        Step(
+            id="bkgmap",
+            algorithm="hxmt.bkgmap",
+            params={**inst, "binsize": binsize, **dets},
+            inputs={"blind": "work/blind", "raw_blind": "work/raw_blind", "gti": "work/gti"},
+            outputs={"spectrum": "products/bkg_spectrum", "lc": "products/bkg_lc"},
+        ),
     ]
-    write_in = {"events": "work/screened", "gti": "work/gti", "lc": "products/lc", "spectrum": "products/spectrum",
-                "response": "products/response", "bkg_spectrum": "products/bkg_spectrum", "bkg_lc": "products/bkg_lc",
-                "meta": "l1/meta"}
+    write_in = {
+        "events": "work/screened",
+        "gti": "work/gti",
+        "lc": "products/lc",
+        "spectrum": "products/spectrum",
+        "response": "products/response",
+        "bkg_spectrum": "products/bkg_spectrum",
+        "bkg_lc": "products/bkg_lc",
+        "meta": "l1/meta",
+    }
     if p.timing:
         ev = "work/screened"
         if p.barycentre:
-            steps.append(Step(id="barycorr", algorithm="hxmt.barycorr",
-                              inputs={"events": "work/screened", "orbit": "l1/orbit", "meta": "l1/meta"},
-                              outputs={"events": "work/bary"}))
+            steps.append(
+                Step(
+                    id="barycorr",
+                    algorithm="hxmt.barycorr",
+                    inputs={"events": "work/screened", "orbit": "l1/orbit", "meta": "l1/meta"},
+                    outputs={"events": "work/bary"},
+                )
+            )
             ev = "work/bary"
-        steps.append(Step(id="fold", algorithm="hxmt.fold", params=_clean(p.fold), inputs={"events": ev},
-                          outputs={"profile": "products/profile"}))
+        steps.append(
+            Step(
+                id="fold",
+                algorithm="hxmt.fold",
+                params=_clean(p.fold),
+                inputs={"events": ev},
+                outputs={"profile": "products/profile"},
+            )
+        )
         # the power spectrum stays on spacecraft time: its segments are cut along the (spacecraft) GTIs,
         # and barycentring shifts times by up to ~500 s (the Doppler change of a short segment is negligible)
-        steps.append(Step(id="powspec", algorithm="hxmt.powspec", params=_clean(p.powspec),
-                          inputs={"events": "work/screened", "gti": "work/gti"}, outputs={"pds": "products/pds"}))
+        steps.append(
+            Step(
+                id="powspec",
+                algorithm="hxmt.powspec",
+                params=_clean(p.powspec),
+                inputs={"events": "work/screened", "gti": "work/gti"},
+                outputs={"pds": "products/pds"},
+            )
+        )
         write_in["profile"] = "products/profile"
-    steps.append(Step(id="write", algorithm="hxmt.write_products",
-                      params={**inst, "out_dir": str(out_dir), **{k: v for k, v in scr.items() if k in ("pi_min", "pi_max")}},
-                      inputs=write_in, outputs={"files": "products/files"}))
-    return Workflow(name=f"hxmt-app-{x.lower()}", steps=steps, description=f"HXMT app: {x} Level-1 to products")
+    steps.append(
+        Step(
+            id="write",
+            algorithm="hxmt.write_products",
+            params={
+                **inst,
+                "out_dir": str(out_dir),
+                **{k: v for k, v in scr.items() if k in ("pi_min", "pi_max")},
+            },
+            inputs=write_in,
+            outputs={"files": "products/files"},
+        )
+    )
+    return Workflow(
+        name=f"hxmt-app-{x.lower()}", steps=steps, description=f"HXMT app: {x} Level-1 to products"
+    )
 
 
 def fingerprints(wf: Workflow) -> dict[str, str]:
@@ -140,7 +234,9 @@ def fingerprints(wf: Workflow) -> dict[str, str]:
     out: dict[str, str] = {}
     for s in wf.steps:
         ups = {port: producer.get(key, "external:" + key) for port, key in sorted(s.inputs.items())}
-        blob = json.dumps({"a": s.algorithm, "p": s.to_dict().get("params", {}), "in": ups}, sort_keys=True, default=str)
+        blob = json.dumps(
+            {"a": s.algorithm, "p": s.to_dict().get("params", {}), "in": ups}, sort_keys=True, default=str
+        )
         fp = hashlib.sha1(blob.encode()).hexdigest()
         out[s.id] = fp
         for key in s.outputs.values():
@@ -177,14 +273,19 @@ def clear_cache(key: str | None = None) -> None:
             _CACHE.pop(key, None)
 
 
-def run_job(key: str, wf: Workflow, *, progress: Callable[[ProgressEvent], None] | None = None,
-            cancel: CancelToken | None = None) -> dict[str, Any]:
+def run_job(
+    key: str,
+    wf: Workflow,
+    *,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any]:
     """Run the steps of ``wf`` whose fingerprint changed since the last run of job ``key``.
 
     Returns :func:`extract_results` of the job's store, with ``steps_run`` and
     ``steps_cached`` (step ids) and ``step_seconds`` (wall time of each step run).
     """
-    from ..core.engine import InProcessEngine  # noqa: PLC0415
+    from ..core.engine import InProcessEngine
 
     fps = fingerprints(wf)
     with _CACHE_LOCK:
@@ -192,7 +293,9 @@ def run_job(key: str, wf: Workflow, *, progress: Callable[[ProgressEvent], None]
         _CACHE.move_to_end(key)
         while len(_CACHE) > cache_limit():
             _CACHE.popitem(last=False)
-    todo = [s for s in wf.steps if done.get(s.id) != fps[s.id] or any(k not in store for k in s.outputs.values())]
+    todo = [
+        s for s in wf.steps if done.get(s.id) != fps[s.id] or any(k not in store for k in s.outputs.values())
+    ]
     ids = {s.id for s in todo}
     cached = [s.id for s in wf.steps if s.id not in ids]
     for s in todo:  # dirty until they succeed (a failure half-way leaves them to be redone)
@@ -210,7 +313,9 @@ def run_job(key: str, wf: Workflow, *, progress: Callable[[ProgressEvent], None]
             progress(ev)
 
     if todo:
-        InProcessEngine().run(Workflow(name=wf.name, steps=todo), store, progress=prog, cancel=cancel, release=False)
+        InProcessEngine().run(
+            Workflow(name=wf.name, steps=todo), store, progress=prog, cancel=cancel, release=False
+        )
         if state["step"]:
             t_step[state["step"]] = time.monotonic() - state["t"]
         done.update({s.id: fps[s.id] for s in todo})
@@ -230,12 +335,19 @@ def extract_results(store: DataStore) -> dict[str, Any]:
     bsp = g("products/bkg_spectrum")
     gti = np.asarray(g("work/gti")) if g("work/gti") is not None else np.zeros((0, 2))
     out: dict[str, Any] = {
-        "lc": g("products/lc"), "bkg_lc": g("products/bkg_lc"), "spectrum": sp, "bkg_spectrum": bsp,
-        "profile": g("products/profile"), "pds": _plain(g("products/pds")), "gti": gti,
+        "lc": g("products/lc"),
+        "bkg_lc": g("products/bkg_lc"),
+        "spectrum": sp,
+        "bkg_spectrum": bsp,
+        "profile": g("products/profile"),
+        "pds": _plain(g("products/pds")),
+        "gti": gti,
         "files": list(g("products/files") or []),
         "meta": dict(getattr(meta, "data", {}) or {}),
         "n_events": int(len(scr)) if scr is not None else 0,
-        "ehk_range": (float(store["l1/ehk"]["TIME"][0]), float(store["l1/ehk"]["TIME"][-1])) if "l1/ehk" in store else None,
+        "ehk_range": (float(store["l1/ehk"]["TIME"][0]), float(store["l1/ehk"]["TIME"][-1]))
+        if "l1/ehk" in store
+        else None,
     }
     out["summary"] = summarize(out)
     return out
@@ -249,7 +361,7 @@ def _plain(box: Any) -> dict | None:
 
 def summarize(res: dict[str, Any]) -> dict[str, float | None]:
     """Exposure after screening (live, s), GTI total (s), source and background rates (count/s), net rate."""
-    from .gti import total  # noqa: PLC0415
+    from .gti import total
 
     sp, bsp = res.get("spectrum"), res.get("bkg_spectrum")
     gti_s = float(total(res["gti"])) if res.get("gti") is not None and len(res["gti"]) else 0.0
@@ -258,9 +370,14 @@ def summarize(res: dict[str, Any]) -> dict[str, float | None]:
     brate = None
     if sp is not None and bsp is not None and bsp.exposure > 0 and bsp.backscal > 0:
         brate = float(np.sum(bsp.counts) / bsp.exposure * sp.backscal / bsp.backscal)
-    return {"gti_seconds": gti_s, "exposure": exposure, "rate": rate, "bkg_rate": brate,
-            "net_rate": (rate - brate) if rate is not None and brate is not None else None,
-            "n_events": res.get("n_events")}
+    return {
+        "gti_seconds": gti_s,
+        "exposure": exposure,
+        "rate": rate,
+        "bkg_rate": brate,
+        "net_rate": (rate - brate) if rate is not None and brate is not None else None,
+        "n_events": res.get("n_events"),
+    }
 
 
 # -- on a Dask worker --------------------------------------------------------------------------
@@ -280,11 +397,11 @@ class _EventToken(CancelToken):
         if now - self._t > 0.5:
             self._t = now
             try:
-                from distributed import Event  # noqa: PLC0415
+                from distributed import Event
 
                 if Event(self.name).is_set():
                     self._event.set()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         return self._event.is_set()
 
@@ -294,7 +411,7 @@ class _EventToken(CancelToken):
 
 
 def _run_on_worker(key: str, wf: Workflow, progress_name: str, cancel_name: str) -> dict[str, Any]:
-    from distributed import get_client, get_worker  # noqa: PLC0415
+    from distributed import get_client, get_worker
 
     client = get_client()
     last = [0.0]
@@ -305,9 +422,18 @@ def _run_on_worker(key: str, wf: Workflow, progress_name: str, cancel_name: str)
             return
         last[0] = now
         try:
-            client.set_metadata(progress_name, {"step": ev.step, "index": ev.step_index, "n": ev.n_steps, "fraction": ev.fraction,
-                     "elapsed": ev.elapsed, "message": ev.message})
-        except Exception:  # noqa: BLE001  (progress is best effort)
+            client.set_metadata(
+                progress_name,
+                {
+                    "step": ev.step,
+                    "index": ev.step_index,
+                    "n": ev.n_steps,
+                    "fraction": ev.fraction,
+                    "elapsed": ev.elapsed,
+                    "message": ev.message,
+                },
+            )
+        except Exception:
             pass
 
     try:
@@ -364,8 +490,13 @@ class JobRunner:
         self.scheduler = scheduler
         self._where: dict[str, str] = {}  # job key -> worker address holding its cache
 
-    def run(self, jobs: Sequence[Job], *, on_update: Callable[[list[JobState]], None] | None = None,
-            cancel: CancelToken | None = None) -> dict[str, dict[str, Any] | BaseException]:
+    def run(
+        self,
+        jobs: Sequence[Job],
+        *,
+        on_update: Callable[[list[JobState]], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> dict[str, dict[str, Any] | BaseException]:
         """Run every job; returns results (or the exception of a failed job) by key.
 
         Raises
@@ -384,7 +515,7 @@ class JobRunner:
 
     def _run_local(self, jobs, wfs, states, on_update, cancel):
         out: dict[str, Any] = {}
-        for job, wf, st in zip(jobs, wfs, states):
+        for job, wf, st in zip(jobs, wfs, states, strict=False):
             cancel.raise_if_cancelled()
             st.status = "running"
 
@@ -401,7 +532,7 @@ class JobRunner:
                 if on_update:
                     on_update(states)
                 raise
-            except Exception as exc:  # noqa: BLE001  (reported per job)
+            except Exception as exc:
                 out[job.key] = exc
                 st.status, st.message = "failed", str(exc)
             if on_update:
@@ -409,12 +540,12 @@ class JobRunner:
         return out
 
     def _client(self) -> Any:
-        from ..core.engine import get_dask_engine  # noqa: PLC0415
+        from ..core.engine import get_dask_engine
 
         return get_dask_engine(self.scheduler).client
 
     def _run_dask(self, jobs, wfs, states, on_update, cancel):
-        from distributed import Event, wait  # noqa: PLC0415
+        from distributed import Event, wait
 
         client = self._client()
         tag = uuid.uuid4().hex
@@ -422,7 +553,7 @@ class JobRunner:
         pnames = [f"daisy-hxmt-progress-{tag}-{i}" for i in range(len(jobs))]
         live_workers = set(client.scheduler_info().get("workers", {}))
         futs = []
-        for job, wf, pn in zip(jobs, wfs, pnames):
+        for job, wf, pn in zip(jobs, wfs, pnames, strict=False):
             w = self._where.get(job.key)
             kw = {"workers": [w], "allow_other_workers": True} if w in live_workers else {}
             futs.append(client.submit(_run_on_worker, job.key, wf, pn, cancel_name, pure=False, **kw))
@@ -445,7 +576,7 @@ class JobRunner:
                     _, pending = wait(list(pending), timeout=0.3, return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     pass
-                for f, pn, st in zip(futs, pnames, states):
+                for f, pn, st in zip(futs, pnames, states, strict=False):
                     if f.done():
                         st.status = "failed" if f.status == "error" else "done"
                         if st.status == "done":
@@ -459,7 +590,7 @@ class JobRunner:
                 if on_update:
                     on_update(states)
             out: dict[str, Any] = {}
-            for job, f, st in zip(jobs, futs, states):
+            for job, f, st in zip(jobs, futs, states, strict=False):
                 if f.status == "error":
                     exc = f.exception()
                     if isinstance(exc, Cancelled):
@@ -480,7 +611,7 @@ class JobRunner:
             for pn in pnames:
                 try:
                     client.set_metadata(pn, None)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
 

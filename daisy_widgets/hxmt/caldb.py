@@ -14,6 +14,7 @@ on-axis area of all open (non-blind) detectors together.
 
 :func:`build_caldb` regenerates the files (run once by the developers; the files are committed).
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,18 +35,18 @@ VERSION = 1
 # -- the instrument model used to build the files -------------------------------------------------
 def _area_model(inst: str, e: np.ndarray) -> np.ndarray:
     if inst == "HE":
-        return 5100.0 * (1 - np.exp(-(e / 28.0) ** 4)) * np.exp(-(e / 320.0) ** 2)
+        return 5100.0 * (1 - np.exp(-((e / 28.0) ** 4))) * np.exp(-((e / 320.0) ** 2))
     if inst == "ME":
-        return 900.0 * (1 - np.exp(-(e / 6.0) ** 3)) * np.exp(-(e / 40.0) ** 2)
-    return 384.0 * (1 - np.exp(-(e / 1.5) ** 2.5)) * np.exp(-(e / 12.0) ** 3)
+        return 900.0 * (1 - np.exp(-((e / 6.0) ** 3))) * np.exp(-((e / 40.0) ** 2))
+    return 384.0 * (1 - np.exp(-((e / 1.5) ** 2.5))) * np.exp(-((e / 12.0) ** 3))
 
 
 def _fwhm_model(inst: str, e: np.ndarray) -> np.ndarray:
     if inst == "HE":
-        return 0.15 * 60.0 * np.sqrt(e / 60.0)           # 15 % at 60 keV
+        return 0.15 * 60.0 * np.sqrt(e / 60.0)  # 15 % at 60 keV
     if inst == "ME":
-        return np.sqrt(1.0 + 3.0 ** 2 * e / 17.8 - 1.0 * e / 17.8)  # ~3 keV at 17.8 keV
-    return np.sqrt(0.05 ** 2 + 0.135 ** 2 * e / 5.9)     # ~140 eV at 5.9 keV
+        return np.sqrt(1.0 + 3.0**2 * e / 17.8 - 1.0 * e / 17.8)  # ~3 keV at 17.8 keV
+    return np.sqrt(0.05**2 + 0.135**2 * e / 5.9)  # ~140 eV at 5.9 keV
 
 
 _BLIND = {"HE": [16], "ME": [i for i in range(1728) if i % 72 == 71], "LE": [20, 52, 84]}
@@ -60,7 +61,7 @@ _BKG = {
 
 def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
     """Write every calibration file (atomically) and the index; return the paths written."""
-    from astropy.io import fits  # noqa: PLC0415
+    from astropy.io import fits
 
     root = Path(root or CALDB_ROOT)
     rng = np.random.default_rng(seed)
@@ -83,14 +84,28 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
         nominal = s.n_pi / s.n_channel
         c1 = nominal * (1 + rng.normal(0, 0.02, s.n_det))
         c0 = rng.normal(0, 1.0, s.n_det)
-        h = fits.BinTableHDU.from_columns([
-            fits.Column("DET_ID", "I", array=det), fits.Column("BLIND", "L", array=blind),
-            fits.Column("GAIN_C0", "D", array=c0, unit="chan"), fits.Column("GAIN_C1", "D", array=c1, unit="chan/chan"),
-        ], name="DETECTORS")
-        h.header.update({"TELESCOP": "HXMT", "INSTRUME": inst, "CCLS0001": "BCF", "CCNM0001": "DETECTORS",
-                         "TAU": (_TAU[inst], "[s] dead time per event per detector"),
-                         "E0": (s.e0, "[keV] E = E0 + SLOPE * PI"), "SLOPE": (s.slope, "[keV/chan]"),
-                         "NPI": s.n_pi, "NCHAN": s.n_channel})
+        h = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("DET_ID", "I", array=det),
+                fits.Column("BLIND", "L", array=blind),
+                fits.Column("GAIN_C0", "D", array=c0, unit="chan"),
+                fits.Column("GAIN_C1", "D", array=c1, unit="chan/chan"),
+            ],
+            name="DETECTORS",
+        )
+        h.header.update(
+            {
+                "TELESCOP": "HXMT",
+                "INSTRUME": inst,
+                "CCLS0001": "BCF",
+                "CCNM0001": "DETECTORS",
+                "TAU": (_TAU[inst], "[s] dead time per event per detector"),
+                "E0": (s.e0, "[keV] E = E0 + SLOPE * PI"),
+                "SLOPE": (s.slope, "[keV/chan]"),
+                "NPI": s.n_pi,
+                "NCHAN": s.n_channel,
+            }
+        )
         p = base / "bcf" / f"hxmt_{low}_detectors_v{VERSION}.fits"
         write(p, [h])
         entry["DETECTORS"] = str(p.relative_to(root))
@@ -98,31 +113,59 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
         elo_edge, ehi_edge = s.energy(0) * 0.7, s.energy(s.n_pi) * 1.1
         edges = np.geomspace(max(elo_edge, 0.05), ehi_edge, 801)
         mid = 0.5 * (edges[1:] + edges[:-1])
-        h = fits.BinTableHDU.from_columns([
-            fits.Column("ENERG_LO", "E", array=edges[:-1], unit="keV"), fits.Column("ENERG_HI", "E", array=edges[1:], unit="keV"),
-            fits.Column("SPECRESP", "E", array=_area_model(inst, mid), unit="cm**2")], name="SPECRESP")
-        h.header.update({"TELESCOP": "HXMT", "INSTRUME": inst, "HDUCLASS": "OGIP", "HDUCLAS1": "RESPONSE",
-                         "HDUCLAS2": "SPECRESP", "CCNM0001": "SPECRESP"})
+        h = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("ENERG_LO", "E", array=edges[:-1], unit="keV"),
+                fits.Column("ENERG_HI", "E", array=edges[1:], unit="keV"),
+                fits.Column("SPECRESP", "E", array=_area_model(inst, mid), unit="cm**2"),
+            ],
+            name="SPECRESP",
+        )
+        h.header.update(
+            {
+                "TELESCOP": "HXMT",
+                "INSTRUME": inst,
+                "HDUCLASS": "OGIP",
+                "HDUCLAS1": "RESPONSE",
+                "HDUCLAS2": "SPECRESP",
+                "CCNM0001": "SPECRESP",
+            }
+        )
         p = base / "cpf" / f"hxmt_{low}_arf_v{VERSION}.fits"
         write(p, [h])
         entry["SPECRESP"] = str(p.relative_to(root))
         # resolution
         e = np.geomspace(edges[0], edges[-1], 200)
-        h = fits.BinTableHDU.from_columns([fits.Column("ENERGY", "E", array=e, unit="keV"),
-                                           fits.Column("FWHM", "E", array=_fwhm_model(inst, e), unit="keV")], name="RESOLUTION")
+        h = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("ENERGY", "E", array=e, unit="keV"),
+                fits.Column("FWHM", "E", array=_fwhm_model(inst, e), unit="keV"),
+            ],
+            name="RESOLUTION",
+        )
         h.header.update({"TELESCOP": "HXMT", "INSTRUME": inst, "CCNM0001": "RESOLUTION"})
         p = base / "bcf" / f"hxmt_{low}_resol_v{VERSION}.fits"
         write(p, [h])
         entry["RESOLUTION"] = str(p.relative_to(root))
         # particle background
         b = _BKG[inst]
-        h = fits.BinTableHDU.from_columns([
-            fits.Column("ENERGY", "E", array=[ln[0] for ln in b["lines"]], unit="keV"),
-            fits.Column("RATE", "E", array=[ln[1] for ln in b["lines"]], unit="count/s")], name="BACKGROUND")
-        h.header.update({"TELESCOP": "HXMT", "INSTRUME": inst, "CCNM0001": "BACKGROUND",
-                         "CONTRATE": (b["rate"], "[cts/s/det] particle continuum"),
-                         "CONTINDX": (b["index"], "continuum photon index"),
-                         "JUNKRATE": (b["junk"], "[cts/s/det] events cut by flags/PW/ACD")})
+        h = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("ENERGY", "E", array=[ln[0] for ln in b["lines"]], unit="keV"),
+                fits.Column("RATE", "E", array=[ln[1] for ln in b["lines"]], unit="count/s"),
+            ],
+            name="BACKGROUND",
+        )
+        h.header.update(
+            {
+                "TELESCOP": "HXMT",
+                "INSTRUME": inst,
+                "CCNM0001": "BACKGROUND",
+                "CONTRATE": (b["rate"], "[cts/s/det] particle continuum"),
+                "CONTINDX": (b["index"], "continuum photon index"),
+                "JUNKRATE": (b["junk"], "[cts/s/det] events cut by flags/PW/ACD"),
+            }
+        )
         p = base / "bcf" / f"hxmt_{low}_bkg_v{VERSION}.fits"
         write(p, [h])
         entry["BACKGROUND"] = str(p.relative_to(root))
@@ -194,7 +237,7 @@ class Calibration:
 
 
 def _read_table(path: Path, ext: str, columns: list[str]):
-    from astropy.io import fits  # noqa: PLC0415
+    from astropy.io import fits
 
     try:
         with fits.open(path, memmap=False) as hl:
@@ -204,13 +247,15 @@ def _read_table(path: Path, ext: str, columns: list[str]):
             names = [c.upper() for c in hdu.columns.names]
             for c in columns:
                 if c not in names:
-                    raise InputFileError(path, f"{ext}.{c}", f"column {c}", "columns " + ", ".join(hdu.columns.names))
+                    raise InputFileError(
+                        path, f"{ext}.{c}", f"column {c}", "columns " + ", ".join(hdu.columns.names)
+                    )
             return {c: np.array(hdu.data[c]) for c in columns}, dict(hdu.header)
     except OSError as exc:
         raise InputFileError(path, "", "a readable calibration FITS file", str(exc)) from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_calibration(instrument: str, root: str | None = None) -> Calibration:
     """Read one instrument's calibration files (cached).
 
@@ -231,10 +276,21 @@ def load_calibration(instrument: str, root: str | None = None) -> Calibration:
     res, _ = _read_table(base / index["RESOLUTION"], "RESOLUTION", ["ENERGY", "FWHM"])
     bkg, hb = _read_table(base / index["BACKGROUND"], "BACKGROUND", ["ENERGY", "RATE"])
     return Calibration(
-        instrument=inst, det_id=det["DET_ID"].astype(np.int32), blind=det["BLIND"].astype(bool),
-        gain_c0=det["GAIN_C0"].astype(float), gain_c1=det["GAIN_C1"].astype(float), tau=float(hd["TAU"]),
-        arf_lo=arf["ENERG_LO"].astype(float), arf_hi=arf["ENERG_HI"].astype(float), area=arf["SPECRESP"].astype(float),
-        res_energy=res["ENERGY"].astype(float), res_fwhm=res["FWHM"].astype(float),
-        bkg_rate=float(hb["CONTRATE"]), bkg_index=float(hb["CONTINDX"]), bkg_junk=float(hb["JUNKRATE"]),
-        line_energy=bkg["ENERGY"].astype(float), line_rate=bkg["RATE"].astype(float),
-        files={k: str(base / v) for k, v in index.items()})
+        instrument=inst,
+        det_id=det["DET_ID"].astype(np.int32),
+        blind=det["BLIND"].astype(bool),
+        gain_c0=det["GAIN_C0"].astype(float),
+        gain_c1=det["GAIN_C1"].astype(float),
+        tau=float(hd["TAU"]),
+        arf_lo=arf["ENERG_LO"].astype(float),
+        arf_hi=arf["ENERG_HI"].astype(float),
+        area=arf["SPECRESP"].astype(float),
+        res_energy=res["ENERGY"].astype(float),
+        res_fwhm=res["FWHM"].astype(float),
+        bkg_rate=float(hb["CONTRATE"]),
+        bkg_index=float(hb["CONTINDX"]),
+        bkg_junk=float(hb["JUNKRATE"]),
+        line_energy=bkg["ENERGY"].astype(float),
+        line_rate=bkg["RATE"].astype(float),
+        files={k: str(base / v) for k, v in index.items()},
+    )

@@ -2,6 +2,7 @@
 
 Tables are numpy structured arrays with upper-case columns (``TIME, DET_ID, CHANNEL, ...``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,9 @@ def pical(events: np.ndarray, instrument: str, seed: int = 0, cal: Calibration |
     cal = cal or load_calibration(s.name)
     det = events["DET_ID"].astype(np.int64)
     if det.size and (det.min() < 0 or det.max() >= cal.det_id.size):
-        raise ValueError(f"DET_ID outside 0..{cal.det_id.size - 1} for {s.name}: found {det.min()}..{det.max()}")
+        raise ValueError(
+            f"DET_ID outside 0..{cal.det_id.size - 1} for {s.name}: found {det.min()}..{det.max()}"
+        )
     rng = np.random.default_rng(seed)
     pi = np.floor(cal.gain_c0[det] + cal.gain_c1[det] * (events["CHANNEL"] + rng.random(det.size)))
     pi = np.clip(pi, 0, s.n_pi - 1).astype(np.int16)

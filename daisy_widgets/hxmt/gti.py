@@ -6,6 +6,7 @@ e.g. ``ELV>10&&COR>8&&SAA_FLAG==0``. They are tokenised and parsed by a small
 recursive-descent parser into a tree evaluated with numpy: nothing is ever
 passed to ``eval``. Errors name the bad token and its position.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,14 +27,16 @@ class GTIExpressionError(DaisyError, ValueError):
         super().__init__(f"GTI expression: {problem} {token!r} at position {pos}\n  {expr}\n  {caret}")
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-                    r"|(?P<op>&&|\|\||<=|>=|==|!=|<|>|!|\(|\)|-|\+))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>&&|\|\||<=|>=|==|!=|<|>|!|\(|\)|-|\+))"
+)
 _WORD_OPS = {"and": "&&", "or": "||", "not": "!", "AND": "&&", "OR": "||", "NOT": "!"}
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str   # num, name, op, end
+    kind: str  # num, name, op, end
     text: str
     pos: int
 
@@ -168,7 +171,14 @@ def check_expression(expr: str) -> str | None:
     return None
 
 
-_CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}
+_CMP = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 
 
 def evaluate(expr: str, table: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -207,7 +217,9 @@ def evaluate(expr: str, table: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.broadcast_to(as_bool(tree), (n,)).copy()
 
 
-def mask_to_gti(time: np.ndarray, mask: np.ndarray, dt: float | None = None, min_length: float = 0.0) -> np.ndarray:
+def mask_to_gti(
+    time: np.ndarray, mask: np.ndarray, dt: float | None = None, min_length: float = 0.0
+) -> np.ndarray:
     """GTIs (n, 2) in seconds from a boolean mask sampled at ``time`` (each sample covers ``dt``)."""
     time = np.asarray(time, dtype=float)
     if dt is None:
@@ -215,7 +227,9 @@ def mask_to_gti(time: np.ndarray, mask: np.ndarray, dt: float | None = None, min
     m = np.concatenate([[False], np.asarray(mask, bool), [False]])
     d = np.diff(m.astype(np.int8))
     starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1
-    gti = np.stack([time[starts] - dt / 2, time[stops] + dt / 2], axis=-1) if starts.size else np.zeros((0, 2))
+    gti = (
+        np.stack([time[starts] - dt / 2, time[stops] + dt / 2], axis=-1) if starts.size else np.zeros((0, 2))
+    )
     gti[:, 0] = np.maximum(gti[:, 0], time[0]) if gti.size else gti[:, 0]
     gti[:, 1] = np.minimum(gti[:, 1], time[-1]) if gti.size else gti[:, 1]
     keep = (gti[:, 1] - gti[:, 0]) >= max(min_length, 1e-9)

@@ -3,6 +3,7 @@
 Every problem names the file, the column/extension and what was expected
 (:class:`~daisy_widgets.core.errors.InputFileError`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,14 +19,46 @@ REQUIRED = {
     "HE-Evt": ("Time", "Det_ID", "Channel", "Pulse_Width", "ACD", "Event_Type", "Flag"),
     "ME-Evt": ("Time", "Det_ID", "Channel", "Event_Type", "Flag"),
     "LE-Evt": ("Time", "Det_ID", "Channel", "Event_Type", "Flag"),
-    "EHK": ("TIME", "ELV", "DYE_ELV", "COR", "SAA_FLAG", "T_SAA", "TN_SAA", "ANG_DIST", "SUN_ANG", "MOON_ANG"),
+    "EHK": (
+        "TIME",
+        "ELV",
+        "DYE_ELV",
+        "COR",
+        "SAA_FLAG",
+        "T_SAA",
+        "TN_SAA",
+        "ANG_DIST",
+        "SUN_ANG",
+        "MOON_ANG",
+    ),
     "Orbit": ("Time", "Lon", "Lat", "Alt"),
     "Att": ("Time", "Ra", "Dec"),
 }
-EXTNAME = {"HE-Evt": "Events", "ME-Evt": "Events", "LE-Evt": "Events", "EHK": "EHK", "Orbit": "Orbit", "Att": "ATT"}
+EXTNAME = {
+    "HE-Evt": "Events",
+    "ME-Evt": "Events",
+    "LE-Evt": "Events",
+    "EHK": "EHK",
+    "Orbit": "Orbit",
+    "Att": "ATT",
+}
 #: primary-header keywords copied into the products
-META_KEYS = ("OBJECT", "RA_OBJ", "DEC_OBJ", "OBS_ID", "EXP_ID", "DATE-OBS", "DATE-END", "TSTART", "TSTOP",
-             "EXPOSURE", "INSTLIST", "DATA_VER", "EQUINOX", "RADECSYS")
+META_KEYS = (
+    "OBJECT",
+    "RA_OBJ",
+    "DEC_OBJ",
+    "OBS_ID",
+    "EXP_ID",
+    "DATE-OBS",
+    "DATE-END",
+    "TSTART",
+    "TSTOP",
+    "EXPOSURE",
+    "INSTLIST",
+    "DATA_VER",
+    "EQUINOX",
+    "RADECSYS",
+)
 
 
 @dataclass
@@ -52,34 +85,45 @@ def find_exposure(l1_dir: str | Path, instrument: str) -> Observation:
     inst = spec(instrument).name
     root = Path(l1_dir)
     if not root.is_dir():
-        raise InputFileError(root, "", "a Level-1 folder with HE/, ME/, LE/, ACS/ and AUX/ sub-folders", "no such folder")
+        raise InputFileError(
+            root, "", "a Level-1 folder with HE/, ME/, LE/, ACS/ and AUX/ sub-folders", "no such folder"
+        )
     if not (root / inst).is_dir() and not (root / "AUX").is_dir():
-        subs = [p for p in sorted(root.iterdir()) if p.is_dir() and ((p / inst).is_dir() or (p / "AUX").is_dir())]
+        subs = [
+            p for p in sorted(root.iterdir()) if p.is_dir() and ((p / inst).is_dir() or (p / "AUX").is_dir())
+        ]
         if len(subs) == 1:
             root = subs[0]
         elif len(subs) > 1:
-            raise InputFileError(root, "", "one exposure folder (give the one to process)",
-                                 ", ".join(p.name for p in subs))
+            raise InputFileError(
+                root, "", "one exposure folder (give the one to process)", ", ".join(p.name for p in subs)
+            )
     obs = Observation(root=root, instrument=inst)
     for kind in (f"{inst}-Evt", "EHK", "Orbit", "Att"):
         folder = root / L1_FOLDER[kind]
         hits = sorted(folder.glob(f"HXMT_*_{kind}_FFFFFF_V*_L1P.FITS")) if folder.is_dir() else []
         if not hits:
-            raise InputFileError(folder, kind, f"a file named HXMT_<ExpID>_{kind}_FFFFFF_V<n>_L1P.FITS",
-                                 "none" if folder.is_dir() else "no such folder")
+            raise InputFileError(
+                folder,
+                kind,
+                f"a file named HXMT_<ExpID>_{kind}_FFFFFF_V<n>_L1P.FITS",
+                "none" if folder.is_dir() else "no such folder",
+            )
         obs.files[kind] = hits[-1]  # the highest version
     obs.meta = read_meta(obs.files[f"{inst}-Evt"])
     return obs
 
 
 def _open(path: Path):
-    from astropy.io import fits  # noqa: PLC0415
+    from astropy.io import fits
 
     try:
         hl = fits.open(path, memmap=False)
         hl.verify("exception")
-    except Exception as exc:  # noqa: BLE001 - astropy raises many types on damaged files
-        raise InputFileError(path, "", "a complete, readable FITS file", f"{type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        raise InputFileError(
+            path, "", "a complete, readable FITS file", f"{type(exc).__name__}: {exc}"
+        ) from None
     return hl
 
 
@@ -105,23 +149,30 @@ def read_table(path: str | Path, kind: str) -> np.ndarray:
         ext = EXTNAME[kind]
         names = [h.name.upper() for h in hl]
         if ext.upper() not in names:
-            raise InputFileError(path, ext, f"a binary table extension {ext!r}", "extensions " + ", ".join(names))
+            raise InputFileError(
+                path, ext, f"a binary table extension {ext!r}", "extensions " + ", ".join(names)
+            )
         hdu = hl[ext]
         have = {c.upper(): c for c in hdu.columns.names}
         for col in REQUIRED[kind]:
             if col.upper() not in have:
-                close = [c for c in hdu.columns.names if c.upper().replace("_", "") == col.upper().replace("_", "")]
+                close = [
+                    c for c in hdu.columns.names if c.upper().replace("_", "") == col.upper().replace("_", "")
+                ]
                 hint = f" (is {close[0]!r} meant to be {col!r}?)" if close else ""
-                raise InputFileError(path, f"{ext}.{col}", f"column {col!r}{hint}",
-                                     "columns " + ", ".join(hdu.columns.names))
+                raise InputFileError(
+                    path, f"{ext}.{col}", f"column {col!r}{hint}", "columns " + ", ".join(hdu.columns.names)
+                )
         try:
             data = hdu.data
             n = 0 if data is None else len(data)
-            cols = {c.upper(): np.asarray(data[have[c.upper()]]) if n else np.zeros(0) for c in REQUIRED[kind]}
+            cols = {
+                c.upper(): np.asarray(data[have[c.upper()]]) if n else np.zeros(0) for c in REQUIRED[kind]
+            }
             for extra in ("X", "Y", "Z"):
                 if extra in have:
                     cols[extra] = np.asarray(data[have[extra]])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise InputFileError(path, ext, "complete table data", f"{type(exc).__name__}: {exc}") from None
     out = np.empty(n, dtype=[(k, v.dtype.newbyteorder("=")) for k, v in cols.items()])
     for k, v in cols.items():

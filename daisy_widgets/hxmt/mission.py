@@ -5,6 +5,7 @@ Mission time (the ``Time``/``TIME`` columns of every file) is in seconds since
 ``MJDREFI = 55927``, ``MJDREFF = 7.6601852e-4`` (the 66.184 s TT-UTC of that
 date), ``TIMESYS = 'TT'``, ``TIMEUNIT = 's'``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,10 +95,18 @@ def l1_name(exp_id: str, kind: str, version: int = 1) -> str:
 
 
 #: folder of each Level-1 file kind
-L1_FOLDER = {"HE-Evt": "HE", "HE-DTime": "HE", "HE-HV": "HE",
-             "ME-Evt": "ME", "ME-TH": "ME",
-             "LE-Evt": "LE", "LE-TH": "LE",
-             "Att": "ACS", "Orbit": "ACS", "EHK": "AUX"}
+L1_FOLDER = {
+    "HE-Evt": "HE",
+    "HE-DTime": "HE",
+    "HE-HV": "HE",
+    "ME-Evt": "ME",
+    "ME-TH": "ME",
+    "LE-Evt": "LE",
+    "LE-TH": "LE",
+    "Att": "ACS",
+    "Orbit": "ACS",
+    "EHK": "AUX",
+}
 
 
 def mission_time_to_mjd(t: np.ndarray | float) -> np.ndarray | float:
@@ -112,5 +121,12 @@ def mjd_to_mission_time(mjd: np.ndarray | float) -> np.ndarray | float:
 
 def time_keywords() -> dict[str, object]:
     """The time keywords written in every HDU header."""
-    return {"TIMESYS": TIMESYS, "MJDREFI": MJDREFI, "MJDREFF": MJDREFF, "TIMEUNIT": "s",
-            "TIMEREF": "LOCAL", "TASSIGN": "SATELLITE", "TIMEZERO": 0.0}
+    return {
+        "TIMESYS": TIMESYS,
+        "MJDREFI": MJDREFI,
+        "MJDREFF": MJDREFF,
+        "TIMEUNIT": "s",
+        "TIMEREF": "LOCAL",
+        "TASSIGN": "SATELLITE",
+        "TIMEZERO": 0.0,
+    }

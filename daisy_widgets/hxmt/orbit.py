@@ -6,18 +6,19 @@ above the bright Earth (``DYE_ELV``), the geomagnetic cut-off rigidity
 last and to the next SAA passage (``T_SAA``, ``TN_SAA``): the columns of the
 mission's EHK file. All times are mission seconds (see :mod:`.mission`).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .mission import mission_time_to_mjd
 
-R_EARTH = 6378.137          # km
-MU = 398600.4418            # km^3/s^2
-ALTITUDE = 550.0            # km
-INCLINATION = 43.0          # deg
+R_EARTH = 6378.137  # km
+MU = 398600.4418  # km^3/s^2
+ALTITUDE = 550.0  # km
+INCLINATION = 43.0  # deg
 SEMI_MAJOR = R_EARTH + ALTITUDE
-PERIOD = 2 * np.pi * np.sqrt(SEMI_MAJOR ** 3 / MU)   # s, about 5738 s
+PERIOD = 2 * np.pi * np.sqrt(SEMI_MAJOR**3 / MU)  # s, about 5738 s
 #: geomagnetic dipole north pole (deg)
 POLE_LAT, POLE_LON = 80.65, -72.68
 #: SAA as an ellipse in (lon, lat), deg: centre and semi-axes
@@ -68,8 +69,8 @@ def cutoff_rigidity(lon: np.ndarray, lat: np.ndarray, alt: np.ndarray) -> np.nda
     la, lo = np.radians(lat), np.radians(lon)
     pla, plo = np.radians(POLE_LAT), np.radians(POLE_LON)
     sin_m = np.sin(la) * np.sin(pla) + np.cos(la) * np.cos(pla) * np.cos(lo - plo)
-    cos_m2 = 1 - sin_m ** 2
-    return 14.5 * cos_m2 ** 2 / ((R_EARTH + alt) / R_EARTH) ** 2
+    cos_m2 = 1 - sin_m**2
+    return 14.5 * cos_m2**2 / ((R_EARTH + alt) / R_EARTH) ** 2
 
 
 def elevation(pos: np.ndarray, src: np.ndarray) -> np.ndarray:
@@ -90,19 +91,23 @@ def bright_elevation(pos: np.ndarray, src: np.ndarray, sun: np.ndarray, elv: np.
     perp /= np.maximum(np.linalg.norm(perp, axis=-1), 1e-12)[:, None]
     rho = np.arcsin(R_EARTH / r)
     limb_dir = np.cos(rho) * down + np.sin(rho) * perp
-    limb = pos + np.sqrt(r ** 2 - R_EARTH ** 2) * limb_dir
+    limb = pos + np.sqrt(r**2 - R_EARTH**2) * limb_dir
     sunlit = limb @ sun > 0
     return np.where(sunlit, elv, np.minimum(elv + 90.0, 180.0))
 
 
-def saa_times(t: np.ndarray, flag: np.ndarray, t_pad: np.ndarray, flag_pad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def saa_times(
+    t: np.ndarray, flag: np.ndarray, t_pad: np.ndarray, flag_pad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Seconds since the last SAA exit and until the next SAA entry (0 inside; 1e5 when none is known)."""
     exits = t_pad[1:][flag_pad[:-1] & ~flag_pad[1:]]
     entries = t_pad[1:][~flag_pad[:-1] & flag_pad[1:]]
     i = np.searchsorted(exits, t, side="right") - 1
     since = np.where(i >= 0, t - exits[np.clip(i, 0, None)] if exits.size else 1e5, 1e5)
     j = np.searchsorted(entries, t, side="left")
-    until = np.where(j < entries.size, (entries[np.clip(j, 0, max(entries.size - 1, 0))] - t) if entries.size else 1e5, 1e5)
+    until = np.where(
+        j < entries.size, (entries[np.clip(j, 0, max(entries.size - 1, 0))] - t) if entries.size else 1e5, 1e5
+    )
     since = np.where(flag, 0.0, since)
     until = np.where(flag, 0.0, until)
     return since, until
@@ -110,8 +115,8 @@ def saa_times(t: np.ndarray, flag: np.ndarray, t_pad: np.ndarray, flag_pad: np.n
 
 def sun_moon_vectors(t_mid: float) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (GCRS) to the Sun and the Moon at mission time ``t_mid`` (astropy built-in ephemeris)."""
-    from astropy.coordinates import get_body  # noqa: PLC0415
-    from astropy.time import Time  # noqa: PLC0415
+    from astropy.coordinates import get_body
+    from astropy.time import Time
 
     tm = Time(mission_time_to_mjd(t_mid), format="mjd", scale="tt")
     out = []
@@ -121,8 +126,14 @@ def sun_moon_vectors(t_mid: float) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def ehk_table(t: np.ndarray, ra: float, dec: float, pointing_offset: np.ndarray | None = None,
-              raan: float = 40.0, u0: float = 0.0) -> dict[str, np.ndarray]:
+def ehk_table(
+    t: np.ndarray,
+    ra: float,
+    dec: float,
+    pointing_offset: np.ndarray | None = None,
+    raan: float = 40.0,
+    u0: float = 0.0,
+) -> dict[str, np.ndarray]:
     """The EHK columns at times ``t`` (s), plus the orbit columns.
 
     Returns
@@ -144,9 +155,20 @@ def ehk_table(t: np.ndarray, ra: float, dec: float, pointing_offset: np.ndarray 
     elv = elevation(pos, src)
     ang = np.zeros_like(t) if pointing_offset is None else pointing_offset
     return {
-        "TIME": t, "ELV": elv, "DYE_ELV": bright_elevation(pos, src, sun, elv), "COR": cutoff_rigidity(lon, lat, alt),
-        "SAA_FLAG": saa.astype(np.int16), "T_SAA": since, "TN_SAA": until, "ANG_DIST": ang,
+        "TIME": t,
+        "ELV": elv,
+        "DYE_ELV": bright_elevation(pos, src, sun, elv),
+        "COR": cutoff_rigidity(lon, lat, alt),
+        "SAA_FLAG": saa.astype(np.int16),
+        "T_SAA": since,
+        "TN_SAA": until,
+        "ANG_DIST": ang,
         "SUN_ANG": np.full_like(t, np.degrees(np.arccos(np.clip(src @ sun, -1, 1)))),
         "MOON_ANG": np.full_like(t, np.degrees(np.arccos(np.clip(src @ moon, -1, 1)))),
-        "LON": lon, "LAT": lat, "ALT": alt, "X": pos[:, 0], "Y": pos[:, 1], "Z": pos[:, 2],
+        "LON": lon,
+        "LAT": lat,
+        "ALT": alt,
+        "X": pos[:, 0],
+        "Y": pos[:, 1],
+        "Z": pos[:, 2],
     }

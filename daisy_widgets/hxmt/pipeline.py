@@ -5,6 +5,7 @@ Example::
     files = run_pipeline("data/hxmt/P0101299001/P010129900101-20180301-01-01", "HE", "out/he")
     run_many([dir1, dir2], "HE", ["out/1", "out/2"], engine="dask")   # observations in parallel
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,11 +18,20 @@ from ..core.workflow import Step, Workflow
 from .mission import spec
 
 
-def pipeline_workflow(instrument: str, l1_dir: str | None = None, out_dir: str | None = None, *,
-                      gti_expr: str | None = None, pi_range: tuple[int, int] | None = None,
-                      detectors: Sequence[int] | None = None, binsize: float = 1.0,
-                      frequency: float | None = None, search: tuple[float, float] | None = None,
-                      nbin: int = 32, seed: int = 0) -> Workflow:
+def pipeline_workflow(
+    instrument: str,
+    l1_dir: str | None = None,
+    out_dir: str | None = None,
+    *,
+    gti_expr: str | None = None,
+    pi_range: tuple[int, int] | None = None,
+    detectors: Sequence[int] | None = None,
+    binsize: float = 1.0,
+    frequency: float | None = None,
+    search: tuple[float, float] | None = None,
+    nbin: int = 32,
+    seed: int = 0,
+) -> Workflow:
     """The HXMTDAS-like chain of one instrument as a Workflow.
 
     Parameters
@@ -46,57 +56,160 @@ def pipeline_workflow(instrument: str, l1_dir: str | None = None, out_dir: str |
     dets = {"detectors": list(detectors)} if detectors else {}
     pr = {"pi_min": pi_range[0], "pi_max": pi_range[1]} if pi_range else {}
     steps = [
-        Step(id="load", algorithm="hxmt.load_l1", params={"l1_dir": l1_dir, **inst},
-             outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"}),
-        Step(id="pical", algorithm="hxmt.pical", params={**inst, "seed": seed},
-             inputs={"events": "l1/events"}, outputs={"events": "cal/events"}),
+        Step(
+            id="load",
+            algorithm="hxmt.load_l1",
+            params={"l1_dir": l1_dir, **inst},
+            outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
+        ),
+        Step(
+            id="pical",
+            algorithm="hxmt.pical",
+            params={**inst, "seed": seed},
+            inputs={"events": "l1/events"},
+            outputs={"events": "cal/events"},
+        ),
     ]
     if x == "ME":
-        steps.append(Step(id="grade", algorithm="hxmt.grade", inputs={"events": "cal/events"}, outputs={"events": "cal/graded"}))
+        steps.append(
+            Step(
+                id="grade",
+                algorithm="hxmt.grade",
+                inputs={"events": "cal/events"},
+                outputs={"events": "cal/graded"},
+            )
+        )
     elif x == "LE":
-        steps.append(Step(id="recon", algorithm="hxmt.recon", inputs={"events": "cal/events"}, outputs={"events": "cal/graded"}))
+        steps.append(
+            Step(
+                id="recon",
+                algorithm="hxmt.recon",
+                inputs={"events": "cal/events"},
+                outputs={"events": "cal/graded"},
+            )
+        )
     cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
     steps += [
-        Step(id="gtigen", algorithm="hxmt.gtigen", params={**inst, **({"expr": gti_expr} if gti_expr else {})},
-             inputs={"ehk": "l1/ehk"}, outputs={"gti": "work/gti"}),
-        Step(id="screen", algorithm="hxmt.screen", params={**inst, **pr, **dets},
-             inputs={"events": cal_key, "gti": "work/gti"},
-             outputs={"events": "work/screened", "blind": "work/blind", "raw": "work/raw", "raw_blind": "work/raw_blind"}),
-        Step(id="lcgen", algorithm="hxmt.lcgen", params={**inst, "binsize": binsize, **dets},
-             inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"}, outputs={"lc": "products/lc"}),
-        Step(id="specgen", algorithm="hxmt.specgen", params={**inst, **dets},
-             inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"}, outputs={"spectrum": "products/spectrum"}),
-        Step(id="rspgen", algorithm="hxmt.rspgen", params={**inst, **dets}, outputs={"response": "products/response"}),
-        Step(id="bkgmap", algorithm="hxmt.bkgmap", params={**inst, "binsize": binsize, **dets},
-             inputs={"blind": "work/blind", "raw_blind": "work/raw_blind", "gti": "work/gti"},
-             outputs={"spectrum": "products/bkg_spectrum", "lc": "products/bkg_lc"}),
+        Step(
+            id="gtigen",
+            algorithm="hxmt.gtigen",
+            params={**inst, **({"expr": gti_expr} if gti_expr else {})},
+            inputs={"ehk": "l1/ehk"},
+            outputs={"gti": "work/gti"},
+        ),
+        Step(
+            id="screen",
+            algorithm="hxmt.screen",
+            params={**inst, **pr, **dets},
+            inputs={"events": cal_key, "gti": "work/gti"},
+            outputs={
+                "events": "work/screened",
+                "blind": "work/blind",
+                "raw": "work/raw",
+                "raw_blind": "work/raw_blind",
+            },
+        ),
+        Step(
+            id="lcgen",
+            algorithm="hxmt.lcgen",
+            params={**inst, "binsize": binsize, **dets},
+            inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"},
+            outputs={"lc": "products/lc"},
+        ),
+        Step(
+            id="specgen",
+            algorithm="hxmt.specgen",
+            params={**inst, **dets},
+            inputs={"events": "work/screened", "raw": "work/raw", "gti": "work/gti"},
+            outputs={"spectrum": "products/spectrum"},
+        ),
+        Step(
+            id="rspgen",
+            algorithm="hxmt.rspgen",
+            params={**inst, **dets},
+            outputs={"response": "products/response"},
+        ),
+        Step(
+            id="bkgmap",
+            algorithm="hxmt.bkgmap",
+            params={**inst, "binsize": binsize, **dets},
+            inputs={"blind": "work/blind", "raw_blind": "work/raw_blind", "gti": "work/gti"},
+            outputs={"spectrum": "products/bkg_spectrum", "lc": "products/bkg_lc"},
+        ),
     ]
-    write_inputs = {"events": "work/screened", "gti": "work/gti", "lc": "products/lc", "spectrum": "products/spectrum",
-                    "response": "products/response", "bkg_spectrum": "products/bkg_spectrum", "bkg_lc": "products/bkg_lc",
-                    "meta": "l1/meta"}
+    write_inputs = {
+        "events": "work/screened",
+        "gti": "work/gti",
+        "lc": "products/lc",
+        "spectrum": "products/spectrum",
+        "response": "products/response",
+        "bkg_spectrum": "products/bkg_spectrum",
+        "bkg_lc": "products/bkg_lc",
+        "meta": "l1/meta",
+    }
     if frequency is not None or search is not None:
-        steps.append(Step(id="barycorr", algorithm="hxmt.barycorr", inputs={"events": "work/screened", "orbit": "l1/orbit",
-                                                                           "meta": "l1/meta"}, outputs={"events": "work/bary"}))
+        steps.append(
+            Step(
+                id="barycorr",
+                algorithm="hxmt.barycorr",
+                inputs={"events": "work/screened", "orbit": "l1/orbit", "meta": "l1/meta"},
+                outputs={"events": "work/bary"},
+            )
+        )
         if search is not None:
-            steps.append(Step(id="z2search", algorithm="hxmt.z2search", params={"f_min": search[0], "f_max": search[1]},
-                              inputs={"events": "work/bary"}, outputs={"z2": "products/z2"}))
+            steps.append(
+                Step(
+                    id="z2search",
+                    algorithm="hxmt.z2search",
+                    params={"f_min": search[0], "f_max": search[1]},
+                    inputs={"events": "work/bary"},
+                    outputs={"z2": "products/z2"},
+                )
+            )
             write_inputs["z2"] = "products/z2"
         fold_in = {"events": "work/bary"}
         if search is not None and frequency is None:
-            fold_in["z2"] = "products/z2"             # fold at the best Z^2 frequency
-        steps.append(Step(id="fold", algorithm="hxmt.fold",
-                          params={"frequency": frequency if frequency is not None else 0.5 * (search[0] + search[1]), "nbin": nbin},
-                          inputs=fold_in, outputs={"profile": "products/profile"}))
+            fold_in["z2"] = "products/z2"  # fold at the best Z^2 frequency
+        steps.append(
+            Step(
+                id="fold",
+                algorithm="hxmt.fold",
+                params={
+                    "frequency": frequency if frequency is not None else 0.5 * (search[0] + search[1]),
+                    "nbin": nbin,
+                },
+                inputs=fold_in,
+                outputs={"profile": "products/profile"},
+            )
+        )
         write_inputs["profile"] = "products/profile"
-    steps.append(Step(id="write", algorithm="hxmt.write_products", params={**inst, "out_dir": out_dir, **pr},
-                      inputs=write_inputs, outputs={"files": "products/files"}))
-    return Workflow(name=f"hxmt-{x.lower()}-pipeline", steps=steps,
-                    description=f"Insight-HXMT {x} Level-1 to products (HXMTDAS-like)",
-                    persist=["products/files", "products/spectrum", "products/lc", "products/z2"])
+    steps.append(
+        Step(
+            id="write",
+            algorithm="hxmt.write_products",
+            params={**inst, "out_dir": out_dir, **pr},
+            inputs=write_inputs,
+            outputs={"files": "products/files"},
+        )
+    )
+    return Workflow(
+        name=f"hxmt-{x.lower()}-pipeline",
+        steps=steps,
+        description=f"Insight-HXMT {x} Level-1 to products (HXMTDAS-like)",
+        persist=["products/files", "products/spectrum", "products/lc", "products/z2"],
+    )
 
 
-def run_pipeline(l1_dir: str | Path, instrument: str, out_dir: str | Path, *, engine: str = "inprocess",
-                 progress: Any = None, cancel: Any = None, **kw: Any) -> DataStore:
+def run_pipeline(
+    l1_dir: str | Path,
+    instrument: str,
+    out_dir: str | Path,
+    *,
+    engine: str = "inprocess",
+    progress: Any = None,
+    cancel: Any = None,
+    **kw: Any,
+) -> DataStore:
     """Run one instrument's pipeline on one exposure; returns the data store (``products/files`` lists the files).
 
     With ``search=(f_min, f_max)`` and no ``frequency``, the profile is folded at the best Z^2 frequency.
@@ -105,23 +218,35 @@ def run_pipeline(l1_dir: str | Path, instrument: str, out_dir: str | Path, *, en
     return run_workflow(wf, DataStore(), engine=engine, progress=progress, cancel=cancel, release=False)
 
 
-def run_many(l1_dirs: Sequence[str | Path], instrument: str, out_dirs: Sequence[str | Path], *,
-             engine: str = "dask", scheduler: Any = None, progress: Any = None, cancel: Any = None,
-             **kw: Any) -> list[list[str]]:
+def run_many(
+    l1_dirs: Sequence[str | Path],
+    instrument: str,
+    out_dirs: Sequence[str | Path],
+    *,
+    engine: str = "dask",
+    scheduler: Any = None,
+    progress: Any = None,
+    cancel: Any = None,
+    **kw: Any,
+) -> list[list[str]]:
     """Run the pipeline on many exposures, in parallel on the Dask engine; returns the files of each."""
     if len(l1_dirs) != len(out_dirs):
         raise ValueError(f"{len(l1_dirs)} Level-1 folders but {len(out_dirs)} output folders")
     if engine != "dask":
-        return [list(run_pipeline(a, instrument, b, progress=progress, cancel=cancel, **kw)["products/files"])
-                for a, b in zip(l1_dirs, out_dirs)]
-    from ..core.engine import get_dask_engine  # noqa: PLC0415
+        return [
+            list(run_pipeline(a, instrument, b, progress=progress, cancel=cancel, **kw)["products/files"])
+            for a, b in zip(l1_dirs, out_dirs, strict=False)
+        ]
+    from ..core.engine import get_dask_engine
 
     eng = get_dask_engine(scheduler)
     results = []
-    wfs = [pipeline_workflow(instrument, str(a), str(b), **kw) for a, b in zip(l1_dirs, out_dirs)]
+    wfs = [
+        pipeline_workflow(instrument, str(a), str(b), **kw) for a, b in zip(l1_dirs, out_dirs, strict=False)
+    ]
     # one workflow per observation: parameters differ, so map each as its own run
     futs = [eng.client.submit(_run_one, wf, pure=False) for wf in wfs]
-    from distributed import wait  # noqa: PLC0415
+    from distributed import wait
 
     wait(futs)
     for f in futs:

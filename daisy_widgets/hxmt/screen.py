@@ -1,4 +1,5 @@
 """Event screening: GTI, detectors, PI range and the instruments' event flags (``hescreen``...)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,8 +22,10 @@ def check_pi_range(instrument: str, pi_min: int, pi_max: int) -> str | None:
     if pi_min > pi_max:
         return f"PI range {pi_min}:{pi_max} is empty (min > max)"
     if pi_min < 0 or pi_max > s.n_pi - 1:
-        return (f"PI range {pi_min}:{pi_max} is outside {s.name}'s channels 0:{s.n_pi - 1} "
-                f"({s.energy(0):.1f}-{s.energy(s.n_pi):.1f} keV)")
+        return (
+            f"PI range {pi_min}:{pi_max} is outside {s.name}'s channels 0:{s.n_pi - 1} "
+            f"({s.energy(0):.1f}-{s.energy(s.n_pi):.1f} keV)"
+        )
     return None
 
 
@@ -36,10 +39,14 @@ def select_detectors(instrument: str, detectors: Sequence[int] | None, blind: bo
     det = np.asarray(sorted(set(int(d) for d in detectors)))
     bad = det[(det < 0) | (det >= cal.det_id.size)]
     if bad.size:
-        raise ValueError(f"detector(s) {', '.join(map(str, bad))} do not exist on {instrument} (0..{cal.det_id.size - 1})")
+        raise ValueError(
+            f"detector(s) {', '.join(map(str, bad))} do not exist on {instrument} (0..{cal.det_id.size - 1})"
+        )
     blind_sel = det[np.isin(det, cal.blind_detectors)]
     if blind_sel.size:
-        raise ValueError(f"detector(s) {', '.join(map(str, blind_sel))} of {instrument} are blind (background) detectors")
+        raise ValueError(
+            f"detector(s) {', '.join(map(str, blind_sel))} of {instrument} are blind (background) detectors"
+        )
     return det
 
 
@@ -58,8 +65,14 @@ def flag_mask(events: np.ndarray, instrument: str) -> np.ndarray:
     return ok
 
 
-def screen(events: np.ndarray, gti: np.ndarray, instrument: str, pi_range: tuple[int, int] | None = None,
-           detectors: Sequence[int] | None = None, blind: bool = False) -> np.ndarray:
+def screen(
+    events: np.ndarray,
+    gti: np.ndarray,
+    instrument: str,
+    pi_range: tuple[int, int] | None = None,
+    detectors: Sequence[int] | None = None,
+    blind: bool = False,
+) -> np.ndarray:
     """Screened events: inside the GTI, on the selected detectors, in the PI range, with good flags.
 
     Parameters
@@ -89,8 +102,13 @@ def screen(events: np.ndarray, gti: np.ndarray, instrument: str, pi_range: tuple
     return events[m]
 
 
-def raw_in_gti(events: np.ndarray, gti: np.ndarray, instrument: str, detectors: Sequence[int] | None = None,
-               blind: bool = False) -> np.ndarray:
+def raw_in_gti(
+    events: np.ndarray,
+    gti: np.ndarray,
+    instrument: str,
+    detectors: Sequence[int] | None = None,
+    blind: bool = False,
+) -> np.ndarray:
     """Times of every recorded event (any flag or PI) on the selected detectors inside the GTI:
     what causes dead time."""
     det = select_detectors(instrument, detectors, blind)

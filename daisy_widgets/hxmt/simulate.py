@@ -21,6 +21,7 @@ pulse widths and ACD vetoes, flagged events); ME split events (grade) and LE
 split events (recon); non-paralysable dead time per detector; and per-detector
 gains (Channel = (PI - GAIN_C0) / GAIN_C1).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -31,7 +32,15 @@ import numpy as np
 
 from ..core.atomic import atomic_path
 from .caldb import Calibration, load_calibration
-from .mission import INSTRUMENTS, L1_FOLDER, l1_name, mission_time_to_mjd, mjd_to_mission_time, spec, time_keywords
+from .mission import (
+    INSTRUMENTS,
+    L1_FOLDER,
+    l1_name,
+    mission_time_to_mjd,
+    mjd_to_mission_time,
+    spec,
+    time_keywords,
+)
 from .orbit import ehk_table
 from .timing import barycentric_delay
 
@@ -104,7 +113,7 @@ def _sample_powerlaw(rng: np.random.Generator, n: int, index: float, lo: float, 
     if abs(index - 1.0) < 1e-9:
         return lo * (hi / lo) ** u
     a = 1.0 - index
-    return (lo ** a + u * (hi ** a - lo ** a)) ** (1.0 / a)
+    return (lo**a + u * (hi**a - lo**a)) ** (1.0 / a)
 
 
 def _sample_times(rng: np.random.Generator, t_grid: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
@@ -119,10 +128,11 @@ def _sample_times(rng: np.random.Generator, t_grid: np.ndarray, weight: np.ndarr
 
 def _dead_time_filter(time: np.ndarray, det: np.ndarray, tau: float) -> np.ndarray:
     """Keep-mask of a non-paralysable dead time ``tau`` per detector (events sorted by time)."""
-    from numba import njit  # noqa: PLC0415
+    from numba import njit
 
     global _dt_kernel
     if _dt_kernel is None:
+
         @njit(cache=False)
         def kern(t, d, tau, ndet):
             last = np.full(ndet, -1e30)
@@ -133,6 +143,7 @@ def _dead_time_filter(time: np.ndarray, det: np.ndarray, tau: float) -> np.ndarr
                     keep[i] = True
                     last[k] = t[i]
             return keep
+
         _dt_kernel = kern
     return _dt_kernel(time, det.astype(np.int64), tau, int(det.max()) + 1 if det.size else 1)
 
@@ -140,21 +151,26 @@ def _dead_time_filter(time: np.ndarray, det: np.ndarray, tau: float) -> np.ndarr
 _dt_kernel = None
 
 
-def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndarray], rng: np.random.Generator,
-                        cal: Calibration | None = None) -> dict[str, np.ndarray]:
+def simulate_instrument(
+    cfg: SimulationConfig,
+    inst: str,
+    ehk: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    cal: Calibration | None = None,
+) -> dict[str, np.ndarray]:
     """Level-1 event columns of one instrument (sorted by time)."""
     s = spec(inst)
     cal = cal or load_calibration(inst)
     t_grid = ehk["TIME"][:-1]
-    on = ehk["SAA_FLAG"][:-1] == 0                           # detectors off in the SAA
-    visible = on & (ehk["ELV"][:-1] > 0)                     # source above the Earth limb
+    on = ehk["SAA_FLAG"][:-1] == 0  # detectors off in the SAA
+    visible = on & (ehk["ELV"][:-1] > 0)  # source above the Earth limb
     open_det = cal.open_detectors
     n_det = cal.det_id.size
     e_lo, e_hi = float(cal.arf_lo[0]), float(cal.arf_hi[-1])
 
     # -- source photons: power law x effective area, in visible seconds
     eg = np.geomspace(e_lo, e_hi, 4000)
-    dens = cfg.norm * eg ** -cfg.photon_index * cal.area_at(eg)          # counts/s/keV
+    dens = cfg.norm * eg**-cfg.photon_index * cal.area_at(eg)  # counts/s/keV
     cdf = np.concatenate([[0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(eg))])
     rate = cdf[-1]
     # ME: the CALDB area is that of grade-0 (single-pixel) events; split events come on top
@@ -164,7 +180,9 @@ def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndar
     if cfg.pulsar_frequency and n_src:
         pulsed = rng.random(n_src) < cfg.pulsed_fraction
         tp = t_src[pulsed]
-        delay = barycentric_delay(tp, cfg.ra, cfg.dec, ehk["TIME"], np.stack([ehk["X"], ehk["Y"], ehk["Z"]], -1))
+        delay = barycentric_delay(
+            tp, cfg.ra, cfg.dec, ehk["TIME"], np.stack([ehk["X"], ehk["Y"], ehk["Z"]], -1)
+        )
         f = cfg.pulsar_frequency
         tb = tp + delay - cfg.start
         cycles = np.floor(tb * f)
@@ -179,7 +197,7 @@ def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndar
     e_full = (s.energy(0), s.energy(s.n_pi))
     n_b = rng.poisson(cal.bkg_rate * n_det * mod.sum())
     e_b = [_sample_powerlaw(rng, n_b, cal.bkg_index, *e_full)]
-    for le, lr in zip(cal.line_energy, cal.line_rate):
+    for le, lr in zip(cal.line_energy, cal.line_rate, strict=False):
         k = rng.poisson(lr * n_det * mod.sum())
         e_b.append(le + rng.normal(0, 1, k) * cal.sigma(np.full(k, le)))
     e_bkg = np.concatenate(e_b)
@@ -211,10 +229,15 @@ def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndar
         pw = rng.integers(s.pulse_width[0], s.pulse_width[1] + 1, n)
         acd = np.zeros(n, np.int32)
         kind = rng.random(n)
-        pw = np.where(junk & (kind < 0.6), rng.integers(75, 120, n), pw)          # CsI events
-        acd = np.where(junk & (kind >= 0.6), rng.integers(1, 1 << 17, n), acd)    # ACD vetoed
-        cols.update(Channel=channel(e, d), Pulse_Width=pw.astype(np.uint8), ACD=acd.astype(np.int32),
-                    Event_Type=np.zeros(n, np.uint8), Flag=np.zeros(n, np.uint8))
+        pw = np.where(junk & (kind < 0.6), rng.integers(75, 120, n), pw)  # CsI events
+        acd = np.where(junk & (kind >= 0.6), rng.integers(1, 1 << 17, n), acd)  # ACD vetoed
+        cols.update(
+            Channel=channel(e, d),
+            Pulse_Width=pw.astype(np.uint8),
+            ACD=acd.astype(np.int32),
+            Event_Type=np.zeros(n, np.uint8),
+            Flag=np.zeros(n, np.uint8),
+        )
     else:
         flag = junk.astype(np.uint8)
         if inst == "ME":
@@ -241,40 +264,74 @@ def simulate_instrument(cfg: SimulationConfig, inst: str, ehk: dict[str, np.ndar
             e = e2
         order = np.argsort(t, kind="stable")
         t, e, d, flag = t[order], e[order], d[order], flag[order]
-        cols = {"Time": t, "Det_ID": d.astype(np.int16), "Channel": channel(e, d),
-                "Event_Type": np.zeros(t.size, np.uint8), "Flag": flag}
+        cols = {
+            "Time": t,
+            "Det_ID": d.astype(np.int16),
+            "Channel": channel(e, d),
+            "Event_Type": np.zeros(t.size, np.uint8),
+            "Flag": flag,
+        }
     if inst == "HE":
         cols["Det_ID"] = cols["Det_ID"].astype(np.uint8)
     return cols
 
 
 def _date(t: float) -> str:
-    from astropy.time import Time  # noqa: PLC0415
+    from astropy.time import Time
 
     return Time(mission_time_to_mjd(t), format="mjd", scale="tt").utc.isot[:19]
 
 
 def _meta(cfg: SimulationConfig, inst: str) -> dict[str, object]:
     t0, t1 = cfg.start, cfg.start + cfg.exposure
-    return {"TELESCOP": "HXMT", "INSTRUME": inst, "OBJECT": cfg.target, "RA_OBJ": cfg.ra, "DEC_OBJ": cfg.dec,
-            "EQUINOX": 2000.0, "RADECSYS": "FK5", "OBS_ID": cfg.obs_id, "EXP_ID": cfg.exp_id,
-            "DATE-OBS": _date(t0), "DATE-END": _date(t1), "TSTART": t0, "TSTOP": t1,
-            "EXPOSURE": (cfg.exposure, "[s] length of the exposure"), "INSTLIST": ",".join(cfg.instruments),
-            "DATA_VER": f"V{cfg.version}", "ORIGIN": "Daisy simulator", "CREATOR": "daisy hxmt simulate",
-            **time_keywords()}
+    return {
+        "TELESCOP": "HXMT",
+        "INSTRUME": inst,
+        "OBJECT": cfg.target,
+        "RA_OBJ": cfg.ra,
+        "DEC_OBJ": cfg.dec,
+        "EQUINOX": 2000.0,
+        "RADECSYS": "FK5",
+        "OBS_ID": cfg.obs_id,
+        "EXP_ID": cfg.exp_id,
+        "DATE-OBS": _date(t0),
+        "DATE-END": _date(t1),
+        "TSTART": t0,
+        "TSTOP": t1,
+        "EXPOSURE": (cfg.exposure, "[s] length of the exposure"),
+        "INSTLIST": ",".join(cfg.instruments),
+        "DATA_VER": f"V{cfg.version}",
+        "ORIGIN": "Daisy simulator",
+        "CREATOR": "daisy hxmt simulate",
+        **time_keywords(),
+    }
 
 
-_FORMATS = {np.dtype(np.float64): "D", np.dtype(np.float32): "E", np.dtype(np.int16): "I", np.dtype(np.int32): "J",
-            np.dtype(np.uint8): "B", np.dtype(np.int64): "K"}
+_FORMATS = {
+    np.dtype(np.float64): "D",
+    np.dtype(np.float32): "E",
+    np.dtype(np.int16): "I",
+    np.dtype(np.int32): "J",
+    np.dtype(np.uint8): "B",
+    np.dtype(np.int64): "K",
+}
 
 
-def write_fits_table(path: Path, extname: str, columns: dict[str, np.ndarray], meta: dict[str, object],
-                     units: dict[str, str] | None = None) -> Path:
+def write_fits_table(
+    path: Path,
+    extname: str,
+    columns: dict[str, np.ndarray],
+    meta: dict[str, object],
+    units: dict[str, str] | None = None,
+) -> Path:
     """Write one binary table (plus a primary header carrying ``meta``) atomically."""
-    from astropy.io import fits  # noqa: PLC0415
+    from astropy.io import fits
 
     units = units or {}
-    cols = [fits.Column(name=k, format=_FORMATS[np.asarray(v).dtype], array=v, unit=units.get(k)) for k, v in columns.items()]
+    cols = [
+        fits.Column(name=k, format=_FORMATS[np.asarray(v).dtype], array=v, unit=units.get(k))
+        for k, v in columns.items()
+    ]
     prim = fits.PrimaryHDU()
     prim.header.update(meta)
     tab = fits.BinTableHDU.from_columns(cols, name=extname)
@@ -315,35 +372,86 @@ def simulate_observation(out: str | Path, cfg: SimulationConfig | None = None, p
     ang[slew] = 3.0 * (1 - (t[slew] - cfg.start) / 120.0) + 0.05
     ehk = ehk_table(t, cfg.ra, cfg.dec, pointing_offset=ang)
     meta = _meta(cfg, "HXMT")
-    write_fits_table(root / L1_FOLDER["EHK"] / l1_name(cfg.exp_id, "EHK", cfg.version), "EHK",
-                     {k: ehk[k].astype(np.int16 if k == "SAA_FLAG" else np.float64) for k in
-                      ("TIME", "ELV", "DYE_ELV", "COR", "SAA_FLAG", "T_SAA", "TN_SAA", "ANG_DIST", "SUN_ANG", "MOON_ANG")},
-                     meta, {"TIME": "s", "ELV": "deg", "DYE_ELV": "deg", "COR": "GV", "T_SAA": "s", "TN_SAA": "s",
-                            "ANG_DIST": "deg", "SUN_ANG": "deg", "MOON_ANG": "deg"})
-    write_fits_table(root / L1_FOLDER["Orbit"] / l1_name(cfg.exp_id, "Orbit", cfg.version), "Orbit",
-                     {"Time": ehk["TIME"], "Lon": ehk["LON"], "Lat": ehk["LAT"], "Alt": ehk["ALT"],
-                      "X": ehk["X"], "Y": ehk["Y"], "Z": ehk["Z"]}, meta,
-                     {"Time": "s", "Lon": "deg", "Lat": "deg", "Alt": "km", "X": "km", "Y": "km", "Z": "km"})
+    write_fits_table(
+        root / L1_FOLDER["EHK"] / l1_name(cfg.exp_id, "EHK", cfg.version),
+        "EHK",
+        {
+            k: ehk[k].astype(np.int16 if k == "SAA_FLAG" else np.float64)
+            for k in (
+                "TIME",
+                "ELV",
+                "DYE_ELV",
+                "COR",
+                "SAA_FLAG",
+                "T_SAA",
+                "TN_SAA",
+                "ANG_DIST",
+                "SUN_ANG",
+                "MOON_ANG",
+            )
+        },
+        meta,
+        {
+            "TIME": "s",
+            "ELV": "deg",
+            "DYE_ELV": "deg",
+            "COR": "GV",
+            "T_SAA": "s",
+            "TN_SAA": "s",
+            "ANG_DIST": "deg",
+            "SUN_ANG": "deg",
+            "MOON_ANG": "deg",
+        },
+    )
+    write_fits_table(
+        root / L1_FOLDER["Orbit"] / l1_name(cfg.exp_id, "Orbit", cfg.version),
+        "Orbit",
+        {
+            "Time": ehk["TIME"],
+            "Lon": ehk["LON"],
+            "Lat": ehk["LAT"],
+            "Alt": ehk["ALT"],
+            "X": ehk["X"],
+            "Y": ehk["Y"],
+            "Z": ehk["Z"],
+        },
+        meta,
+        {"Time": "s", "Lon": "deg", "Lat": "deg", "Alt": "km", "X": "km", "Y": "km", "Z": "km"},
+    )
     # attitude: pointing offset towards +Dec
-    write_fits_table(root / L1_FOLDER["Att"] / l1_name(cfg.exp_id, "Att", cfg.version), "ATT",
-                     {"Time": ehk["TIME"], "Ra": np.full(t.size, cfg.ra), "Dec": cfg.dec + ang, "Roll": np.zeros(t.size)},
-                     meta, {"Time": "s", "Ra": "deg", "Dec": "deg", "Roll": "deg"})
+    write_fits_table(
+        root / L1_FOLDER["Att"] / l1_name(cfg.exp_id, "Att", cfg.version),
+        "ATT",
+        {"Time": ehk["TIME"], "Ra": np.full(t.size, cfg.ra), "Dec": cfg.dec + ang, "Roll": np.zeros(t.size)},
+        meta,
+        {"Time": "s", "Ra": "deg", "Dec": "deg", "Roll": "deg"},
+    )
     report(1, steps, "orbit")
     for k, inst in enumerate(cfg.instruments):
         cols = simulate_instrument(cfg, inst, ehk, rng)
-        write_fits_table(root / L1_FOLDER[f"{inst}-Evt"] / l1_name(cfg.exp_id, f"{inst}-Evt", cfg.version), "Events",
-                         cols, _meta(cfg, inst), {"Time": "s", "Channel": "chan"})
+        write_fits_table(
+            root / L1_FOLDER[f"{inst}-Evt"] / l1_name(cfg.exp_id, f"{inst}-Evt", cfg.version),
+            "Events",
+            cols,
+            _meta(cfg, inst),
+            {"Time": "s", "Channel": "chan"},
+        )
         report(2 + k, steps, inst)
     report(steps, steps, "done")
     return root
 
 
-def first_good_window(t_from: float, ra: float = CRAB_RA, dec: float = CRAB_DEC, min_good: float = 300.0,
-                      search: float = 86400.0) -> float:
+def first_good_window(
+    t_from: float,
+    ra: float = CRAB_RA,
+    dec: float = CRAB_DEC,
+    min_good: float = 300.0,
+    search: float = 86400.0,
+) -> float:
     """Start (mission s) of the first stretch after ``t_from`` with at least ``min_good`` s of default
     GTI (any instrument), minus 150 s so the exposure opens with a slew and some bad time."""
-    from .gti import evaluate, mask_to_gti  # noqa: PLC0415
-    from .mission import DEFAULT_GTI_EXPR  # noqa: PLC0415
+    from .gti import evaluate, mask_to_gti
+    from .mission import DEFAULT_GTI_EXPR
 
     t = t_from + np.arange(0.0, search, 5.0)
     ehk = ehk_table(t, ra, dec)
@@ -355,8 +463,13 @@ def first_good_window(t_from: float, ra: float = CRAB_RA, dec: float = CRAB_DEC,
     return float(long[0, 0] - 150.0)
 
 
-def write_sample_observations(out_dir: str | Path, n: int = 2, seed: int = 0, exposure: float = 800.0,
-                              instruments: tuple[str, ...] = INSTRUMENTS) -> list[Path]:
+def write_sample_observations(
+    out_dir: str | Path,
+    n: int = 2,
+    seed: int = 0,
+    exposure: float = 800.0,
+    instruments: tuple[str, ...] = INSTRUMENTS,
+) -> list[Path]:
     """Demo Crab observations for ``daisy data sample``, under ``<out_dir>/data/hxmt/<ObsID>/<ExpID>-<date>-01-01/``.
 
     Observation ``i`` (0-based) has ObsID ``P01012990{i+1:02d}``, starts on 2018-03-01 + ``i`` days at
@@ -367,7 +480,12 @@ def write_sample_observations(out_dir: str | Path, n: int = 2, seed: int = 0, ex
     paths = []
     for i in range(n):
         start = first_good_window(DEFAULT_START + i * 86400.0, min_good=min(exposure, 600.0))
-        cfg = SimulationConfig(instruments=instruments, exposure=exposure, start=start,
-                               obs_id=f"P01012990{i + 1:02d}", seed=seed + i)
+        cfg = SimulationConfig(
+            instruments=instruments,
+            exposure=exposure,
+            start=start,
+            obs_id=f"P01012990{i + 1:02d}",
+            seed=seed + i,
+        )
         paths.append(simulate_observation(out, cfg))
     return paths

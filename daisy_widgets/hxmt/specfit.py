@@ -6,6 +6,7 @@ response, adds the background scaled by exposure and ``BACKSCAL`` ratios and
 fits with chi-square (data variance, channels grouped to a minimum of counts).
 It knows nothing of the pipeline's objects: only the files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,19 +30,25 @@ class PowerLawFit:
 
 def read_ogip(pha: str | Path) -> dict[str, object]:
     """Counts, exposure, backscal, background and response of a PHA file (paths resolved next to it)."""
-    from astropy.io import fits  # noqa: PLC0415
+    from astropy.io import fits
 
     pha = Path(pha)
     with fits.open(pha) as hl:
         h = hl["SPECTRUM"].header
-        out = {"counts": np.array(hl["SPECTRUM"].data["COUNTS"], float), "exposure": float(h["EXPOSURE"]),
-               "backscal": float(h.get("BACKSCAL", 1.0)), "backfile": h.get("BACKFILE", "NONE"),
-               "respfile": h.get("RESPFILE", "NONE")}
+        out = {
+            "counts": np.array(hl["SPECTRUM"].data["COUNTS"], float),
+            "exposure": float(h["EXPOSURE"]),
+            "backscal": float(h.get("BACKSCAL", 1.0)),
+            "backfile": h.get("BACKFILE", "NONE"),
+            "respfile": h.get("RESPFILE", "NONE"),
+        }
     if out["backfile"] not in ("NONE", "none", ""):
         with fits.open(pha.parent / out["backfile"]) as hl:
             hb = hl["SPECTRUM"].header
             out["bkg_counts"] = np.array(hl["SPECTRUM"].data["COUNTS"], float)
-            out["bkg_scale"] = (out["exposure"] / float(hb["EXPOSURE"])) * (out["backscal"] / float(hb.get("BACKSCAL", 1.0)))
+            out["bkg_scale"] = (out["exposure"] / float(hb["EXPOSURE"])) * (
+                out["backscal"] / float(hb.get("BACKSCAL", 1.0))
+            )
     with fits.open(pha.parent / out["respfile"]) as hl:
         m = hl["MATRIX"].data
         out["energ_lo"] = np.array(m["ENERG_LO"], float)
@@ -52,14 +59,16 @@ def read_ogip(pha: str | Path) -> dict[str, object]:
         full = np.zeros((len(m), len(out["counts"])))
         for i in range(len(m)):
             a = int(f_chan[i]) - tlmin
-            full[i, a:a + mat.shape[1]] = mat[i, : len(out["counts"]) - a]
+            full[i, a : a + mat.shape[1]] = mat[i, : len(out["counts"]) - a]
         out["matrix"] = full
         eb = hl["EBOUNDS"].data
         out["e_min"], out["e_max"] = np.array(eb["E_MIN"], float), np.array(eb["E_MAX"], float)
     return out
 
 
-def _group(counts: np.ndarray, min_counts: int, bkg: np.ndarray | None = None, min_bkg: int = 0) -> np.ndarray:
+def _group(
+    counts: np.ndarray, min_counts: int, bkg: np.ndarray | None = None, min_bkg: int = 0
+) -> np.ndarray:
     """Group labels so each group has at least ``min_counts`` counts and ``min_bkg`` background
     counts (the last group is merged back into the previous one)."""
     labels = np.zeros(counts.size, int)
@@ -91,8 +100,14 @@ def wstat(S: np.ndarray, B: np.ndarray, mu: np.ndarray, alpha: float) -> float:
     s0, b0 = S == 0, B == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         g = ~s0 & ~b0
-        w[g] = (ts * m[g] + (ts + tb) * f[g] - S[g] * np.log(ts * m[g] + ts * f[g]) - B[g] * np.log(tb * f[g])
-                - S[g] * (1 - np.log(S[g])) - B[g] * (1 - np.log(B[g])))
+        w[g] = (
+            ts * m[g]
+            + (ts + tb) * f[g]
+            - S[g] * np.log(ts * m[g] + ts * f[g])
+            - B[g] * np.log(tb * f[g])
+            - S[g] * (1 - np.log(S[g]))
+            - B[g] * (1 - np.log(B[g]))
+        )
         k = s0 & ~b0
         w[k] = ts * m[k] - B[k] * np.log(tb / (ts + tb))
         lim = m <= S / (ts + tb)
@@ -104,8 +119,14 @@ def wstat(S: np.ndarray, B: np.ndarray, mu: np.ndarray, alpha: float) -> float:
     return float(2.0 * np.sum(w))
 
 
-def fit_powerlaw(pha: str | Path, band: tuple[float, float], min_counts: int = 30, min_bkg: int = 20,
-                 start: tuple[float, float] = (2.0, 10.0), stat: str = "wstat") -> PowerLawFit:
+def fit_powerlaw(
+    pha: str | Path,
+    band: tuple[float, float],
+    min_counts: int = 30,
+    min_bkg: int = 20,
+    start: tuple[float, float] = (2.0, 10.0),
+    stat: str = "wstat",
+) -> PowerLawFit:
     """Fit ``K * E**-Gamma`` to the channels of ``pha`` whose energy bounds lie inside ``band`` (keV).
 
     ``stat="wstat"`` (default): Poisson likelihood of source and background counts with the
@@ -114,7 +135,7 @@ def fit_powerlaw(pha: str | Path, band: tuple[float, float], min_counts: int = 3
     ``N + scale**2 * B``, channels grouped to ``min_counts`` counts and ``min_bkg`` background
     counts. ``chi2``/``dof`` are reported in both cases (Pearson chi-square for W-stat).
     """
-    from scipy.optimize import least_squares  # noqa: PLC0415
+    from scipy.optimize import least_squares
 
     d = read_ogip(pha)
     sel = (d["e_min"] >= band[0]) & (d["e_max"] <= band[1])
@@ -125,14 +146,14 @@ def fit_powerlaw(pha: str | Path, band: tuple[float, float], min_counts: int = 3
     ng = lab.max() + 1
     N = np.bincount(lab, n, ng)
     B = np.bincount(lab, b, ng)
-    var = N + bs ** 2 * B
+    var = N + bs**2 * B
     elo, ehi = d["energ_lo"], d["energ_hi"]
     R = d["matrix"][:, sel]
 
     def model(p):
         g, k = p
         a = 1.0 - g
-        flux = k * (ehi ** a - elo ** a) / a if abs(a) > 1e-9 else k * np.log(ehi / elo)
+        flux = k * (ehi**a - elo**a) / a if abs(a) > 1e-9 else k * np.log(ehi / elo)
         return np.bincount(lab, flux @ R, ng) * d["exposure"] + bs * B
 
     def resid(p):
@@ -141,13 +162,20 @@ def fit_powerlaw(pha: str | Path, band: tuple[float, float], min_counts: int = 3
     r = least_squares(resid, x0=np.array(start, float), x_scale="jac")
     J = r.jac
     cov = np.linalg.inv(J.T @ J)
-    chi2 = float(np.sum(r.fun ** 2))
+    chi2 = float(np.sum(r.fun**2))
     if stat == "chi2":
-        return PowerLawFit(float(r.x[0]), float(np.sqrt(cov[0, 0])), float(r.x[1]), float(np.sqrt(cov[1, 1])),
-                           chi2, int(ng - 2), int(n.sum()))
+        return PowerLawFit(
+            float(r.x[0]),
+            float(np.sqrt(cov[0, 0])),
+            float(r.x[1]),
+            float(np.sqrt(cov[1, 1])),
+            chi2,
+            int(ng - 2),
+            int(n.sum()),
+        )
     if stat != "wstat":
         raise ValueError(f"stat must be 'wstat' or 'chi2'; got {stat!r}")
-    from scipy.optimize import minimize  # noqa: PLC0415
+    from scipy.optimize import minimize
 
     lab2 = _group(n, min_counts)
     ng2 = lab2.max() + 1
@@ -157,12 +185,12 @@ def fit_powerlaw(pha: str | Path, band: tuple[float, float], min_counts: int = 3
     def src_counts(p):
         g, k = p
         a = 1.0 - g
-        flux = k * (ehi ** a - elo ** a) / a if abs(a) > 1e-9 else k * np.log(ehi / elo)
+        flux = k * (ehi**a - elo**a) / a if abs(a) > 1e-9 else k * np.log(ehi / elo)
         return np.bincount(lab2, flux @ R, ng2) * d["exposure"]
 
     def W(p):
         mu = src_counts(p)
-        if bs <= 0:   # no background: Cash statistic
+        if bs <= 0:  # no background: Cash statistic
             mu = np.maximum(mu, 1e-300)
             return float(2 * np.sum(mu - S2 + S2 * np.log(np.where(S2 > 0, S2 / mu, 1.0))))
         return wstat(S2, B2, mu, alpha)
@@ -175,8 +203,18 @@ def fit_powerlaw(pha: str | Path, band: tuple[float, float], min_counts: int = 3
     for i in range(2):
         for j in range(2):
             ei, ej = np.eye(2)[i] * h[i], np.eye(2)[j] * h[j]
-            H[i, j] = (W(x + ei + ej) - W(x + ei - ej) - W(x - ei + ej) + W(x - ei - ej)) / (4 * h[i] * h[j]) \
-                if i != j else (W(x + ei) - 2 * f0 + W(x - ei)) / h[i] ** 2
+            H[i, j] = (
+                (W(x + ei + ej) - W(x + ei - ej) - W(x - ei + ej) + W(x - ei - ej)) / (4 * h[i] * h[j])
+                if i != j
+                else (W(x + ei) - 2 * f0 + W(x - ei)) / h[i] ** 2
+            )
     cov = 2.0 * np.linalg.inv(H)
-    return PowerLawFit(float(x[0]), float(np.sqrt(cov[0, 0])), float(x[1]), float(np.sqrt(cov[1, 1])),
-                       float(f0), int(ng2 - 2), int(n.sum()))
+    return PowerLawFit(
+        float(x[0]),
+        float(np.sqrt(cov[0, 0])),
+        float(x[1]),
+        float(np.sqrt(cov[1, 1])),
+        float(f0),
+        int(ng2 - 2),
+        int(n.sum()),
+    )

@@ -3,6 +3,7 @@
 Hot loops are plain numpy (``bincount``/vectorised sums) so 10^7 events fold in
 well under a second.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,9 @@ from .mission import MJDREFF, MJDREFI, mission_time_to_mjd
 C_KM_S = 299792.458
 
 
-def barycentric_delay(t: np.ndarray, ra: float, dec: float, orbit_time: np.ndarray,
-                      orbit_xyz: np.ndarray, step: float = 20.0) -> np.ndarray:
+def barycentric_delay(
+    t: np.ndarray, ra: float, dec: float, orbit_time: np.ndarray, orbit_xyz: np.ndarray, step: float = 20.0
+) -> np.ndarray:
     """Seconds to add to spacecraft TT mission times to get barycentric TDB mission times.
 
     ``t_bary = t + delay``: Roemer delay of the satellite (Earth's barycentric
@@ -30,17 +32,17 @@ def barycentric_delay(t: np.ndarray, ra: float, dec: float, orbit_time: np.ndarr
     orbit_time, orbit_xyz
         Orbit samples: times (s), shape (n,), and J2000 positions (km), shape (n, 3).
     """
-    from astropy.coordinates import get_body_barycentric  # noqa: PLC0415
-    from astropy.time import Time  # noqa: PLC0415
+    from astropy.coordinates import get_body_barycentric
+    from astropy.time import Time
 
-    from .orbit import unit_vector  # noqa: PLC0415
+    from .orbit import unit_vector
 
     t = np.asarray(t, dtype=float)
     if t.size == 0:
         return np.zeros_like(t)
     grid = np.arange(t.min() - step, t.max() + 2 * step, step)
     tt = Time(MJDREFI, MJDREFF + grid / 86400.0, format="mjd", scale="tt")
-    earth = get_body_barycentric("earth", tt).xyz.to_value("km").T   # (n, 3)
+    earth = get_body_barycentric("earth", tt).xyz.to_value("km").T  # (n, 3)
     sat = np.stack([np.interp(grid, orbit_time, orbit_xyz[:, k]) for k in range(3)], axis=-1)
     src = unit_vector(ra, dec)
     roemer = (earth + sat) @ src / C_KM_S
@@ -49,8 +51,9 @@ def barycentric_delay(t: np.ndarray, ra: float, dec: float, orbit_time: np.ndarr
     return np.interp(t, grid, roemer + tdb_tt)
 
 
-def fold_events(times: np.ndarray, frequency: float, nbin: int = 32, epoch: float | None = None,
-                fdot: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def fold_events(
+    times: np.ndarray, frequency: float, nbin: int = 32, epoch: float | None = None, fdot: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Pulse profile of event times (s): phase bin centres (nbin,) and counts (nbin,)."""
     t = np.asarray(times, dtype=float)
     t0 = t[0] if epoch is None and t.size else (epoch or 0.0)
@@ -63,8 +66,13 @@ def fold_events(times: np.ndarray, frequency: float, nbin: int = 32, epoch: floa
     return (np.arange(nbin) + 0.5) / nbin, counts
 
 
-def z2_statistic(times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epoch: float | None = None,
-                 chunk: int = 2_000_000) -> np.ndarray:
+def z2_statistic(
+    times: np.ndarray,
+    frequencies: np.ndarray,
+    nharm: int = 2,
+    epoch: float | None = None,
+    chunk: int = 2_000_000,
+) -> np.ndarray:
     """Z^2_n (Buccheri et al. 1983) of event times at each trial frequency, shape (len(frequencies),).
 
     Uses the harmonic recurrence (one sin/cos per event and frequency), in chunks of events.
@@ -80,7 +88,7 @@ def z2_statistic(times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epo
         cs = np.zeros(nharm)
         sn = np.zeros(nharm)
         for a in range(0, n, chunk):
-            ph = 2 * np.pi * np.mod((t[a:a + chunk] - t0) * f, 1.0)
+            ph = 2 * np.pi * np.mod((t[a : a + chunk] - t0) * f, 1.0)
             c1, s1 = np.cos(ph), np.sin(ph)
             c, s = c1.copy(), s1.copy()
             for k in range(nharm):
@@ -88,12 +96,13 @@ def z2_statistic(times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epo
                 sn[k] += s.sum()
                 if k + 1 < nharm:
                     c, s = c * c1 - s * s1, s * c1 + c * s1
-        out[i] = 2.0 / n * np.sum(cs ** 2 + sn ** 2)
+        out[i] = 2.0 / n * np.sum(cs**2 + sn**2)
     return out
 
 
-def z2_binned(times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epoch: float | None = None,
-              nbin: int = 64) -> np.ndarray:
+def z2_binned(
+    times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epoch: float | None = None, nbin: int = 64
+) -> np.ndarray:
     """Z^2_n over many trial frequencies from one fold (fast; O(n_events + n_trials * n_segments)).
 
     Events are folded at the central trial frequency ``f0`` into ``nbin`` phase bins per time
@@ -119,7 +128,7 @@ def z2_binned(times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epoch:
     b = np.minimum((ph * nbin).astype(np.int64), nbin - 1)
     H = np.bincount(j * nbin + b, minlength=nseg * nbin).reshape(nseg, nbin).astype(float)
     # per segment, harmonic sums sum_b H[j, b] exp(2 pi i k (b + 0.5) / nbin)
-    A = np.fft.ifft(H, axis=1)[:, 1:nharm + 1] * nbin * np.exp(1j * np.pi * np.arange(1, nharm + 1) / nbin)
+    A = np.fft.ifft(H, axis=1)[:, 1 : nharm + 1] * nbin * np.exp(1j * np.pi * np.arange(1, nharm + 1) / nbin)
     tj = (np.arange(nseg) + 0.5) * seg
     out = np.empty(freqs.size)
     n = t.size
@@ -134,8 +143,15 @@ def z2_binned(times: np.ndarray, frequencies: np.ndarray, nharm: int = 2, epoch:
     return out
 
 
-def z2_search(times: np.ndarray, f_min: float, f_max: float, nharm: int = 2, oversample: float = 5.0,
-              max_trials: int = 100000, exact: bool = False) -> dict[str, np.ndarray | float]:
+def z2_search(
+    times: np.ndarray,
+    f_min: float,
+    f_max: float,
+    nharm: int = 2,
+    oversample: float = 5.0,
+    max_trials: int = 100000,
+    exact: bool = False,
+) -> dict[str, np.ndarray | float]:
     """Z^2_n over a frequency grid spaced ``1/(oversample * T)``.
 
     Uses :func:`z2_binned` (or the exact :func:`z2_statistic` with ``exact=True``); the best
@@ -148,16 +164,20 @@ def z2_search(times: np.ndarray, f_min: float, f_max: float, nharm: int = 2, ove
     df = 1.0 / (oversample * span)
     nf = int(np.ceil((f_max - f_min) / df)) + 1
     if nf > max_trials:
-        raise ValueError(f"{nf} trial frequencies between {f_min} and {f_max} Hz (step {df:.3g} Hz); "
-                         f"narrow the range or raise max_trials ({max_trials})")
+        raise ValueError(
+            f"{nf} trial frequencies between {f_min} and {f_max} Hz (step {df:.3g} Hz); "
+            f"narrow the range or raise max_trials ({max_trials})"
+        )
     grid = f_min + df * np.arange(nf)
     z = z2_statistic(t, grid, nharm=nharm) if exact else z2_binned(t, grid, nharm=nharm)
     k = int(np.argmax(z))
-    best = float(z2_statistic(t, grid[k:k + 1], nharm=nharm)[0])
+    best = float(z2_statistic(t, grid[k : k + 1], nharm=nharm)[0])
     return {"frequency": grid, "z2": z, "best_frequency": float(grid[k]), "best_z2": best}
 
 
-def power_spectrum(counts: np.ndarray, dt: float, segment: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def power_spectrum(
+    counts: np.ndarray, dt: float, segment: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Leahy-normalised power spectrum of an evenly binned light curve (counts per bin).
 
     Averaged over segments of ``segment`` seconds when given. Returns frequencies (Hz) and powers.

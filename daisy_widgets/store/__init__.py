@@ -9,19 +9,31 @@ Importing this package is cheap: the functions below are loaded on first use
 - :func:`write_volume`, :func:`write_products`, :func:`fetch_products`: results in the user's area
 - :func:`connect`: the Tiled client (``DAISY_TILED_URL``, ``DAISY_TILED_API_KEY``)
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
 _LAZY = {
-    "open_scan": "objects", "open_observation": "objects", "Observation": "objects", "ScanData": "objects",
-    "search_observations": "client", "fetch_observation": "client", "write_volume": "client",
-    "write_products": "client", "fetch_products": "client", "connect": "client", "ServiceError": "client",
-    "ObservationQuery": "query", "angular_distance": "query", "to_mission_time": "query",
-    "ensure_api_key": "settings", "ServiceNotConfigured": "settings",
+    "open_scan": "objects",
+    "open_observation": "objects",
+    "Observation": "objects",
+    "ScanData": "objects",
+    "search_observations": "client",
+    "fetch_observation": "client",
+    "write_volume": "client",
+    "write_products": "client",
+    "fetch_products": "client",
+    "connect": "client",
+    "ServiceError": "client",
+    "ObservationQuery": "query",
+    "angular_distance": "query",
+    "to_mission_time": "query",
+    "ensure_api_key": "settings",
+    "ServiceNotConfigured": "settings",
 }
-__all__ = sorted(_LAZY)
+__all__ = sorted(_LAZY)  # noqa: PLE0605 (names of the lazy imports above)
 
 
 def __getattr__(name: str) -> Any:

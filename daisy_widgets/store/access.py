@@ -22,6 +22,7 @@ on: ``tomography``, ``hxmt`` or ``users``):
 * the ``users`` container's own metadata; not its listing, nor anything of another user;
 * no write outside the user's area.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +69,7 @@ def refusal(method: str, path: str, user: str, body: bytes = b"") -> str | None:
     reading = method.upper() in READ_METHODS
     if start is None or segs[start] != "users":
         return None if reading else "the shared data are read-only; write to your own area users/<you>"
-    rest = segs[start + 1:]
+    rest = segs[start + 1 :]
     if rest:
         if rest[0] != user:
             return f"users/{rest[0]} is another user's area"
@@ -79,7 +80,7 @@ def refusal(method: str, path: str, user: str, body: bytes = b"") -> str | None:
     if method.upper() == "POST" and route == "metadata":
         try:
             doc = json.loads(body or b"{}")
-            key = doc.get("id", doc.get("key"))          # Tiled's client names the new entry "id"
+            key = doc.get("id", doc.get("key"))  # Tiled's client names the new entry "id"
         except (ValueError, AttributeError):
             key = None
         return None if key == user else f"a user creates only users/{user}, not users/{key}"
@@ -127,8 +128,11 @@ def _key_of(scope: dict) -> str | None:
 def _with_master_key(scope: dict, master: str) -> dict:
     headers = [(n, v) for n, v in scope.get("headers", []) if n not in (b"authorization", b"cookie")]
     headers.append((b"authorization", f"Apikey {master}".encode()))
-    query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-             if k != "api_key"]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if k != "api_key"
+    ]
     return {**scope, "headers": headers, "query_string": urlencode(query).encode("latin-1")}
 
 
@@ -150,13 +154,23 @@ class UserAreaGuard:
         # only creating an area needs the (small JSON) body; uploads of data stream through untouched
         creates = _creates_an_area(scope["method"], scope["path"])
         body = await _read_body(receive) if creates else b""
-        why = ("the request body is too large to create an area" if body is None
-               else refusal(scope["method"], scope["path"], user, body))
+        why = (
+            "the request body is too large to create an area"
+            if body is None
+            else refusal(scope["method"], scope["path"], user, body)
+        )
         if why:
             payload = json.dumps({"detail": f"forbidden for user {user}: {why}"}).encode()
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(payload)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": payload})
             return
         if not creates:

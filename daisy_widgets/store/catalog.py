@@ -14,6 +14,7 @@ Layout of the tree the service serves::
 Files stay where they are (``external`` assets); only ``users/`` is written by the
 service, into its writable storage.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,11 @@ from typing import Any
 from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
 from .scanning import find_exposures, find_scans
 
-TOP_LEVEL = {"hxmt": "Insight-HXMT Level-1 observations", "tomography": "tomography scans",
-             "users": "users' areas (results written back)"}
+TOP_LEVEL = {
+    "hxmt": "Insight-HXMT Level-1 observations",
+    "tomography": "tomography scans",
+    "users": "users' areas (results written back)",
+}
 
 
 def sqlite_uri(path: Path) -> str:
@@ -40,16 +44,20 @@ def adapters_by_mimetype() -> dict[str, Any]:
 
 def open_catalog(uri: str, data_dir: Path, writable: Path, init: bool = True) -> Any:
     """The Tiled catalog adapter over ``uri`` (``sqlite:///...`` or ``postgresql://...``)."""
-    from tiled.catalog import from_uri  # noqa: PLC0415
+    from tiled.catalog import from_uri
 
     Path(writable).mkdir(parents=True, exist_ok=True)
-    return from_uri(uri, writable_storage=[str(Path(writable).resolve())],
-                    readable_storage=[str(Path(data_dir).resolve())], init_if_not_exists=init,
-                    adapters_by_mimetype=adapters_by_mimetype())
+    return from_uri(
+        uri,
+        writable_storage=[str(Path(writable).resolve())],
+        readable_storage=[str(Path(data_dir).resolve())],
+        init_if_not_exists=init,
+        adapters_by_mimetype=adapters_by_mimetype(),
+    )
 
 
 async def _child(node: Any, key: str) -> Any | None:
-    from tiled.server.core import NoEntry  # noqa: PLC0415
+    from tiled.server.core import NoEntry
 
     try:
         return await node.lookup_adapter([key])
@@ -66,31 +74,57 @@ async def _ensure_container(node: Any, key: str, metadata: dict) -> Any:
 
 
 def _table_source(path: Path) -> Any:
-    from tiled.structures.data_source import Asset, DataSource, Management  # noqa: PLC0415
-    from tiled.utils import ensure_uri  # noqa: PLC0415
+    from tiled.structures.data_source import Asset, DataSource, Management
+    from tiled.utils import ensure_uri
 
     adapter = FITSTableAdapter.from_uris(ensure_uri(path))
-    return DataSource(structure_family="table", structure=asdict(adapter.structure()), mimetype=FITS_MIMETYPE,
-                      parameters={}, management=Management.external,
-                      assets=[Asset(data_uri=ensure_uri(path), is_directory=False, parameter="data_uri",
-                                    size=path.stat().st_size)])
+    return DataSource(
+        structure_family="table",
+        structure=asdict(adapter.structure()),
+        mimetype=FITS_MIMETYPE,
+        parameters={},
+        management=Management.external,
+        assets=[
+            Asset(
+                data_uri=ensure_uri(path), is_directory=False, parameter="data_uri", size=path.stat().st_size
+            )
+        ],
+    )
 
 
 def _hdf5_source(path: Path) -> Any:
-    from tiled.adapters.hdf5 import HDF5Adapter  # noqa: PLC0415
-    from tiled.structures.data_source import Asset, DataSource, Management  # noqa: PLC0415
-    from tiled.utils import ensure_uri  # noqa: PLC0415
+    from tiled.adapters.hdf5 import HDF5Adapter
+    from tiled.structures.data_source import Asset, DataSource, Management
+    from tiled.utils import ensure_uri
 
     adapter = HDF5Adapter.from_uris(ensure_uri(path))
     st = adapter.structure()
-    return DataSource(structure_family="container", structure=asdict(st) if st is not None else None,
-                      mimetype="application/x-hdf5", parameters={}, management=Management.external,
-                      assets=[Asset(data_uri=ensure_uri(path), is_directory=False, parameter="data_uris", num=0,
-                                    size=path.stat().st_size)])
+    return DataSource(
+        structure_family="container",
+        structure=asdict(st) if st is not None else None,
+        mimetype="application/x-hdf5",
+        parameters={},
+        management=Management.external,
+        assets=[
+            Asset(
+                data_uri=ensure_uri(path),
+                is_directory=False,
+                parameter="data_uris",
+                num=0,
+                size=path.stat().st_size,
+            )
+        ],
+    )
 
 
-async def register_data(catalog: Any, data_dir: Path, *, rescan: bool = False, checksum: bool = True,
-                        log: Callable[[str], None] = lambda s: None) -> dict[str, int]:
+async def register_data(
+    catalog: Any,
+    data_dir: Path,
+    *,
+    rescan: bool = False,
+    checksum: bool = True,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict[str, int]:
     """Register the exposures and scans under ``data_dir`` that the catalog does not hold yet.
 
     ``rescan`` drops the ``hxmt/`` and ``tomography/`` entries first (``users/`` is kept).
@@ -108,13 +142,17 @@ async def register_data(catalog: Any, data_dir: Path, *, rescan: bool = False, c
         if await _child(nodes["hxmt"], exp.key) is not None:
             continue
         meta = dict(exp.metadata, files=files)
-        await nodes["hxmt"].create_node(structure_family="container", metadata=meta, key=exp.key,
-                                        specs=[{"name": "HXMTExposure", "version": "1"}])
+        await nodes["hxmt"].create_node(
+            structure_family="container",
+            metadata=meta,
+            key=exp.key,
+            specs=[{"name": "HXMTExposure", "version": "1"}],
+        )
         node = await _child(nodes["hxmt"], exp.key)
-        for rec, f in zip(files, exp.files):
+        for rec, f in zip(files, exp.files, strict=False):
             try:
                 src = await asyncio.to_thread(_table_source, f.path)
-            except Exception as exc:  # noqa: BLE001  (a damaged file is reported and skipped)
+            except Exception as exc:
                 log(f"  skipped {f.path}: {type(exc).__name__}: {exc}")
                 counts["skipped"] += 1
                 continue
@@ -127,14 +165,21 @@ async def register_data(catalog: Any, data_dir: Path, *, rescan: bool = False, c
             continue
         try:
             src = await asyncio.to_thread(_hdf5_source, scan.path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log(f"  skipped {scan.path}: {type(exc).__name__}: {exc}")
             counts["skipped"] += 1
             continue
-        await nodes["tomography"].create_node(structure_family="container", metadata=scan.metadata, key=scan.key,
-                                              data_sources=[src], specs=[{"name": "TomographyScan", "version": "1"}])
+        await nodes["tomography"].create_node(
+            structure_family="container",
+            metadata=scan.metadata,
+            key=scan.key,
+            data_sources=[src],
+            specs=[{"name": "TomographyScan", "version": "1"}],
+        )
         counts["tomography"] += 1
-        log(f"  tomography/{scan.key}: {scan.metadata.get('sample_name') or '-'} shape {scan.metadata['shape']}")
+        log(
+            f"  tomography/{scan.key}: {scan.metadata.get('sample_name') or '-'} shape {scan.metadata['shape']}"
+        )
     return counts
 
 
@@ -143,15 +188,26 @@ async def register_records(catalog: Any, records: Iterable[dict]) -> int:
     hx = await _ensure_container(catalog, "hxmt", {"description": TOP_LEVEL["hxmt"]})
     n = 0
     for rec in records:
-        await hx.create_node(structure_family="container", metadata=dict(rec, target_lc=str(rec["target"]).lower(),
-                                                                          kind="hxmt-observation"),
-                             key=rec["exp_id"], specs=[{"name": "HXMTExposure", "version": "1"}])
+        await hx.create_node(
+            structure_family="container",
+            metadata=dict(rec, target_lc=str(rec["target"]).lower(), kind="hxmt-observation"),
+            key=rec["exp_id"],
+            specs=[{"name": "HXMTExposure", "version": "1"}],
+        )
         n += 1
     return n
 
 
-def build_catalog(uri: str, data_dir: Path, writable: Path, *, rescan: bool = False, checksum: bool = True,
-                  records: Iterable[dict] | None = None, log: Callable[[str], None] = lambda s: None) -> dict:
+def build_catalog(
+    uri: str,
+    data_dir: Path,
+    writable: Path,
+    *,
+    rescan: bool = False,
+    checksum: bool = True,
+    records: Iterable[dict] | None = None,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict:
     """Create/update the catalog at ``uri`` (synchronously; run before the server starts)."""
     catalog = open_catalog(uri, data_dir, writable)
 

@@ -5,6 +5,7 @@ Every function takes ``url``/``api_key`` (default ``DAISY_TILED_URL`` and
 service that does not answer, or a query the service rejects raise
 :class:`ServiceError` with the reason in plain words.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,22 @@ from .query import ObservationQuery
 from .settings import cache_dir, client_settings, user_name
 
 #: columns of a search result, in order
-RESULT_COLUMNS = ("target", "obs_id", "exp_id", "ra", "dec", "start", "stop", "tstart", "tstop", "exposure",
-                  "instruments", "data_version", "separation", "uri")
+RESULT_COLUMNS = (
+    "target",
+    "obs_id",
+    "exp_id",
+    "ra",
+    "dec",
+    "start",
+    "stop",
+    "tstart",
+    "tstop",
+    "exposure",
+    "instruments",
+    "data_version",
+    "separation",
+    "uri",
+)
 
 
 class ServiceError(DaisyError):
@@ -32,20 +47,26 @@ def _explain(exc: Exception, url: str) -> ServiceError:
     resp = getattr(exc, "response", None)
     code = getattr(resp, "status_code", None)
     if code in (401, 403):
-        return ServiceError(f"the data service at {url} refused the request (HTTP {code}): missing or wrong API key "
-                            "(set DAISY_TILED_API_KEY to the key in the service's .daisy/tiled_api_key)")
+        return ServiceError(
+            f"the data service at {url} refused the request (HTTP {code}): missing or wrong API key "
+            "(set DAISY_TILED_API_KEY to the key in the service's .daisy/tiled_api_key)"
+        )
     if code is not None:
         detail = ""
         try:
             detail = resp.json().get("detail", "")
-        except Exception:  # noqa: BLE001
+        except Exception:
             detail = getattr(resp, "text", "")[:300]
         return ServiceError(f"the data service at {url} answered HTTP {code}: {detail}")
     return ServiceError(f"the data service at {url} did not answer: {type(exc).__name__}: {exc}")
 
 
-def connect(url: str | None = None, api_key: str | None = None, structure_clients: str = "dask",
-            compress: bool | None = None) -> Any:
+def connect(
+    url: str | None = None,
+    api_key: str | None = None,
+    structure_clients: str = "dask",
+    compress: bool | None = None,
+) -> Any:
     """A Tiled client of the data service (arrays as dask arrays over the remote chunks by default).
 
     ``compress``: let the service compress responses (Tiled's default). ``None`` (default)
@@ -53,10 +74,10 @@ def connect(url: str | None = None, api_key: str | None = None, structure_client
     data costs the server more CPU than it saves in transfer.
     """
     url, api_key = client_settings(url, api_key)
-    from urllib.parse import urlparse  # noqa: PLC0415
+    from urllib.parse import urlparse
 
-    import httpx  # noqa: PLC0415
-    from tiled.client import from_uri  # noqa: PLC0415
+    import httpx
+    from tiled.client import from_uri
 
     base = url.split("/api")[0]
     try:  # fail fast when nothing listens (Tiled's client retries for ~20 s)
@@ -65,7 +86,7 @@ def connect(url: str | None = None, api_key: str | None = None, structure_client
         raise ServiceError(f"the data service at {url} did not answer: {type(exc).__name__}: {exc}") from None
     try:
         c = from_uri(url, api_key=api_key, structure_clients=structure_clients)
-    except Exception as exc:  # noqa: BLE001  (httpx/tiled raise many types)
+    except Exception as exc:
         raise _explain(exc, url) from None
     if compress is None:
         compress = urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1")
@@ -86,15 +107,23 @@ def _node(client: Any, path: str) -> Any:
         return node
     except KeyError:
         raise ServiceError(f"the data service has no entry {path!r}") from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _explain(exc, str(getattr(client, "uri", ""))) from None
 
 
 # ----------------------------------------------------------------------------- search
-def search_observations(target: str | None = None, obs_id: str | None = None,
-                        cone: tuple[float, float, float] | None = None, start: str | float | None = None,
-                        stop: str | float | None = None, *, url: str | None = None, api_key: str | None = None,
-                        client: Any = None, limit: int | None = None) -> Any:
+def search_observations(
+    target: str | None = None,
+    obs_id: str | None = None,
+    cone: tuple[float, float, float] | None = None,
+    start: str | float | None = None,
+    stop: str | float | None = None,
+    *,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+    limit: int | None = None,
+) -> Any:
     """HXMT observations matching every given rule, as a pandas DataFrame.
 
     Parameters
@@ -124,7 +153,7 @@ def search_observations(target: str | None = None, obs_id: str | None = None,
     ServiceError
         Refused key, unreachable service, query rejected by the service.
     """
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
 
     q = ObservationQuery(target, obs_id, tuple(cone) if cone is not None else None, start, stop)
     tq = q.tiled_queries()  # raises ValidationError first
@@ -148,7 +177,7 @@ def search_observations(target: str | None = None, obs_id: str | None = None,
                 break
     except (ValidationError, ServiceError):
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _explain(exc, str(getattr(c, "uri", url))) from None
     df = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     return df.sort_values("tstart", kind="stable").reset_index(drop=True) if len(df) else df
@@ -173,8 +202,14 @@ def _verified(folder: Path, files: list[dict], hashes: bool = True) -> bool:
     return bool(files)
 
 
-def fetch_observation(uri: str, *, cache: str | os.PathLike | None = None, url: str | None = None,
-                      api_key: str | None = None, client: Any = None) -> Path:
+def fetch_observation(
+    uri: str,
+    *,
+    cache: str | os.PathLike | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+) -> Path:
     """Copy an observation's Level-1 files into the user's cache, checksums verified; returns the exposure folder.
 
     A cached copy whose every file has the registered size and SHA-256 is reused
@@ -209,12 +244,14 @@ def fetch_observation(uri: str, *, cache: str | os.PathLike | None = None, url: 
                 digest = _download_asset(child, tmp / rec["folder"] / rec["name"])
             except ServiceError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise _explain(exc, str(getattr(c, "uri", url))) from None
             if rec.get("sha256") and digest != rec["sha256"]:
-                raise ServiceError(f"{path}/{key}: downloaded {rec['name']} has SHA-256 {digest[:16]}..., "
-                                   f"expected {rec['sha256'][:16]}... (file changed on the server? run "
-                                   "`daisy data serve --rescan`)")
+                raise ServiceError(
+                    f"{path}/{key}: downloaded {rec['name']} has SHA-256 {digest[:16]}..., "
+                    f"expected {rec['sha256'][:16]}... (file changed on the server? run "
+                    "`daisy data serve --rescan`)"
+                )
         if not _verified(tmp, files, hashes=False):  # each file's hash was checked as it arrived
             raise ServiceError(f"{path}: the downloaded files do not match the registered list")
         if target.exists():
@@ -227,21 +264,25 @@ def fetch_observation(uri: str, *, cache: str | os.PathLike | None = None, url: 
 
 def _download_asset(node: Any, target: Path) -> str:
     """Stream the raw file behind ``node`` into ``target`` (atomically); returns its SHA-256."""
-    from tiled.client.utils import handle_error  # noqa: PLC0415
+    from tiled.client.utils import handle_error
 
     (source,) = node.include_data_sources().data_sources()
     (asset,) = source.assets
     link = node.item["links"]["self"].replace("/metadata", "/asset/bytes", 1)
     h = hashlib.sha256()
-    with atomic_path(target) as tmp, open(tmp, "wb") as out:
-        with node.context.http_client.stream("GET", link, params={"id": asset.id},
-                                             headers={"Accept-Encoding": "identity"}) as resp:
-            if resp.status_code >= 400:
-                resp.read()
-                handle_error(resp)
-            for chunk in resp.iter_bytes(1 << 20):
-                h.update(chunk)
-                out.write(chunk)
+    with (
+        atomic_path(target) as tmp,
+        open(tmp, "wb") as out,
+        node.context.http_client.stream(
+            "GET", link, params={"id": asset.id}, headers={"Accept-Encoding": "identity"}
+        ) as resp,
+    ):
+        if resp.status_code >= 400:
+            resp.read()
+            handle_error(resp)
+        for chunk in resp.iter_bytes(1 << 20):
+            h.update(chunk)
+            out.write(chunk)
     return h.hexdigest()
 
 
@@ -256,13 +297,21 @@ def user_area(client: Any, user: str | None = None) -> Any:
         return users.create_container(key=user, metadata={"owner": user})
 
 
-def write_volume(volume: Any, name: str, metadata: dict | None = None, *, user: str | None = None,
-                 url: str | None = None, api_key: str | None = None, client: Any = None) -> str:
+def write_volume(
+    volume: Any,
+    name: str,
+    metadata: dict | None = None,
+    *,
+    user: str | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+) -> str:
     """Write an array (a reconstructed volume, numpy or dask) to ``users/<user>/<name>`` with metadata.
 
     Returns the service path of the new entry.
     """
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     c = _client(client, url, api_key)
     area = user_area(c, user)
@@ -271,21 +320,28 @@ def write_volume(volume: Any, name: str, metadata: dict | None = None, *, user: 
         if name in area:  # replacing the user's own earlier result
             area[name].delete(recursive=True, external_only=False)
         area.write_array(arr, key=name, metadata=dict(metadata or {}, kind="result-array"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _explain(exc, str(getattr(c, "uri", url))) from None
     return f"users/{user or user_name()}/{name}"
 
 
-def write_products(files: list[str | os.PathLike], name: str, metadata: dict | None = None, *,
-                   user: str | None = None, url: str | None = None, api_key: str | None = None,
-                   client: Any = None) -> str:
+def write_products(
+    files: list[str | os.PathLike],
+    name: str,
+    metadata: dict | None = None,
+    *,
+    user: str | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+) -> str:
     """Write product files (HXMT spectra, light curves, GTIs: any files) to ``users/<user>/<name>/``.
 
     Each file is stored byte for byte (a uint8 array) with its name, size, SHA-256
     and, for FITS files, the observation keywords of its primary header as metadata;
     :func:`fetch_products` gives the identical files back.
     """
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     c = _client(client, url, api_key)
     area = user_area(c, user)
@@ -295,24 +351,42 @@ def write_products(files: list[str | os.PathLike], name: str, metadata: dict | N
         group = area.create_container(key=name, metadata=dict(metadata or {}, kind="products"))
         for f in map(Path, files):
             blob = f.read_bytes()
-            meta = {"kind": "file", "name": f.name, "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+            meta = {
+                "kind": "file",
+                "name": f.name,
+                "size": len(blob),
+                "sha256": hashlib.sha256(blob).hexdigest(),
+            }
             if f.suffix.lower() in (".fits", ".fit", ".pha", ".lc", ".gti", ".evt", ".rsp", ".arf"):
                 meta["header"] = _fits_keywords(f)
             key = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f.name)
             group.write_array(np.frombuffer(blob, dtype=np.uint8), key=key, metadata=meta)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _explain(exc, str(getattr(c, "uri", url))) from None
     return f"users/{user or user_name()}/{name}"
 
 
 def _fits_keywords(path: Path) -> dict:
     try:
-        from astropy.io import fits  # noqa: PLC0415
+        from astropy.io import fits
 
         with fits.open(path, memmap=False) as hl:
-            h = hl[0].header if len(hl[0].header) > 8 or len(hl) == 1 else hl[1].header
-            keep = ("OBJECT", "OBS_ID", "EXP_ID", "RA_OBJ", "DEC_OBJ", "DATE-OBS", "DATE-END", "TSTART", "TSTOP",
-                    "EXPOSURE", "INSTRUME", "TELESCOP", "HDUCLAS1", "HDUCLAS2")
+            keep = (
+                "OBJECT",
+                "OBS_ID",
+                "EXP_ID",
+                "RA_OBJ",
+                "DEC_OBJ",
+                "DATE-OBS",
+                "DATE-END",
+                "TSTART",
+                "TSTOP",
+                "EXPOSURE",
+                "INSTRUME",
+                "TELESCOP",
+                "HDUCLAS1",
+                "HDUCLAS2",
+            )
             out = {}
             for hdu in hl[:2]:
                 for k in keep:
@@ -320,14 +394,20 @@ def _fits_keywords(path: Path) -> dict:
                         v = hdu.header[k]
                         out[k] = v if isinstance(v, (int, float, str, bool)) else str(v)
             return out
-    except Exception:  # noqa: BLE001  (not a FITS file after all: no header metadata)
+    except Exception:
         return {}
 
 
-def fetch_products(path: str, dest: str | os.PathLike, *, url: str | None = None, api_key: str | None = None,
-                   client: Any = None) -> list[Path]:
+def fetch_products(
+    path: str,
+    dest: str | os.PathLike,
+    *,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+) -> list[Path]:
     """Copy the files written by :func:`write_products` into ``dest``, checksums verified."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     c = _client(client, url, api_key)
     group = _node(c, path)

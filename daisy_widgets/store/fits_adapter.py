@@ -4,6 +4,7 @@ Registered for the mimetype :data:`FITS_MIMETYPE`; the server reads the file
 when a client asks for the table, the raw file stays downloadable as an asset.
 Vector (multi-element) columns are left out of the table view.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,9 +15,9 @@ FITS_MIMETYPE = "application/fits"
 
 def read_fits_table(path: str | Path) -> Any:
     """First binary-table extension of a FITS file as a pandas DataFrame (native byte order)."""
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
-    from astropy.io import fits  # noqa: PLC0415
+    import numpy as np
+    import pandas as pd
+    from astropy.io import fits
 
     with fits.open(path, memmap=False) as hl:
         for hdu in hl[1:]:
@@ -39,8 +40,8 @@ class FITSTableAdapter:
 
     @classmethod
     def from_uris(cls, data_uri: str, **kwargs: Any) -> Any:
-        from tiled.adapters.table import TableAdapter  # noqa: PLC0415
-        from tiled.utils import path_from_uri  # noqa: PLC0415
+        from tiled.adapters.table import TableAdapter
+        from tiled.utils import path_from_uri
 
         return TableAdapter.from_pandas(read_fits_table(path_from_uri(data_uri)), **kwargs)
 

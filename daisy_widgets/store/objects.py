@@ -11,6 +11,7 @@ import time); without the tomography package, :class:`ScanData` (same fields) is
 files by kind, metadata); a service entry is fetched into the user's cache first
 (checksums verified), since the HXMT pipeline reads local FITS files.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -81,15 +82,15 @@ def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
     dask's own ``getitem``, which dask fuses with the block read, so
     ``x[10:20, 3].compute()`` requests exactly that region, never the whole block.
     """
-    import dask.array as da  # noqa: PLC0415
-    from dask.array.chunk import getitem as fusable_getitem  # noqa: PLC0415  (dask fuses slices of it)
+    import dask.array as da
+    from dask.array.chunk import getitem as fusable_getitem
 
     arr = RemoteArray(client)
     if arr.ndim == 0:
         return da.from_array(arr[()], chunks=())
     fc = [int(c) for c in (file_chunks or arr.shape)][: arr.ndim]
-    fc += list(arr.shape[len(fc):])
-    fc = [max(1, min(c, s)) for c, s in zip(fc, arr.shape)]
+    fc += list(arr.shape[len(fc) :])
+    fc = [max(1, min(c, s)) for c, s in zip(fc, arr.shape, strict=False)]
     # grow the block (double along the axis, of the first two, with more blocks left) up to the target
     # size: balanced blocks keep both a projection and a sinogram row to a few requests
     grow = [a for a in range(min(2, arr.ndim))]
@@ -99,8 +100,13 @@ def remote_dask(client: Any, file_chunks: list[int] | None = None) -> Any:
             break
         _, a = max(left, key=lambda t: (t[0], -t[1]))
         fc[a] = min(arr.shape[a], fc[a] * 2)
-    return da.from_array(arr, chunks=tuple(fc), getitem=fusable_getitem, lock=False,
-                         name=f"daisy-remote-{getattr(client, 'uri', id(client))}")
+    return da.from_array(
+        arr,
+        chunks=tuple(fc),
+        getitem=fusable_getitem,
+        lock=False,
+        name=f"daisy-remote-{getattr(client, 'uri', id(client))}",
+    )
 
 
 def is_service_uri(uri: str | os.PathLike) -> bool:
@@ -115,7 +121,7 @@ def is_service_uri(uri: str | os.PathLike) -> bool:
 def _service_path(uri: str) -> tuple[str | None, str]:
     """``(base_url or None, path inside the service)``."""
     if uri.startswith("tiled:"):
-        return None, uri[len("tiled:"):].lstrip("/")
+        return None, uri[len("tiled:") :].lstrip("/")
     if uri.startswith(("http://", "https://")):
         for marker in ("/api/v1/metadata/", "/api/v1/array/full/", "/api/v1/"):
             if marker in uri:
@@ -125,8 +131,14 @@ def _service_path(uri: str) -> tuple[str | None, str]:
     return None, uri.strip("/")
 
 
-def open_scan(uri: str | os.PathLike, *, url: str | None = None, api_key: str | None = None, client: Any = None,
-              validate: bool = True) -> Any:
+def open_scan(
+    uri: str | os.PathLike,
+    *,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+    validate: bool = True,
+) -> Any:
     """Open a tomography scan from a local file or the data service.
 
     Parameters
@@ -142,10 +154,10 @@ def open_scan(uri: str | os.PathLike, *, url: str | None = None, api_key: str | 
         theta ``(angles,)`` in degrees, metadata (energy keV, pixel_size m, sample_name).
     """
     if not is_service_uri(uri):
-        from ..tomography.io import read_scan  # noqa: PLC0415  (technique reader, lazily)
+        from ..tomography.io import read_scan
 
         return read_scan(uri, validate=validate)
-    from .client import _node, connect  # noqa: PLC0415
+    from .client import _node, connect
 
     base, path = _service_path(os.fspath(uri))
     c = client if client is not None else connect(base or url, api_key, structure_clients="numpy")
@@ -153,7 +165,9 @@ def open_scan(uri: str | os.PathLike, *, url: str | None = None, api_key: str | 
     meta = dict(node.metadata)
     where = f"{getattr(c, 'uri', '')}/{path}"
     fmt = meta.get("format")
-    user_meta = {k: meta[k] for k in ("energy", "pixel_size", "distance", "sample_name", "title") if k in meta}
+    user_meta = {
+        k: meta[k] for k in ("energy", "pixel_size", "distance", "sample_name", "title") if k in meta
+    }
     user_meta.update(meta.get("attrs") or {})
     if not user_meta.get("sample_name"):
         user_meta.pop("sample_name", None)
@@ -172,11 +186,16 @@ def open_scan(uri: str | os.PathLike, *, url: str | None = None, api_key: str | 
         units = str(dict(th_node.metadata).get("units", "degrees"))
         if units.lower().startswith("rad"):
             theta = np.rad2deg(theta)
-        fields = {"projections": "/exchange/data", "flats": "/exchange/data_white", "darks": "/exchange/data_dark",
-                  "theta": "/exchange/theta", "flats_after": "/exchange/data_white_post"}
+        fields = {
+            "projections": "/exchange/data",
+            "flats": "/exchange/data_white",
+            "darks": "/exchange/data_dark",
+            "theta": "/exchange/theta",
+            "flats_after": "/exchange/data_white_post",
+        }
         scan = cls(proj, flats, darks, theta, after, user_meta, where, fields)
     elif fmt == "nxtomo":
-        import dask.array as da  # noqa: PLC0415
+        import dask.array as da
 
         dpath = meta["data"]
         entry = dpath.split("/instrument/")[0]
@@ -190,15 +209,23 @@ def open_scan(uri: str | os.PathLike, *, url: str | None = None, api_key: str | 
         before, after = fi[fi < pi[-1]], fi[fi > pi[-1]]
 
         def take(idx: np.ndarray) -> Any:
-            return da.concatenate([frames[int(i):int(i) + 1] for i in idx]) if idx.size else None
+            return da.concatenate([frames[int(i) : int(i) + 1] for i in idx]) if idx.size else None
 
-        proj = frames[pi[0]:pi[-1] + 1] if np.all(np.diff(pi) == 1) else take(pi)
-        scan = cls(proj, take(before if before.size else after), take(di), ang[pi],
-                   take(after) if before.size and after.size else None, user_meta, where,
-                   {"projections": dpath, "theta": f"{entry}/sample/rotation_angle"})
+        proj = frames[pi[0] : pi[-1] + 1] if np.all(np.diff(pi) == 1) else take(pi)
+        scan = cls(
+            proj,
+            take(before if before.size else after),
+            take(di),
+            ang[pi],
+            take(after) if before.size and after.size else None,
+            user_meta,
+            where,
+            {"projections": dpath, "theta": f"{entry}/sample/rotation_angle"},
+        )
     else:
-        raise InputFileError(where, "metadata.format", "a tomography scan entry (data-exchange or nxtomo)",
-                             repr(fmt))
+        raise InputFileError(
+            where, "metadata.format", "a tomography scan entry (data-exchange or nxtomo)", repr(fmt)
+        )
     if validate and hasattr(scan, "validate"):
         scan.validate()
     return scan
@@ -236,17 +263,23 @@ class Observation:
 
 
 def _local_observation(root: Path, source: str = "local") -> Observation:
-    from .scanning import find_exposures  # noqa: PLC0415
+    from .scanning import find_exposures
 
     root = Path(root)
     if not root.is_dir():
-        raise InputFileError(root, "", "an HXMT exposure folder with HE/, ME/, LE/, ACS/, AUX/", "no such folder")
+        raise InputFileError(
+            root, "", "an HXMT exposure folder with HE/, ME/, LE/, ACS/, AUX/", "no such folder"
+        )
     found = [(e, f) for e, f in find_exposures(root.parent, checksum=False) if e.root == root]
     if not found:
         inner = list(find_exposures(root, checksum=False))
         if len(inner) != 1:
-            raise InputFileError(root, "", "one exposure folder with Level-1 files HXMT_<ExpID>_<kind>_FFFFFF_V<n>_L1P.FITS",
-                                 f"{len(inner)} exposures")
+            raise InputFileError(
+                root,
+                "",
+                "one exposure folder with Level-1 files HXMT_<ExpID>_<kind>_FFFFFF_V<n>_L1P.FITS",
+                f"{len(inner)} exposures",
+            )
         found = inner
     exp, _ = found[0]
     files: dict[str, Path] = {}
@@ -255,12 +288,18 @@ def _local_observation(root: Path, source: str = "local") -> Observation:
     return Observation(exp.root, files, exp.metadata, source)
 
 
-def open_observation(uri: str | os.PathLike, *, url: str | None = None, api_key: str | None = None,
-                     client: Any = None, cache: str | os.PathLike | None = None) -> Observation:
+def open_observation(
+    uri: str | os.PathLike,
+    *,
+    url: str | None = None,
+    api_key: str | None = None,
+    client: Any = None,
+    cache: str | os.PathLike | None = None,
+) -> Observation:
     """Open an HXMT exposure from a local folder or the data service (fetched into the cache, verified)."""
     if not is_service_uri(uri):
         return _local_observation(Path(uri))
-    from .client import connect, fetch_observation  # noqa: PLC0415
+    from .client import connect, fetch_observation
 
     base, path = _service_path(os.fspath(uri))
     c = client if client is not None else connect(base or url, api_key)

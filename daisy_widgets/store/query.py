@@ -7,6 +7,7 @@ dates or mission seconds). The catalog narrows the candidates with indexable
 comparisons (a declination band and, away from the poles and the RA wrap, an RA
 band that contains the cone); the exact distance is then computed here.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,13 +35,15 @@ def to_mission_time(value: str | float) -> float:
         return float(s)
     except ValueError:
         pass
-    from astropy.time import Time  # noqa: PLC0415
+    from astropy.time import Time
 
     try:
         mjd_tt = Time(s, scale="utc").tt.mjd
     except ValueError:
-        raise ValueError(f"expected an ISO date like 2018-03-01 or 2018-03-01T00:10:00 (UTC), or mission seconds; "
-                         f"got {s!r}") from None
+        raise ValueError(
+            f"expected an ISO date like 2018-03-01 or 2018-03-01T00:10:00 (UTC), or mission seconds; "
+            f"got {s!r}"
+        ) from None
     return float((mjd_tt - MJDREFI - MJDREFF) * 86400.0)
 
 
@@ -48,7 +51,9 @@ def angular_distance(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
     """Great-circle distance (deg) between two sky positions (deg), Vincenty formula (exact at all separations)."""
     r1, d1, r2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
     dr = r2 - r1
-    num = math.hypot(math.cos(d2) * math.sin(dr), math.cos(d1) * math.sin(d2) - math.sin(d1) * math.cos(d2) * math.cos(dr))
+    num = math.hypot(
+        math.cos(d2) * math.sin(dr), math.cos(d1) * math.sin(d2) - math.sin(d1) * math.cos(d2) * math.cos(dr)
+    )
     den = math.sin(d1) * math.sin(d2) + math.cos(d1) * math.cos(d2) * math.cos(dr)
     return math.degrees(math.atan2(num, den))
 
@@ -75,7 +80,9 @@ class ObservationQuery:
         if self.target is not None and not str(self.target).strip():
             problems["target"] = ["an empty target name matches nothing; leave it out instead"]
         if self.obs_id is not None and not str(self.obs_id).strip().isalnum():
-            problems["obs_id"] = [f"expected an ObsID like P0101299001 (letters and digits); got {self.obs_id!r}"]
+            problems["obs_id"] = [
+                f"expected an ObsID like P0101299001 (letters and digits); got {self.obs_id!r}"
+            ]
         if self.cone is not None:
             try:
                 ra, dec, r = (float(v) for v in self.cone)
@@ -107,12 +114,14 @@ class ObservationQuery:
 
     def tiled_queries(self) -> list[Any]:
         """The Tiled queries that select a superset of the matches (exact cone applied by :meth:`accepts`)."""
-        from tiled.queries import Key, Like  # noqa: PLC0415
+        from tiled.queries import Key, Like
 
         t0, t1 = self.checked()
         qs: list[Any] = [Key("kind") == "hxmt-observation"]
         if self.target is not None:
-            pat = str(self.target).strip().lower().replace("%", "")  # "_" is a LIKE wildcard: exact test in accepts()
+            pat = (
+                str(self.target).strip().lower().replace("%", "")
+            )  # "_" is a LIKE wildcard: exact test in accepts()
             qs.append(Like("target_lc", f"%{pat}%"))
         if self.obs_id is not None:
             qs.append(Like("exp_id", f"{str(self.obs_id).strip().upper()}%"))
@@ -120,7 +129,9 @@ class ObservationQuery:
             ra, dec, r = (float(v) for v in self.cone)
             qs += [Key("dec") >= max(-90.0, dec - r), Key("dec") <= min(90.0, dec + r)]
             if abs(dec) + r < 89.0:
-                half = math.degrees(math.asin(min(1.0, math.sin(math.radians(r)) / math.cos(math.radians(dec)))))
+                half = math.degrees(
+                    math.asin(min(1.0, math.sin(math.radians(r)) / math.cos(math.radians(dec))))
+                )
                 if ra - half >= 0 and ra + half <= 360:
                     qs += [Key("ra") >= ra - half, Key("ra") <= ra + half]
         if t0 is not None:
@@ -131,9 +142,14 @@ class ObservationQuery:
 
     def accepts(self, meta: dict) -> tuple[bool, float | None]:
         """Whether a candidate's metadata passes the exact rules; the cone distance (deg) if any."""
-        if self.target is not None and str(self.target).strip().lower() not in str(meta.get("target", "")).lower():
+        if (
+            self.target is not None
+            and str(self.target).strip().lower() not in str(meta.get("target", "")).lower()
+        ):
             return False, None
-        if self.obs_id is not None and not str(meta.get("exp_id", "")).upper().startswith(str(self.obs_id).strip().upper()):
+        if self.obs_id is not None and not str(meta.get("exp_id", "")).upper().startswith(
+            str(self.obs_id).strip().upper()
+        ):
             return False, None
         if self.cone is None:
             return True, None

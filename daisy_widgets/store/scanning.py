@@ -6,6 +6,7 @@ Level-1 exposures (folders holding ``HE/ ME/ LE/ ACS/ AUX/`` with files named
 tomography scans (HDF5 Data Exchange or NeXus NXtomo). Each comes with the
 metadata the catalog registers and searches.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,10 +19,25 @@ from typing import Any
 #: sub-folders of a Level-1 exposure
 L1_FOLDERS = ("HE", "ME", "LE", "ACS", "AUX")
 INSTRUMENTS = ("HE", "ME", "LE")
-L1_NAME = re.compile(r"^HXMT_(?P<exp>[A-Za-z0-9]+)_(?P<kind>[A-Za-z0-9-]+)_FFFFFF_V(?P<ver>\d+)_L1P\.FITS$", re.I)
+L1_NAME = re.compile(
+    r"^HXMT_(?P<exp>[A-Za-z0-9]+)_(?P<kind>[A-Za-z0-9-]+)_FFFFFF_V(?P<ver>\d+)_L1P\.FITS$", re.I
+)
 #: primary-header keywords read from a Level-1 file
-HEADER_KEYS = ("OBJECT", "RA_OBJ", "DEC_OBJ", "OBS_ID", "EXP_ID", "DATE-OBS", "DATE-END", "TSTART", "TSTOP",
-               "EXPOSURE", "INSTLIST", "DATA_VER", "TELESCOP")
+HEADER_KEYS = (
+    "OBJECT",
+    "RA_OBJ",
+    "DEC_OBJ",
+    "OBS_ID",
+    "EXP_ID",
+    "DATE-OBS",
+    "DATE-END",
+    "TSTART",
+    "TSTOP",
+    "EXPOSURE",
+    "INSTLIST",
+    "DATA_VER",
+    "TELESCOP",
+)
 SCAN_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
 
 
@@ -38,13 +54,19 @@ class L1File:
     """One Level-1 file of an exposure."""
 
     path: Path
-    folder: str          # HE, ME, LE, ACS or AUX
-    kind: str            # HE-Evt, EHK, Att, Orbit, ...
+    folder: str  # HE, ME, LE, ACS or AUX
+    kind: str  # HE-Evt, EHK, Att, Orbit, ...
     version: int
 
     def record(self, checksum: bool = True) -> dict[str, Any]:
-        return {"name": self.path.name, "folder": self.folder, "kind": self.kind, "version": self.version,
-                "size": self.path.stat().st_size, "sha256": sha256_of(self.path) if checksum else None}
+        return {
+            "name": self.path.name,
+            "folder": self.folder,
+            "kind": self.kind,
+            "version": self.version,
+            "size": self.path.stat().st_size,
+            "sha256": sha256_of(self.path) if checksum else None,
+        }
 
 
 @dataclass
@@ -71,7 +93,9 @@ def _s(v: Any) -> str:
     return "" if v is None else str(v).strip()
 
 
-def exposure_metadata(header: dict[str, Any], files: list[L1File], root: Path, data_dir: Path) -> dict[str, Any]:
+def exposure_metadata(
+    header: dict[str, Any], files: list[L1File], root: Path, data_dir: Path
+) -> dict[str, Any]:
     """Searchable metadata of an exposure from a Level-1 primary header and its file list."""
     insts = [i for i in INSTRUMENTS if any(f.kind.upper() == f"{i}-EVT" for f in files)]
     version = _s(header.get("DATA_VER")) or (f"V{max(f.version for f in files)}" if files else "")
@@ -81,20 +105,34 @@ def exposure_metadata(header: dict[str, Any], files: list[L1File], root: Path, d
     except ValueError:
         rel = str(root)
     return {
-        "kind": "hxmt-observation", "telescope": _s(header.get("TELESCOP")) or "HXMT",
-        "target": target, "target_lc": target.lower(),
-        "ra": _f(header.get("RA_OBJ")), "dec": _f(header.get("DEC_OBJ")),
-        "obs_id": _s(header.get("OBS_ID")), "exp_id": _s(header.get("EXP_ID")) or root.name.split("-")[0],
-        "start": _s(header.get("DATE-OBS")), "stop": _s(header.get("DATE-END")),
-        "tstart": _f(header.get("TSTART")), "tstop": _f(header.get("TSTOP")),
-        "exposure": _f(header.get("EXPOSURE")), "instruments": insts, "data_version": version,
-        "folder": rel, "units": {"ra": "deg", "dec": "deg", "tstart": "s (mission time, TT)",
-                                 "tstop": "s (mission time, TT)", "exposure": "s"},
+        "kind": "hxmt-observation",
+        "telescope": _s(header.get("TELESCOP")) or "HXMT",
+        "target": target,
+        "target_lc": target.lower(),
+        "ra": _f(header.get("RA_OBJ")),
+        "dec": _f(header.get("DEC_OBJ")),
+        "obs_id": _s(header.get("OBS_ID")),
+        "exp_id": _s(header.get("EXP_ID")) or root.name.split("-")[0],
+        "start": _s(header.get("DATE-OBS")),
+        "stop": _s(header.get("DATE-END")),
+        "tstart": _f(header.get("TSTART")),
+        "tstop": _f(header.get("TSTOP")),
+        "exposure": _f(header.get("EXPOSURE")),
+        "instruments": insts,
+        "data_version": version,
+        "folder": rel,
+        "units": {
+            "ra": "deg",
+            "dec": "deg",
+            "tstart": "s (mission time, TT)",
+            "tstop": "s (mission time, TT)",
+            "exposure": "s",
+        },
     }
 
 
 def read_header(path: Path) -> dict[str, Any]:
-    from astropy.io import fits  # noqa: PLC0415
+    from astropy.io import fits
 
     with fits.open(path, memmap=False) as hl:
         h = hl[0].header
@@ -144,7 +182,7 @@ class ScanFile:
 
 
 def _scalar(f: Any, names: tuple[str, ...]) -> Any:
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     for n in names:
         if n in f:
@@ -159,18 +197,26 @@ def _scalar(f: Any, names: tuple[str, ...]) -> Any:
 
 def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
     """Metadata of a Data Exchange or NXtomo file, or None when it is neither."""
-    import h5py  # noqa: PLC0415
-    import numpy as np  # noqa: PLC0415
+    import h5py
+    import numpy as np
 
     with h5py.File(path, "r") as f:
         if "/exchange/data" in f:
-            fmt, data, theta, prefix = "data-exchange", "/exchange/data", "/exchange/theta", "/measurement"
-            energy = ("/measurement/instrument/monochromator/energy", "/measurement/instrument/source/energy",
-                      "/exchange/energy")
-            pixel = ("/measurement/instrument/detector/pixel_size_x",
-                     "/measurement/instrument/detection_system/objective/resolution")
+            fmt, data, theta = "data-exchange", "/exchange/data", "/exchange/theta"
+            energy = (
+                "/measurement/instrument/monochromator/energy",
+                "/measurement/instrument/source/energy",
+                "/exchange/energy",
+            )
+            pixel = (
+                "/measurement/instrument/detector/pixel_size_x",
+                "/measurement/instrument/detection_system/objective/resolution",
+            )
             name = ("/measurement/sample/name",)
-            distance = ("/measurement/instrument/sample/setup/distance", "/measurement/instrument/detector/distance")
+            distance = (
+                "/measurement/instrument/sample/setup/distance",
+                "/measurement/instrument/detector/distance",
+            )
             title = ("/exchange/title",)
             key = None
         else:
@@ -192,9 +238,14 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
         if data not in f:
             return None
         shape = [int(s) for s in f[data].shape]
-        meta: dict[str, Any] = {"kind": "tomography-scan", "format": fmt, "data": data, "shape": shape,
-                                "dtype": str(f[data].dtype),
-                                "chunks": [int(c) for c in (f[data].chunks or f[data].shape)]}
+        meta: dict[str, Any] = {
+            "kind": "tomography-scan",
+            "format": fmt,
+            "data": data,
+            "shape": shape,
+            "dtype": str(f[data].dtype),
+            "chunks": [int(c) for c in (f[data].chunks or f[data].shape)],
+        }
         if theta in f:
             th = np.asarray(f[theta][()], dtype=float).ravel()
             units = f[theta].attrs.get("units", b"degrees")
@@ -205,7 +256,11 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
                 th = th[np.asarray(f[key][()]).ravel() == 0]
             if th.size:
                 meta.update(n_angles=int(th.size), angle_min=float(th.min()), angle_max=float(th.max()))
-        for k, names, unit in (("energy", energy, "keV"), ("pixel_size", pixel, "m"), ("distance", distance, "m")):
+        for k, names, unit in (
+            ("energy", energy, "keV"),
+            ("pixel_size", pixel, "m"),
+            ("distance", distance, "m"),
+        ):
             v = _scalar(f, names)
             if v is not None:
                 meta[k] = float(v)
@@ -217,8 +272,11 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
         if t is not None:
             meta["title"] = str(t)
         if fmt == "data-exchange" and "/exchange" in f:
-            meta["attrs"] = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["/exchange"].attrs.items()
-                             if isinstance(v, (int, float, str, np.generic)) and not isinstance(v, np.bytes_)}
+            meta["attrs"] = {
+                k: (v.item() if isinstance(v, np.generic) else v)
+                for k, v in f["/exchange"].attrs.items()
+                if isinstance(v, (int, float, str, np.generic)) and not isinstance(v, np.bytes_)
+            }
     try:
         meta["file"] = str(path.relative_to(data_dir))
     except ValueError:

@@ -6,6 +6,7 @@ with uvicorn until interrupted. Anonymous requests are refused
 key kept in ``<state>/tiled_api_key`` (mode 600). The address is written to
 ``<state>/tiled_url`` for the demo hub.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,9 @@ def checked_query_registry() -> Any:
     value, an unknown operator, broken JSON) or the query name is unknown; here each
     ``decode`` turns those into ``QueryValueError`` (which Tiled answers with 400).
     """
-    from fastapi import HTTPException  # noqa: PLC0415
-    from tiled.queries import QueryValueError  # noqa: PLC0415
-    from tiled.query_registration import QueryRegistry, default_query_registry  # noqa: PLC0415
+    from fastapi import HTTPException
+    from tiled.queries import QueryValueError
+    from tiled.query_registration import QueryRegistry, default_query_registry
 
     class Checked:
         def __init__(self, name: str, cls: type):
@@ -47,7 +48,9 @@ def checked_query_registry() -> Any:
 
         def __getitem__(self, name: str) -> Any:
             if name not in self:
-                raise HTTPException(status_code=400, detail=f"unknown query type {name!r}; known: {', '.join(sorted(self))}")
+                raise HTTPException(
+                    status_code=400, detail=f"unknown query type {name!r}; known: {', '.join(sorted(self))}"
+                )
             return Checked(name, dict.__getitem__(self, name))
 
     class CheckedRegistry(QueryRegistry):
@@ -64,20 +67,32 @@ def checked_query_registry() -> Any:
 
 def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) -> Any:
     """The Tiled ASGI application over the catalog (key required, raw assets downloadable)."""
-    from tiled.config import Authentication  # noqa: PLC0415
-    from tiled.server.app import build_app as tiled_app  # noqa: PLC0415
+    from tiled.config import Authentication
+    from tiled.server.app import build_app as tiled_app
 
     tree = cat.open_catalog(catalog_uri, data_dir, writable, init=False)
     auth = Authentication(single_user_api_key=api_key, allow_anonymous_access=False)
-    app = tiled_app(tree, authentication=auth, server_settings={"expose_raw_assets": True},
-                    query_registry=checked_query_registry())
-    return UserAreaGuard(app, api_key)           # per-user keys: shared data read-only, own area read-write
+    app = tiled_app(
+        tree,
+        authentication=auth,
+        server_settings={"expose_raw_assets": True},
+        query_registry=checked_query_registry(),
+    )
+    return UserAreaGuard(app, api_key)  # per-user keys: shared data read-only, own area read-write
 
 
-def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: Path, catalog_uri: str | None = None,
-          rescan: bool = False, log: Callable[[str], None] = print) -> None:
+def serve(
+    data_dir: Path,
+    *,
+    port: int = 8008,
+    host: str = "127.0.0.1",
+    state: Path,
+    catalog_uri: str | None = None,
+    rescan: bool = False,
+    log: Callable[[str], None] = print,
+) -> None:
     """Register the data folder and serve it until Ctrl-C / SIGTERM."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     data_dir = Path(data_dir).resolve()
     uri = cat.catalog_env_uri(state, catalog_uri)
@@ -87,8 +102,10 @@ def serve(data_dir: Path, *, port: int = 8008, host: str = "127.0.0.1", state: P
     log(f"daisy: data service catalog {shown}")
     log(f"daisy: registering {data_dir} ...")
     counts = cat.build_catalog(uri, data_dir, writable, rescan=rescan, log=log)
-    log(f"daisy: {counts['hxmt']} new observation(s), {counts['tomography']} new scan(s), "
-        f"{counts['skipped']} file(s) skipped")
+    log(
+        f"daisy: {counts['hxmt']} new observation(s), {counts['tomography']} new scan(s), "
+        f"{counts['skipped']} file(s) skipped"
+    )
     url = f"http://{host}:{port}/api"
     write_url(url, state)
     where = "from DAISY_TILED_API_KEY" if os.environ.get(KEY_VAR) else f"in {Path(state) / 'tiled_api_key'}"

@@ -7,6 +7,7 @@ hub reads ``<state>/tiled_url`` and ``<state>/tiled_api_key`` and hands them to 
 user servers as ``DAISY_TILED_URL`` and ``DAISY_TILED_API_KEY``, the two variables
 the client reads.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,8 +71,10 @@ def service_api_key(state: Path | None = None) -> str:
     if not key:
         return ensure_api_key(state)
     if len(key) < 32 or not key.isalnum():
-        raise DaisyError(f"{KEY_VAR}: expected at least 32 letters and digits (e.g. `openssl rand -hex 32`), "
-                         f"found {len(key)} characters{'' if key.isalnum() else ' with other symbols'}")
+        raise DaisyError(
+            f"{KEY_VAR}: expected at least 32 letters and digits (e.g. `openssl rand -hex 32`), "
+            f"found {len(key)} characters{'' if key.isalnum() else ' with other symbols'}"
+        )
     return key
 
 
@@ -89,8 +92,9 @@ def client_settings(url: str | None = None, api_key: str | None = None) -> tuple
     url = url or os.environ.get(URL_VAR) or _read(st / URL_FILE)
     api_key = api_key or os.environ.get(KEY_VAR) or _read(st / KEY_FILE)
     if not url:
-        raise ServiceNotConfigured(f"no data service configured: set {URL_VAR} (and {KEY_VAR}), "
-                                   "or start one with `daisy data serve`")
+        raise ServiceNotConfigured(
+            f"no data service configured: set {URL_VAR} (and {KEY_VAR}), or start one with `daisy data serve`"
+        )
     return url, api_key
 
 
@@ -103,7 +107,7 @@ def _read(path: Path) -> str | None:
 
 def user_name() -> str:
     """The user's name for their area of the service (``JUPYTERHUB_USER``, else the login name)."""
-    import getpass  # noqa: PLC0415
+    import getpass
 
     name = os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "user"

@@ -11,6 +11,7 @@ Modules: :mod:`.io` (Data Exchange / NXtomo), :mod:`.phantom`, :mod:`.preprocess
 :mod:`.center`, :mod:`.align`, :mod:`.recon` (+ :mod:`.fourier`, :mod:`.iterative`),
 :mod:`.algorithms` (the workflow steps).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,14 +21,21 @@ __all__ = ["find_center", "reconstruct"]
 
 def find_center(sinogram: Any, theta: Any, method: str = "auto", **kw: Any) -> float:
     """Rotation axis in detector pixels; see :func:`daisy_widgets.tomography.center.find_center`."""
-    from .center import find_center as _find_center  # noqa: PLC0415
+    from .center import find_center as _find_center
 
     return _find_center(sinogram, theta, method, **kw)
 
 
-def reconstruct(sinogram: Any, theta: Any, center: Any = None, algorithm: str = "fbp", filter: str = "ramp",
-                backend: str = "numpy", **kw: Any) -> Any:
+def reconstruct(
+    sinogram: Any,
+    theta: Any,
+    center: Any = None,
+    algorithm: str = "fbp",
+    filter: str = "ramp",
+    backend: str = "numpy",
+    **kw: Any,
+) -> Any:
     """Reconstruct slices; see :func:`daisy_widgets.tomography.recon.reconstruct`."""
-    from .recon import reconstruct as _reconstruct  # noqa: PLC0415
+    from .recon import reconstruct as _reconstruct
 
     return _reconstruct(sinogram, theta, center, algorithm, filter, backend, **kw)

@@ -9,6 +9,7 @@ array, or converts a device scalar to a Python number inside a loop.
 The geometry and the interpolation are the same as the numba kernels in
 :mod:`._kernels`, so both backends agree to float32 rounding.
 """
+
 from __future__ import annotations
 
 import functools
@@ -130,18 +131,20 @@ void grid_spread(const float2* __restrict__ P, const float* __restrict__ cs, con
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel(src: str, name: str) -> Any:
-    import cupy as cp  # noqa: PLC0415
+    import cupy as cp
 
     return cp.RawKernel(src, name, options=("--use_fast_math",))
 
 
 def _angles(theta: np.ndarray) -> tuple[Any, Any]:
-    import cupy as cp  # noqa: PLC0415
+    import cupy as cp
 
     th = np.asarray(theta, np.float64)
-    return cp.asarray(np.cos(th).astype(np.float32)), cp.asarray(np.sin(th).astype(np.float32))  # explicit, tiny
+    return cp.asarray(np.cos(th).astype(np.float32)), cp.asarray(
+        np.sin(th).astype(np.float32)
+    )  # explicit, tiny
 
 
 def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, upsample: int = 1) -> Any:
@@ -149,7 +152,7 @@ def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, 
 
     ``upsample == 1``: linear interpolation; otherwise nearest sample of the upsampled projections.
     """
-    import cupy as cp  # noqa: PLC0415
+    import cupy as cp
 
     q = cp.ascontiguousarray(q, dtype=cp.float32)
     ns, na, ndu = q.shape
@@ -158,18 +161,46 @@ def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, 
     block = (32, 8, 1)
     grid = ((n + 31) // 32, (n + 7) // 8, ns)
     if upsample == 1:
-        _kernel(_BP_SRC, "backproject")(grid, block, (q, cs, sn, out, np.int32(ns), np.int32(na), np.int32(ndu),
-                                                      np.int32(n), np.float32(center), np.float32(scale)))
+        _kernel(_BP_SRC, "backproject")(
+            grid,
+            block,
+            (
+                q,
+                cs,
+                sn,
+                out,
+                np.int32(ns),
+                np.int32(na),
+                np.int32(ndu),
+                np.int32(n),
+                np.float32(center),
+                np.float32(scale),
+            ),
+        )
     else:
-        _kernel(_BPN_SRC, "backproject_nearest")(grid, block, (q, cs, sn, out, np.int32(ns), np.int32(na),
-                                                               np.int32(ndu), np.int32(n), np.float32(center),
-                                                               np.float32(upsample), np.float32(scale)))
+        _kernel(_BPN_SRC, "backproject_nearest")(
+            grid,
+            block,
+            (
+                q,
+                cs,
+                sn,
+                out,
+                np.int32(ns),
+                np.int32(na),
+                np.int32(ndu),
+                np.int32(n),
+                np.float32(center),
+                np.float32(upsample),
+                np.float32(scale),
+            ),
+        )
     return out
 
 
 def forward_project(img: Any, theta: np.ndarray, center: float, ndet: int) -> Any:
     """(slices, n, n) device array -> (slices, angles, ndet) device array."""
-    import cupy as cp  # noqa: PLC0415
+    import cupy as cp
 
     img = cp.ascontiguousarray(img, dtype=cp.float32)
     ns, n, _ = img.shape
@@ -178,18 +209,22 @@ def forward_project(img: Any, theta: np.ndarray, center: float, ndet: int) -> An
     out = cp.zeros((ns, na, ndet), cp.float32)
     block = (32, 8, 1)
     grid = ((n + 31) // 32, (n + 7) // 8, ns * na)
-    _kernel(_FP_SRC, "forward_project")(grid, block, (img, cs, sn, out, np.int32(ns), np.int32(na),
-                                                      np.int32(ndet), np.int32(n), np.float32(center)))
+    _kernel(_FP_SRC, "forward_project")(
+        grid,
+        block,
+        (img, cs, sn, out, np.int32(ns), np.int32(na), np.int32(ndet), np.int32(n), np.float32(center)),
+    )
     return out
 
 
 def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp") -> Any:
     """Gridrec on the GPU: (slices, angles, detector) device array -> (slices, N, N) device array."""
-    import cupy as cp  # noqa: PLC0415
+    import cupy as cp
 
-    from .filters import ramp_spectrum, window  # noqa: PLC0415
-    from .fourier import KERNEL_WIDTH, SIGMA, _deapodization, _grid_size, _kernel as kb  # noqa: PLC0415
-    from .recon import angle_weight  # noqa: PLC0415
+    from .filters import ramp_spectrum, window
+    from .fourier import KERNEL_WIDTH, SIGMA, _deapodization, _grid_size
+    from .fourier import _kernel as kb
+    from .recon import angle_weight
 
     ns, na, nd = sino.shape
     n = nd
@@ -218,14 +253,28 @@ def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp") -
         if s0 + 1 < ns:
             c[:, :nd] += 1j * sino[s0 + 1]
         r = (L - nd) // 2
-        c[:, nd:nd + r] = c[:, nd - 1:nd]
-        c[:, nd + r:] = c[:, :1]
+        c[:, nd : nd + r] = c[:, nd - 1 : nd]
+        c[:, nd + r :] = c[:, :1]
         P = cp.fft.fftshift(cp.fft.fft(c, axis=1), axes=1) * weight_d
         P = cp.ascontiguousarray(P.astype(cp.complex64))
         H = cp.zeros((G, G), cp.complex64)
-        spread(((L + 127) // 128, na), (128,), (P, cs, sn, H.view(cp.float32), np.int32(na), np.int32(L),
-                                                np.int32(G), np.int32(KERNEL_WIDTH), table_d,
-                                                np.int32(table_d.size), np.float32(tscale)))
+        spread(
+            ((L + 127) // 128, na),
+            (128,),
+            (
+                P,
+                cs,
+                sn,
+                H.view(cp.float32),
+                np.int32(na),
+                np.int32(L),
+                np.int32(G),
+                np.int32(KERNEL_WIDTH),
+                table_d,
+                np.int32(table_d.size),
+                np.float32(tscale),
+            ),
+        )
         h = cp.fft.ifft(H, axis=1)[:, xs]
         h = cp.fft.ifft(h, axis=0)[ys, :] * (G * G)
         out[s0] = h.real * norm_d

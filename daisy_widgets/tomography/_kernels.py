@@ -12,6 +12,7 @@ Geometry shared by every kernel (see ``docs/tomography.md``):
 the detector is zero-padded, so SIRT/CGLS use a matched pair; FBP uses
 :func:`backproject_nearest` on Fourier-upsampled filtered projections.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,8 +106,12 @@ def backproject_linear(q, cos_t, sin_t, shift, n, scale):  # pragma: no cover - 
                         vb = qb[ib]
                         vc = qc[ic]
                         vd = qd[id_]
-                        row[j] += (va + wa * (qa[ia + 1] - va)) + (vb + wb * (qb[ib + 1] - vb)) + \
-                                  (vc + wc * (qc[ic + 1] - vc)) + (vd + wd * (qd[id_ + 1] - vd))
+                        row[j] += (
+                            (va + wa * (qa[ia + 1] - va))
+                            + (vb + wb * (qb[ib + 1] - vb))
+                            + (vc + wc * (qc[ic + 1] - vc))
+                            + (vd + wd * (qd[id_ + 1] - vd))
+                        )
                     k += 4
                 while k < a1:
                     c = cos_t[k]
@@ -156,7 +161,7 @@ def backproject_nearest(q, cos_t, sin_t, shift, n, upsample, scale):  # pragma: 
     out = np.zeros((ns, n, n), np.float32)
     c0 = np.float32((n - 1) / 2.0)
     U = np.float32(upsample)
-    sh = np.float32(shift * upsample + 0.5)      # + 0.5: truncation rounds to the nearest sample
+    sh = np.float32(shift * upsample + 0.5)  # + 0.5: truncation rounds to the nearest sample
     # cache blocking: a tile of NEAREST_ROWS output rows is accumulated over a block of
     # NEAREST_ANGLES angles whose (upsampled) sinogram rows stay in L2 meanwhile
     ntiles = (n + NEAREST_ROWS - 1) // NEAREST_ROWS
@@ -171,7 +176,7 @@ def backproject_nearest(q, cos_t, sin_t, shift, n, upsample, scale):  # pragma: 
                 y = c0 - np.float32(i)
                 row = out[sl, i]
                 k = a0
-                while k + 4 <= a1:      # four angles per pass: each output pixel loaded/stored once per four
+                while k + 4 <= a1:  # four angles per pass: each output pixel loaded/stored once per four
                     ca = cos_t[k] * U
                     cb = cos_t[k + 1] * U
                     cc = cos_t[k + 2] * U
@@ -186,8 +191,9 @@ def backproject_nearest(q, cos_t, sin_t, shift, n, upsample, scale):  # pragma: 
                     qd = qs[k + 3]
                     for j in range(n):
                         fj = np.float32(j)
-                        row[j] += (qa[np.int32(ba + fj * ca)] + qb[np.int32(bb + fj * cb)]) + \
-                                  (qc[np.int32(bc + fj * cc)] + qd[np.int32(bd + fj * cd)])
+                        row[j] += (qa[np.int32(ba + fj * ca)] + qb[np.int32(bb + fj * cb)]) + (
+                            qc[np.int32(bc + fj * cc)] + qd[np.int32(bd + fj * cd)]
+                        )
                     k += 4
                 while k < a1:
                     c = cos_t[k] * U

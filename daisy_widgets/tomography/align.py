@@ -8,6 +8,7 @@ estimated motion accumulates over the iterations. The mean shift is removed
 mean vertical shift from the sample's position), and so is the horizontal
 component ``a cos(theta) + b sin(theta)``, which equals a translation of the object.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,14 +60,21 @@ def shift_projections(projections: np.ndarray, shifts: np.ndarray) -> np.ndarray
     fx = np.fft.fftfreq(padded.shape[2])[None, None, :]
     ph = np.exp(2j * np.pi * (fy * shifts[:, 0][:, None, None] + fx * shifts[:, 1][:, None, None]))
     out = np.real(np.fft.ifft2(np.fft.fft2(padded, axes=(1, 2)) * ph, axes=(1, 2)))
-    return out[:, pr:pr + nr, pc:pc + nc].astype(np.float32)
+    return out[:, pr : pr + nr, pc : pc + nc].astype(np.float32)
 
 
-def align_projections(projections: np.ndarray, theta: np.ndarray, center: float | None = None,
-                      iterations: int = 10, vertical: bool = True, tol: float = 0.01,
-                      progress: Callable[[float, float, str], None] | None = None,
-                      cancelled: Callable[[], bool] | None = None, gain: float = 1.0,
-                      reference: str = "hann") -> tuple[np.ndarray, np.ndarray]:
+def align_projections(
+    projections: np.ndarray,
+    theta: np.ndarray,
+    center: float | None = None,
+    iterations: int = 10,
+    vertical: bool = True,
+    tol: float = 0.01,
+    progress: Callable[[float, float, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    gain: float = 1.0,
+    reference: str = "hann",
+) -> tuple[np.ndarray, np.ndarray]:
     """Estimate and correct per-projection motion.
 
     Parameters
@@ -94,14 +102,16 @@ def align_projections(projections: np.ndarray, theta: np.ndarray, center: float 
     (aligned projections float32 (angles, rows, cols), shifts (angles, 2) = (dy, dx) in pixels,
     the estimated motion with zero mean).
     """
-    from .iterative import project, sirt  # noqa: PLC0415
-    from .recon import angle_weight, backproject, filter_sinogram  # noqa: PLC0415
+    from .iterative import project, sirt
+    from .recon import angle_weight, backproject, filter_sinogram
 
     p = np.asarray(projections, np.float32)
     th = np.asarray(theta, np.float64).ravel()
     if p.ndim != 3 or th.size != p.shape[0]:
-        raise ValidationError("tomo.align", {"projections": [f"expected (angles, rows, cols) with {th.size} angles; "
-                                                             f"got shape {p.shape}"]})
+        raise ValidationError(
+            "tomo.align",
+            {"projections": [f"expected (angles, rows, cols) with {th.size} angles; got shape {p.shape}"]},
+        )
     na, nr, nc = p.shape
     c = (nc - 1) / 2.0 if center is None else float(center)
     total = np.zeros((na, 2))
@@ -114,10 +124,10 @@ def align_projections(projections: np.ndarray, theta: np.ndarray, center: float 
         if reference == "sirt":
             vol = sirt(current.transpose(1, 0, 2), th, c, 20, True)
         else:
-            q = filter_sinogram(current.transpose(1, 0, 2), reference)           # (rows, angles, cols)
+            q = filter_sinogram(current.transpose(1, 0, 2), reference)  # (rows, angles, cols)
             vol = backproject(q, th, c, nc, w)
             np.maximum(vol, 0, out=vol)  # the prior that makes the reference better than the data
-        reproj = project(vol, th, c, nc).transpose(1, 0, 2)            # (angles, rows, cols)
+        reproj = project(vol, th, c, nc).transpose(1, 0, 2)  # (angles, rows, cols)
         upd = np.array([register(current[k], reproj[k]) for k in range(na)])
         if not vertical or nr < 4:
             upd[:, 0] = 0.0
@@ -128,8 +138,11 @@ def align_projections(projections: np.ndarray, theta: np.ndarray, center: float 
         total[:, 1] -= basis @ np.linalg.lstsq(basis, total[:, 1], rcond=None)[0]
         current = shift_projections(p, total)
         if progress:
-            progress(it + 1, iterations, f"alignment iteration {it + 1}/{iterations}, max update "
-                                         f"{np.abs(upd).max():.2f} px")
+            progress(
+                it + 1,
+                iterations,
+                f"alignment iteration {it + 1}/{iterations}, max update {np.abs(upd).max():.2f} px",
+            )
         if np.abs(upd).max() < tol:
             break
     return current, total

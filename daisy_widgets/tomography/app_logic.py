@@ -9,6 +9,7 @@
 * :func:`plain_error` turns any exception into a sentence for the page;
 * :func:`default_data_dir` / :func:`find_sample_scan` locate the user's data.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,16 @@ class PreprocessSettings:
 
     def key(self) -> str:
         """A stable text key (for caches)."""
-        return json.dumps({"n": dict(self.normalize), "z": None if self.zingers is None else dict(self.zingers),
-                           "p": None if self.phase is None else dict(self.phase),
-                           "s": None if self.stripes is None else dict(self.stripes)}, sort_keys=True, default=str)
+        return json.dumps(
+            {
+                "n": dict(self.normalize),
+                "z": None if self.zingers is None else dict(self.zingers),
+                "p": None if self.phase is None else dict(self.phase),
+                "s": None if self.stripes is None else dict(self.stripes),
+            },
+            sort_keys=True,
+            default=str,
+        )
 
     @property
     def needs_rows(self) -> bool:
@@ -57,8 +65,9 @@ def _check(token: Any) -> None:
         raise Cancelled("superseded by a newer request")
 
 
-def preprocess_block(block: Mapping[str, np.ndarray], settings: PreprocessSettings, token: Any = None
-                     ) -> np.ndarray:
+def preprocess_block(
+    block: Mapping[str, np.ndarray], settings: PreprocessSettings, token: Any = None
+) -> np.ndarray:
     """Run the enabled preprocessing on a block of rows.
 
     Parameters
@@ -75,22 +84,33 @@ def preprocess_block(block: Mapping[str, np.ndarray], settings: PreprocessSettin
     -------
     float32 (rows, angles, cols) sinograms, line integrals.
     """
-    from .preprocess import minus_log, normalize, paganin, remove_stripes, remove_zingers  # noqa: PLC0415
+    from .preprocess import minus_log, normalize, paganin, remove_stripes, remove_zingers
 
     darks = block.get("darks")
     if darks is None:
         darks = np.zeros((1,) + block["projections"].shape[1:], np.float32)
-    trans = normalize(block["projections"], block.get("flats"), darks, block.get("flats_after"),
-                      cutoff=settings.normalize.get("cutoff"))
+    trans = normalize(
+        block["projections"],
+        block.get("flats"),
+        darks,
+        block.get("flats_after"),
+        cutoff=settings.normalize.get("cutoff"),
+    )
     _check(token)
     if settings.zingers is not None:
-        trans = remove_zingers(trans, float(settings.zingers.get("threshold", 0.1)),
-                               int(settings.zingers.get("size", 3)) | 1)
+        trans = remove_zingers(
+            trans, float(settings.zingers.get("threshold", 0.1)), int(settings.zingers.get("size", 3)) | 1
+        )
         _check(token)
     if settings.phase is not None:
         p = settings.phase
-        li = paganin(trans, float(p.get("pixel_size", 1.0)) * 1e-6, float(p.get("distance", 0.1)),
-                     float(p.get("energy", 25.0)), float(p.get("delta_beta", 1000.0)))
+        li = paganin(
+            trans,
+            float(p.get("pixel_size", 1.0)) * 1e-6,
+            float(p.get("distance", 0.1)),
+            float(p.get("energy", 25.0)),
+            float(p.get("delta_beta", 1000.0)),
+        )
     else:
         li = minus_log(trans)
     sino = np.ascontiguousarray(li.transpose(1, 0, 2))
@@ -162,14 +182,21 @@ def sharpness(image: np.ndarray, bins: int = 256) -> float:
     return float((p * np.log(p)).sum())
 
 
-def centre_sweep(sinogram: np.ndarray, theta_rad: np.ndarray, centres: np.ndarray, *, filter: str = "ramp",
-                 thumb: int = 160, token: Any = None) -> list[dict[str, Any]]:
+def centre_sweep(
+    sinogram: np.ndarray,
+    theta_rad: np.ndarray,
+    centres: np.ndarray,
+    *,
+    filter: str = "ramp",
+    thumb: int = 160,
+    token: Any = None,
+) -> list[dict[str, Any]]:
     """Reconstruct one slice at each trial centre (FBP).
 
     Returns one dict per centre: ``{"center", "image" (thumbnail <= thumb px, with ``filter``),
     "sharpness"}`` (:func:`sharpness` of the Hann-filtered slice: noise does not decide).
     """
-    from .recon import reconstruct  # noqa: PLC0415
+    from .recon import reconstruct
 
     out = []
     for c in centres:
@@ -182,25 +209,48 @@ def centre_sweep(sinogram: np.ndarray, theta_rad: np.ndarray, centres: np.ndarra
 
 
 # ----------------------------------------------------------------------------- volume options
-def recon_options(settings: PreprocessSettings, *, center: float, algorithm: str, filter: str, backend: str,
-                  iterations: int = 50, align: bool = False, align_params: Mapping[str, Any] | None = None,
-                  circle: bool = False, block: int = 8) -> tuple[Any, dict[str, dict[str, Any]]]:
+def recon_options(
+    settings: PreprocessSettings,
+    *,
+    center: float,
+    algorithm: str,
+    filter: str,
+    backend: str,
+    iterations: int = 50,
+    align: bool = False,
+    align_params: Mapping[str, Any] | None = None,
+    circle: bool = False,
+    block: int = 8,
+) -> tuple[Any, dict[str, dict[str, Any]]]:
     """The chain's options and the extra parameters of each step id (from the forms)."""
-    from .pipeline import ReconOptions  # noqa: PLC0415
+    from .pipeline import ReconOptions
 
     ap = dict(align_params or {})
     ph = dict(settings.phase or {})
     st = dict(settings.stripes or {})
     z = dict(settings.zingers or {})
-    opts = ReconOptions(center=float(center), algorithm=algorithm, filter=filter, backend=backend,
-                        iterations=int(iterations), stripe=st.get("method", "none") if settings.stripes else "none",
-                        zingers=settings.zingers is not None, zinger_threshold=float(z.get("threshold", 0.1)),
-                        phase=settings.phase is not None, energy=float(ph.get("energy", 25.0)),
-                        distance=float(ph.get("distance", 0.1)), pixel_size=float(ph.get("pixel_size", 1.0)),
-                        delta_beta=float(ph.get("delta_beta", 1000.0)), align=align,
-                        align_iterations=int(ap.get("iterations", 20)), circle=circle, block=block)
-    extra: dict[str, dict[str, Any]] = {"normalize": {k: v for k, v in dict(settings.normalize).items()
-                                                      if v is not None}}
+    opts = ReconOptions(
+        center=float(center),
+        algorithm=algorithm,
+        filter=filter,
+        backend=backend,
+        iterations=int(iterations),
+        stripe=st.get("method", "none") if settings.stripes else "none",
+        zingers=settings.zingers is not None,
+        zinger_threshold=float(z.get("threshold", 0.1)),
+        phase=settings.phase is not None,
+        energy=float(ph.get("energy", 25.0)),
+        distance=float(ph.get("distance", 0.1)),
+        pixel_size=float(ph.get("pixel_size", 1.0)),
+        delta_beta=float(ph.get("delta_beta", 1000.0)),
+        align=align,
+        align_iterations=int(ap.get("iterations", 20)),
+        circle=circle,
+        block=block,
+    )
+    extra: dict[str, dict[str, Any]] = {
+        "normalize": {k: v for k, v in dict(settings.normalize).items() if v is not None}
+    }
     if settings.zingers is not None:
         extra["zingers"] = dict(z)
     if settings.stripes is not None:
@@ -212,7 +262,7 @@ def recon_options(settings: PreprocessSettings, *, center: float, algorithm: str
 
 def build_recon_workflow(opts: Any, extra: Mapping[str, Mapping[str, Any]]) -> Any:
     """The standard chain (:func:`~daisy_widgets.tomography.pipeline.build_workflow`) with the forms' parameters."""
-    from .pipeline import build_workflow  # noqa: PLC0415
+    from .pipeline import build_workflow
 
     wf = build_workflow(opts)
     for step in wf.steps:
@@ -233,15 +283,17 @@ def check_memory(n_slices: int, n_angles: int, width: int, engine: str, availabl
     shares it); a remote scheduler is not checked here.
     """
     if available is None:
-        import psutil  # noqa: PLC0415
+        import psutil
 
         available = int(psutil.virtual_memory().available)
     need = volume_bytes(n_slices, n_angles, width)
     if need > 0.8 * available:
         per_slice = volume_bytes(1, n_angles, width)
         fit = max(1, int(0.8 * available // per_slice))
-        raise MemoryError(f"{n_slices} slices need about {need / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
-                          f"are free; choose at most {fit} slices")
+        raise MemoryError(
+            f"{n_slices} slices need about {need / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
+            f"are free; choose at most {fit} slices"
+        )
 
 
 # ----------------------------------------------------------------------------- words for errors
@@ -260,8 +312,10 @@ def plain_error(exc: BaseException) -> str:
         return f"Some settings are not valid ({exc.owner}): {items}."
     if isinstance(exc, MemoryError) or type(exc).__name__ in ("OutOfMemoryError", "KilledWorker"):
         detail = f" ({exc})" if isinstance(exc, MemoryError) and str(exc) else ""
-        return (f"Out of memory{detail}: the job needs more memory than this session has. Choose fewer slices, "
-                "switch off motion correction, or ask for a bigger machine; your earlier results are kept.")
+        return (
+            f"Out of memory{detail}: the job needs more memory than this session has. Choose fewer slices, "
+            "switch off motion correction, or ask for a bigger machine; your earlier results are kept."
+        )
     if isinstance(exc, FileExistsError):
         return f"{exc}. Nothing was overwritten."
     if isinstance(exc, PermissionError):
@@ -283,8 +337,12 @@ def default_data_dir() -> Path:
     """
     env = os.environ.get("DAISY_DATA_DIR")
     repo_data = Path(__file__).resolve().parents[2] / "data"
-    candidates = ([Path(env)] if env else []) + [Path.home() / "data", Path.cwd() / "data", Path.cwd().parent / "data",
-                                                 repo_data]
+    candidates = ([Path(env)] if env else []) + [
+        Path.home() / "data",
+        Path.cwd() / "data",
+        Path.cwd().parent / "data",
+        repo_data,
+    ]
     for c in candidates:
         if c.expanduser().is_dir():
             return c.expanduser().resolve()

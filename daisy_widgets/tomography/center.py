@@ -14,6 +14,7 @@ centre of the first detector pixel. Independent methods:
   one minimising the histogram entropy of the slice (parabolic refinement).
 * ``"auto"``: ``"vo"``.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,13 @@ def _check(sinogram: np.ndarray, theta: np.ndarray, method: str) -> tuple[np.nda
     return s, th
 
 
-def find_center(sinogram: np.ndarray, theta: np.ndarray, method: str = "auto", *,
-                search: tuple[float, float] | None = None) -> float:
+def find_center(
+    sinogram: np.ndarray,
+    theta: np.ndarray,
+    method: str = "auto",
+    *,
+    search: tuple[float, float] | None = None,
+) -> float:
     """Rotation axis position of a parallel-beam sinogram.
 
     Parameters
@@ -86,14 +92,14 @@ def _wedge_mask(height: int, width: int, radius: float, drop: int) -> np.ndarray
     for i in range(height):
         num = int(math.ceil(((i - yc) * dv / radius) / du))
         p1, p2 = np.clip(np.sort((-num + xc, num + xc)), 0, width - 1)
-        mask[i, p1:p2 + 1] = 1.0
-    mask[yc - ndrop:yc + ndrop + 1, :] = 0.0
-    mask[:, xc - 1:xc + 2] = 0.0
+        mask[i, p1 : p2 + 1] = 1.0
+    mask[yc - ndrop : yc + ndrop + 1, :] = 0.0
+    mask[:, xc - 1 : xc + 2] = 0.0
     return mask
 
 
 def _vo_metrics(sino: np.ndarray, centers: np.ndarray, ratio: float = 0.5, drop: int = 20) -> np.ndarray:
-    from scipy import ndimage as ndi  # noqa: PLC0415
+    from scipy import ndimage as ndi
 
     na, nd = sino.shape
     flip = sino[:, ::-1]
@@ -104,9 +110,9 @@ def _vo_metrics(sino: np.ndarray, centers: np.ndarray, ratio: float = 0.5, drop:
         if float(shift).is_integer():
             mirrored = np.roll(flip, int(shift), axis=1)
             if shift > 0:
-                mirrored[:, :int(shift)] = flip[:, :1]
+                mirrored[:, : int(shift)] = flip[:, :1]
             elif shift < 0:
-                mirrored[:, int(shift):] = flip[:, -1:]
+                mirrored[:, int(shift) :] = flip[:, -1:]
         else:
             mirrored = ndi.shift(flip, (0, shift), order=3, prefilter=True, mode="nearest")
         mat = np.vstack((sino, mirrored))
@@ -125,7 +131,7 @@ def _parabola(x: np.ndarray, y: np.ndarray, i: int) -> float:
 
 def center_vo(sino: np.ndarray, lo: float, hi: float, step: float = 0.25, radius: float = 2.0) -> float:
     """Vo's Fourier-metric search between ``lo`` and ``hi`` detector pixels (sub-pixel)."""
-    from scipy import ndimage as ndi  # noqa: PLC0415
+    from scipy import ndimage as ndi
 
     na, nd = sino.shape
     # light smoothing along the angles (less for coarse angular sampling, where it would blur)
@@ -171,7 +177,7 @@ def _entropy(img: np.ndarray) -> float:
 
 def center_entropy(sino: np.ndarray, theta: np.ndarray, lo: float, hi: float) -> float:
     """Image-quality sweep: minimum histogram entropy of FBP slices (coarse 1 px, fine 0.25 px)."""
-    from .recon import circle_mask, fbp  # noqa: PLC0415
+    from .recon import circle_mask, fbp
 
     na, nd = sino.shape
     # reconstruct on a detector cropped symmetrically... simpler: whole detector, circle-masked

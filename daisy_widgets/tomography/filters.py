@@ -4,6 +4,7 @@ The ramp is the Fourier transform of the band-limited spatial ramp of Kak &
 Slaney (eq. 61), which has no DC offset error on a finite detector; the
 windows multiply it. Frequencies ``f`` are in cycles per pixel (-0.5..0.5).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ spread onto an oversampled Cartesian grid with a Kaiser-Bessel kernel, the grid
 is inverse-FFTed, and the kernel's transform is divided out. Two slices are
 reconstructed at once as the real and imaginary parts of one complex sinogram.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,14 +47,15 @@ def _deapodization(n: int, G: int, width: int, sigma: float) -> np.ndarray:
 
 
 def _grid_size(n: int) -> int:
-    import scipy.fft as sfft  # noqa: PLC0415
+    import scipy.fft as sfft
 
     g = sfft.next_fast_len(int(math.ceil(SIGMA * n)))
     return g + (g % 2)
 
 
-def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", xp: Any = np,
-            pad_mode: str = "edge") -> Any:
+def gridrec(
+    sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge"
+) -> Any:
     """Reconstruct (slices, angles, detector) -> (slices, N, N) float32 by gridding.
 
     ``filter`` windows the ramp as for FBP; ``pad_mode`` is accepted for
@@ -61,12 +63,12 @@ def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", x
     extended first when ``"edge"``).
     """
     if xp is not np:
-        from . import _gpu  # noqa: PLC0415
+        from . import _gpu
 
         return _gpu.gridrec(sino, theta, center, filter)
-    import scipy.fft as sfft  # noqa: PLC0415
+    import scipy.fft as sfft
 
-    from . import _kernels  # noqa: PLC0415
+    from . import _kernels
 
     ns, na, nd = sino.shape
     n = nd
@@ -79,26 +81,26 @@ def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", x
     m = np.arange(L) - L // 2
     f = m / L
     filt = np.fft.fftshift(ramp_spectrum(L) * window(filter, np.fft.fftfreq(L)))
-    dx = (n // 2) - (n - 1) / 2.0         # x = x' + dx with x' integer
-    dy = -dx                              # y = y' + dy
+    dx = (n // 2) - (n - 1) / 2.0  # x = x' + dx with x' integer
+    dy = -dx  # y = y' + dy
     cos_t, sin_t = np.cos(theta), np.sin(theta)
     shift = center + dx * cos_t + dy * sin_t
-    phase = np.exp(2j * np.pi * np.outer(shift, f))                       # (angles, L)
+    phase = np.exp(2j * np.pi * np.outer(shift, f))  # (angles, L)
     weight = (phase * (filt * angle_weight(theta) / L)[None, :]).astype(np.complex64)
     out = np.empty((ns, n, n), np.float32)
     nbands = max(4, 2 * _threads())
     xs = (np.arange(n) - n // 2) % G
-    ys = (n // 2 - np.arange(n)) % G                                       # y' = n//2 - i
+    ys = (n // 2 - np.arange(n)) % G  # y' = n//2 - i
     norm = (1.0 / np.outer(deap, deap)).astype(np.float32)  # symmetric: deap(-y') is deap[i]
     for s0 in range(0, ns, 2):
         c = np.zeros((na, L), np.complex64)
         c[:, :nd] = sino[s0]
         if s0 + 1 < ns:
             c[:, :nd] += 1j * sino[s0 + 1]
-        if pad_mode == "edge" and L > nd:
+        if pad_mode == "edge" and nd < L:
             r = (L - nd) // 2
-            c[:, nd:nd + r] = c[:, nd - 1:nd]
-            c[:, nd + r:] = c[:, :1]
+            c[:, nd : nd + r] = c[:, nd - 1 : nd]
+            c[:, nd + r :] = c[:, :1]
         P = sfft.fftshift(sfft.fft(c, axis=1, workers=-1, overwrite_x=True), axes=1)
         P *= weight
         H = _kernels.grid_spread(P, cos_t, sin_t, G, KERNEL_WIDTH, table, tscale, nbands)
@@ -113,6 +115,6 @@ def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", x
 
 
 def _threads() -> int:
-    import numba  # noqa: PLC0415
+    import numba
 
     return numba.get_num_threads()

@@ -7,6 +7,7 @@ raises :class:`~daisy_widgets.core.errors.InputFileError` naming the file, the
 field and what was expected. Every file written goes through
 :func:`~daisy_widgets.core.atomic.atomic_path`: never half-written.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,12 @@ from ..core.atomic import atomic_path
 from ..core.errors import InputFileError
 
 #: Data Exchange dataset paths
-DX_DATA, DX_FLATS, DX_DARKS, DX_THETA = "/exchange/data", "/exchange/data_white", "/exchange/data_dark", "/exchange/theta"
+DX_DATA, DX_FLATS, DX_DARKS, DX_THETA = (
+    "/exchange/data",
+    "/exchange/data_white",
+    "/exchange/data_dark",
+    "/exchange/theta",
+)
 DX_FLATS_POST = "/exchange/data_white_post"
 
 
@@ -76,13 +82,23 @@ class Scan:
         shape = self.projections.shape
         f = self.fields
         if len(shape) != 3 or min(shape) == 0:
-            raise InputFileError(self.path, f.get("projections", DX_DATA),
-                                 "a non-empty 3-D dataset (angles, rows, columns)", f"shape {tuple(shape)}")
+            raise InputFileError(
+                self.path,
+                f.get("projections", DX_DATA),
+                "a non-empty 3-D dataset (angles, rows, columns)",
+                f"shape {tuple(shape)}",
+            )
         if self.theta.ndim != 1 or self.theta.size != shape[0]:
-            raise InputFileError(self.path, f.get("theta", DX_THETA),
-                                 f"{shape[0]} angles in degrees (one per projection)", f"{self.theta.size} values")
+            raise InputFileError(
+                self.path,
+                f.get("theta", DX_THETA),
+                f"{shape[0]} angles in degrees (one per projection)",
+                f"{self.theta.size} values",
+            )
         if not np.all(np.isfinite(self.theta)):
-            raise InputFileError(self.path, f.get("theta", DX_THETA), "finite angles in degrees", "NaN or inf")
+            raise InputFileError(
+                self.path, f.get("theta", DX_THETA), "finite angles in degrees", "NaN or inf"
+            )
         darks = None
         for name, arr in (("darks", self.darks), ("flats", self.flats), ("flats_after", self.flats_after)):
             if arr is None:
@@ -91,18 +107,30 @@ class Scan:
             if arr.ndim == 2:
                 arr = arr[None]
             if arr.ndim != 3 or tuple(arr.shape[1:]) != tuple(shape[1:]) or arr.shape[0] == 0:
-                raise InputFileError(self.path, where, f"frames of shape (n, {shape[1]}, {shape[2]}) like the projections",
-                                     f"shape {tuple(arr.shape)}")
-            mean = np.asarray(arr.mean(axis=0).compute() if hasattr(arr, "compute") else arr.mean(axis=0), np.float64)
+                raise InputFileError(
+                    self.path,
+                    where,
+                    f"frames of shape (n, {shape[1]}, {shape[2]}) like the projections",
+                    f"shape {tuple(arr.shape)}",
+                )
+            mean = np.asarray(
+                arr.mean(axis=0).compute() if hasattr(arr, "compute") else arr.mean(axis=0), np.float64
+            )
             if not np.all(np.isfinite(mean)):
-                raise InputFileError(self.path, where, "finite counts", f"{int((~np.isfinite(mean)).sum())} NaN/inf pixels")
+                raise InputFileError(
+                    self.path, where, "finite counts", f"{int((~np.isfinite(mean)).sum())} NaN/inf pixels"
+                )
             if name == "darks":
                 darks = mean
             else:
                 low = mean - (darks if darks is not None else 0.0) <= 0
                 if low.any():
-                    raise InputFileError(self.path, where, "flat-field counts above the dark counts in every pixel",
-                                         f"{int(low.sum())} pixel(s) with flat <= dark (zero or negative flat)")
+                    raise InputFileError(
+                        self.path,
+                        where,
+                        "flat-field counts above the dark counts in every pixel",
+                        f"{int(low.sum())} pixel(s) with flat <= dark (zero or negative flat)",
+                    )
 
     def block(self, rows: slice | None = None) -> dict[str, np.ndarray]:
         """Read the projections/flats/darks for detector ``rows`` into memory, checked finite.
@@ -120,15 +148,19 @@ class Scan:
             part = np.asarray(part.compute() if hasattr(part, "compute") else part, dtype=np.float32)
             bad = ~np.isfinite(part)
             if bad.any():
-                raise InputFileError(self.path, self.fields.get(name, name), "finite values",
-                                     f"{int(bad.sum())} NaN/inf value(s)")
+                raise InputFileError(
+                    self.path,
+                    self.fields.get(name, name),
+                    "finite values",
+                    f"{int(bad.sum())} NaN/inf value(s)",
+                )
             out[name] = part
         return out
 
 
 # ----------------------------------------------------------------------------- readers
 def _open(path: str | os.PathLike):
-    import h5py  # noqa: PLC0415
+    import h5py
 
     p = Path(path)
     if not p.exists():
@@ -140,11 +172,13 @@ def _open(path: str | os.PathLike):
     try:
         return h5py.File(p, "r")
     except OSError as exc:
-        raise InputFileError(p, "", "a readable HDF5 file (truncated or not HDF5?)", str(exc).split("(")[0].strip()) from None
+        raise InputFileError(
+            p, "", "a readable HDF5 file (truncated or not HDF5?)", str(exc).split("(")[0].strip()
+        ) from None
 
 
 def _lazy(path: str, name: str, f) -> Any:
-    from ..core.datastore import open_h5_array  # noqa: PLC0415
+    from ..core.datastore import open_h5_array
 
     d = f[name]
     chunks = d.chunks or "auto"
@@ -152,7 +186,7 @@ def _lazy(path: str, name: str, f) -> Any:
         return open_h5_array(path, name, chunks=chunks)
     except InputFileError:
         raise
-    except Exception as exc:  # noqa: BLE001  - unreadable dataset in a damaged file
+    except Exception as exc:
         raise InputFileError(path, name, "a readable dataset", str(exc)) from None
 
 
@@ -170,8 +204,15 @@ def _scalar(f, names: Sequence[str]) -> Any:
     return None
 
 
-def read_data_exchange(path: str | os.PathLike, *, data: str = DX_DATA, flats: str = DX_FLATS,
-                       darks: str = DX_DARKS, theta: str = DX_THETA, validate: bool = True) -> Scan:
+def read_data_exchange(
+    path: str | os.PathLike,
+    *,
+    data: str = DX_DATA,
+    flats: str = DX_FLATS,
+    darks: str = DX_DARKS,
+    theta: str = DX_THETA,
+    validate: bool = True,
+) -> Scan:
     """Read a Data Exchange file lazily.
 
     Parameters
@@ -185,13 +226,17 @@ def read_data_exchange(path: str | os.PathLike, *, data: str = DX_DATA, flats: s
     """
     path = os.path.abspath(os.fspath(path))
     with _open(path) as f:
-        import h5py  # noqa: PLC0415
+        import h5py
 
         try:
             if data not in f or not isinstance(f[data], h5py.Dataset):
-                raise InputFileError(path, data, "a 3-D dataset of projections (angles, rows, columns)", "missing")
+                raise InputFileError(
+                    path, data, "a 3-D dataset of projections (angles, rows, columns)", "missing"
+                )
             if theta not in f:
-                raise InputFileError(path, theta, "rotation angles in degrees (one per projection)", "missing")
+                raise InputFileError(
+                    path, theta, "rotation angles in degrees (one per projection)", "missing"
+                )
             proj = _lazy(path, data, f)
             fl = _lazy(path, flats, f) if flats in f else None
             dk = _lazy(path, darks, f) if darks in f else None
@@ -202,23 +247,56 @@ def read_data_exchange(path: str | os.PathLike, *, data: str = DX_DATA, flats: s
             if units.lower().startswith("rad"):
                 th = np.rad2deg(th)
             meta = {}
-            for key, names in (("energy", ("/measurement/instrument/monochromator/energy",
-                                           "/measurement/instrument/source/energy", "/exchange/energy")),
-                               ("pixel_size", ("/measurement/instrument/detector/pixel_size_x",
-                                               "/measurement/instrument/detection_system/objective/resolution")),
-                               ("distance", ("/measurement/instrument/sample/setup/distance",
-                                             "/measurement/instrument/detector/distance")),
-                               ("sample_name", ("/measurement/sample/name",)),
-                               ("title", ("/exchange/title",))):
+            for key, names in (
+                (
+                    "energy",
+                    (
+                        "/measurement/instrument/monochromator/energy",
+                        "/measurement/instrument/source/energy",
+                        "/exchange/energy",
+                    ),
+                ),
+                (
+                    "pixel_size",
+                    (
+                        "/measurement/instrument/detector/pixel_size_x",
+                        "/measurement/instrument/detection_system/objective/resolution",
+                    ),
+                ),
+                (
+                    "distance",
+                    (
+                        "/measurement/instrument/sample/setup/distance",
+                        "/measurement/instrument/detector/distance",
+                    ),
+                ),
+                ("sample_name", ("/measurement/sample/name",)),
+                ("title", ("/exchange/title",)),
+            ):
                 v = _scalar(f, names)
                 if v is not None:
                     meta[key] = v
-            meta.update({k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["/exchange"].attrs.items()
-                         if isinstance(v, (int, float, str, np.generic))} if "/exchange" in f else {})
+            meta.update(
+                {
+                    k: (v.item() if isinstance(v, np.generic) else v)
+                    for k, v in f["/exchange"].attrs.items()
+                    if isinstance(v, (int, float, str, np.generic))
+                }
+                if "/exchange" in f
+                else {}
+            )
         except OSError as exc:  # a truncated file fails on first access to a dataset
             raise InputFileError(path, data, "a readable dataset (file truncated?)", str(exc)) from None
-    scan = Scan(proj, fl, dk, th, fa, meta, path,
-                {"projections": data, "flats": flats, "darks": darks, "theta": theta, "flats_after": DX_FLATS_POST})
+    scan = Scan(
+        proj,
+        fl,
+        dk,
+        th,
+        fa,
+        meta,
+        path,
+        {"projections": data, "flats": flats, "darks": darks, "theta": theta, "flats_after": DX_FLATS_POST},
+    )
     if validate:
         scan.validate()
     return scan
@@ -247,18 +325,23 @@ def read_nxtomo(path: str | os.PathLike, entry: str | None = None, validate: boo
     ``image_key`` 0 marks projections, 1 flats, 2 darks; flats recorded after the
     last projection become :attr:`Scan.flats_after`.
     """
-    import dask.array as da  # noqa: PLC0415
+    import dask.array as da
 
     path = os.path.abspath(os.fspath(path))
     with _open(path) as f:
         entry = entry or _find_nxtomo(f)
         if entry is None or entry not in f:
-            raise InputFileError(path, entry or "/entry/definition", "an NXentry with definition 'NXtomo'", "none")
+            raise InputFileError(
+                path, entry or "/entry/definition", "an NXentry with definition 'NXtomo'", "none"
+            )
         dpath = f"{entry}/instrument/detector/data"
         kpath = f"{entry}/instrument/detector/image_key"
         apath = f"{entry}/sample/rotation_angle"
-        for p, what in ((dpath, "detector frames (frames, rows, columns)"), (kpath, "image_key per frame (0/1/2)"),
-                        (apath, "rotation_angle per frame, degrees")):
+        for p, what in (
+            (dpath, "detector frames (frames, rows, columns)"),
+            (kpath, "image_key per frame (0/1/2)"),
+            (apath, "rotation_angle per frame, degrees"),
+        ):
             if p not in f:
                 raise InputFileError(path, p, what, "missing")
         key = np.asarray(f[kpath][()]).ravel().astype(int)
@@ -268,10 +351,13 @@ def read_nxtomo(path: str | os.PathLike, entry: str | None = None, validate: boo
         if units.lower().startswith("rad"):
             ang = np.rad2deg(ang)
         meta = {}
-        for k, names in (("energy", (f"{entry}/instrument/source/energy", f"{entry}/instrument/monochromator/energy")),
-                         ("pixel_size", (f"{entry}/instrument/detector/x_pixel_size",)),
-                         ("distance", (f"{entry}/instrument/detector/distance",)),
-                         ("sample_name", (f"{entry}/sample/name",)), ("title", (f"{entry}/title",))):
+        for k, names in (
+            ("energy", (f"{entry}/instrument/source/energy", f"{entry}/instrument/monochromator/energy")),
+            ("pixel_size", (f"{entry}/instrument/detector/x_pixel_size",)),
+            ("distance", (f"{entry}/instrument/detector/distance",)),
+            ("sample_name", (f"{entry}/sample/name",)),
+            ("title", (f"{entry}/title",)),
+        ):
             v = _scalar(f, names)
             if v is not None:
                 meta[k] = v
@@ -289,13 +375,24 @@ def read_nxtomo(path: str | os.PathLike, entry: str | None = None, validate: boo
     after = fi[fi > pi[-1]]
 
     def take(idx):
-        return da.concatenate([frames[int(i):int(i) + 1] for i in idx]) if idx.size else None
+        return da.concatenate([frames[int(i) : int(i) + 1] for i in idx]) if idx.size else None
 
-    scan = Scan(frames[pi[0]:pi[-1] + 1] if np.all(np.diff(pi) == 1) else take(pi),
-                take(before if before.size else after), take(di), ang[pi],
-                take(after) if before.size and after.size else None, meta, path,
-                {"projections": dpath, "flats": dpath + " (image_key 1)", "darks": dpath + " (image_key 2)",
-                 "theta": apath, "flats_after": dpath + " (image_key 1, after)"})
+    scan = Scan(
+        frames[pi[0] : pi[-1] + 1] if np.all(np.diff(pi) == 1) else take(pi),
+        take(before if before.size else after),
+        take(di),
+        ang[pi],
+        take(after) if before.size and after.size else None,
+        meta,
+        path,
+        {
+            "projections": dpath,
+            "flats": dpath + " (image_key 1)",
+            "darks": dpath + " (image_key 2)",
+            "theta": apath,
+            "flats_after": dpath + " (image_key 1, after)",
+        },
+    )
     if validate:
         scan.validate()
     return scan
@@ -306,7 +403,11 @@ def read_scan(path: str | os.PathLike, validate: bool = True, **kw: Any) -> Scan
     path = os.path.abspath(os.fspath(path))
     with _open(path) as f:
         is_dx = "/exchange" in f
-    return read_data_exchange(path, validate=validate, **kw) if is_dx else read_nxtomo(path, validate=validate, **kw)
+    return (
+        read_data_exchange(path, validate=validate, **kw)
+        if is_dx
+        else read_nxtomo(path, validate=validate, **kw)
+    )
 
 
 # ----------------------------------------------------------------------------- writers
@@ -320,11 +421,19 @@ def _attr(v: Any) -> Any:
     return json.dumps(v, default=str)
 
 
-def write_data_exchange(path: str | os.PathLike, projections: np.ndarray, flats: np.ndarray | None,
-                        darks: np.ndarray | None, theta_deg: np.ndarray, *, metadata: Mapping[str, Any] | None = None,
-                        attrs: Mapping[str, Any] | None = None, dtype: Any = None) -> Path:
+def write_data_exchange(
+    path: str | os.PathLike,
+    projections: np.ndarray,
+    flats: np.ndarray | None,
+    darks: np.ndarray | None,
+    theta_deg: np.ndarray,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    dtype: Any = None,
+) -> Path:
     """Write a raw scan as Data Exchange (atomically). Chunks are (angles<=32, rows<=8, columns)."""
-    import h5py  # noqa: PLC0415
+    import h5py
 
     path = Path(path)
     metadata = dict(metadata or {})
@@ -359,10 +468,17 @@ def write_data_exchange(path: str | os.PathLike, projections: np.ndarray, flats:
     return path
 
 
-def write_nxtomo(path: str | os.PathLike, projections: np.ndarray, flats: np.ndarray, darks: np.ndarray,
-                 theta_deg: np.ndarray, flats_after: np.ndarray | None = None, sample_name: str = "") -> Path:
+def write_nxtomo(
+    path: str | os.PathLike,
+    projections: np.ndarray,
+    flats: np.ndarray,
+    darks: np.ndarray,
+    theta_deg: np.ndarray,
+    flats_after: np.ndarray | None = None,
+    sample_name: str = "",
+) -> Path:
     """Write a minimal NXtomo file: darks, flats, projections[, flats after] as one frame stack."""
-    import h5py  # noqa: PLC0415
+    import h5py
 
     parts = [(darks, 2, np.zeros(len(darks))), (flats, 1, np.zeros(len(flats))), (projections, 0, theta_deg)]
     if flats_after is not None:
@@ -385,15 +501,21 @@ def write_nxtomo(path: str | os.PathLike, projections: np.ndarray, flats: np.nda
     return Path(path)
 
 
-def write_recon(path: str | os.PathLike, volume: Any, *, params: Mapping[str, Any] | None = None,
-                input_path: str | os.PathLike | None = None, first_slice: int = 0) -> Path:
+def write_recon(
+    path: str | os.PathLike,
+    volume: Any,
+    *,
+    params: Mapping[str, Any] | None = None,
+    input_path: str | os.PathLike | None = None,
+    first_slice: int = 0,
+) -> Path:
     """Write reconstructed slices to ``/exchange/data`` float32 (slices, N, N), atomically.
 
     ``volume`` may be numpy or dask (written block by block along the slices).
     The parameters and the input's path are stored as attributes of ``/exchange``
     and of the dataset (``units = "1/pixel"``).
     """
-    import h5py  # noqa: PLC0415
+    import h5py
 
     vol = volume if volume.ndim == 3 else volume[None]
     n_s, n_y, n_x = vol.shape
@@ -403,8 +525,8 @@ def write_recon(path: str | os.PathLike, volume: Any, *, params: Mapping[str, An
         d = ex.create_dataset("data", shape=(n_s, n_y, n_x), dtype=np.float32, chunks=(1, n_y, n_x))
         step = max(1, int(2**26 // max(1, n_y * n_x * 4)))
         for a in range(0, n_s, step):
-            part = vol[a:a + step]
-            d[a:a + step] = np.asarray(part.compute() if hasattr(part, "compute") else part, np.float32)
+            part = vol[a : a + step]
+            d[a : a + step] = np.asarray(part.compute() if hasattr(part, "compute") else part, np.float32)
         d.attrs["units"] = "1/pixel"
         d.attrs["axes"] = "slice:y:x"
         d.attrs["first_slice"] = int(first_slice)
@@ -425,9 +547,11 @@ def read_recon(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
         return f[DX_DATA][()], dict(f["/exchange"].attrs)
 
 
-def write_tiff_stack(folder: str | os.PathLike, volume: np.ndarray, prefix: str = "slice", first: int = 0) -> list[Path]:
+def write_tiff_stack(
+    folder: str | os.PathLike, volume: np.ndarray, prefix: str = "slice", first: int = 0
+) -> list[Path]:
     """Export (slices, N, N) as one float32 TIFF per slice ``prefix_00000.tif`` (each written atomically)."""
-    import tifffile  # noqa: PLC0415
+    import tifffile
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ are exact adjoints (pixel-driven, linear interpolation), so CGLS converges to
 the least-squares solution. ``nonnegative`` clips after every iteration (for
 CGLS the conjugate directions are then restarted, i.e. projected CGLS).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,25 +19,37 @@ from ..core.errors import Cancelled
 def project(img: Any, theta: np.ndarray, center: float, ndet: int, xp: Any = np) -> Any:
     """Forward-project (slices, n, n) images to (slices, angles, ndet) line integrals."""
     if xp is np:
-        from . import _kernels  # noqa: PLC0415
+        from . import _kernels
 
-        return _kernels.forward_project(np.ascontiguousarray(img, np.float32), np.cos(theta).astype(np.float32),
-                                        np.sin(theta).astype(np.float32), float(center), int(ndet))
-    from . import _gpu  # noqa: PLC0415
+        return _kernels.forward_project(
+            np.ascontiguousarray(img, np.float32),
+            np.cos(theta).astype(np.float32),
+            np.sin(theta).astype(np.float32),
+            float(center),
+            int(ndet),
+        )
+    from . import _gpu
 
     return _gpu.forward_project(img, theta, center, ndet)
 
 
 def backproject_adjoint(sino: Any, theta: np.ndarray, center: float, n: int, xp: Any = np) -> Any:
     """Adjoint of :func:`project`: (slices, angles, ndet) -> (slices, n, n), unweighted."""
-    from .recon import backproject  # noqa: PLC0415
+    from .recon import backproject
 
     return backproject(sino, theta, center, n, 1.0, xp)
 
 
-def sirt(sino: Any, theta: np.ndarray, center: float, iterations: int = 50, nonnegative: bool = True,
-         xp: Any = np, progress: Callable[[float, float, str], None] | None = None,
-         cancelled: Callable[[], bool] | None = None) -> Any:
+def sirt(
+    sino: Any,
+    theta: np.ndarray,
+    center: float,
+    iterations: int = 50,
+    nonnegative: bool = True,
+    xp: Any = np,
+    progress: Callable[[float, float, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Any:
     """SIRT: ``x += C A^T R (b - A x)`` with R, C the inverse row and column sums.
 
     Parameters
@@ -68,9 +81,16 @@ def sirt(sino: Any, theta: np.ndarray, center: float, iterations: int = 50, nonn
     return x
 
 
-def cgls(sino: Any, theta: np.ndarray, center: float, iterations: int = 20, nonnegative: bool = False,
-         xp: Any = np, progress: Callable[[float, float, str], None] | None = None,
-         cancelled: Callable[[], bool] | None = None) -> Any:
+def cgls(
+    sino: Any,
+    theta: np.ndarray,
+    center: float,
+    iterations: int = 20,
+    nonnegative: bool = False,
+    xp: Any = np,
+    progress: Callable[[float, float, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Any:
     """Conjugate-gradient least squares on ``min |A x - b|^2`` (per slice batch).
 
     With ``nonnegative`` the iterate is clipped and the search direction restarted

@@ -10,6 +10,7 @@ miscalibrated detector pixels (ring artefacts); each effect is on/off and seeded
 Units: the phantom's values are attenuation per pixel (``mu_max`` for the
 outer shell); projections are line integrals in the same unit x pixel.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,18 +20,20 @@ from pathlib import Path
 import numpy as np
 
 #: (value, a, b, c, x0, y0, z0, phi in degrees) in units of the half-width
-SHEPP_LOGAN_3D = np.array([
-    [1.0, 0.6900, 0.920, 0.810, 0.00, 0.0000, 0.00, 0.0],
-    [-0.8, 0.6624, 0.874, 0.780, 0.00, -0.0184, 0.00, 0.0],
-    [-0.2, 0.1100, 0.310, 0.220, 0.22, 0.0000, 0.00, -18.0],
-    [-0.2, 0.1600, 0.410, 0.280, -0.22, 0.0000, 0.00, 18.0],
-    [0.1, 0.2100, 0.250, 0.410, 0.00, 0.3500, -0.15, 0.0],
-    [0.1, 0.0460, 0.046, 0.050, 0.00, 0.1000, 0.25, 0.0],
-    [0.1, 0.0460, 0.046, 0.050, 0.00, -0.1000, 0.25, 0.0],
-    [0.1, 0.0460, 0.023, 0.050, -0.08, -0.6050, 0.00, 0.0],
-    [0.1, 0.0230, 0.023, 0.020, 0.00, -0.6060, 0.00, 0.0],
-    [0.1, 0.0230, 0.046, 0.020, 0.06, -0.6050, 0.00, 0.0],
-])
+SHEPP_LOGAN_3D = np.array(
+    [
+        [1.0, 0.6900, 0.920, 0.810, 0.00, 0.0000, 0.00, 0.0],
+        [-0.8, 0.6624, 0.874, 0.780, 0.00, -0.0184, 0.00, 0.0],
+        [-0.2, 0.1100, 0.310, 0.220, 0.22, 0.0000, 0.00, -18.0],
+        [-0.2, 0.1600, 0.410, 0.280, -0.22, 0.0000, 0.00, 18.0],
+        [0.1, 0.2100, 0.250, 0.410, 0.00, 0.3500, -0.15, 0.0],
+        [0.1, 0.0460, 0.046, 0.050, 0.00, 0.1000, 0.25, 0.0],
+        [0.1, 0.0460, 0.046, 0.050, 0.00, -0.1000, 0.25, 0.0],
+        [0.1, 0.0460, 0.023, 0.050, -0.08, -0.6050, 0.00, 0.0],
+        [0.1, 0.0230, 0.023, 0.020, 0.00, -0.6060, 0.00, 0.0],
+        [0.1, 0.0230, 0.046, 0.020, 0.06, -0.6050, 0.00, 0.0],
+    ]
+)
 
 
 def _slice_ellipses(z: float) -> list[tuple[float, float, float, float, float, float]]:
@@ -49,8 +52,13 @@ def _z_of_rows(rows: np.ndarray, height: int, size: int) -> np.ndarray:
     return ((height - 1) / 2.0 - rows) / (size / 2.0)
 
 
-def phantom_slices(size: int, rows: np.ndarray | list[int] | None = None, height: int | None = None,
-                   mu_max: float = 1.0, supersample: int = 2) -> np.ndarray:
+def phantom_slices(
+    size: int,
+    rows: np.ndarray | list[int] | None = None,
+    height: int | None = None,
+    mu_max: float = 1.0,
+    supersample: int = 2,
+) -> np.ndarray:
     """Ground-truth phantom slices, float32 (len(rows), size, size), in attenuation per pixel.
 
     ``rows`` are detector rows of a detector ``height`` rows high (default: the middle row
@@ -61,15 +69,15 @@ def phantom_slices(size: int, rows: np.ndarray | list[int] | None = None, height
     ss = max(1, int(supersample))
     off = (np.arange(ss) + 0.5) / ss - 0.5
     c = (size - 1) / 2.0
-    x = ((np.arange(size)[None, :, None] - c) + off[None, None, :]) / (size / 2.0)     # (1, size, ss)
-    y = ((c - np.arange(size)[:, None, None]) - off[None, None, :]) / (size / 2.0)      # (size, 1, ss)
+    x = ((np.arange(size)[None, :, None] - c) + off[None, None, :]) / (size / 2.0)  # (1, size, ss)
+    y = ((c - np.arange(size)[:, None, None]) - off[None, None, :]) / (size / 2.0)  # (size, 1, ss)
     X = x[:, :, :, None].repeat(1, axis=0)
     out = np.zeros((rows.size, size, size), np.float32)
     for k, z in enumerate(_z_of_rows(rows, height, size)):
         img = np.zeros((size, size, ss, ss))
         for v, a, b, x0, y0, phi in _slice_ellipses(float(z)):
-            dx = X - x0                       # (1, size, ss, 1)
-            dy = y[:, :, None, :] - y0        # (size, 1, 1, ss)
+            dx = X - x0  # (1, size, ss, 1)
+            dy = y[:, :, None, :] - y0  # (size, 1, 1, ss)
             cp, sp = np.cos(phi), np.sin(phi)
             u = dx * cp + dy * sp
             w = -dx * sp + dy * cp
@@ -78,9 +86,16 @@ def phantom_slices(size: int, rows: np.ndarray | list[int] | None = None, height
     return out
 
 
-def project_phantom(size: int, theta: np.ndarray, rows: np.ndarray | list[int] | None = None,
-                    height: int | None = None, center: float | None = None, mu_max: float = 1.0,
-                    shifts: np.ndarray | None = None, supersample: int = 2) -> np.ndarray:
+def project_phantom(
+    size: int,
+    theta: np.ndarray,
+    rows: np.ndarray | list[int] | None = None,
+    height: int | None = None,
+    center: float | None = None,
+    mu_max: float = 1.0,
+    shifts: np.ndarray | None = None,
+    supersample: int = 2,
+) -> np.ndarray:
     """Exact line integrals of the phantom, float32 (len(rows), angles, size).
 
     Parameters
@@ -108,14 +123,14 @@ def project_phantom(size: int, theta: np.ndarray, rows: np.ndarray | list[int] |
     sh = np.zeros((na, 2)) if shifts is None else np.asarray(shifts, float)
     ss = max(1, int(supersample))
     off = (np.arange(ss) + 0.5) / ss - 0.5
-    u = np.arange(size)[None, :, None] + off[None, None, :]                 # (1, size, ss)
-    s = (u - center - sh[:, 1][:, None, None]) / (size / 2.0)                # (na, size, ss)
+    u = np.arange(size)[None, :, None] + off[None, None, :]  # (1, size, ss)
+    s = (u - center - sh[:, 1][:, None, None]) / (size / 2.0)  # (na, size, ss)
     ct, st = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
     out = np.zeros((rows.size, na, size), np.float32)
     scale = size / 2.0 * mu_max
     for k, r in enumerate(rows):
         acc = np.zeros((na, size, ss))
-        zr = _z_of_rows(r - sh[:, 0], height, size)                          # (na,)
+        zr = _z_of_rows(r - sh[:, 0], height, size)  # (na,)
         for v, a, b, c, x0, y0, z0, phi in SHEPP_LOGAN_3D:
             t = (zr - z0) / c
             inside = np.abs(t) < 1
@@ -128,7 +143,9 @@ def project_phantom(size: int, theta: np.ndarray, rows: np.ndarray | list[int] |
             sp = s - (x0 * ct + y0 * st)
             d = a2 - sp * sp
             with np.errstate(invalid="ignore", divide="ignore"):
-                chord = np.where((d > 0) & (a2 > 0), 2 * A * B * np.sqrt(np.clip(d, 0, None)) / np.where(a2 > 0, a2, 1), 0)
+                chord = np.where(
+                    (d > 0) & (a2 > 0), 2 * A * B * np.sqrt(np.clip(d, 0, None)) / np.where(a2 > 0, a2, 1), 0
+                )
             acc += v * chord * inside[:, None, None]
         out[k] = acc.mean(axis=2) * scale
     return out
@@ -176,12 +193,12 @@ class ScanOptions:
 class SyntheticScan:
     """A simulated scan and its ground truth."""
 
-    projections: np.ndarray   # (angles, rows, cols) float32 counts
-    flats: np.ndarray         # (n_flats, rows, cols)
-    darks: np.ndarray         # (n_darks, rows, cols)
-    theta_deg: np.ndarray     # (angles,)
-    center: float             # true rotation axis (px)
-    shifts: np.ndarray        # (angles, 2) true motion (dy, dx) px
+    projections: np.ndarray  # (angles, rows, cols) float32 counts
+    flats: np.ndarray  # (n_flats, rows, cols)
+    darks: np.ndarray  # (n_darks, rows, cols)
+    theta_deg: np.ndarray  # (angles,)
+    center: float  # true rotation axis (px)
+    shifts: np.ndarray  # (angles, 2) true motion (dy, dx) px
     line_integrals: np.ndarray  # (rows, angles, cols) noise-free
     mu_max: float
     options: ScanOptions
@@ -193,39 +210,69 @@ def simulate_scan(opts: ScanOptions | None = None, **kw) -> SyntheticScan:
     rng = np.random.default_rng(o.seed)
     size = o.size
     height = o.height or size
-    mu = o.mu_max if o.mu_max is not None else 2.0 / size   # max line integral ~ 1.8
+    mu = o.mu_max if o.mu_max is not None else 2.0 / size  # max line integral ~ 1.8
     theta_deg = np.linspace(0.0, o.angle_range, o.n_angles, endpoint=False)
     theta = np.deg2rad(theta_deg)
     center = (size - 1) / 2.0 + o.center_offset
     shifts = rng.normal(0, o.jitter, (o.n_angles, 2)) if o.jitter > 0 else np.zeros((o.n_angles, 2))
     rows = np.arange(height)
-    li = project_phantom(size, theta, rows=rows, height=height, center=center, mu_max=mu,
-                         shifts=shifts, supersample=o.supersample)             # (rows, angles, cols)
+    li = project_phantom(
+        size,
+        theta,
+        rows=rows,
+        height=height,
+        center=center,
+        mu_max=mu,
+        shifts=shifts,
+        supersample=o.supersample,
+    )  # (rows, angles, cols)
     flat_field = 1.0 + 0.05 * np.sin(np.linspace(0, 3 * np.pi, size))[None, :] * np.ones((height, 1))
     i0 = (o.flux if o.flux > 0 else 20000.0) * flat_field
     gain_proj = np.ones((height, size))
     if o.ring_pixels:
         cols = rng.choice(np.arange(size // 8, size - size // 8), size=o.ring_pixels, replace=False)
         gain_proj[:, cols] *= rng.choice([0.9, 0.95, 1.05, 1.1], size=o.ring_pixels)
-    expected = i0[None] * gain_proj[None] * np.exp(-li.transpose(1, 0, 2))   # (angles, rows, cols)
+    expected = i0[None] * gain_proj[None] * np.exp(-li.transpose(1, 0, 2))  # (angles, rows, cols)
     flats = np.repeat(i0[None], o.n_flats, axis=0)
     if o.flux > 0:
         expected = rng.poisson(expected).astype(np.float64)
         flats = rng.poisson(flats).astype(np.float64)
-    darks = (rng.poisson(o.dark_level, (o.n_darks, height, size)) if o.flux > 0
-             else np.full((o.n_darks, height, size), o.dark_level)).astype(np.float64)
+    darks = (
+        rng.poisson(o.dark_level, (o.n_darks, height, size))
+        if o.flux > 0
+        else np.full((o.n_darks, height, size), o.dark_level)
+    ).astype(np.float64)
     proj = expected + o.dark_level
     flats = flats + o.dark_level
     if o.zingers > 0:
         hit = rng.random(proj.shape) < o.zingers
         proj[hit] += rng.uniform(2, 5, hit.sum()) * (o.flux or 20000.0)
-    return SyntheticScan(proj.astype(np.float32), flats.astype(np.float32), darks.astype(np.float32),
-                         theta_deg, center, shifts, li, mu, o)
+    return SyntheticScan(
+        proj.astype(np.float32),
+        flats.astype(np.float32),
+        darks.astype(np.float32),
+        theta_deg,
+        center,
+        shifts,
+        li,
+        mu,
+        o,
+    )
 
 
-def write_sample_scan(path: str | os.PathLike, size: int = 256, n_angles: int = 360, seed: int = 0,
-                      height: int | None = 16, *, noise: bool = True, zingers: bool = True,
-                      rings: bool = True, center_offset: float = 3.5, jitter: float = 0.0) -> Path:
+def write_sample_scan(
+    path: str | os.PathLike,
+    size: int = 256,
+    n_angles: int = 360,
+    seed: int = 0,
+    height: int | None = 16,
+    *,
+    noise: bool = True,
+    zingers: bool = True,
+    rings: bool = True,
+    center_offset: float = 3.5,
+    jitter: float = 0.0,
+) -> Path:
     """Write a synthetic Data Exchange scan (the ``daisy data sample`` tomography file).
 
     Parameters
@@ -252,15 +299,37 @@ def write_sample_scan(path: str | os.PathLike, size: int = 256, n_angles: int = 
     Path of the written file. The true centre and the phantom's ``mu_max`` are
     stored as attributes of ``/exchange`` (``true_center``, ``mu_max``).
     """
-    from .io import write_data_exchange  # noqa: PLC0415
+    from .io import write_data_exchange
 
-    opts = ScanOptions(size=size, height=height, n_angles=n_angles, seed=seed,
-                       flux=20000.0 if noise else 0.0, zingers=1e-4 if zingers else 0.0,
-                       ring_pixels=6 if rings else 0, center_offset=center_offset, jitter=jitter)
+    opts = ScanOptions(
+        size=size,
+        height=height,
+        n_angles=n_angles,
+        seed=seed,
+        flux=20000.0 if noise else 0.0,
+        zingers=1e-4 if zingers else 0.0,
+        ring_pixels=6 if rings else 0,
+        center_offset=center_offset,
+        jitter=jitter,
+    )
     scan = simulate_scan(opts)
     return write_data_exchange(
-        path, scan.projections, scan.flats, scan.darks, scan.theta_deg,
-        metadata={"sample_name": "Shepp-Logan 3D phantom", "energy": 25.0, "pixel_size": 1.0e-6,
-                  "title": f"daisy synthetic scan {size}x{opts.height or size}, {n_angles} angles"},
-        attrs={"true_center": scan.center, "mu_max": scan.mu_max, "seed": seed,
-               "center_offset": center_offset, "jitter_rms": jitter})
+        path,
+        scan.projections,
+        scan.flats,
+        scan.darks,
+        scan.theta_deg,
+        metadata={
+            "sample_name": "Shepp-Logan 3D phantom",
+            "energy": 25.0,
+            "pixel_size": 1.0e-6,
+            "title": f"daisy synthetic scan {size}x{opts.height or size}, {n_angles} angles",
+        },
+        attrs={
+            "true_center": scan.center,
+            "mu_max": scan.mu_max,
+            "seed": seed,
+            "center_offset": center_offset,
+            "jitter_rms": jitter,
+        },
+    )

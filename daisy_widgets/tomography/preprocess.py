@@ -3,6 +3,7 @@
 Shapes: projections (angles, rows, columns); sinograms (angles, columns) or
 (slices, angles, columns). Every function returns a new array.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,14 @@ from ..core.errors import ValidationError
 
 
 # ----------------------------------------------------------------------------- normalisation
-def normalize(projections: np.ndarray, flats: np.ndarray | None, darks: np.ndarray | None = None,
-              flats_after: np.ndarray | None = None, *, cutoff: float | None = None) -> np.ndarray:
+def normalize(
+    projections: np.ndarray,
+    flats: np.ndarray | None,
+    darks: np.ndarray | None = None,
+    flats_after: np.ndarray | None = None,
+    *,
+    cutoff: float | None = None,
+) -> np.ndarray:
     """Flat/dark correction ``(P - D) / (F - D)``.
 
     Parameters
@@ -46,8 +53,10 @@ def normalize(projections: np.ndarray, flats: np.ndarray | None, darks: np.ndarr
         a = np.asarray(a, np.float32)
         a = a[None] if a.ndim == 2 else a
         if a.ndim != 3 or a.shape[1:] != frame:
-            raise ValidationError("tomo.normalize", {name: [f"expected frames of shape {frame} like the projections; "
-                                                            f"got {a.shape}"]})
+            raise ValidationError(
+                "tomo.normalize",
+                {name: [f"expected frames of shape {frame} like the projections; got {a.shape}"]},
+            )
         return a.mean(axis=0)
 
     d = mean(darks, "darks")
@@ -59,8 +68,10 @@ def normalize(projections: np.ndarray, flats: np.ndarray | None, darks: np.ndarr
     den0 = f0 - d
     if np.any(den0 <= 0) or (f1 is not None and np.any(f1 - d <= 0)):
         bad = int((den0 <= 0).sum())
-        raise ValidationError("tomo.normalize", {"flats": [f"expected flats above darks in every pixel; "
-                                                           f"{bad} pixel(s) have flat <= dark"]})
+        raise ValidationError(
+            "tomo.normalize",
+            {"flats": [f"expected flats above darks in every pixel; {bad} pixel(s) have flat <= dark"]},
+        )
     na = proj.shape[0]
     if f1 is None:
         out = (proj - d) / den0
@@ -90,7 +101,7 @@ def remove_zingers(projections: np.ndarray, threshold: float = 0.1, size: int = 
     ----------
     projections : (angles, rows, cols) or (rows, cols)
     """
-    from scipy.ndimage import median_filter  # noqa: PLC0415
+    from scipy.ndimage import median_filter
 
     a = np.asarray(projections, np.float32)
     sz = (1, size, size) if a.ndim == 3 else (size, size)
@@ -109,7 +120,7 @@ def remove_stripes_sorting(sino: np.ndarray, size: int | None = None) -> np.ndar
     (slices, angles, cols) sinograms. ``size`` is the median window in pixels (odd;
     default ``width / 50`` clipped to 5..31: too wide a window also flattens the sample).
     """
-    from . import _kernels  # noqa: PLC0415
+    from . import _kernels
 
     s = np.asarray(sino, np.float32)
     if size is None:
@@ -120,13 +131,15 @@ def remove_stripes_sorting(sino: np.ndarray, size: int | None = None) -> np.ndar
     return np.stack([_kernels.sort_filter_columns(np.ascontiguousarray(x), size) for x in s])
 
 
-def remove_stripes_fw(sino: np.ndarray, level: int | None = None, wavelet: str = "db5", sigma: float = 1.0) -> np.ndarray:
+def remove_stripes_fw(
+    sino: np.ndarray, level: int | None = None, wavelet: str = "db5", sigma: float = 1.0
+) -> np.ndarray:
     """Fourier-wavelet stripe removal (Münch et al. 2009) on (angles, cols) or (slices, angles, cols).
 
     Vertical detail coefficients of a ``level``-deep wavelet decomposition are
     damped along the angle axis with a Gaussian of width ``sigma`` in Fourier space.
     """
-    import pywt  # noqa: PLC0415
+    import pywt
 
     s = np.asarray(sino, np.float32)
     if s.ndim == 3:
@@ -153,12 +166,15 @@ def remove_stripes(sino: np.ndarray, method: str = "sorting", **kw: Any) -> np.n
         return remove_stripes_sorting(sino, **kw)
     if method == "fw":
         return remove_stripes_fw(sino, **kw)
-    raise ValidationError("tomo.remove_stripes", {"method": [f"expected sorting, fw or none; got {method!r}"]})
+    raise ValidationError(
+        "tomo.remove_stripes", {"method": [f"expected sorting, fw or none; got {method!r}"]}
+    )
 
 
 # ----------------------------------------------------------------------------- phase
-def paganin(transmission: np.ndarray, pixel_size: float, distance: float, energy: float,
-            delta_beta: float = 1000.0) -> np.ndarray:
+def paganin(
+    transmission: np.ndarray, pixel_size: float, distance: float, energy: float, delta_beta: float = 1000.0
+) -> np.ndarray:
     """Paganin (2002) single-distance phase retrieval on normalised projections.
 
     Parameters
@@ -178,26 +194,29 @@ def paganin(transmission: np.ndarray, pixel_size: float, distance: float, energy
     two_d = a.ndim == 2
     if two_d:
         a = a[None]
-    wavelength = 12.398419843320026e-10 / energy      # m (energy in keV)
+    wavelength = 12.398419843320026e-10 / energy  # m (energy in keV)
     _, ny, nx = a.shape
     py, px = ny + 2 * (ny // 2), nx + 2 * (nx // 2)
     ky = np.fft.fftfreq(py, d=pixel_size)
     kx = np.fft.rfftfreq(px, d=pixel_size)
     k2 = (2 * np.pi) ** 2 * (ky[:, None] ** 2 + kx[None, :] ** 2)
     filt = (1.0 / (1.0 + distance * wavelength * delta_beta * k2 / (4 * np.pi))).astype(np.float32)
-    import scipy.fft as sfft  # noqa: PLC0415
+    import scipy.fft as sfft
 
     padded = np.pad(a, ((0, 0), (ny // 2, ny // 2), (nx // 2, nx // 2)), mode="edge")
     f = sfft.rfft2(padded, axes=(1, 2), workers=-1)
     f *= filt
-    out = sfft.irfft2(f, s=(py, px), axes=(1, 2), workers=-1)[:, ny // 2:ny // 2 + ny, nx // 2:nx // 2 + nx]
+    out = sfft.irfft2(f, s=(py, px), axes=(1, 2), workers=-1)[
+        :, ny // 2 : ny // 2 + ny, nx // 2 : nx // 2 + nx
+    ]
     out = minus_log(out)
     return out[0] if two_d else out
 
 
 # ----------------------------------------------------------------------------- display
-def window_percentiles(image: np.ndarray, low: float = 0.5, high: float = 99.5,
-                       mask: np.ndarray | None = None) -> tuple[float, float]:
+def window_percentiles(
+    image: np.ndarray, low: float = 0.5, high: float = 99.5, mask: np.ndarray | None = None
+) -> tuple[float, float]:
     """Display window ("white balance"): the ``low`` and ``high`` percentiles of the finite values."""
     a = np.asarray(image)
     v = a[mask] if mask is not None else a
@@ -216,8 +235,9 @@ def apply_window(image: np.ndarray, lo: float, hi: float, to_uint8: bool = False
     return (out * 255 + 0.5).astype(np.uint8) if to_uint8 else out
 
 
-def histogram(image: np.ndarray, bins: int = 256, range: tuple[float, float] | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+def histogram(
+    image: np.ndarray, bins: int = 256, range: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of the finite values: (counts (bins,), edges (bins + 1,))."""
     v = np.asarray(image).ravel()
     v = v[np.isfinite(v)]

@@ -14,6 +14,7 @@ Conventions (also in ``docs/tomography.md``):
   the ray at angle theta through ``(x, y)`` hits the detector at
   ``x cos(theta) + y sin(theta) + center``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,27 +39,36 @@ def check_inputs(sinogram: Any, theta: Any, center: Any, owner: str = "reconstru
     problems: dict[str, list[str]] = {}
     shape = getattr(sinogram, "shape", None)
     if shape is None or len(shape) not in (2, 3):
-        problems["sinogram"] = [f"expected a 2-D (angles, detector) or 3-D (slices, angles, detector) array; got "
-                                f"{'shape ' + str(tuple(shape)) if shape is not None else type(sinogram).__name__}"]
+        problems["sinogram"] = [
+            f"expected a 2-D (angles, detector) or 3-D (slices, angles, detector) array; got "
+            f"{'shape ' + str(tuple(shape)) if shape is not None else type(sinogram).__name__}"
+        ]
     th = np.asarray(theta, dtype=float).ravel() if theta is not None else None
     if th is None or th.size == 0:
         problems["theta"] = ["expected one angle (radians) per projection; got none"]
     elif shape is not None and len(shape) in (2, 3) and th.size != shape[-2]:
-        problems["theta"] = [f"expected {shape[-2]} angles (one per projection, axis -2 of the sinogram); got {th.size}"]
+        problems["theta"] = [
+            f"expected {shape[-2]} angles (one per projection, axis -2 of the sinogram); got {th.size}"
+        ]
     elif not np.all(np.isfinite(th)):
         problems["theta"] = ["expected finite angles in radians; found NaN or inf"]
     elif th.size > 1 and np.ptp(th) > 7.0:
-        problems["theta"] = [f"expected radians; the angles span {np.ptp(th):.1f}, which looks like degrees "
-                             "(convert with numpy.deg2rad)"]
+        problems["theta"] = [
+            f"expected radians; the angles span {np.ptp(th):.1f}, which looks like degrees "
+            "(convert with numpy.deg2rad)"
+        ]
     if shape is not None and len(shape) in (2, 3):
         if center is not None and not isinstance(center, str):
             c = float(center)
             if not math.isfinite(c) or c < 0 or c > shape[-1] - 1:
-                problems["center"] = [f"expected a rotation axis inside the detector, 0..{shape[-1] - 1} px; got {center}"]
+                problems["center"] = [
+                    f"expected a rotation axis inside the detector, 0..{shape[-1] - 1} px; got {center}"
+                ]
         xp = get_array_module(sinogram)
         if hasattr(sinogram, "dask") is False and not bool(xp.isfinite(sinogram).all()):
-            problems.setdefault("sinogram", []).append("expected finite values; found NaN or inf "
-                                                       "(check the flats/darks, or clip before minus-log)")
+            problems.setdefault("sinogram", []).append(
+                "expected finite values; found NaN or inf (check the flats/darks, or clip before minus-log)"
+            )
     if problems:
         raise ValidationError(owner, problems)
 
@@ -89,8 +99,9 @@ def _pad_geometry(ndet: int, n: int, center: float) -> tuple[int, int]:
 UPSAMPLE = 4
 
 
-def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge",
-                    upsample: int = 1) -> Any:
+def filter_sinogram(
+    sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge", upsample: int = 1
+) -> Any:
     """Apply the FBP filter along the detector axis, optionally upsampling the result.
 
     Parameters
@@ -109,7 +120,7 @@ def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str
     length = 1 << int(math.ceil(math.log2(2 * nd)))
     filt = xp.asarray(filter_spectrum(filter, length))
     if xp is np:
-        import scipy.fft as sfft  # noqa: PLC0415
+        import scipy.fft as sfft
 
         fft = functools.partial(sfft.rfft, workers=-1, overwrite_x=True)
         ifft = functools.partial(sfft.irfft, workers=-1, overwrite_x=True)
@@ -119,14 +130,14 @@ def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str
     padded[..., :nd] = sino
     if pad_mode == "edge":
         r = (length - nd) // 2
-        padded[..., nd:nd + r] = sino[..., -1:]
-        padded[..., nd + r:] = sino[..., :1]
+        padded[..., nd : nd + r] = sino[..., -1:]
+        padded[..., nd + r :] = sino[..., :1]
     spec = fft(padded, axis=-1)
     spec *= filt
     if upsample > 1:
         big = xp.zeros((ns, na, length * upsample // 2 + 1), spec.dtype)
         big[..., : length // 2] = spec[..., : length // 2]
-        big[..., length // 2] = spec[..., length // 2] * 0.5   # split the Nyquist term symmetrically
+        big[..., length // 2] = spec[..., length // 2] * 0.5  # split the Nyquist term symmetrically
         out = ifft(big, n=length * upsample, axis=-1)[..., : nd * upsample]
         out *= upsample
     else:
@@ -134,8 +145,9 @@ def filter_sinogram(sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str
     return out.astype(xp.float32, copy=False)
 
 
-def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, xp: Any = np,
-                upsample: int = 1) -> Any:
+def backproject(
+    q: Any, theta: np.ndarray, center: float, n: int, scale: float, xp: Any = np, upsample: int = 1
+) -> Any:
     """Back-project (slices, angles, detector * upsample) onto (slices, n, n).
 
     ``upsample == 1``: linear interpolation (the exact adjoint of the forward
@@ -146,16 +158,17 @@ def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, 
     nd = ndu // upsample
     left, width = _pad_geometry(nd, n, center)
     if xp is np:
-        from . import _kernels  # noqa: PLC0415
+        from . import _kernels
 
         cos_t, sin_t = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
         qp = np.zeros((ns, na, width * upsample), np.float32)
-        qp[..., left * upsample:left * upsample + ndu] = q
+        qp[..., left * upsample : left * upsample + ndu] = q
         if upsample == 1:
             return _kernels.backproject_linear(qp, cos_t, sin_t, float(center + left), int(n), float(scale))
-        return _kernels.backproject_nearest(qp, cos_t, sin_t, float(center + left), int(n), int(upsample),
-                                            float(scale))
-    from . import _gpu  # noqa: PLC0415
+        return _kernels.backproject_nearest(
+            qp, cos_t, sin_t, float(center + left), int(n), int(upsample), float(scale)
+        )
+    from . import _gpu
 
     return _gpu.backproject(q, theta, center, n, scale, upsample)
 
@@ -164,8 +177,15 @@ def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, 
 FBP_WORKING_BYTES = 256 * 2**20
 
 
-def fbp(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", xp: Any = np,
-        pad_mode: str = "edge", upsample: int = UPSAMPLE) -> Any:
+def fbp(
+    sino: Any,
+    theta: np.ndarray,
+    center: float,
+    filter: str = "ramp",
+    xp: Any = np,
+    pad_mode: str = "edge",
+    upsample: int = UPSAMPLE,
+) -> Any:
     """Filtered back-projection of (slices, angles, detector) -> (slices, N, N) float32.
 
     Slices are processed in groups so that the working memory (spectra and
@@ -181,17 +201,27 @@ def fbp(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp", xp: A
         return backproject(q, theta, center, nd, w, xp, upsample)
     out = xp.empty((ns, nd, nd), xp.float32)
     for s0 in range(0, ns, group):
-        q = filter_sinogram(sino[s0:s0 + group], filter, xp, pad_mode, upsample)
-        out[s0:s0 + group] = backproject(q, theta, center, nd, w, xp, upsample)
+        q = filter_sinogram(sino[s0 : s0 + group], filter, xp, pad_mode, upsample)
+        out[s0 : s0 + group] = backproject(q, theta, center, nd, w, xp, upsample)
         del q
     return out
 
 
 # ----------------------------------------------------------------------------- public API
-def reconstruct(sinogram: Any, theta: Any, center: float | str | None = None, algorithm: str = "fbp",
-                filter: str = "ramp", backend: str = "numpy", *, iterations: int = 50,
-                nonnegative: bool = True, pad_mode: str = "edge", circle: bool = False,
-                progress: Progress | None = None) -> Any:
+def reconstruct(
+    sinogram: Any,
+    theta: Any,
+    center: float | str | None = None,
+    algorithm: str = "fbp",
+    filter: str = "ramp",
+    backend: str = "numpy",
+    *,
+    iterations: int = 50,
+    nonnegative: bool = True,
+    pad_mode: str = "edge",
+    circle: bool = False,
+    progress: Progress | None = None,
+) -> Any:
     """Reconstruct slices from parallel-beam sinograms.
 
     Parameters
@@ -256,7 +286,7 @@ def reconstruct(sinogram: Any, theta: Any, center: float | str | None = None, al
     if center is None:
         center = (nd - 1) / 2.0
     elif isinstance(center, str):
-        from .center import find_center  # noqa: PLC0415
+        from .center import find_center
 
         mid = sino[sino.shape[0] // 2]
         center = find_center(mid.get() if xp is not np else mid, theta)
@@ -264,11 +294,11 @@ def reconstruct(sinogram: Any, theta: Any, center: float | str | None = None, al
     if algorithm == "fbp":
         out = fbp(sino, theta, center, filter, xp, pad_mode)
     elif algorithm == "gridrec":
-        from .fourier import gridrec  # noqa: PLC0415
+        from .fourier import gridrec
 
         out = gridrec(sino, theta, center, filter, xp=xp, pad_mode=pad_mode)
     else:
-        from .iterative import cgls, sirt  # noqa: PLC0415
+        from .iterative import cgls, sirt
 
         fn = sirt if algorithm == "sirt" else cgls
         out = fn(sino, theta, center, iterations, nonnegative, xp=xp, progress=progress)

@@ -4,6 +4,7 @@ Images travel to the browser as small PNGs (one message, any size): a float
 image is windowed to [lo, hi], mapped through a 256-entry colour table and
 encoded here, without matplotlib or Pillow.
 """
+
 from __future__ import annotations
 
 import struct
@@ -14,12 +15,28 @@ import numpy as np
 # anchor colours (0..1 positions, RGB 0..255), interpolated to 256 entries
 _ANCHORS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
     "gray": [(0.0, (0, 0, 0)), (1.0, (255, 255, 255))],
-    "viridis": [(0.0, (68, 1, 84)), (0.13, (71, 44, 122)), (0.25, (59, 81, 139)), (0.38, (44, 113, 142)),
-                (0.5, (33, 144, 141)), (0.63, (39, 173, 129)), (0.75, (92, 200, 99)), (0.88, (170, 220, 50)),
-                (1.0, (253, 231, 37))],
-    "magma": [(0.0, (0, 0, 4)), (0.13, (28, 16, 68)), (0.25, (79, 18, 123)), (0.38, (129, 37, 129)),
-              (0.5, (181, 54, 122)), (0.63, (229, 80, 100)), (0.75, (251, 135, 97)), (0.88, (254, 194, 135)),
-              (1.0, (252, 253, 191))],
+    "viridis": [
+        (0.0, (68, 1, 84)),
+        (0.13, (71, 44, 122)),
+        (0.25, (59, 81, 139)),
+        (0.38, (44, 113, 142)),
+        (0.5, (33, 144, 141)),
+        (0.63, (39, 173, 129)),
+        (0.75, (92, 200, 99)),
+        (0.88, (170, 220, 50)),
+        (1.0, (253, 231, 37)),
+    ],
+    "magma": [
+        (0.0, (0, 0, 4)),
+        (0.13, (28, 16, 68)),
+        (0.25, (79, 18, 123)),
+        (0.38, (129, 37, 129)),
+        (0.5, (181, 54, 122)),
+        (0.63, (229, 80, 100)),
+        (0.75, (251, 135, 97)),
+        (0.88, (254, 194, 135)),
+        (1.0, (252, 253, 191)),
+    ],
     "inverted": [(0.0, (255, 255, 255)), (1.0, (0, 0, 0))],
 }
 COLORMAPS = tuple(_ANCHORS)
@@ -66,18 +83,26 @@ def encode_png(rgb: np.ndarray) -> bytes:
     else:
         color_type, a3 = 2, a
     h, w, c = a3.shape
-    raw = np.zeros((h, 1 + w * c), np.uint8)          # filter byte 0 per row
+    raw = np.zeros((h, 1 + w * c), np.uint8)  # filter byte 0 per row
     raw[:, 1:] = a3.reshape(h, w * c)
 
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1))
+        + chunk(b"IEND", b"")
+    )
 
 
-def image_png(image: np.ndarray, lo: float, hi: float, cmap: str = "gray", max_size: int | None = None) -> bytes:
+def image_png(
+    image: np.ndarray, lo: float, hi: float, cmap: str = "gray", max_size: int | None = None
+) -> bytes:
     """PNG of a float image windowed to [lo, hi]; strided down so neither side exceeds ``max_size``."""
     a = np.asarray(image)
     if max_size:

@@ -15,6 +15,7 @@ Example::
 CSS classes: ``daisy-contrast`` (the widget), ``daisy-contrast-slider``,
 ``daisy-contrast-auto``, ``daisy-contrast-histogram``, ``daisy-contrast-info``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,27 +47,49 @@ class ContrastControl(W.VBox):
         self.window: tuple[float, float] = (0.0, 1.0)
         self.views: list[Any] = []
         self._callbacks: list[Callable[[tuple[float, float]], None]] = []
-        self.slider = W.FloatRangeSlider(value=(low, high), min=0.0, max=100.0, step=0.1, description="window %",
-                                         continuous_update=False, readout_format=".1f",
-                                         style={"description_width": "initial"},
-                                         layout=W.Layout(width=f"{width}px"),
-                                         tooltip="display window as percentiles of the image's values")
+        self.slider = W.FloatRangeSlider(
+            value=(low, high),
+            min=0.0,
+            max=100.0,
+            step=0.1,
+            description="window %",
+            continuous_update=False,
+            readout_format=".1f",
+            style={"description_width": "initial"},
+            layout=W.Layout(width=f"{width}px"),
+            tooltip="display window as percentiles of the image's values",
+        )
         self.slider.add_class("daisy-contrast-slider")
         self.slider.observe(lambda _ch: self.update(), names="value")
-        self.auto_button = W.Button(description="Auto", layout=W.Layout(width="64px"),
-                                    tooltip="reset the window to the 0.5-99.5 percentiles")
+        self.auto_button = W.Button(
+            description="Auto",
+            layout=W.Layout(width="64px"),
+            tooltip="reset the window to the 0.5-99.5 percentiles",
+        )
         self.auto_button.add_class("daisy-contrast-auto")
         self.auto_button.on_click(lambda _b: self.set_percentiles(0.5, 99.5))
         self.xs = bq.LinearScale()
         self.ys = bq.LinearScale(min=0.0)
-        self.bars = bq.Bars(x=np.zeros(1), y=np.zeros(1), scales={"x": self.xs, "y": self.ys}, padding=0.0,
-                            colors=["#5470a0"], stroke="#5470a0")
-        self.lines = bq.Lines(x=np.zeros((2, 2)), y=np.array([[0.0, 1.0], [0.0, 1.0]]),
-                              scales={"x": self.xs, "y": bq.LinearScale(min=0.0, max=1.0)}, colors=["#d62728"])
-        self.figure = bq.Figure(marks=[self.bars, self.lines],
-                                axes=[bq.Axis(scale=self.xs, num_ticks=4, tick_format=".3g")],
-                                fig_margin={"top": 4, "bottom": 24, "left": 8, "right": 8},
-                                layout=W.Layout(width=f"{width}px", height="110px"))
+        self.bars = bq.Bars(
+            x=np.zeros(1),
+            y=np.zeros(1),
+            scales={"x": self.xs, "y": self.ys},
+            padding=0.0,
+            colors=["#5470a0"],
+            stroke="#5470a0",
+        )
+        self.lines = bq.Lines(
+            x=np.zeros((2, 2)),
+            y=np.array([[0.0, 1.0], [0.0, 1.0]]),
+            scales={"x": self.xs, "y": bq.LinearScale(min=0.0, max=1.0)},
+            colors=["#d62728"],
+        )
+        self.figure = bq.Figure(
+            marks=[self.bars, self.lines],
+            axes=[bq.Axis(scale=self.xs, num_ticks=4, tick_format=".3g")],
+            fig_margin={"top": 4, "bottom": 24, "left": 8, "right": 8},
+            layout=W.Layout(width=f"{width}px", height="110px"),
+        )
         self.figure.add_class("daisy-contrast-histogram")
         self.info = W.HTML(value="")
         self.info.add_class("daisy-contrast-info")
@@ -101,7 +124,7 @@ class ContrastControl(W.VBox):
     def set_percentiles(self, low: float, high: float) -> None:
         if not 0 <= low < high <= 100:
             raise ValueError(f"expected 0 <= low < high <= 100 percentiles; got {low}, {high}")
-        self.slider.value = (float(low), float(high))   # triggers update()
+        self.slider.value = (float(low), float(high))  # triggers update()
 
     @property
     def percentiles(self) -> tuple[float, float]:
@@ -124,7 +147,7 @@ class ContrastControl(W.VBox):
             counts, edges = np.histogram(v, bins=self.bins, range=(vlo, vhi))
             with self.bars.hold_sync():
                 self.bars.x = 0.5 * (edges[:-1] + edges[1:])
-                self.bars.y = np.sqrt(counts.astype(float))   # square root: the tails stay visible
+                self.bars.y = np.sqrt(counts.astype(float))  # square root: the tails stay visible
             with self.lines.hold_sync():
                 self.lines.x = np.array([[lo, lo], [hi, hi]])
         self.info.value = f"<span style='font-size:12px;color:#555'>window [{lo:.4g}, {hi:.4g}]</span>"
@@ -135,7 +158,7 @@ class ContrastControl(W.VBox):
 
 
 def _takes_fixed(view: Any) -> bool:
-    import inspect  # noqa: PLC0415
+    import inspect
 
     try:
         return "fixed" in inspect.signature(view.set_window).parameters

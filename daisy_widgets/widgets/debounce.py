@@ -16,6 +16,7 @@ Example::
     runner = DebouncedRunner(slow, delay=0.25, on_result=show, on_error=report)
     slider.observe(lambda ch: runner.request(ch["new"]), names="value")
 """
+
 from __future__ import annotations
 
 import threading
@@ -52,10 +53,14 @@ class DebouncedRunner:
     last_run_seconds : seconds the latest delivered run itself took
     """
 
-    def __init__(self, func: Callable[..., Any], delay: float = 0.25,
-                 on_result: Callable[[Any], None] | None = None,
-                 on_error: Callable[[BaseException], None] | None = None,
-                 on_state: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        delay: float = 0.25,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_state: Callable[[str], None] | None = None,
+    ):
         self.func = func
         self.delay = float(delay)
         self.on_result = on_result
@@ -83,7 +88,7 @@ class DebouncedRunner:
             if self._timer is not None:
                 self._timer.cancel()
             if self._token is not None:
-                self._token.cancel()          # a run in progress is now stale
+                self._token.cancel()  # a run in progress is now stale
             token = CancelToken()
             self._token = token
             self._idle.clear()
@@ -133,14 +138,15 @@ class DebouncedRunner:
         if self.on_state is not None:
             try:
                 self.on_state(s)
-            except Exception:  # noqa: BLE001  (a display callback must not kill the worker)
+            except Exception:
                 pass
 
     def _launch(self, gen: int, token: CancelToken, t_req: float, args: tuple, kw: dict) -> None:
         if gen != self.generation or token.cancelled:
             return
-        threading.Thread(target=self._work, args=(gen, token, t_req, args, kw), daemon=True,
-                         name=f"daisy-preview-{gen}").start()
+        threading.Thread(
+            target=self._work, args=(gen, token, t_req, args, kw), daemon=True, name=f"daisy-preview-{gen}"
+        ).start()
 
     def _work(self, gen: int, token: CancelToken, t_req: float, args: tuple, kw: dict) -> None:
         self._state("running")
@@ -153,7 +159,7 @@ class DebouncedRunner:
                 if gen == self.generation:
                     self._idle.set()
             return
-        except BaseException as exc:  # noqa: BLE001  (reported to the caller, not lost in a thread)
+        except BaseException as exc:
             with self._lock:
                 current = gen == self.generation and not token.cancelled
                 if not current:
@@ -179,7 +185,7 @@ class DebouncedRunner:
             if self.on_result is not None:
                 self.on_result(result)
             self._state("done")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.last_error = exc
             if self.on_error is not None:
                 self.on_error(exc)

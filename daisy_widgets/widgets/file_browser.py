@@ -14,6 +14,7 @@ Example::
 CSS classes: ``daisy-file-browser``, ``daisy-fb-path``, ``daisy-fb-list`` (a ``<select>``),
 ``daisy-fb-up``, ``daisy-fb-refresh``, ``daisy-fb-open``, ``daisy-fb-info``.
 """
+
 from __future__ import annotations
 
 import html
@@ -51,8 +52,15 @@ class FileBrowser(W.VBox):
         Height of the list in rows.
     """
 
-    def __init__(self, root: str | os.PathLike, extensions: Sequence[str] = (), start: str | os.PathLike | None = None,
-                 rows: int = 8, width: int = 420, **kw: Any):
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        extensions: Sequence[str] = (),
+        start: str | os.PathLike | None = None,
+        rows: int = 8,
+        width: int = 420,
+        **kw: Any,
+    ):
         self.root = Path(os.path.expanduser(os.fspath(root))).resolve()
         self.extensions = tuple(e.lower() for e in extensions)
         self.cwd = self.root
@@ -62,21 +70,34 @@ class FileBrowser(W.VBox):
         self.listing = W.Select(options=[], rows=rows, layout=W.Layout(width=f"{width}px"))
         self.listing.add_class("daisy-fb-list")
         self.listing.observe(lambda _ch: self._show_info(), names="value")
-        self.up_button = W.Button(description="Up", icon="arrow-up", layout=W.Layout(width="70px"),
-                                  tooltip="parent folder")
+        self.up_button = W.Button(
+            description="Up", icon="arrow-up", layout=W.Layout(width="70px"), tooltip="parent folder"
+        )
         self.up_button.add_class("daisy-fb-up")
         self.up_button.on_click(lambda _b: self.up())
         self.refresh_button = W.Button(description="Refresh", icon="refresh", layout=W.Layout(width="96px"))
         self.refresh_button.add_class("daisy-fb-refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
-        self.open_button = W.Button(description="Open", icon="folder-open", button_style="primary",
-                                    layout=W.Layout(width="90px"), tooltip="open the selected file or folder")
+        self.open_button = W.Button(
+            description="Open",
+            icon="folder-open",
+            button_style="primary",
+            layout=W.Layout(width="90px"),
+            tooltip="open the selected file or folder",
+        )
         self.open_button.add_class("daisy-fb-open")
         self.open_button.on_click(lambda _b: self.open_selected())
         self.info = W.HTML(value="")
         self.info.add_class("daisy-fb-info")
-        super().__init__(children=[self.path_label, self.listing,
-                                   W.HBox([self.up_button, self.refresh_button, self.open_button]), self.info], **kw)
+        super().__init__(
+            children=[
+                self.path_label,
+                self.listing,
+                W.HBox([self.up_button, self.refresh_button, self.open_button]),
+                self.info,
+            ],
+            **kw,
+        )
         self.add_class("daisy-file-browser")
         if start is not None:
             p = Path(os.path.expanduser(os.fspath(start))).resolve()
@@ -100,10 +121,13 @@ class FileBrowser(W.VBox):
         """Re-read the current directory."""
         rel = self.cwd.relative_to(self.root)
         self.path_label.value = f"<code>{html.escape(str(self.root))}</code>" + (
-            f" / <code>{html.escape(str(rel))}</code>" if str(rel) != "." else "")
+            f" / <code>{html.escape(str(rel))}</code>" if str(rel) != "." else ""
+        )
         if not self.root.is_dir():
             self.listing.options = []
-            self.info.value = f"<span style='color:#c00'>folder not found: {html.escape(str(self.root))}</span>"
+            self.info.value = (
+                f"<span style='color:#c00'>folder not found: {html.escape(str(self.root))}</span>"
+            )
             return
         try:
             items = sorted(self.cwd.iterdir(), key=lambda p: p.name.lower())
@@ -111,8 +135,14 @@ class FileBrowser(W.VBox):
             self.listing.options = []
             self.info.value = f"<span style='color:#c00'>cannot list {html.escape(str(self.cwd))}: {html.escape(str(exc))}</span>"
             return
-        dirs = [(_DIR + p.name + "/", p.name + "/") for p in items if p.is_dir() and not p.name.startswith(".")]
-        files = [(p.name, p.name) for p in items if p.is_file() and self._matches(p.name) and not p.name.startswith(".")]
+        dirs = [
+            (_DIR + p.name + "/", p.name + "/") for p in items if p.is_dir() and not p.name.startswith(".")
+        ]
+        files = [
+            (p.name, p.name)
+            for p in items
+            if p.is_file() and self._matches(p.name) and not p.name.startswith(".")
+        ]
         self.listing.options = dirs + files
         self.info.value = "" if dirs or files else "<i>no matching files here</i>"
 
@@ -162,5 +192,7 @@ class FileBrowser(W.VBox):
             st = (self.cwd / v).stat()
         except OSError:
             return
-        self.info.value = (f"<span style='font-size:12px;color:#555'>{html.escape(v)} · {_size(st.st_size)} · "
-                           f"modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(st.st_mtime))}</span>")
+        self.info.value = (
+            f"<span style='font-size:12px;color:#555'>{html.escape(v)} · {_size(st.st_size)} · "
+            f"modified {time.strftime('%Y-%m-%d %H:%M', time.localtime(st.st_mtime))}</span>"
+        )

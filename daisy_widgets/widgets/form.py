@@ -16,6 +16,7 @@ CSS classes (for styling and browser tests): ``daisy-param-form`` on the form,
 ``daisy-param-<name>`` on each row, ``daisy-param-field`` on each field and
 ``daisy-param-error`` on each message (visible text only while invalid).
 """
+
 from __future__ import annotations
 
 import html
@@ -32,12 +33,17 @@ _AUTO = ""
 def _field(p: Param, value: Any) -> W.Widget:
     desc = p.name + (f" ({p.unit})" if p.unit else "")
     tip = p.help or p.name
-    common = dict(description=desc, tooltip=tip,
-                  style={"description_width": "initial"}, layout=W.Layout(width="340px"))
+    common = dict(
+        description=desc, tooltip=tip, style={"description_width": "initial"}, layout=W.Layout(width="340px")
+    )
     if p.type == "bool":
         w = W.Checkbox(value=bool(value), indent=False, **common)
     elif p.type == "choice":
-        w = W.Dropdown(options=[(str(c), c) for c in p.choices], value=value if value in p.choices else p.choices[0], **common)
+        w = W.Dropdown(
+            options=[(str(c), c) for c in p.choices],
+            value=value if value in p.choices else p.choices[0],
+            **common,
+        )
     elif p.type == "float" and not p.optional:
         w = W.FloatText(value=float(value) if value is not None else 0.0, **common)
     elif p.type == "int" and not p.optional:
@@ -70,8 +76,13 @@ class ParamForm(W.VBox):
         Called with the form after any field changes.
     """
 
-    def __init__(self, algorithm: type, values: Mapping[str, Any] | None = None,
-                 on_change: Callable[[ParamForm], None] | None = None, **kw: Any):
+    def __init__(
+        self,
+        algorithm: type,
+        values: Mapping[str, Any] | None = None,
+        on_change: Callable[[ParamForm], None] | None = None,
+        **kw: Any,
+    ):
         self.algorithm = algorithm
         self._callbacks: list[Callable[[ParamForm], None]] = [on_change] if on_change else []
         start = {**algorithm.defaults(), **dict(values or {})}
@@ -82,7 +93,9 @@ class ParamForm(W.VBox):
             f = _field(p, start.get(p.name))
             err = W.HTML(value="", layout=W.Layout(min_width="200px"))
             err.add_class("daisy-param-error")
-            hint = W.HTML(value=f"<span title='{html.escape(p.help)}' style='color:#777'>{html.escape(_bounds_text(p))}</span>")
+            hint = W.HTML(
+                value=f"<span title='{html.escape(p.help)}' style='color:#777'>{html.escape(_bounds_text(p))}</span>"
+            )
             f.observe(self._changed, names="value")
             self.fields[p.name] = f
             self.errors[p.name] = err
@@ -106,9 +119,16 @@ class ParamForm(W.VBox):
         out = dict(self._raw)
         for p in self.algorithm.params:
             v = self.fields[p.name].value
-            if isinstance(self.fields[p.name], W.Text) and p.type not in ("str", "path") and v.strip() == _AUTO:
-                v = None
-            elif isinstance(self.fields[p.name], W.Text) and p.type in ("str", "path") and p.optional and v == "":
+            if (
+                isinstance(self.fields[p.name], W.Text)
+                and p.type not in ("str", "path")
+                and v.strip() == _AUTO
+            ) or (
+                isinstance(self.fields[p.name], W.Text)
+                and p.type in ("str", "path")
+                and p.optional
+                and v == ""
+            ):
                 v = None
             out[p.name] = v
         return out
@@ -131,7 +151,11 @@ class ParamForm(W.VBox):
             p = self.algorithm.param(k)
             f = self.fields[k]
             if isinstance(f, W.Text):
-                f.value = _AUTO if v is None else (",".join(map(str, v)) if p.type == "intlist" and not isinstance(v, str) else str(v))
+                f.value = (
+                    _AUTO
+                    if v is None
+                    else (",".join(map(str, v)) if p.type == "intlist" and not isinstance(v, str) else str(v))
+                )
             else:
                 f.value = v
         self.refresh()
@@ -150,15 +174,24 @@ class ParamForm(W.VBox):
         probs = self.problems
         for name, err in self.errors.items():
             msgs = probs.get(name, [])
-            err.value = ("<span style='color:#c00'>⚠ " + html.escape("; ".join(msgs)) + "</span>") if msgs else ""
+            err.value = (
+                ("<span style='color:#c00'>⚠ " + html.escape("; ".join(msgs)) + "</span>") if msgs else ""
+            )
             f = self.fields[name]
             if msgs:
                 f.add_class("daisy-invalid")
             else:
                 f.remove_class("daisy-invalid")
         other = {k: v for k, v in probs.items() if k not in self.errors}
-        self.summary.value = ("<span style='color:#c00'>" + html.escape(
-            "; ".join(f"{k}: {', '.join(v)}" for k, v in other.items())) + "</span>") if other else ""
+        self.summary.value = (
+            (
+                "<span style='color:#c00'>"
+                + html.escape("; ".join(f"{k}: {', '.join(v)}" for k, v in other.items()))
+                + "</span>"
+            )
+            if other
+            else ""
+        )
         return probs
 
     def on_change(self, callback: Callable[[ParamForm], None]) -> None:

@@ -17,6 +17,7 @@ CSS classes: ``daisy-image-view`` (the widget), ``daisy-image-figure`` (the
 bqplot figure), ``daisy-image-slider``, ``daisy-image-cmap``, ``daisy-image-reset``,
 ``daisy-image-info``.
 """
+
 from __future__ import annotations
 
 import html
@@ -54,57 +55,99 @@ class ImageView(W.VBox):
         Images larger than this (either side) are strided down for display.
     """
 
-    def __init__(self, title: str = "", stack: Any = None, *, width: int = 400, height: int = 360,
-                 labels: tuple[str, str] = ("x", "y"), slider_label: str = "frame",
-                 frame_names: Sequence[str] | None = None, cmap: str = "gray", max_size: int = 1024,
-                 show_cmap: bool = True, **kw: Any):
+    def __init__(
+        self,
+        title: str = "",
+        stack: Any = None,
+        *,
+        width: int = 400,
+        height: int = 360,
+        labels: tuple[str, str] = ("x", "y"),
+        slider_label: str = "frame",
+        frame_names: Sequence[str] | None = None,
+        cmap: str = "gray",
+        max_size: int = 1024,
+        show_cmap: bool = True,
+        **kw: Any,
+    ):
         self.max_size = max_size
         self._size = (width, height)
         self._frame_fn: Callable[[int], np.ndarray] | None = None
         self._n = 0
         self.frame_names = list(frame_names) if frame_names is not None else None
-        self.image: np.ndarray | None = None       # the 2-D float frame shown
+        self.image: np.ndarray | None = None  # the 2-D float frame shown
         self.window: tuple[float, float] | None = None
         self._fixed_window = False
         self._callbacks: list[Callable[[ImageView], None]] = []
         self.title = W.HTML(value=f"<b>{html.escape(title)}</b>" if title else "")
         self.xs = bq.LinearScale(min=0.0, max=1.0)
-        self.ys = bq.LinearScale(min=0.0, max=1.0, reverse=True)   # row 0 at the top
-        self.mark = bq.Image(image=W.Image(value=b"", format="png"), scales={"x": self.xs, "y": self.ys},
-                             x=[0.0, 1.0], y=[1.0, 0.0])
+        self.ys = bq.LinearScale(min=0.0, max=1.0, reverse=True)  # row 0 at the top
+        self.mark = bq.Image(
+            image=W.Image(value=b"", format="png"),
+            scales={"x": self.xs, "y": self.ys},
+            x=[0.0, 1.0],
+            y=[1.0, 0.0],
+        )
         ax = bq.Axis(scale=self.xs, label=labels[0], num_ticks=5, tick_format="d")
         ay = bq.Axis(scale=self.ys, label=labels[1], side="left", num_ticks=5, tick_format="d")
         self.panzoom = bq.interacts.PanZoom(scales={"x": [self.xs], "y": [self.ys]})
-        self.figure = bq.Figure(marks=[self.mark], axes=[ax, ay], interaction=self.panzoom,
-                                fig_margin={"top": 8, "bottom": 36, "left": 48, "right": 8}, padding_x=0, padding_y=0,
-                                layout=W.Layout(width=f"{width}px", height=f"{height}px"))
+        self.figure = bq.Figure(
+            marks=[self.mark],
+            axes=[ax, ay],
+            interaction=self.panzoom,
+            fig_margin={"top": 8, "bottom": 36, "left": 48, "right": 8},
+            padding_x=0,
+            padding_y=0,
+            layout=W.Layout(width=f"{width}px", height=f"{height}px"),
+        )
         self.figure.add_class("daisy-image-figure")
-        self.slider = W.IntSlider(value=0, min=0, max=0, description=slider_label, continuous_update=True,
-                                  layout=W.Layout(width=f"{max(200, width - 120)}px"))
+        self.slider = W.IntSlider(
+            value=0,
+            min=0,
+            max=0,
+            description=slider_label,
+            continuous_update=True,
+            layout=W.Layout(width=f"{max(200, width - 120)}px"),
+        )
         self.slider.add_class("daisy-image-slider")
         self.slider.observe(lambda ch: self.show(ch["new"]), names="value")
         self.frame_label = W.Label(value="")
-        self.cmap = W.Dropdown(options=list(COLORMAPS), value=cmap, layout=W.Layout(width="100px"),
-                               tooltip="colour map")
+        self.cmap = W.Dropdown(
+            options=list(COLORMAPS), value=cmap, layout=W.Layout(width="100px"), tooltip="colour map"
+        )
         self.cmap.add_class("daisy-image-cmap")
         self.cmap.observe(lambda _ch: self._render(), names="value")
-        self.reset_button = W.Button(description="Reset", icon="expand", layout=W.Layout(width="80px"),
-                                     tooltip="show the whole image (wheel: zoom, drag: pan)")
+        self.reset_button = W.Button(
+            description="Reset",
+            icon="expand",
+            layout=W.Layout(width="80px"),
+            tooltip="show the whole image (wheel: zoom, drag: pan)",
+        )
         self.reset_button.add_class("daisy-image-reset")
         self.reset_button.on_click(lambda _b: self.reset_zoom())
         self.info = W.HTML(value="")
         self.info.add_class("daisy-image-info")
         self.slider_row = W.HBox([self.slider, self.frame_label], layout=W.Layout(display="none"))
         tools = [self.reset_button] + ([self.cmap] if show_cmap else []) + [self.info]
-        super().__init__(children=[self.title, self.figure, self.slider_row, W.HBox(tools)],
-                         layout=kw.pop("layout", W.Layout(width=f"{width + 8}px")), **kw)
+        super().__init__(
+            children=[self.title, self.figure, self.slider_row, W.HBox(tools)],
+            layout=kw.pop("layout", W.Layout(width=f"{width + 8}px")),
+            **kw,
+        )
         self.add_class("daisy-image-view")
         if stack is not None:
             self.set_stack(stack)
 
     # -- data ------------------------------------------------------------------------------
-    def set_stack(self, stack: Any = None, *, frame: Callable[[int], np.ndarray] | None = None, n: int | None = None,
-                  index: int | None = None, frame_names: Sequence[str] | None = None) -> None:
+    def set_stack(
+        self,
+        stack: Any = None,
+        *,
+        frame: Callable[[int], np.ndarray] | None = None,
+        n: int | None = None,
+        index: int | None = None,
+        frame_names: Sequence[str] | None = None,
+    ) -> None:
         """Show a 2-D image, a 3-D stack, or ``frame(i)`` for ``i < n`` (read lazily)."""
         if frame_names is not None:
             self.frame_names = list(frame_names)
@@ -118,13 +161,15 @@ class ImageView(W.VBox):
             elif getattr(arr, "ndim", 0) == 3:
                 self._frame_fn, self._n = (lambda i: arr[i]), int(arr.shape[0])
             else:
-                raise ValueError(f"expected a 2-D image or a 3-D stack; got {getattr(arr, 'shape', type(arr))}")
+                raise ValueError(
+                    f"expected a 2-D image or a 3-D stack; got {getattr(arr, 'shape', type(arr))}"
+                )
         self.slider_row.layout.display = "flex" if self._n > 1 else "none"
         self.slider.max = max(self._n - 1, 0)
         i = self.slider.value if index is None else int(index)
         i = min(max(i, 0), max(self._n - 1, 0))
         if self.slider.value != i:
-            self.slider.value = i      # triggers show()
+            self.slider.value = i  # triggers show()
         else:
             self.show(i)
 
@@ -186,11 +231,11 @@ class ImageView(W.VBox):
         h, w = shape
         with self.mark.hold_sync():
             self.mark.x = [-0.5, w - 0.5]
-            self.mark.y = [h - 0.5, -0.5]      # with the reversed y scale: row 0 at the top
+            self.mark.y = [h - 0.5, -0.5]  # with the reversed y scale: row 0 at the top
         aspect = w / h if h else 1.0
-        if 0.4 <= aspect <= 2.5:    # square pixels
+        if 0.4 <= aspect <= 2.5:  # square pixels
             self.figure.min_aspect_ratio = self.figure.max_aspect_ratio = aspect
-        else:                       # a very thin image (few rows or slices) is stretched to stay readable
+        else:  # a very thin image (few rows or slices) is stretched to stay readable
             self.figure.min_aspect_ratio, self.figure.max_aspect_ratio = 0.01, 100.0
         # a wide image gets a lower figure (no empty band below it)
         plot_w = self._size[0] - 56
@@ -227,5 +272,6 @@ class ImageView(W.VBox):
         self.png = image_png(self.image, lo, hi, self.cmap.value, self.max_size)
         self.mark.image.value = self.png
         h, w = self.image.shape
-        self.info.value = (f"<span style='color:#555;font-size:12px'>{w}×{h} · window "
-                           f"[{lo:.4g}, {hi:.4g}]</span>")
+        self.info.value = (
+            f"<span style='color:#555;font-size:12px'>{w}×{h} · window [{lo:.4g}, {hi:.4g}]</span>"
+        )

@@ -15,6 +15,7 @@
 CSS classes: ``daisy-png-export`` (button), ``daisy-file-links`` (the list),
 ``daisy-file-link`` (each link).
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,16 +47,17 @@ def _mpl_color(colors: Sequence[str] | None, i: int, default: str = "C0") -> str
     return default
 
 
-def figure_to_png(fig: Any, path: str | os.PathLike | None = None, *, dpi: int = 100,
-                  size: tuple[float, float] = (6.4, 4.0)) -> bytes:
+def figure_to_png(
+    fig: Any, path: str | os.PathLike | None = None, *, dpi: int = 100, size: tuple[float, float] = (6.4, 4.0)
+) -> bytes:
     """Render a bqplot figure to PNG bytes with matplotlib (Agg); also write ``path`` when given.
 
     Draws the marks' data as plotted (Lines with their colours and fill, Scatter,
     Bars, Hist), the axis labels, log scales, the current x/y ranges of the
     scales (a zoomed view exports zoomed) and the title.
     """
-    from matplotlib.figure import Figure as MplFigure  # noqa: PLC0415
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
 
     mfig = MplFigure(figsize=size, dpi=dpi)
     FigureCanvasAgg(mfig)
@@ -79,8 +81,16 @@ def figure_to_png(fig: Any, path: str | os.PathLike | None = None, *, dpi: int =
             for i in range(y.shape[0]):
                 c = _mpl_color(colors, i)
                 if fill == "between" and y.shape[0] == 2 and i == 0:
-                    ax.fill_between(x[0], y[0], y[1], color=c, alpha=getattr(mark, "fill_opacities", [0.3])[0]
-                                    if getattr(mark, "fill_opacities", None) else 0.3, linewidth=0)
+                    ax.fill_between(
+                        x[0],
+                        y[0],
+                        y[1],
+                        color=c,
+                        alpha=getattr(mark, "fill_opacities", [0.3])[0]
+                        if getattr(mark, "fill_opacities", None)
+                        else 0.3,
+                        linewidth=0,
+                    )
                     break
                 if fill == "bottom":
                     op = list(getattr(mark, "fill_opacities", None) or [0.3])[0]
@@ -117,7 +127,9 @@ def figure_to_png(fig: Any, path: str | os.PathLike | None = None, *, dpi: int =
             setlim(lo, hi)
     if getattr(fig, "title", ""):
         ax.set_title(fig.title)
-    if any(getattr(m, "labels", None) and getattr(m, "display_legend", False) for m in getattr(fig, "marks", [])):
+    if any(
+        getattr(m, "labels", None) and getattr(m, "display_legend", False) for m in getattr(fig, "marks", [])
+    ):
         ax.legend(fontsize="small")
     mfig.tight_layout()
     buf = io.BytesIO()
@@ -128,8 +140,14 @@ def figure_to_png(fig: Any, path: str | os.PathLike | None = None, *, dpi: int =
     return data
 
 
-def file_link(path: str | os.PathLike, *, text: str | None = None, base_url: str | None = None,
-              root: str | os.PathLike | None = None, max_inline_bytes: int = MAX_INLINE_BYTES) -> str:
+def file_link(
+    path: str | os.PathLike,
+    *,
+    text: str | None = None,
+    base_url: str | None = None,
+    root: str | os.PathLike | None = None,
+    max_inline_bytes: int = MAX_INLINE_BYTES,
+) -> str:
     """HTML ``<a>`` that downloads ``path`` (see the module docstring for the order of choices)."""
     p = Path(path)
     name = text or p.name
@@ -142,13 +160,17 @@ def file_link(path: str | os.PathLike, *, text: str | None = None, base_url: str
             rel = None
         if rel is not None:
             href = base_url.rstrip("/") + "/files/" + quote(rel.as_posix())
-            return (f"<a class='daisy-file-link' href='{html.escape(href)}' download='{html.escape(p.name)}' "
-                    f"target='_blank'>{label}</a>")
+            return (
+                f"<a class='daisy-file-link' href='{html.escape(href)}' download='{html.escape(p.name)}' "
+                f"target='_blank'>{label}</a>"
+            )
     if p.exists() and size <= max_inline_bytes:
         mime = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
         b64 = base64.b64encode(p.read_bytes()).decode("ascii")
-        return (f"<a class='daisy-file-link' href='data:{mime};base64,{b64}' download='{html.escape(p.name)}'>"
-                f"{label}</a>")
+        return (
+            f"<a class='daisy-file-link' href='data:{mime};base64,{b64}' download='{html.escape(p.name)}'>"
+            f"{label}</a>"
+        )
     return f"<span class='daisy-file-link' title='too large to download from the page'>{label} {html.escape(str(p))}</span>"
 
 
@@ -213,8 +235,12 @@ class PlotExport(W.HBox):
         self.figure = figure
         self.filename = filename
         self.directory = Path(directory) if directory is not None else None
-        self.button = W.Button(description="PNG", icon="download", tooltip=f"save this plot as {filename}",
-                               layout=W.Layout(width="80px"))
+        self.button = W.Button(
+            description="PNG",
+            icon="download",
+            tooltip=f"save this plot as {filename}",
+            layout=W.Layout(width="80px"),
+        )
         self.button.add_class("daisy-png-export")
         self.button.on_click(lambda _b: self.export())
         self.link = W.HTML(value="")
@@ -225,14 +251,14 @@ class PlotExport(W.HBox):
         """Download in the browser (as displayed) and write the server-side PNG; returns its path."""
         try:
             self.figure.save_png(self.filename)
-        except Exception:  # noqa: BLE001  (no front end: the server-side copy is still written)
+        except Exception:
             pass
         if self.directory is None:
             return None
         path = self.directory / self.filename
         try:
             figure_to_png(self.figure, path)
-        except Exception as exc:  # noqa: BLE001  (shown next to the button)
+        except Exception as exc:
             self.link.value = f"<span style='color:#c00'>could not write {html.escape(self.filename)}: {html.escape(str(exc))}</span>"
             return None
         base, root = server_files_location()

@@ -18,6 +18,7 @@ CSS classes: ``daisy-job-progress`` (the widget), ``daisy-job-bar``,
 ``daisy-job-status`` (text: ``running``, ``done``, ``cancelled``, ``failed``),
 ``daisy-job-detail``, ``daisy-job-cancel`` (button), ``daisy-job-log``.
 """
+
 from __future__ import annotations
 
 import html
@@ -46,20 +47,34 @@ class JobProgress(W.VBox):
 
     def __init__(self, title: str = "Job", max_rate: float = 10.0, **kw: Any):
         self.title = W.HTML(value=f"<b>{html.escape(title)}</b>")
-        self.bar = W.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info", layout=W.Layout(width="320px"))
+        self.bar = W.FloatProgress(
+            value=0.0, min=0.0, max=1.0, bar_style="info", layout=W.Layout(width="320px")
+        )
         self.bar.add_class("daisy-job-bar")
         self.status = W.Label(value="idle")
         self.status.add_class("daisy-job-status")
         self.detail = W.Label(value="")
         self.detail.add_class("daisy-job-detail")
-        self.cancel_button = W.Button(description="Cancel", icon="stop", button_style="warning", disabled=True,
-                                      tooltip="stop the running job; nothing partial is kept")
+        self.cancel_button = W.Button(
+            description="Cancel",
+            icon="stop",
+            button_style="warning",
+            disabled=True,
+            tooltip="stop the running job; nothing partial is kept",
+        )
         self.cancel_button.add_class("daisy-job-cancel")
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.log_area = W.Textarea(value="", disabled=True, layout=W.Layout(width="100%", height="90px"))
         self.log_area.add_class("daisy-job-log")
-        super().__init__(children=[self.title, W.HBox([self.bar, self.status, self.cancel_button]), self.detail,
-                                   self.log_area], **kw)
+        super().__init__(
+            children=[
+                self.title,
+                W.HBox([self.bar, self.status, self.cancel_button]),
+                self.detail,
+                self.log_area,
+            ],
+            **kw,
+        )
         self.add_class("daisy-job-progress")
         self.token = CancelToken()
         self.last_event: ProgressEvent | None = None
@@ -82,8 +97,10 @@ class JobProgress(W.VBox):
         step = f"step {min(ev.step_index + 1, ev.n_steps)}/{ev.n_steps} {ev.step}" if ev.step else ""
         chunks = f" · chunk {ev.chunks_done}/{ev.chunks_total}" if ev.chunks_total > 1 else ""
         msg = f" · {ev.message}" if ev.message else ""
-        self.detail.value = (f"{step}{chunks}{msg} · {100 * ev.fraction:.0f}% · elapsed {format_seconds(ev.elapsed)}"
-                             f" · ETA {format_seconds(ev.eta)}")
+        self.detail.value = (
+            f"{step}{chunks}{msg} · {100 * ev.fraction:.0f}% · elapsed {format_seconds(ev.elapsed)}"
+            f" · ETA {format_seconds(ev.eta)}"
+        )
 
     # -- life cycle --------------------------------------------------------------------
     def start(self, title: str | None = None) -> CancelToken:
@@ -140,9 +157,14 @@ class JobProgress(W.VBox):
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def run_in_thread(self, job: Callable[[Callable[[ProgressEvent], None], CancelToken], Any], *,
-                      title: str | None = None, on_success: Callable[[Any], None] | None = None,
-                      on_error: Callable[[BaseException], None] | None = None) -> threading.Thread:
+    def run_in_thread(
+        self,
+        job: Callable[[Callable[[ProgressEvent], None], CancelToken], Any],
+        *,
+        title: str | None = None,
+        on_success: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> threading.Thread:
         """Run ``job(progress, cancel)`` in a background thread, updating this widget.
 
         Returns the thread (``join()`` it in scripts and tests). The result is in
@@ -158,7 +180,7 @@ class JobProgress(W.VBox):
                 self.result = job(self, token)
             except Cancelled:
                 self.finish("cancelled", "cancelled: no partial output kept")
-            except BaseException as exc:  # noqa: BLE001  (shown to the user, not lost in a thread)
+            except BaseException as exc:
                 self.error = exc
                 self.finish("failed", f"{type(exc).__name__}: {exc}")
                 if not hasattr(exc, "step"):

@@ -17,6 +17,7 @@ CSS classes (for styling and browser tests): ``daisy-table`` on the widget,
 ``daisy-table-header`` on each column title button, ``daisy-table-row`` on each
 row and ``daisy-table-check`` on each row's check box.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -77,8 +78,16 @@ class ResultsTable(W.VBox):
         Called with the list of selected rows whenever the selection changes.
     """
 
-    def __init__(self, columns: Sequence[Column], rows: Sequence[dict] = (), *, multiple: bool = True,
-                 on_select: Callable[[list[dict]], None] | None = None, empty_text: str = "no rows", **kw: Any):
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        rows: Sequence[dict] = (),
+        *,
+        multiple: bool = True,
+        on_select: Callable[[list[dict]], None] | None = None,
+        empty_text: str = "no rows",
+        **kw: Any,
+    ):
         self.columns = list(columns)
         self.multiple = multiple
         self._callbacks: list[Callable[[list[dict]], None]] = [on_select] if on_select else []
@@ -87,14 +96,26 @@ class ResultsTable(W.VBox):
         self.sort_key: str | None = None
         self.sort_reverse = False
         self.empty_text = empty_text
-        self._grid = W.GridBox(layout=W.Layout(grid_template_columns=self._template(), grid_gap="0px 8px",
-                                               max_height="260px", overflow="auto"))
+        self._grid = W.GridBox(
+            layout=W.Layout(
+                grid_template_columns=self._template(),
+                grid_gap="0px 8px",
+                max_height="260px",
+                overflow="auto",
+            )
+        )
         self.status = W.HTML(value="")
-        self._select_all = W.Button(description="all", layout=W.Layout(width="50px"), tooltip="select every row")
+        self._select_all = W.Button(
+            description="all", layout=W.Layout(width="50px"), tooltip="select every row"
+        )
         self._select_all.on_click(lambda _b: self.select(range(len(self._rows))))
-        self._select_none = W.Button(description="none", layout=W.Layout(width="60px"), tooltip="clear the selection")
+        self._select_none = W.Button(
+            description="none", layout=W.Layout(width="60px"), tooltip="clear the selection"
+        )
         self._select_none.on_click(lambda _b: self.select([]))
-        super().__init__(children=[self._grid, W.HBox([self._select_all, self._select_none, self.status])], **kw)
+        super().__init__(
+            children=[self._grid, W.HBox([self._select_all, self._select_none, self.status])], **kw
+        )
         self.add_class("daisy-table")
         self._boxes: list[W.Checkbox] = []
         self._mute = False
@@ -121,7 +142,7 @@ class ResultsTable(W.VBox):
     @property
     def selected(self) -> list[dict]:
         """The checked rows, in display order."""
-        return [r for r, c in zip(self._rows, self._checked) if c]
+        return [r for r, c in zip(self._rows, self._checked, strict=False) if c]
 
     @property
     def selected_indices(self) -> list[int]:
@@ -156,7 +177,7 @@ class ResultsTable(W.VBox):
         self._render()
 
     def _apply_sort(self) -> None:
-        pairs = list(zip(self._rows, self._checked))
+        pairs = list(zip(self._rows, self._checked, strict=False))
         pairs.sort(key=lambda p: _sort_key(p[0].get(self.sort_key)), reverse=self.sort_reverse)
         self._rows = [p[0] for p in pairs]
         self._checked = [p[1] for p in pairs]
@@ -166,8 +187,11 @@ class ResultsTable(W.VBox):
         arrow = ""
         if self.sort_key == col.key:
             arrow = " ▼" if self.sort_reverse else " ▲"
-        b = W.Button(description=col.title + arrow, tooltip=f"sort by {col.title}",
-                     layout=W.Layout(width="auto", height="28px"))
+        b = W.Button(
+            description=col.title + arrow,
+            tooltip=f"sort by {col.title}",
+            layout=W.Layout(width="auto", height="28px"),
+        )
         b.style.font_weight = "bold"
         b.add_class("daisy-table-header")
         b.on_click(lambda _b, k=col.key: self.sort_by(k))
@@ -189,8 +213,11 @@ class ResultsTable(W.VBox):
                 cells.append(lab)
         self._grid.layout.grid_template_columns = self._template()
         self._grid.children = cells
-        self.status.value = (f"<i>{len(self._rows)} row{'s' if len(self._rows) != 1 else ''}</i>" if self._rows
-                             else f"<i>{self.empty_text}</i>")
+        self.status.value = (
+            f"<i>{len(self._rows)} row{'s' if len(self._rows) != 1 else ''}</i>"
+            if self._rows
+            else f"<i>{self.empty_text}</i>"
+        )
 
     def _toggled(self, i: int, value: bool) -> None:
         if self._mute:

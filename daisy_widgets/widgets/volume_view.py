@@ -17,6 +17,7 @@ Example::
 CSS classes: ``daisy-volume-view``, ``daisy-volume-axial``/``-coronal``/``-sagittal``
 (the slice views), ``daisy-volume-3d`` (the ipyvolume figure's box), ``daisy-volume-info``.
 """
+
 from __future__ import annotations
 
 import html
@@ -57,25 +58,49 @@ class VolumeView(W.VBox):
         Names of the (z, y, x) axes.
     """
 
-    def __init__(self, size: int = 290, max_shape: int = 128, render_3d: bool = True,
-                 labels: tuple[str, str, str] = ("z", "y", "x"), **kw: Any):
+    def __init__(
+        self,
+        size: int = 290,
+        max_shape: int = 128,
+        render_3d: bool = True,
+        labels: tuple[str, str, str] = ("z", "y", "x"),
+        **kw: Any,
+    ):
         self.max_shape = max_shape
         self.size = size
         self.volume: np.ndarray | None = None
         self.small: np.ndarray | None = None
         z, y, x = labels
-        self.axial = ImageView(f"{z} slice ({x}-{y} plane)", width=size, height=size, labels=(x, y), slider_label=z,
-                               show_cmap=False)
-        self.coronal = ImageView(f"{y} slice ({x}-{z} plane)", width=size, height=size, labels=(x, z), slider_label=y,
-                                 show_cmap=False)
-        self.sagittal = ImageView(f"{x} slice ({y}-{z} plane)", width=size, height=size, labels=(y, z), slider_label=x,
-                                  show_cmap=False)
+        self.axial = ImageView(
+            f"{z} slice ({x}-{y} plane)",
+            width=size,
+            height=size,
+            labels=(x, y),
+            slider_label=z,
+            show_cmap=False,
+        )
+        self.coronal = ImageView(
+            f"{y} slice ({x}-{z} plane)",
+            width=size,
+            height=size,
+            labels=(x, z),
+            slider_label=y,
+            show_cmap=False,
+        )
+        self.sagittal = ImageView(
+            f"{x} slice ({y}-{z} plane)",
+            width=size,
+            height=size,
+            labels=(y, z),
+            slider_label=x,
+            show_cmap=False,
+        )
         for v, name in ((self.axial, "axial"), (self.coronal, "coronal"), (self.sagittal, "sagittal")):
             v.add_class(f"daisy-volume-{name}")
         self.contrast = ContrastControl(width=260)
         for v in (self.axial, self.coronal, self.sagittal):
             self.contrast.attach(v)
-        self.contrast.on_change(lambda w: self._update_3d_window(w))
+        self.contrast.on_change(self._update_3d_window)
         self.render_3d = render_3d
         self.figure3d: Any = None
         self.volume_mark: Any = None
@@ -83,7 +108,9 @@ class VolumeView(W.VBox):
         self.box3d.add_class("daisy-volume-3d")
         self.info = W.HTML(value="<i>no volume yet</i>")
         self.info.add_class("daisy-volume-info")
-        top = W.HBox([self.axial, self.coronal, self.sagittal, self.box3d], layout=W.Layout(flex_flow="row wrap"))
+        top = W.HBox(
+            [self.axial, self.coronal, self.sagittal, self.box3d], layout=W.Layout(flex_flow="row wrap")
+        )
         super().__init__(children=[top, W.HBox([self.contrast, self.info])], **kw)
         self.add_class("daisy-volume-view")
 
@@ -101,13 +128,15 @@ class VolumeView(W.VBox):
         self.sagittal.set_stack(frame=lambda i: v[:, :, i], n=nx, index=nx // 2)
         self.contrast.set_image(v[nz // 2])
         self.small = downsample(v, self.max_shape)
-        self.info.value = (f"<span style='font-size:12px'>volume {nz}×{ny}×{nx} (z×y×x) · 3-D view "
-                           f"{'×'.join(map(str, self.small.shape))} voxels</span>")
+        self.info.value = (
+            f"<span style='font-size:12px'>volume {nz}×{ny}×{nx} (z×y×x) · 3-D view "
+            f"{'×'.join(map(str, self.small.shape))} voxels</span>"
+        )
         if self.render_3d:
             self._render_3d()
 
     def _render_3d(self) -> None:
-        import ipyvolume as ipv  # noqa: PLC0415
+        import ipyvolume as ipv
 
         lo, hi = self.contrast.window if self.volume is not None else percentile_window(self.small)
         if self.figure3d is None:
@@ -117,8 +146,15 @@ class VolumeView(W.VBox):
         ipv.pylab.current.figure = fig
         fig.volumes = []
         data = np.clip((self.small - lo) / (hi - lo), 0, 1).astype(np.float32)
-        self.volume_mark = ipv.volshow(data, controls=False, data_min=0.0, data_max=1.0,
-                                       level=[0.25, 0.55, 0.85], opacity=[0.02, 0.08, 0.2], level_width=0.1)
+        self.volume_mark = ipv.volshow(
+            data,
+            controls=False,
+            data_min=0.0,
+            data_max=1.0,
+            level=[0.25, 0.55, 0.85],
+            opacity=[0.02, 0.08, 0.2],
+            level_width=0.1,
+        )
         nz, ny, nx = data.shape
         fig.xlim, fig.ylim, fig.zlim = (0, nx), (0, ny), (0, nz)
 

@@ -37,6 +37,7 @@ CSS classes (stable, for browser tests)::
     daisy-job-progress, daisy-job-bar, daisy-job-status, daisy-job-cancel, daisy-job-log  (progress)
     daisy-wb-result          listing of the result store
 """
+
 from __future__ import annotations
 
 import html
@@ -54,9 +55,9 @@ from .progress import JobProgress
 
 
 def _registry() -> dict[str, type]:
-    import warnings  # noqa: PLC0415
+    import warnings
 
-    from ..core import registry  # noqa: PLC0415
+    from ..core import registry
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", registry.PluginWarning)
@@ -64,8 +65,14 @@ def _registry() -> dict[str, type]:
 
 
 def _key_field(label: str, value: str, tooltip: str, css: str) -> W.Text:
-    t = W.Text(value=value, description=label, placeholder="data-store key", tooltip=tooltip,
-               style={"description_width": "initial"}, layout=W.Layout(width="300px"))
+    t = W.Text(
+        value=value,
+        description=label,
+        placeholder="data-store key",
+        tooltip=tooltip,
+        style={"description_width": "initial"},
+        layout=W.Layout(width="300px"),
+    )
     t.add_class(css)
     return t
 
@@ -77,17 +84,30 @@ class _StepRow(W.VBox):
     holding the outer data-store key.
     """
 
-    def __init__(self, builder: WorkflowBuilder, step: Step, in_names: list[tuple[str, str]],
-                 out_names: list[tuple[str, str]], body: W.Widget):
+    def __init__(
+        self,
+        builder: WorkflowBuilder,
+        step: Step,
+        in_names: list[tuple[str, str]],
+        out_names: list[tuple[str, str]],
+        body: W.Widget,
+    ):
         self.builder = builder
-        self.step_id = W.Text(value=step.id, description="id", layout=W.Layout(width="220px"),
-                              tooltip="unique name of the step (used in progress and errors)")
+        self.step_id = W.Text(
+            value=step.id,
+            description="id",
+            layout=W.Layout(width="220px"),
+            tooltip="unique name of the step (used in progress and errors)",
+        )
         self.step_id.add_class("daisy-wb-step-id")
         self.title = W.HTML()
         self.title.add_class("daisy-wb-step-title")
-        self.inputs = {n: _key_field(f"{n} ←", step.inputs.get(n, ""), tip, f"daisy-wb-in-{n}") for n, tip in in_names}
-        self.outputs = {n: _key_field(f"{n} →", step.outputs.get(n, ""), tip, f"daisy-wb-out-{n}")
-                        for n, tip in out_names}
+        self.inputs = {
+            n: _key_field(f"{n} ←", step.inputs.get(n, ""), tip, f"daisy-wb-in-{n}") for n, tip in in_names
+        }
+        self.outputs = {
+            n: _key_field(f"{n} →", step.outputs.get(n, ""), tip, f"daisy-wb-out-{n}") for n, tip in out_names
+        }
         for t in [self.step_id, *self.inputs.values(), *self.outputs.values()]:
             t.observe(lambda _c: builder._changed(), names="value")
         self.block = step.block
@@ -95,15 +115,23 @@ class _StepRow(W.VBox):
         self.up.add_class("daisy-wb-up")
         self.down = W.Button(icon="arrow-down", tooltip="move down", layout=W.Layout(width="36px"))
         self.down.add_class("daisy-wb-down")
-        self.remove = W.Button(icon="trash", tooltip="remove this step", button_style="danger", layout=W.Layout(width="36px"))
+        self.remove = W.Button(
+            icon="trash", tooltip="remove this step", button_style="danger", layout=W.Layout(width="36px")
+        )
         self.remove.add_class("daisy-wb-remove")
         self.up.on_click(lambda _b: builder.move_step(self, -1))
         self.down.on_click(lambda _b: builder.move_step(self, +1))
         self.remove.on_click(lambda _b: builder.remove_step(self))
-        wiring = W.VBox([W.HTML("<i>reads</i>"), *self.inputs.values(), W.HTML("<i>writes</i>"), *self.outputs.values()])
-        super().__init__(children=[W.HBox([self.title, self.step_id, self.up, self.down, self.remove]),
-                                   W.HBox([body, wiring])],
-                         layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"))
+        wiring = W.VBox(
+            [W.HTML("<i>reads</i>"), *self.inputs.values(), W.HTML("<i>writes</i>"), *self.outputs.values()]
+        )
+        super().__init__(
+            children=[
+                W.HBox([self.title, self.step_id, self.up, self.down, self.remove]),
+                W.HBox([body, wiring]),
+            ],
+            layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"),
+        )
         self.add_class("daisy-wb-step")
 
     label = "step"  # shown in the title after the step's number
@@ -122,8 +150,13 @@ class StepEditor(_StepRow):
     def __init__(self, builder: WorkflowBuilder, algorithm: type, step: Step):
         self.algorithm = algorithm
         self.form = ParamForm(algorithm, step.params, on_change=lambda _f: builder._changed())
-        super().__init__(builder, step, [(p.name, p.help or p.name) for p in algorithm.inputs],
-                         [(p.name, p.help or p.name) for p in algorithm.outputs], self.form)
+        super().__init__(
+            builder,
+            step,
+            [(p.name, p.help or p.name) for p in algorithm.inputs],
+            [(p.name, p.help or p.name) for p in algorithm.outputs],
+            self.form,
+        )
 
     @property
     def label(self) -> str:  # type: ignore[override]
@@ -136,8 +169,14 @@ class StepEditor(_StepRow):
     def to_step(self) -> Step:
         # typed values when valid (so the JSON holds numbers, not the text of a field); as typed otherwise
         params = self.form.json_values() if self.form.valid else self.form.values
-        return Step(id=self.step_id.value.strip(), algorithm=self.algorithm.name, params=params,
-                    inputs=self._wiring(self.inputs), outputs=self._wiring(self.outputs), block=self.block)
+        return Step(
+            id=self.step_id.value.strip(),
+            algorithm=self.algorithm.name,
+            params=params,
+            inputs=self._wiring(self.inputs),
+            outputs=self._wiring(self.outputs),
+            block=self.block,
+        )
 
 
 class SubWorkflowEditor(_StepRow):
@@ -153,13 +192,22 @@ class SubWorkflowEditor(_StepRow):
         self.inner = step.workflow
         ins = list(dict.fromkeys([*self.inner.required_keys(), *step.inputs]))
         outs = list(dict.fromkeys([*self.inner.produced_keys(), *step.outputs]))
-        rows = "".join(f"<li>{html.escape(path)}: {html.escape(st.algorithm or '')}</li>"
-                       for path, st in self.inner.flatten())
-        summary = W.HTML(f"<div style='width:380px'>sub-workflow <b>{html.escape(self.inner.name)}</b>, "
-                         f"{len(self.inner.flatten())} step(s):<ul style='margin:2px 0'>{rows}</ul></div>")
+        rows = "".join(
+            f"<li>{html.escape(path)}: {html.escape(st.algorithm or '')}</li>"
+            for path, st in self.inner.flatten()
+        )
+        summary = W.HTML(
+            f"<div style='width:380px'>sub-workflow <b>{html.escape(self.inner.name)}</b>, "
+            f"{len(self.inner.flatten())} step(s):<ul style='margin:2px 0'>{rows}</ul></div>"
+        )
         summary.add_class("daisy-wb-sub-summary")
-        super().__init__(builder, step, [(k, f"inner key {k}") for k in ins], [(k, f"inner key {k}") for k in outs],
-                         summary)
+        super().__init__(
+            builder,
+            step,
+            [(k, f"inner key {k}") for k in ins],
+            [(k, f"inner key {k}") for k in outs],
+            summary,
+        )
         self.add_class("daisy-wb-sub")
 
     @property
@@ -167,8 +215,13 @@ class SubWorkflowEditor(_StepRow):
         return f"sub-workflow {self.inner.name}"
 
     def to_step(self) -> Step:
-        return Step(id=self.step_id.value.strip(), workflow=self.inner, inputs=self._wiring(self.inputs),
-                    outputs=self._wiring(self.outputs), block=self.block)
+        return Step(
+            id=self.step_id.value.strip(),
+            workflow=self.inner,
+            inputs=self._wiring(self.inputs),
+            outputs=self._wiring(self.outputs),
+            block=self.block,
+        )
 
 
 class WorkflowBuilder(W.VBox):
@@ -188,8 +241,16 @@ class WorkflowBuilder(W.VBox):
         Default JSON file for Save/Load.
     """
 
-    def __init__(self, store: DataStore | None = None, workflow: Workflow | None = None, *,
-                 engine: str = "inprocess", dask_engine: Any = None, path: str = "workflow.json", **kw: Any):
+    def __init__(
+        self,
+        store: DataStore | None = None,
+        workflow: Workflow | None = None,
+        *,
+        engine: str = "inprocess",
+        dask_engine: Any = None,
+        path: str = "workflow.json",
+        **kw: Any,
+    ):
         self.store = store if store is not None else DataStore()
         self.result: DataStore | None = None
         self._dask_engine = dask_engine
@@ -197,11 +258,17 @@ class WorkflowBuilder(W.VBox):
         algos = _registry()
         self.name = W.Text(value="workflow", description="name", layout=W.Layout(width="260px"))
         self.name.add_class("daisy-wb-name")
-        self.picker = W.Dropdown(options=[(f"{n} — {c.summary()}", n) for n, c in algos.items()],
-                                 description="algorithm", layout=W.Layout(width="520px"))
+        self.picker = W.Dropdown(
+            options=[(f"{n} — {c.summary()}", n) for n, c in algos.items()],
+            description="algorithm",
+            layout=W.Layout(width="520px"),
+        )
         self.picker.add_class("daisy-wb-algorithm")
-        self.refresh_button = W.Button(icon="refresh", tooltip="look for newly installed algorithm plug-ins",
-                                       layout=W.Layout(width="36px"))
+        self.refresh_button = W.Button(
+            icon="refresh",
+            tooltip="look for newly installed algorithm plug-ins",
+            layout=W.Layout(width="36px"),
+        )
         self.refresh_button.add_class("daisy-wb-refresh")
         self.refresh_button.on_click(lambda _b: self.refresh_algorithms())
         self.add_button = W.Button(description="Add step", icon="plus", button_style="primary")
@@ -217,20 +284,33 @@ class WorkflowBuilder(W.VBox):
         self.load_button = W.Button(description="Load", icon="folder-open")
         self.load_button.add_class("daisy-wb-load")
         self.load_button.on_click(lambda _b: self._ui(self.load))
-        self.insert_button = W.Button(description="Insert as step", icon="sitemap",
-                                      tooltip="add the workflow saved in this file as one step (a sub-workflow)")
+        self.insert_button = W.Button(
+            description="Insert as step",
+            icon="sitemap",
+            tooltip="add the workflow saved in this file as one step (a sub-workflow)",
+        )
         self.insert_button.add_class("daisy-wb-insert")
         self.insert_button.on_click(lambda _b: self._ui(self.insert_workflow))
-        self.engine = W.ToggleButtons(options=[("in-process", "inprocess"), ("Dask", "dask")], value=engine,
-                                      tooltips=["run in this kernel", "run on a Dask cluster (LocalCluster by default)"])
+        self.engine = W.ToggleButtons(
+            options=[("in-process", "inprocess"), ("Dask", "dask")],
+            value=engine,
+            tooltips=["run in this kernel", "run on a Dask cluster (LocalCluster by default)"],
+        )
         self.engine.add_class("daisy-wb-engine")
-        self.check_button = W.Button(description="Check", icon="check",
-                                     tooltip="validate algorithms, parameters and wiring without running")
+        self.check_button = W.Button(
+            description="Check",
+            icon="check",
+            tooltip="validate algorithms, parameters and wiring without running",
+        )
         self.check_button.add_class("daisy-wb-check")
         self.check_button.on_click(lambda _b: self._ui(self.validate))
-        self.persist_field = W.Text(value="", description="keep", placeholder="keys kept after the run, comma-separated",
-                                    tooltip="data-store keys (or groups) to persist; saved by 'daisy workflow run --output'",
-                                    layout=W.Layout(width="420px"))
+        self.persist_field = W.Text(
+            value="",
+            description="keep",
+            placeholder="keys kept after the run, comma-separated",
+            tooltip="data-store keys (or groups) to persist; saved by 'daisy workflow run --output'",
+            layout=W.Layout(width="420px"),
+        )
         self.persist_field.add_class("daisy-wb-persist")
         self.run_button = W.Button(description="Run", icon="play", button_style="success")
         self.run_button.add_class("daisy-wb-run")
@@ -242,15 +322,20 @@ class WorkflowBuilder(W.VBox):
         self.result_view = W.HTML(value="")
         self.result_view.add_class("daisy-wb-result")
         self.editors: list[_StepRow] = []
-        super().__init__(children=[
-            W.HBox([self.name, self.inputs_label]),
-            W.HBox([self.picker, self.add_button, self.refresh_button]),
-            self.steps_box,
-            W.HBox([self.path, self.save_button, self.load_button, self.insert_button]),
-            self.persist_field,
-            W.HBox([self.engine, self.check_button, self.run_button]),
-            self.message, self.progress, self.result_view,
-        ], **kw)
+        super().__init__(
+            children=[
+                W.HBox([self.name, self.inputs_label]),
+                W.HBox([self.picker, self.add_button, self.refresh_button]),
+                self.steps_box,
+                W.HBox([self.path, self.save_button, self.load_button, self.insert_button]),
+                self.persist_field,
+                W.HBox([self.engine, self.check_button, self.run_button]),
+                self.message,
+                self.progress,
+                self.result_view,
+            ],
+            **kw,
+        )
         self.add_class("daisy-workflow-builder")
         self._show_inputs()
         if workflow is not None:
@@ -258,7 +343,7 @@ class WorkflowBuilder(W.VBox):
 
     def refresh_algorithms(self) -> None:
         """Re-read the registry (e.g. after ``pip install`` of a plug-in) and update the picker."""
-        from ..core import registry  # noqa: PLC0415
+        from ..core import registry
 
         registry.refresh()
         current = self.picker.value
@@ -269,8 +354,14 @@ class WorkflowBuilder(W.VBox):
         self._say(f"{len(algos)} algorithm(s) registered")
 
     # -- steps ---------------------------------------------------------------------------
-    def add_step(self, algorithm: str, params: dict | None = None, inputs: dict | None = None,
-                 outputs: dict | None = None, step_id: str | None = None) -> StepEditor:
+    def add_step(
+        self,
+        algorithm: str,
+        params: dict | None = None,
+        inputs: dict | None = None,
+        outputs: dict | None = None,
+        step_id: str | None = None,
+    ) -> StepEditor:
         """Append a step; unspecified wiring reads the previous step's output and writes ``work/<id>``."""
         cls = _registry()[algorithm]
         sid = step_id or self._unique_id(algorithm.split(".")[-1])
@@ -282,13 +373,20 @@ class WorkflowBuilder(W.VBox):
         if outputs is None:
             outs = [p.name for p in cls.outputs]
             outputs = {o: (f"work/{sid}" if len(outs) == 1 else f"work/{sid}/{o}") for o in outs}
-        ed = StepEditor(self, cls, Step(id=sid, algorithm=algorithm, params=params or {}, inputs=inputs, outputs=outputs))
+        ed = StepEditor(
+            self, cls, Step(id=sid, algorithm=algorithm, params=params or {}, inputs=inputs, outputs=outputs)
+        )
         self.editors.append(ed)
         self._redraw()
         return ed
 
-    def add_subworkflow(self, workflow: Workflow, inputs: dict | None = None, outputs: dict | None = None,
-                        step_id: str | None = None) -> SubWorkflowEditor:
+    def add_subworkflow(
+        self,
+        workflow: Workflow,
+        inputs: dict | None = None,
+        outputs: dict | None = None,
+        step_id: str | None = None,
+    ) -> SubWorkflowEditor:
         """Append ``workflow`` as one step. Unspecified wiring: each inner input reads the previous
         step's output (or the store key of the same name), and what the inner workflow persists
         (else its last step's outputs) is written to ``work/<id>/<key>``."""
@@ -296,10 +394,14 @@ class WorkflowBuilder(W.VBox):
         if inputs is None:
             prev = list(self.editors[-1].to_step().outputs.values()) if self.editors else []
             keys = self.store.keys()
-            inputs = {k: (prev[0] if prev else (k if k in keys else next(iter(keys), "")))
-                      for k in workflow.required_keys()}
+            inputs = {
+                k: (prev[0] if prev else (k if k in keys else next(iter(keys), "")))
+                for k in workflow.required_keys()
+            }
         if outputs is None:
-            exposed = workflow.persist or (list(workflow.steps[-1].outputs.values()) if workflow.steps else [])
+            exposed = workflow.persist or (
+                list(workflow.steps[-1].outputs.values()) if workflow.steps else []
+            )
             outputs = {k: f"work/{sid}/{k}" for k in exposed}
         ed = SubWorkflowEditor(self, Step(id=sid, workflow=workflow, inputs=inputs, outputs=outputs))
         self.editors.append(ed)
@@ -342,7 +444,7 @@ class WorkflowBuilder(W.VBox):
     def _redraw(self) -> None:
         for i, ed in enumerate(self.editors):
             for c in list(ed._dom_classes):
-                if c.startswith("daisy-wb-step-") and c[len("daisy-wb-step-"):].isdigit():
+                if c.startswith("daisy-wb-step-") and c[len("daisy-wb-step-") :].isdigit():
                     ed.remove_class(c)
             ed.add_class(f"daisy-wb-step-{i}")
             ed.title.value = f"<b>{i + 1}. {html.escape(ed.label)}</b>"
@@ -356,8 +458,11 @@ class WorkflowBuilder(W.VBox):
     def workflow(self) -> Workflow:
         """The workflow as currently edited (values as typed; validated on run)."""
         persist = [k.strip() for k in self.persist_field.value.split(",") if k.strip()]
-        return Workflow(name=self.name.value.strip() or "workflow", steps=[e.to_step() for e in self.editors],
-                        persist=persist)
+        return Workflow(
+            name=self.name.value.strip() or "workflow",
+            steps=[e.to_step() for e in self.editors],
+            persist=persist,
+        )
 
     def set_workflow(self, wf: Workflow) -> None:
         """Replace the steps by those of ``wf``; a sub-workflow stays one step (saved back nested)."""
@@ -366,8 +471,11 @@ class WorkflowBuilder(W.VBox):
         self.name.value = wf.name
         self.persist_field.value = ", ".join(wf.persist)
         for st in wf.steps:
-            self.editors.append(SubWorkflowEditor(self, st) if st.workflow is not None
-                                else StepEditor(self, algos[st.algorithm], st))
+            self.editors.append(
+                SubWorkflowEditor(self, st)
+                if st.workflow is not None
+                else StepEditor(self, algos[st.algorithm], st)
+            )
         self._redraw()
 
     @staticmethod
@@ -403,7 +511,7 @@ class WorkflowBuilder(W.VBox):
 
     # -- running -----------------------------------------------------------------------------
     def _engine(self) -> Any:
-        from ..core.engine import InProcessEngine, get_dask_engine  # noqa: PLC0415
+        from ..core.engine import InProcessEngine, get_dask_engine
 
         if self.engine.value == "dask":
             return self._dask_engine or get_dask_engine()
@@ -446,7 +554,7 @@ class WorkflowBuilder(W.VBox):
             if self.progress.status.value == "cancelled":
                 self._say("cancelled: the store is unchanged")
 
-        import threading  # noqa: PLC0415
+        import threading
 
         threading.Thread(target=reenable, daemon=True).start()
         return t
@@ -469,7 +577,9 @@ class WorkflowBuilder(W.VBox):
 
     def _say(self, text: str, error: bool = False) -> None:
         color = "#c00" if error else "#060"
-        self.message.value = f"<pre style='color:{color};margin:0'>{html.escape(text, quote=False)}</pre>" if text else ""
+        self.message.value = (
+            f"<pre style='color:{color};margin:0'>{html.escape(text, quote=False)}</pre>" if text else ""
+        )
 
     def _ui(self, action: Callable[[], Any]) -> None:
         try:

@@ -35,7 +35,8 @@ import hashlib
 import hmac
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def group_allowed(profile: dict[str, Any], groups: list[str] | set[str]) -> bool:
@@ -46,7 +47,9 @@ def group_allowed(profile: dict[str, Any], groups: list[str] | set[str]) -> bool
     return any(fnmatch.fnmatchcase(g, pat) for g in groups for pat in allowed)
 
 
-def allowed_profiles(profile_list: list[dict[str, Any]], groups: list[str] | set[str]) -> list[dict[str, Any]]:
+def allowed_profiles(
+    profile_list: list[dict[str, Any]], groups: list[str] | set[str]
+) -> list[dict[str, Any]]:
     """The profiles a member of ``groups`` may start, in order.
 
     When the default profile is filtered out, the first remaining profile
@@ -66,8 +69,7 @@ def user_groups(spawner: Any) -> list[str]:
 def proposal_ids(groups: list[str] | set[str], prefix: str, id_pattern: str) -> list[str]:
     """Proposal ids of the groups ``<prefix><id>``; ids not matching ``id_pattern`` are ignored."""
     pat = re.compile(id_pattern)
-    return [g[len(prefix):] for g in sorted(groups)
-            if g.startswith(prefix) and pat.match(g[len(prefix):])]
+    return [g[len(prefix) :] for g in sorted(groups) if g.startswith(prefix) and pat.match(g[len(prefix) :])]
 
 
 def by_name(items: Any, key: str = "name") -> dict[str, Any]:
@@ -77,7 +79,7 @@ def by_name(items: Any, key: str = "name") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i, item in enumerate(items or []):
         name = item.get(key) or f"item-{i}"
-        if name in out:                      # same volume mounted twice (subPaths)
+        if name in out:  # same volume mounted twice (subPaths)
             name = f"{name}-{item.get('mountPath', i)}"
         out[name] = item
     return out
@@ -101,9 +103,9 @@ def proposal_data_hook(settings: dict[str, Any]) -> Callable[[Any], None]:
     ``settings``: ``data_pvc``, ``data_subpath`` and ``data_mount`` (with
     ``{proposal}``), ``proposal_prefix``, ``proposal_id_pattern``.
     """
+
     def hook(spawner: Any) -> None:
-        ids = proposal_ids(user_groups(spawner), settings["proposal_prefix"],
-                           settings["proposal_id_pattern"])
+        ids = proposal_ids(user_groups(spawner), settings["proposal_prefix"], settings["proposal_id_pattern"])
         volumes = by_name(spawner.volumes)
         mounts = by_name(spawner.volume_mounts)
         if ids:
@@ -125,6 +127,7 @@ def proposal_data_hook(settings: dict[str, Any]) -> Callable[[Any], None]:
         if master:
             env["DAISY_TILED_API_KEY"] = user_service_key(master, spawner.user.name)
         spawner.environment = env
+
     return hook
 
 
@@ -134,6 +137,7 @@ def group_profile_list(profile_list: list[dict[str, Any]]) -> Callable[[Any], li
 
     def profiles_for(spawner: Any) -> list[dict[str, Any]]:
         return allowed_profiles(full, user_groups(spawner))
+
     return profiles_for
 
 
@@ -141,7 +145,7 @@ def configure(c: Any, settings: dict[str, Any]) -> None:
     """Apply Daisy's additions to a JupyterHub config object ``c`` (see the module docstring)."""
     ks = c.KubeSpawner
     for trait in ("volumes", "volume_mounts"):
-        ks[trait] = by_name(ks[trait] if trait in ks else [])
+        ks[trait] = by_name(ks.get(trait, []))
     ks.tolerations = by_name(ks.tolerations if "tolerations" in ks else [], key="key")
     profiles = ks.profile_list if "profile_list" in ks else []
     if profiles and not callable(profiles):

@@ -1,4 +1,5 @@
 """Fixtures for the framework tests: a small real Dask LocalCluster shared by the Dask tests."""
+
 from __future__ import annotations
 
 import warnings

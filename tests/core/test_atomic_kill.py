@@ -1,4 +1,5 @@
 """Killing a process in the middle of DataStore.save never damages the previous file."""
+
 from __future__ import annotations
 
 import os
@@ -48,4 +49,6 @@ def test_sigkill_mid_write_keeps_old_file(tmp_path):
         np.testing.assert_array_equal(f["work/recon"][()], np.arange(10.0))
     # nothing half-written was renamed onto the target: only the old file and the orphan temp remain
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names[-1] == "result.h5" and all(n.startswith(".result.h5.") and n.endswith(".part") for n in names[:-1])
+    assert names[-1] == "result.h5" and all(
+        n.startswith(".result.h5.") and n.endswith(".part") for n in names[:-1]
+    )

@@ -3,6 +3,7 @@
 Marked ``e2e``; skipped when Voila, Playwright or /usr/bin/chromium is missing.
 It shows how a browser test drives the builder through its stable CSS classes.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,14 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _free_port() -> int:
@@ -38,9 +45,20 @@ def voila_url(tmp_path_factory):
     work = tmp_path_factory.mktemp("voila")
     shutil.copy(ROOT / "notebooks" / "workflows.ipynb", work / "workflows.ipynb")
     port = _free_port()
-    proc = subprocess.Popen([voila, "workflows.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-                             "--VoilaConfiguration.file_allowlist=['.*']"],
-                            cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            voila,
+            "workflows.ipynb",
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--VoilaConfiguration.file_allowlist=['.*']",
+        ],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with socket.socket() as s:

@@ -1,4 +1,5 @@
 """``daisy algorithms`` and ``daisy workflow`` commands; CLI options generated from declarations."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,22 +25,33 @@ from daisy_widgets.core.workflow import Step, Workflow
 
 class _Demo(Algorithm):
     """Demo."""
+
     name = "test.demo"
-    params = (Float("center_x", None, optional=True, min=0, unit="px", help="rotation axis"),
-              Int("n", 3, min=1, max=9, help="count"), Bool("flip", False, help="mirror"),
-              Choice("filter", "ramp", ("ramp", "hann")), IntList("ids", (0, 1), help="detector IDs"))
+    params = (
+        Float("center_x", None, optional=True, min=0, unit="px", help="rotation axis"),
+        Int("n", 3, min=1, max=9, help="count"),
+        Bool("flip", False, help="mirror"),
+        Choice("filter", "ramp", ("ramp", "hann")),
+        IntList("ids", (0, 1), help="detector IDs"),
+    )
 
 
 def test_options_generated_from_declaration_round_trip():
     p = argparse.ArgumentParser()
     add_param_options(p, _Demo)
     helptext = p.format_help()
-    assert "--center-x X" in helptext and "rotation axis; unit: px; range [0, inf]; default: auto" in " ".join(helptext.split())
+    assert (
+        "--center-x X" in helptext
+        and "rotation axis; unit: px; range [0, inf]; default: auto" in " ".join(helptext.split())
+    )
     values = {"center_x": 12.5, "n": 4, "flip": True, "filter": "hann", "ids": (0, 3, 4)}
     args = p.parse_args(params_to_argv(_Demo, values))
     assert _Demo.coerce_params(params_from_args(_Demo, args)) == values
     assert params_from_args(_Demo, p.parse_args([])) == {}  # defaults come from the declaration
-    assert set(_Demo.validate_params(params_from_args(_Demo, p.parse_args(["--n", "0", "--ids", "x"])))) == {"n", "ids"}
+    assert set(_Demo.validate_params(params_from_args(_Demo, p.parse_args(["--n", "0", "--ids", "x"])))) == {
+        "n",
+        "ids",
+    }
 
 
 def test_algorithms_lists_names_with_summaries(capsys):
@@ -55,17 +67,34 @@ def _files(tmp_path, n=12):
     x = np.arange(n * 4.0).reshape(n, 4)
     with h5py.File(tmp_path / "in.h5", "w") as f:
         f["exchange/data"] = x
-    wf = Workflow("cli", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "raw"}, {"data": "out/scaled"}),
-                          Step("stats", "core.slice_stats", {}, {"data": "out/scaled"}, {"stats": "out/stats"})],
-                  persist=["out"])
+    wf = Workflow(
+        "cli",
+        [
+            Step("scale", "core.scale", {"factor": 2.0}, {"data": "raw"}, {"data": "out/scaled"}),
+            Step("stats", "core.slice_stats", {}, {"data": "out/scaled"}, {"stats": "out/stats"}),
+        ],
+        persist=["out"],
+    )
     wf.save(tmp_path / "wf.json")
     return x
 
 
 def test_workflow_run_writes_output(tmp_path, capsys):
     x = _files(tmp_path)
-    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data",
-               "--set", "scale.factor=3", "--output", str(tmp_path / "out.h5")])
+    rc = main(
+        [
+            "workflow",
+            "run",
+            str(tmp_path / "wf.json"),
+            "-q",
+            "--input",
+            f"raw={tmp_path / 'in.h5'}:/exchange/data",
+            "--set",
+            "scale.factor=3",
+            "--output",
+            str(tmp_path / "out.h5"),
+        ]
+    )
     assert rc == 0
     with h5py.File(tmp_path / "out.h5") as f:
         np.testing.assert_allclose(f["out/scaled"][()], 3 * x)
@@ -77,19 +106,52 @@ def test_workflow_run_writes_output(tmp_path, capsys):
 
 def test_workflow_run_bad_input_names_file_and_field(tmp_path, capsys):
     _files(tmp_path)
-    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--input", f"raw={tmp_path / 'in.h5'}:/exchange/nope"])
+    rc = main(
+        [
+            "workflow",
+            "run",
+            str(tmp_path / "wf.json"),
+            "-q",
+            "--input",
+            f"raw={tmp_path / 'in.h5'}:/exchange/nope",
+        ]
+    )
     assert rc == 1
     assert "in.h5 [/exchange/nope]: expected an HDF5 dataset" in capsys.readouterr().err
-    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data",
-               "--set", "scale.factor=abc"])
+    rc = main(
+        [
+            "workflow",
+            "run",
+            str(tmp_path / "wf.json"),
+            "-q",
+            "--input",
+            f"raw={tmp_path / 'in.h5'}:/exchange/data",
+            "--set",
+            "scale.factor=abc",
+        ]
+    )
     assert rc == 1
     assert "step 'scale'" in capsys.readouterr().err
 
 
 def test_step_command_uses_generated_options(tmp_path):
     x = _files(tmp_path)
-    rc = main(["workflow", "step", "core.scale", "--factor", "5", "--offset", "1", "-q",
-               "--input", f"data={tmp_path / 'in.h5'}:/exchange/data", "--output", str(tmp_path / "s.h5")])
+    rc = main(
+        [
+            "workflow",
+            "step",
+            "core.scale",
+            "--factor",
+            "5",
+            "--offset",
+            "1",
+            "-q",
+            "--input",
+            f"data={tmp_path / 'in.h5'}:/exchange/data",
+            "--output",
+            str(tmp_path / "s.h5"),
+        ]
+    )
     assert rc == 0
     with h5py.File(tmp_path / "s.h5") as f:
         np.testing.assert_allclose(f["data"][()], 5 * x + 1)
@@ -97,12 +159,30 @@ def test_step_command_uses_generated_options(tmp_path):
 
 def test_ctrl_c_cancels_cleanly_and_writes_nothing(tmp_path):
     _files(tmp_path)
-    wf = Workflow("slow", [Step("wait", "core.delay", {"seconds": 8.0}, {"data": "raw"}, {"data": "out"})], persist=["out"])
+    wf = Workflow(
+        "slow",
+        [Step("wait", "core.delay", {"seconds": 8.0}, {"data": "raw"}, {"data": "out"})],
+        persist=["out"],
+    )
     wf.save(tmp_path / "slow.json")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "workflow", "run", str(tmp_path / "slow.json"),
-                             "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data", "--output", str(tmp_path / "o.h5")],
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daisy_widgets.cli",
+            "workflow",
+            "run",
+            str(tmp_path / "slow.json"),
+            "--input",
+            f"raw={tmp_path / 'in.h5'}:/exchange/data",
+            "--output",
+            str(tmp_path / "o.h5"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     buf = ""
     deadline = time.monotonic() + 30
     while "chunk" not in buf and time.monotonic() < deadline:  # the progress bar is running
@@ -119,8 +199,22 @@ def test_ctrl_c_cancels_cleanly_and_writes_nothing(tmp_path):
 
 def test_workflow_run_on_dask_localcluster(tmp_path):
     x = _files(tmp_path)
-    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--engine", "dask", "--workers", "1",
-               "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data", "--output", str(tmp_path / "out.h5")])
+    rc = main(
+        [
+            "workflow",
+            "run",
+            str(tmp_path / "wf.json"),
+            "-q",
+            "--engine",
+            "dask",
+            "--workers",
+            "1",
+            "--input",
+            f"raw={tmp_path / 'in.h5'}:/exchange/data",
+            "--output",
+            str(tmp_path / "out.h5"),
+        ]
+    )
     assert rc == 0
     with h5py.File(tmp_path / "out.h5") as f:
         np.testing.assert_allclose(f["out/scaled"][()], 2 * x)
@@ -129,8 +223,20 @@ def test_workflow_run_on_dask_localcluster(tmp_path):
 def test_workflow_run_with_scheduler_address(tmp_path, dask_engine):
     x = _files(tmp_path)
     addr = dask_engine.client.scheduler.address
-    rc = main(["workflow", "run", str(tmp_path / "wf.json"), "-q", "--scheduler", addr,
-               "--input", f"raw={tmp_path / 'in.h5'}:/exchange/data", "--output", str(tmp_path / "out.h5")])
+    rc = main(
+        [
+            "workflow",
+            "run",
+            str(tmp_path / "wf.json"),
+            "-q",
+            "--scheduler",
+            addr,
+            "--input",
+            f"raw={tmp_path / 'in.h5'}:/exchange/data",
+            "--output",
+            str(tmp_path / "out.h5"),
+        ]
+    )
     assert rc == 0
     with h5py.File(tmp_path / "out.h5") as f:
         np.testing.assert_allclose(f["out/scaled"][()], 2 * x)

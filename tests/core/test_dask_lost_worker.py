@@ -1,4 +1,5 @@
 """With Dask, the chunks of a worker that dies are run again elsewhere and the workflow completes."""
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,14 @@ from daisy_widgets.core.workflow import Step, Workflow
 
 
 def test_killed_worker_chunks_are_retried():
-    wf = Workflow("resilient", [
-        Step("wait", "core.delay", {"seconds": 0.4}, {"data": "x"}, {"data": "y"}, block=1),
-        Step("scale", "core.scale", {"factor": 2.0}, {"data": "y"}, {"data": "z"}),
-    ], persist=["z"])
+    wf = Workflow(
+        "resilient",
+        [
+            Step("wait", "core.delay", {"seconds": 0.4}, {"data": "x"}, {"data": "y"}, block=1),
+            Step("scale", "core.scale", {"factor": 2.0}, {"data": "y"}, {"data": "z"}),
+        ],
+        persist=["z"],
+    )
     with DaskEngine(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GB") as eng:
         pids = list(eng.client.run(os.getpid).values())
         assert len(pids) == 2
@@ -41,8 +46,11 @@ def test_killed_worker_chunks_are_retried():
 def test_chunks_of_a_big_input_on_a_lost_worker_are_sent_again():
     """A big in-memory input is scattered chunk by chunk to the worker that runs it; when that
     worker dies, its chunks and their blocks are sent again from the client to another worker."""
-    wf = Workflow("resilient", [Step("wait", "core.delay", {"seconds": 1.5}, {"data": "x"}, {"data": "y"})],
-                  persist=["y"])
+    wf = Workflow(
+        "resilient",
+        [Step("wait", "core.delay", {"seconds": 1.5}, {"data": "x"}, {"data": "y"})],
+        persist=["y"],
+    )
     x = np.arange(4 * 50_000.0).reshape(4, 50_000)  # 1.6 MB: scattered, not in the task graph
     with DaskEngine(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GB") as eng:
         pids = list(eng.client.run(os.getpid).values())

@@ -1,4 +1,5 @@
 """DataStore: tree of named objects, attributes, persist/release, HDF5 round trip, lazy open."""
+
 from __future__ import annotations
 
 import dask.array as da
@@ -73,13 +74,18 @@ def test_save_writes_persisted_objects_only(tmp_path):
 def test_lazy_open_is_dask_over_the_hdf5_chunks(tmp_path):
     p = tmp_path / "big.h5"
     with h5py.File(p, "w") as f:
-        f.create_dataset("exchange/data", data=np.arange(64 * 32 * 8, dtype=np.float32).reshape(64, 32, 8),
-                         chunks=(4, 32, 8))
+        f.create_dataset(
+            "exchange/data",
+            data=np.arange(64 * 32 * 8, dtype=np.float32).reshape(64, 32, 8),
+            chunks=(4, 32, 8),
+        )
     s = DataStore.open(p)
     x = s["exchange/data"]
     assert isinstance(x, da.Array)
     assert all(c % 4 == 0 for c in x.chunks[0][:-1])  # block boundaries on HDF5 chunk boundaries
-    assert float(x[10:20].sum().compute()) == float(np.arange(64 * 32 * 8, dtype=np.float32).reshape(64, 32, 8)[10:20].sum())
+    assert float(x[10:20].sum().compute()) == float(
+        np.arange(64 * 32 * 8, dtype=np.float32).reshape(64, 32, 8)[10:20].sum()
+    )
     small = DataStore.open(p, chunks=(8, 32, 8))["exchange/data"]
     assert small.numblocks == (8, 1, 1)
     # a lazy array saved again streams block by block into a new file

@@ -1,4 +1,5 @@
 """Dask engine on a real distributed.LocalCluster: chunk mapping, futures on workers, errors, cancel."""
+
 from __future__ import annotations
 
 import threading
@@ -13,20 +14,32 @@ from distributed import Future
 from daisy_widgets.core.algorithm import Algorithm
 from daisy_widgets.core.datastore import DataStore
 from daisy_widgets.core.engine import InProcessEngine, run_workflow
-from daisy_widgets.core.params import Port, Split
-from daisy_widgets.core.registry import get_algorithm
 from daisy_widgets.core.errors import Cancelled, StepError
+from daisy_widgets.core.params import Port, Split
 from daisy_widgets.core.progress import CancelToken
+from daisy_widgets.core.registry import get_algorithm
 from daisy_widgets.core.workflow import Step, Workflow
 
 
 def _wf() -> Workflow:
-    return Workflow("chain", [
-        Step("scale", "core.scale", {"factor": 2.0, "offset": 1.0}, {"data": "raw/data"}, {"data": "work/scaled"}),
-        Step("smooth", "core.smooth", {"iterations": 3}, {"data": "work/scaled"}, {"data": "work/smooth"}),
-        Step("stats", "core.slice_stats", {}, {"data": "work/smooth"}, {"stats": "work/stats"}),
-        Step("sum", "core.sum", {}, {"data": "work/smooth"}, {"total": "work/total"}),
-    ], persist=["work/smooth", "work/stats", "work/total"])
+    return Workflow(
+        "chain",
+        [
+            Step(
+                "scale",
+                "core.scale",
+                {"factor": 2.0, "offset": 1.0},
+                {"data": "raw/data"},
+                {"data": "work/scaled"},
+            ),
+            Step(
+                "smooth", "core.smooth", {"iterations": 3}, {"data": "work/scaled"}, {"data": "work/smooth"}
+            ),
+            Step("stats", "core.slice_stats", {}, {"data": "work/smooth"}, {"stats": "work/stats"}),
+            Step("sum", "core.sum", {}, {"data": "work/smooth"}, {"total": "work/total"}),
+        ],
+        persist=["work/smooth", "work/stats", "work/total"],
+    )
 
 
 def test_same_results_as_in_process_with_outputs_on_workers(dask_engine):
@@ -90,7 +103,9 @@ def test_chunks_of_a_big_input_go_to_the_worker_that_is_free(dask_engine):
     wf = Workflow("queue", [Step("mark", _SlowOnWorkerZero.name, {}, {"data": "x"}, {"worker": "w"})])
     x = np.zeros((12, 20_000))  # 1.9 MB: scattered to the workers block by block
     lookup = {_SlowOnWorkerZero.name: _SlowOnWorkerZero}
-    out = dask_engine.run(wf, DataStore({"x": x}), lookup=lambda name: lookup.get(name) or get_algorithm(name))
+    out = dask_engine.run(
+        wf, DataStore({"x": x}), lookup=lambda name: lookup.get(name) or get_algorithm(name)
+    )
     ran_on = out.compute("w")
     assert ran_on.shape == (12,)
     slow, fast = int((ran_on == 0).sum()), int((ran_on == 1).sum())
@@ -111,7 +126,9 @@ def test_error_on_dask_names_step_and_chunk(dask_engine, width):
 
 @pytest.mark.parametrize("x", [np.zeros(8), np.zeros((8, 40_000))], ids=["in-graph", "big-scattered"])
 def test_cancel_on_dask_within_seconds(dask_engine, x):
-    wf = Workflow("long", [Step("wait", "core.delay", {"seconds": 10.0}, {"data": "x"}, {"data": "y"})], persist=["y"])
+    wf = Workflow(
+        "long", [Step("wait", "core.delay", {"seconds": 10.0}, {"data": "x"}, {"data": "y"})], persist=["y"]
+    )
     store = DataStore({"x": x})
     token = CancelToken()
     threading.Timer(0.5, token.cancel).start()
@@ -120,6 +137,7 @@ def test_cancel_on_dask_within_seconds(dask_engine, x):
         dask_engine.run(wf, store, cancel=token)
     assert time.monotonic() - t0 < 6.0
     assert store.keys() == ["x"]
+
     # the chunks already running on the workers notice the cancel too (distributed Event) and stop
     def executing():
         return sum(dask_engine.client.run(lambda dask_worker: dask_worker.state.executing_count).values())
@@ -164,8 +182,12 @@ def test_run_workflow_with_scheduler_address(dask_engine):
     from daisy_widgets.core import engine as engine_mod
 
     try:
-        out = run_workflow(Workflow("w", [Step("s", "core.scale", {"factor": 3.0}, {"data": "x"}, {"data": "y"})]),
-                           DataStore({"x": x}), engine="dask", scheduler=addr)
+        out = run_workflow(
+            Workflow("w", [Step("s", "core.scale", {"factor": 3.0}, {"data": "x"}, {"data": "y"})]),
+            DataStore({"x": x}),
+            engine="dask",
+            scheduler=addr,
+        )
         np.testing.assert_allclose(out.compute("y"), 3 * x)
         # a Dask result feeds an in-process run (futures are fetched on use)
         wf2 = Workflow("w2", [Step("s", "core.sum", {}, {"data": "y"}, {"total": "t"})])
@@ -182,7 +204,9 @@ def test_lazy_error_at_save_time_still_names_step_and_chunk(dask_engine, tmp_pat
         f.create_dataset("d", data=x, chunks=(10, 4))
     store = DataStore()
     store.add_dataset("raw", tmp_path / "in.h5", "d", chunks=(10, 4))
-    wf = Workflow("qa", [Step("finite", "core.check_finite", {}, {"data": "raw"}, {"data": "ok"})], persist=["ok"])
+    wf = Workflow(
+        "qa", [Step("finite", "core.check_finite", {}, {"data": "raw"}, {"data": "ok"})], persist=["ok"]
+    )
     dask_engine.lazy = True
     try:
         out = dask_engine.run(wf, store)  # chunk 1 is fine: nothing fails yet

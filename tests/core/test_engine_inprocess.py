@@ -1,4 +1,5 @@
 """In-process engine: results, progress with ETA, cancellation, errors naming step and chunk."""
+
 from __future__ import annotations
 
 import threading
@@ -15,11 +16,31 @@ from daisy_widgets.core.workflow import Step, Workflow
 
 
 def _chain(block=4) -> Workflow:
-    return Workflow("chain", [
-        Step("scale", "core.scale", {"factor": 2.0}, {"data": "raw/data"}, {"data": "work/scaled"}, block=block),
-        Step("smooth", "core.smooth", {"iterations": 2}, {"data": "work/scaled"}, {"data": "work/smooth"}, block=block),
-        Step("stats", "core.slice_stats", {}, {"data": "work/smooth"}, {"stats": "work/stats"}, block=block),
-    ], persist=["work/smooth", "work/stats"])
+    return Workflow(
+        "chain",
+        [
+            Step(
+                "scale",
+                "core.scale",
+                {"factor": 2.0},
+                {"data": "raw/data"},
+                {"data": "work/scaled"},
+                block=block,
+            ),
+            Step(
+                "smooth",
+                "core.smooth",
+                {"iterations": 2},
+                {"data": "work/scaled"},
+                {"data": "work/smooth"},
+                block=block,
+            ),
+            Step(
+                "stats", "core.slice_stats", {}, {"data": "work/smooth"}, {"stats": "work/stats"}, block=block
+            ),
+        ],
+        persist=["work/smooth", "work/stats"],
+    )
 
 
 def _reference(x: np.ndarray) -> np.ndarray:
@@ -65,10 +86,14 @@ def test_eta_tracks_the_real_time_left():
 
 
 def test_cancel_stops_within_a_second_and_restores_the_store():
-    wf = Workflow("long", [
-        Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}),
-        Step("wait", "core.delay", {"seconds": 10.0}, {"data": "y"}, {"data": "z"}),
-    ], persist=["z"])
+    wf = Workflow(
+        "long",
+        [
+            Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}),
+            Step("wait", "core.delay", {"seconds": 10.0}, {"data": "y"}, {"data": "z"}),
+        ],
+        persist=["z"],
+    )
     store = DataStore({"x": np.zeros(100)})
     token = CancelToken()
     threading.Timer(0.3, token.cancel).start()
@@ -93,11 +118,15 @@ def test_failing_chunk_names_workflow_step_chunk_and_cause():
 
 def test_a_key_written_twice_is_released_once():
     """Two steps writing one key, and a step updating its input in place: the run ends cleanly."""
-    wf = Workflow("twice", [
-        Step("a", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "tmp"}),
-        Step("b", "core.scale", {"factor": 3.0}, {"data": "tmp"}, {"data": "tmp"}),
-        Step("c", "core.scale", {"factor": 1.0}, {"data": "tmp"}, {"data": "out"}),
-    ], persist=["out"])
+    wf = Workflow(
+        "twice",
+        [
+            Step("a", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "tmp"}),
+            Step("b", "core.scale", {"factor": 3.0}, {"data": "tmp"}, {"data": "tmp"}),
+            Step("c", "core.scale", {"factor": 1.0}, {"data": "tmp"}, {"data": "out"}),
+        ],
+        persist=["out"],
+    )
     out = run_workflow(wf, DataStore({"x": np.arange(4.0)}))
     np.testing.assert_allclose(out["out"], 6.0 * np.arange(4.0))
     assert "tmp" not in out and "x" in out

@@ -1,4 +1,5 @@
 """Outside plug-ins: an installed package's algorithms appear; a broken one is reported and skipped."""
+
 from __future__ import annotations
 
 import sys
@@ -18,7 +19,8 @@ from daisy_widgets.core.workflow import Step, Workflow
 def outside_packages(tmp_path):
     good = tmp_path / "daisy_ext_demo"
     good.mkdir()
-    (good / "__init__.py").write_text(textwrap.dedent('''
+    (good / "__init__.py").write_text(
+        textwrap.dedent('''
         from daisy_widgets.core import Algorithm, Float, Port
 
         class Negate(Algorithm):
@@ -32,7 +34,8 @@ def outside_packages(tmp_path):
                 return {"data": -data * self.values["gain"]}
 
         ALGORITHMS = [Negate]
-    '''))
+    ''')
+    )
     info = tmp_path / "daisy_ext_demo-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: daisy-ext-demo\nVersion: 0.1\n")
@@ -53,7 +56,9 @@ def test_outside_plugin_appears_and_broken_one_is_reported(outside_packages):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         algos = registry.algorithms()
-    assert "ext.negate" in algos and algos["ext.negate"].summary() == "Multiply by minus one (outside plug-in)."
+    assert (
+        "ext.negate" in algos and algos["ext.negate"].summary() == "Multiply by minus one (outside plug-in)."
+    )
     assert "core.scale" in algos  # the package's own algorithms, registered the same way
     broken = registry.broken_plugins()
     key = next(k for k in broken if k.startswith("daisy-ext-broken:broken"))

@@ -1,4 +1,5 @@
 """Widgets: generated parameter form, job progress with cancel, workflow builder (driven from Python)."""
+
 from __future__ import annotations
 
 import time
@@ -17,14 +18,20 @@ from daisy_widgets.widgets.workflow_builder import WorkflowBuilder
 
 class _Demo(Algorithm):
     """Demo."""
+
     name = "test.form"
-    params = (Float("center", None, optional=True, min=0, unit="px", help="rotation axis position"),
-              Int("n", 3, min=1, max=9, help="number of things"),
-              Choice("filter", "ramp", ("ramp", "hann"), help="filter"), IntList("ids", (0, 1), help="detector IDs"))
+    params = (
+        Float("center", None, optional=True, min=0, unit="px", help="rotation axis position"),
+        Int("n", 3, min=1, max=9, help="number of things"),
+        Choice("filter", "ramp", ("ramp", "hann"), help="filter"),
+        IntList("ids", (0, 1), help="detector IDs"),
+    )
 
     @classmethod
     def check_params(cls, v):
-        return {"n": "n must be odd with the hann filter"} if v["filter"] == "hann" and v["n"] % 2 == 0 else {}
+        return (
+            {"n": "n must be odd with the hann filter"} if v["filter"] == "hann" and v["n"] % 2 == 0 else {}
+        )
 
 
 def test_form_fields_help_bounds_and_errors_next_to_field():
@@ -91,7 +98,9 @@ def test_builder_add_order_remove_save_load_run(tmp_path):
     b.add_button.click()
     assert [e.step_id.value for e in b.editors] == ["scale", "smooth", "sum"]
     # new steps are wired to what the previous one wrote
-    assert b.editors[1].inputs["data"].value == "work/scale" and b.editors[0].inputs["data"].value == "raw/data"
+    assert (
+        b.editors[1].inputs["data"].value == "work/scale" and b.editors[0].inputs["data"].value == "raw/data"
+    )
     b.editors[0].form.fields["factor"].value = 2.0
     b.editors[1].form.fields["iterations"].value = 0  # invalid: marked, run refused
     assert "must be &gt;= 1" in b.editors[1].form.errors["iterations"].value
@@ -117,7 +126,9 @@ def test_builder_add_order_remove_save_load_run(tmp_path):
     assert b2.progress.status.value == "done"
     x = np.arange(24.0).reshape(6, 4) * 2
     p = np.pad(x, [(0, 0), (1, 1)], mode="edge")
-    np.testing.assert_allclose(b2.result["work/smooth"], 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:])
+    np.testing.assert_allclose(
+        b2.result["work/smooth"], 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:]
+    )
     assert "work/smooth" in b2.result_view.value
     assert "raw/data" in store and "work/smooth" not in store  # the builder runs on a copy
     assert "daisy-workflow-builder" in b2._dom_classes
@@ -134,8 +145,14 @@ def test_builder_cancel_keeps_nothing():
 
 
 def test_builder_check_button_and_kept_keys(tmp_path):
-    wf = Workflow("w", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}),
-                        Step("sum", "core.sum", {}, {"data": "y"}, {"total": "t"})], persist=["t"])
+    wf = Workflow(
+        "w",
+        [
+            Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"}),
+            Step("sum", "core.sum", {}, {"data": "y"}, {"total": "t"}),
+        ],
+        persist=["t"],
+    )
     b = WorkflowBuilder(DataStore({"x": np.ones(4)}), wf)
     assert b.persist_field.value == "t"
     b.check_button.click()
@@ -151,15 +168,29 @@ def test_builder_check_button_and_kept_keys(tmp_path):
 
 
 def test_builder_keeps_a_sub_workflow_as_one_step_and_inserts_a_saved_one(tmp_path):
-    inner = Workflow("prep", [Step("scale", "core.scale", {"factor": 3.0}, {"data": "in"}, {"data": "mid"}),
-                              Step("smooth", "core.smooth", {"iterations": 1}, {"data": "mid"}, {"data": "out"})],
-                     persist=["out"])
-    outer = Workflow("outer", [Step("prep", workflow=inner, inputs={"in": "x"}, outputs={"out": "y"}),
-                               Step("sum", "core.sum", {}, {"data": "y"}, {"total": "t"})], persist=["t"])
+    inner = Workflow(
+        "prep",
+        [
+            Step("scale", "core.scale", {"factor": 3.0}, {"data": "in"}, {"data": "mid"}),
+            Step("smooth", "core.smooth", {"iterations": 1}, {"data": "mid"}, {"data": "out"}),
+        ],
+        persist=["out"],
+    )
+    outer = Workflow(
+        "outer",
+        [
+            Step("prep", workflow=inner, inputs={"in": "x"}, outputs={"out": "y"}),
+            Step("sum", "core.sum", {}, {"data": "y"}, {"total": "t"}),
+        ],
+        persist=["t"],
+    )
     x = np.arange(12.0).reshape(3, 4)
     b = WorkflowBuilder(DataStore({"x": x}), outer)
     assert len(b.editors) == 2 and "daisy-wb-sub" in b.editors[0]._dom_classes
-    assert "1. sub-workflow prep" in b.editors[0].title.value and "core.smooth" in b.editors[0].children[1].children[0].value
+    assert (
+        "1. sub-workflow prep" in b.editors[0].title.value
+        and "core.smooth" in b.editors[0].children[1].children[0].value
+    )
     assert set(b.editors[0].inputs) == {"in"} and set(b.editors[0].outputs) == {"mid", "out"}
     assert b.workflow.to_dict() == outer.to_dict()  # saved back nested, not flattened
     b.save(str(tmp_path / "outer.json"))

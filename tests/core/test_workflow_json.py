@@ -1,4 +1,5 @@
 """Workflow JSON: exact round trip, version field, errors that name the step."""
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,23 @@ from daisy_widgets.core.workflow import FORMAT_VERSION, Step, Workflow, Workflow
 
 def _wf() -> Workflow:
     inner = Workflow("inner", [Step("twice", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"})])
-    return Workflow("demo", [
-        Step("scale", "core.scale", {"factor": 3, "offset": -1.5}, {"data": "raw/data"}, {"data": "work/a"}, block=4),
-        Step("sub", workflow=inner, inputs={"x": "work/a"}, outputs={"y": "work/b"}),
-        Step("sum", "core.sum", {}, {"data": "work/b"}, {"total": "work/total"}),
-    ], description="test workflow", persist=["work/b", "work/total"])
+    return Workflow(
+        "demo",
+        [
+            Step(
+                "scale",
+                "core.scale",
+                {"factor": 3, "offset": -1.5},
+                {"data": "raw/data"},
+                {"data": "work/a"},
+                block=4,
+            ),
+            Step("sub", workflow=inner, inputs={"x": "work/a"}, outputs={"y": "work/b"}),
+            Step("sum", "core.sum", {}, {"data": "work/b"}, {"total": "work/total"}),
+        ],
+        description="test workflow",
+        persist=["work/b", "work/total"],
+    )
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -56,8 +69,13 @@ def test_missing_or_future_version_is_an_error_naming_the_file(tmp_path):
 
 
 def test_unknown_algorithm_names_the_step():
-    wf = Workflow("w", [Step("first", "core.scale", {}, {"data": "in"}, {"data": "mid"}),
-                        Step("second", "core.scael", {}, {"data": "mid"}, {"data": "out"})])
+    wf = Workflow(
+        "w",
+        [
+            Step("first", "core.scale", {}, {"data": "in"}, {"data": "mid"}),
+            Step("second", "core.scael", {}, {"data": "mid"}, {"data": "out"}),
+        ],
+    )
     with pytest.raises(WorkflowError) as ei:
         wf.validate()
     assert ei.value.step == "second" and ei.value.workflow == "w"
@@ -82,7 +100,9 @@ def test_key_nothing_provides_is_reported_before_running():
 
 
 def test_invalid_params_all_reported_at_once():
-    wf = Workflow("w", [Step("s", "core.smooth", {"iterations": 0, "bogus": 1}, {"data": "x"}, {"data": "y"})])
+    wf = Workflow(
+        "w", [Step("s", "core.smooth", {"iterations": 0, "bogus": 1}, {"data": "x"}, {"data": "y"})]
+    )
     with pytest.raises(WorkflowError) as ei:
         wf.validate()
     assert set(ei.value.problems) == {"iterations", "bogus"}
@@ -95,7 +115,7 @@ def test_sub_workflow_runs_with_private_keys_released():
     assert out["work/total"] == pytest.approx(float(out["work/b"].sum()))
     assert "work/a" not in out  # produced, not persisted: released
     assert "raw/data" in out  # inputs are never released
-    assert not any(k.startswith("_") for k in out.keys())
+    assert not any(k.startswith("_") for k in out)
 
 
 def test_sub_workflow_unmapped_input_names_the_step():

@@ -11,6 +11,7 @@ can use them (``daisy_hub``, ``browser``, ``hub_page``). A test of an app does::
 Everything here drives the same programs a user runs: ``hub_config/demo.py``
 (the ``make demo`` launcher), the real login form, the Voila server extension.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,13 +27,27 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 #: page texts that mean an app failed
-ERROR_TEXTS = ("Traceback (most recent call last)", "There was an error when executing cell",
-               "Error displaying widget", "Failed to load model class", "Kernel died", "Error:")
+ERROR_TEXTS = (
+    "Traceback (most recent call last)",
+    "There was an error when executing cell",
+    "Error displaying widget",
+    "Failed to load model class",
+    "Kernel died",
+    "Error:",
+)
 #: console messages that are not the app's fault
 BENIGN_CONSOLE = (re.compile(r"favicon"),)
 
@@ -45,7 +60,7 @@ def free_port() -> int:
 
 def _stop_with_pytest() -> None:
     """In the launcher's process: SIGTERM when pytest dies (killed, timed out), so no hub outlives the tests."""
-    import ctypes  # noqa: PLC0415
+    import ctypes
 
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -60,7 +75,7 @@ def missing_prerequisites() -> str | None:
     if not os.path.exists(CHROMIUM):
         return f"{CHROMIUM} missing (apt-get install chromium)"
     try:
-        import playwright.sync_api  # noqa: F401, PLC0415
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         return "python package playwright missing"
     return None
@@ -95,7 +110,7 @@ class DemoHub:
             return ""
 
     def process_tree(self) -> list[int]:
-        import psutil  # noqa: PLC0415
+        import psutil
 
         try:
             return [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
@@ -123,28 +138,46 @@ def _as_background_job() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def start_demo_hub(state_dir: Path, data_dir: Path, port: int | None = None, timeout: float = 120.0,
-                   extra_env: dict[str, str] | None = None, background_job: bool = False) -> DemoHub:
+def start_demo_hub(
+    state_dir: Path,
+    data_dir: Path,
+    port: int | None = None,
+    timeout: float = 120.0,
+    extra_env: dict[str, str] | None = None,
+    background_job: bool = False,
+) -> DemoHub:
     """Start ``hub_config/demo.py`` on a free loopback port and wait until the hub answers.
 
     ``background_job``: start it as a shell starts ``make demo &`` (SIGINT ignored)."""
     port = port or free_port()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "demo.log"
-    env = dict(os.environ, PORT=str(port), DAISY_STATE_DIR=str(state_dir), DAISY_DATA_DIR=str(data_dir),
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        PORT=str(port),
+        DAISY_STATE_DIR=str(state_dir),
+        DAISY_DATA_DIR=str(data_dir),
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra_env or {})
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "hub_config" / "demo.py")], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_as_background_job if background_job else _stop_with_pytest)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "hub_config" / "demo.py")],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_as_background_job if background_job else _stop_with_pytest,
+        )
     url = f"http://127.0.0.1:{port}/"
-    import requests  # noqa: PLC0415
+    import requests
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"demo hub exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
+            raise RuntimeError(
+                f"demo hub exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}"
+            )
         try:
             if requests.get(url + "hub/health", timeout=2).status_code == 200:
                 break
@@ -153,14 +186,16 @@ def start_demo_hub(state_dir: Path, data_dir: Path, port: int | None = None, tim
         time.sleep(0.5)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
-        raise RuntimeError(f"demo hub did not answer in {timeout} s:\n{log_path.read_text(errors='replace')[-4000:]}")
+        raise RuntimeError(
+            f"demo hub did not answer in {timeout} s:\n{log_path.read_text(errors='replace')[-4000:]}"
+        )
     password = (state_dir / "password").read_text().strip()
     return DemoHub(url, port, password, state_dir, data_dir, proc, log_path)
 
 
 def requests_login(hub: DemoHub, user: str, password: str | None = None):
     """Log in through the hub's login form with ``requests``; returns (session, response of the POST)."""
-    import requests  # noqa: PLC0415
+    import requests
 
     s = requests.Session()
     r = s.get(hub.url + "hub/login", timeout=30)
@@ -209,8 +244,11 @@ class PageWatch:
             self.console_errors.append(msg.text)
 
     def problems(self) -> list[str]:
-        return ([f"console: {t}" for t in self.console_errors] + [f"page error: {t}" for t in self.page_errors]
-                + [f"external request: {u}" for u in self.external])
+        return (
+            [f"console: {t}" for t in self.console_errors]
+            + [f"page error: {t}" for t in self.page_errors]
+            + [f"external request: {u}" for u in self.external]
+        )
 
 
 def login_in_browser(page, hub: DemoHub, user: str, password: str | None = None) -> None:
@@ -227,19 +265,23 @@ def wait_voila_done(page, timeout_ms: int = 240_000) -> None:
     On a timeout the error names the page, a screenshot of it and the start of its text,
     so a CI log says what the browser showed."""
     try:
-        page.wait_for_selector(".jupyter-widgets, .widget-box, .jp-OutputArea-output", state="attached",
-                               timeout=timeout_ms)
+        page.wait_for_selector(
+            ".jupyter-widgets, .widget-box, .jp-OutputArea-output", state="attached", timeout=timeout_ms
+        )
         page.wait_for_function(
             "() => !document.querySelector('#loading') || getComputedStyle(document.querySelector('#loading')).display === 'none'"
             " || document.querySelector('#loading').offsetParent === null",
-            timeout=timeout_ms)
+            timeout=timeout_ms,
+        )
         page.wait_for_load_state("networkidle", timeout=timeout_ms)
     except Exception as exc:
         try:
             shot, text = screenshot(page, "voila-timeout"), page.inner_text("body")[:1500]
-        except Exception as why:  # noqa: BLE001  (the page itself may be gone)
+        except Exception as why:
             shot, text = None, f"(page unreadable: {why})"
-        raise AssertionError(f"Voila page {page.url} not rendered: {exc}\nscreenshot: {shot}\npage text: {text}") from exc
+        raise AssertionError(
+            f"Voila page {page.url} not rendered: {exc}\nscreenshot: {shot}\npage text: {text}"
+        ) from exc
 
 
 def page_error_texts(page) -> list[str]:
@@ -250,9 +292,9 @@ def page_error_texts(page) -> list[str]:
 
 def blank_canvases(page) -> list[str]:
     """Visible WebGL/2-D canvases whose pixels are all one colour (screenshot of each canvas)."""
-    import io  # noqa: PLC0415
+    import io
 
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     blank = []
     canvases = page.locator("canvas")
@@ -266,8 +308,8 @@ def blank_canvases(page) -> list[str]:
         if kind == "2d":
             continue  # only WebGL canvases are required to show something
         img = Image.open(io.BytesIO(c.screenshot())).convert("RGB")
-        lo, hi = zip(*img.getextrema())
-        if max(h - l for l, h in zip(lo, hi)) < 8:
+        lo, hi = zip(*img.getextrema(), strict=False)
+        if max(high - low for low, high in zip(lo, hi, strict=True)) < 8:
             blank.append(f"canvas #{i} ({kind}, {int(box['width'])}x{int(box['height'])}) is blank")
     return blank
 

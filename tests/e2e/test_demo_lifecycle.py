@@ -1,4 +1,5 @@
 """The demo launcher (hub_config/demo.py, what ``make demo`` runs): busy port, banner, and Ctrl-C stopping everything."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,13 @@ def test_busy_port_is_reported_and_exits_nonzero(tmp_path, e2e_harness):
         s.listen()
         port = s.getsockname()[1]
         env = dict(os.environ, PORT=str(port), DAISY_STATE_DIR=str(tmp_path / "state"))
-        r = subprocess.run([sys.executable, str(e2e_harness.ROOT / "hub_config" / "demo.py")], env=env,
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, str(e2e_harness.ROOT / "hub_config" / "demo.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert r.returncode != 0
     assert f"port {port}" in r.stderr and "already in use" in r.stderr
 
@@ -31,19 +37,23 @@ def test_ctrl_c_stops_hub_proxy_user_servers_and_kernels(tmp_path, e2e_harness):
     if why:
         pytest.skip(why)
     (tmp_path / "state").mkdir()
-    (tmp_path / "state" / "tiled_url").write_text("http://127.0.0.1:9/api\n")   # left by an earlier service
+    (tmp_path / "state" / "tiled_url").write_text("http://127.0.0.1:9/api\n")  # left by an earlier service
     # started as a shell starts 'make demo &' (SIGINT ignored, inherited): the stop must not depend on it
     hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data", background_job=True)
     try:
-        assert not (tmp_path / "state" / "tiled_url").exists()     # not handed to the user servers
+        assert not (tmp_path / "state" / "tiled_url").exists()  # not handed to the user servers
         assert f"address:  {hub.url}" in hub.log() and f"password: {hub.password}" in hub.log()
         session, resp = e2e_harness.requests_login(hub, "carol")
         assert resp.status_code == 302
         e2e_harness.wait_server_ready(hub, session, "carol")
         # a kernel too, below the user server
         xsrf = session.cookies.get("_xsrf", path="/user/carol/") or session.cookies.get("_xsrf")
-        r = session.post(hub.user_url("carol", "api/kernels"), json={"name": "python3"},
-                         headers={"X-XSRFToken": xsrf or ""}, timeout=60)
+        r = session.post(
+            hub.user_url("carol", "api/kernels"),
+            json={"name": "python3"},
+            headers={"X-XSRFToken": xsrf or ""},
+            timeout=60,
+        )
         assert r.status_code == 201, r.text
         tree = hub.process_tree()
         cmdlines = " ".join(" ".join(psutil.Process(p).cmdline()) for p in tree if psutil.pid_exists(p))
@@ -76,9 +86,15 @@ def test_an_idle_server_is_stopped_by_the_culler(tmp_path, e2e_harness):
     why = e2e_harness.missing_prerequisites()
     if why:
         pytest.skip(why)
-    hub = e2e_harness.start_demo_hub(tmp_path / "state", tmp_path / "data",
-                                     extra_env={"DAISY_CULL_SERVER_SECONDS": "15", "DAISY_CULL_EVERY_SECONDS": "3",
-                                                "DAISY_DATA_SERVICE": "0"})
+    hub = e2e_harness.start_demo_hub(
+        tmp_path / "state",
+        tmp_path / "data",
+        extra_env={
+            "DAISY_CULL_SERVER_SECONDS": "15",
+            "DAISY_CULL_EVERY_SECONDS": "3",
+            "DAISY_DATA_SERVICE": "0",
+        },
+    )
 
     def user_servers():
         out = []

@@ -4,6 +4,7 @@ For each page: widgets rendered, no error text in the page, no error in the brow
 console, no request leaving the machine (the page works offline, without a CDN), and
 every WebGL canvas shows something. Screenshots go to test-artifacts/.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -5,6 +5,7 @@ a user who runs out of memory is), and another page's kernel is shut down (as id
 does). Each time the page shows the "daisy-kernel-lost" banner in plain words and a
 "Reload the app" button that gives a working app again.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,7 +57,9 @@ def test_killed_kernel_is_said_and_reload_brings_the_app_back(hub_page, e2e_harn
     e2e_harness.wait_voila_done(page)
     page.locator(".daisy-tomo-app").wait_for()
     assert page.locator(BANNER).count() == 0
-    assert ".h5" in page.locator(".daisy-tomo-metadata").inner_text()  # a working app: the sample scan is open
+    assert (
+        ".h5" in page.locator(".daisy-tomo-metadata").inner_text()
+    )  # a working app: the sample scan is open
 
 
 def test_shut_down_kernel_is_said(hub_page, e2e_harness):
@@ -67,7 +70,9 @@ def test_shut_down_kernel_is_said(hub_page, e2e_harness):
              const r = await fetch(`api/kernels/${id}`.replace(/^/, document.baseURI.replace(/voila\\/render\\/.*$/, '')),
                                    {method: 'DELETE', headers: {'X-XSRFToken': decodeURIComponent(xsrf)}});
              return r.status;
-           }""", kernel_id)
+           }""",
+        kernel_id,
+    )
     assert status == 204, status
     banner = page.locator(BANNER)
     banner.wait_for(timeout=60_000)

@@ -1,4 +1,5 @@
 """The demo hub refuses what it must: anonymous requests, a wrong password, one user opening another's server."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,11 @@ def test_anonymous_user_server_request_goes_to_login(daisy_hub):
     for path in ("user/bob/lab", "user/bob/voila/render/apps/index.ipynb", "user/bob/api/contents"):
         r = requests.get(daisy_hub.url + path, timeout=30)
         # the proxy sends unknown user routes to the hub, which asks for a login
-        assert r.url.startswith(daisy_hub.url + "hub/login") or r.status_code in (401, 403), (path, r.status_code, r.url)
+        assert r.url.startswith(daisy_hub.url + "hub/login") or r.status_code in (401, 403), (
+            path,
+            r.status_code,
+            r.url,
+        )
         assert "password" in r.text.lower() or r.status_code in (401, 403)
 
 
@@ -67,21 +72,34 @@ def test_demo_data_service_runs_and_wants_its_key(daisy_hub, monkeypatch):
     assert key_file.stat().st_mode & 0o777 == 0o600
     key = key_file.read_text().strip()
     assert requests.get(url + "/v1/metadata/", timeout=30).status_code == 401
-    assert requests.get(url + "/v1/metadata/", headers={"Authorization": "Apikey wrong"}, timeout=30).status_code == 401
+    assert (
+        requests.get(url + "/v1/metadata/", headers={"Authorization": "Apikey wrong"}, timeout=30).status_code
+        == 401
+    )
     r = requests.get(url + "/v1/search/", headers={"Authorization": f"Apikey {key}"}, timeout=30)
     assert r.status_code == 200
     assert {"tomography", "hxmt"} <= {e["id"] for e in r.json()["data"]}
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("daisy_hub_cfg", Path(__file__).resolve().parents[2] / "hub_config" / "daisy_hub.py")
+    spec = importlib.util.spec_from_file_location(
+        "daisy_hub_cfg", Path(__file__).resolve().parents[2] / "hub_config" / "daisy_hub.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "daisy_hub_cfg", mod)  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     monkeypatch.delenv("DAISY_TILED_URL", raising=False)
     monkeypatch.delenv("DAISY_TILED_API_KEY", raising=False)
-    env = mod.data_service_env(mod.HubSettings(ip="127.0.0.1", port=daisy_hub.port, hub_port=0, proxy_api_port=0,
-                                               state_dir=daisy_hub.state_dir, data_dir=daisy_hub.data_dir))
+    env = mod.data_service_env(
+        mod.HubSettings(
+            ip="127.0.0.1",
+            port=daisy_hub.port,
+            hub_port=0,
+            proxy_api_port=0,
+            state_dir=daisy_hub.state_dir,
+            data_dir=daisy_hub.data_dir,
+        )
+    )
     assert env == {"DAISY_TILED_URL": url, "DAISY_TILED_API_KEY": key}
 
 

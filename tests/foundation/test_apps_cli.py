@@ -1,4 +1,5 @@
 """``daisy apps``, ``daisy app NAME`` and the index's reading of apps/ (titles, descriptions, resources)."""
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,9 @@ def _nb(path: Path, markdown: str | None, code: str = "1 + 1") -> Path:
 
 
 def test_title_and_description_come_from_the_first_markdown_cell(tmp_path):
-    info = read_app_info(_nb(tmp_path / "spectra.ipynb", "\n# Spectra <b>viewer</b>\n\nFit spectra.\nSecond line."))
+    info = read_app_info(
+        _nb(tmp_path / "spectra.ipynb", "\n# Spectra <b>viewer</b>\n\nFit spectra.\nSecond line.")
+    )
     assert (info.name, info.title, info.description) == ("spectra", "Spectra <b>viewer</b>", "Fit spectra.")
     plain = read_app_info(_nb(tmp_path / "light_curves.ipynb", None))
     assert (plain.title, plain.description) == ("Light Curves", "")
@@ -53,7 +56,9 @@ def test_index_html_links_each_app_escapes_text_and_shows_resources(tmp_path):
     _nb(tmp_path / "a.ipynb", "# A <script>alert(1)</script>\nfirst app")
     _nb(tmp_path / "b.ipynb", "# B\nsecond app")
     _nb(tmp_path / "index.ipynb", "# Index\nthe index")
-    html = index_html(list_apps(tmp_path), Resources(False, "no GPU", True, "local cluster"), lab="/user/u/lab")
+    html = index_html(
+        list_apps(tmp_path), Resources(False, "no GPU", True, "local cluster"), lab="/user/u/lab"
+    )
     assert 'href="a.ipynb"' in html and 'href="b.ipynb"' in html and 'href="index.ipynb"' not in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'class="daisy-res-gpu" data-available="false"' in html
@@ -92,9 +97,13 @@ def test_daisy_app_serves_the_index_with_voila_alone(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "app", "index", "--port", str(port),
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daisy_widgets.cli", "app", "index", "--port", str(port), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/voila/render/index.ipynb"
         deadline, r = time.monotonic() + 120, None

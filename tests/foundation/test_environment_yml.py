@@ -1,4 +1,5 @@
 """environment.yml (conda-forge) lists the same dependencies, with the same lower bounds, as pyproject.toml."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The demo hub's configuration, loaded as JupyterHub loads it, and its helpers (password, homes, ports)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -33,12 +34,19 @@ def _load_config(monkeypatch, tmp_path, **env):
 
 
 def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
-    c = _load_config(monkeypatch, tmp_path, PORT="8123", DAISY_TILED_URL="http://127.0.0.1:8765/api",
-                     DAISY_TILED_API_KEY="secret-key")
+    c = _load_config(
+        monkeypatch,
+        tmp_path,
+        PORT="8123",
+        DAISY_TILED_URL="http://127.0.0.1:8765/api",
+        DAISY_TILED_API_KEY="secret-key",
+    )
     assert c.JupyterHub.ip == "127.0.0.1" and c.JupyterHub.port == 8123
     assert c.JupyterHub.authenticator_class == "shared-password"
     assert c.Authenticator.allow_all is True
-    assert c.SharedPasswordAuthenticator.user_password == (tmp_path / "state" / "password").read_text().strip()
+    assert (
+        c.SharedPasswordAuthenticator.user_password == (tmp_path / "state" / "password").read_text().strip()
+    )
     assert c.Spawner.default_url == "/voila/render/apps/index.ipynb"
     assert "--allow-root" in c.Spawner.args
     assert "--MappingKernelManager.cull_idle_timeout=600" in c.Spawner.args
@@ -46,7 +54,9 @@ def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
         assert "--MappingKernelManager.default_kernel_name=daisy-python3" in c.Spawner.args
     env = c.Spawner.environment
     assert env["DAISY_DATA_DIR"] == str((tmp_path / "data").resolve())
-    assert env["DAISY_TILED_URL"] == "http://127.0.0.1:8765/api" and env["DAISY_TILED_API_KEY"] == "secret-key"
+    assert (
+        env["DAISY_TILED_URL"] == "http://127.0.0.1:8765/api" and env["DAISY_TILED_API_KEY"] == "secret-key"
+    )
     proxy = Path(c.ConfigurableHTTPProxy.command[0])
     assert proxy.is_absolute() and proxy.name == "configurable-http-proxy"
     assert c.JupyterHub.db_url.endswith(str(tmp_path / "state" / "jupyterhub.sqlite"))
@@ -56,8 +66,12 @@ def test_idle_servers_are_culled_with_the_kubernetes_timeout(monkeypatch, tmp_pa
     c = _load_config(monkeypatch, tmp_path)
     (svc,) = c.JupyterHub.services
     prof = _helpers().profiles()
-    assert svc["command"][1:] == ["-m", "jupyterhub_idle_culler", f"--timeout={prof.CULL_SERVER_AFTER}",
-                                  f"--cull-every={prof.CULL_SERVER_EVERY}"]
+    assert svc["command"][1:] == [
+        "-m",
+        "jupyterhub_idle_culler",
+        f"--timeout={prof.CULL_SERVER_AFTER}",
+        f"--cull-every={prof.CULL_SERVER_EVERY}",
+    ]
     (role,) = c.JupyterHub.load_roles
     assert role["services"] == [svc["name"]]
     assert set(role["scopes"]) == {"list:users", "read:users:activity", "read:servers", "delete:servers"}
@@ -71,7 +85,7 @@ def test_idle_servers_are_culled_with_the_kubernetes_timeout(monkeypatch, tmp_pa
 
 def test_profile_menu_is_opt_in_and_comes_from_the_shared_profiles(monkeypatch, tmp_path):
     c = _load_config(monkeypatch, tmp_path)
-    assert "options_form" not in c.Spawner                     # default: spawn at once, land on the app index
+    assert "options_form" not in c.Spawner  # default: spawn at once, land on the app index
     c = _load_config(monkeypatch, tmp_path, DAISY_PROFILE_MENU="1")
     assert c.Spawner.options_form.__module__ == "daisy_profiles"
     assert c.Spawner.apply_user_options.__name__ == "local_apply_user_options"

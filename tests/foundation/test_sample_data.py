@@ -1,7 +1,6 @@
 """``daisy data sample``: the tomography scan and the HXMT observations, idempotent, modules missing skipped."""
-from __future__ import annotations
 
-from pathlib import Path
+from __future__ import annotations
 
 import h5py
 import numpy as np
@@ -36,8 +35,14 @@ def test_sample_writes_a_scan_and_observations_then_keeps_them(tmp_path, capsys)
 
 
 def test_a_maker_whose_module_is_missing_is_skipped(tmp_path):
-    maker = SampleMaker("future", "daisy_widgets.not_written_yet", "write_sample", "future", "not yet",
-                        lambda func, folder, small: func(folder))
+    maker = SampleMaker(
+        "future",
+        "daisy_widgets.not_written_yet",
+        "write_sample",
+        "future",
+        "not yet",
+        lambda func, folder, small: func(folder),
+    )
     status = make_sample(maker, tmp_path)
     assert status.startswith("skipped") and "daisy_widgets.not_written_yet" in status
     assert not (tmp_path / "future").exists()

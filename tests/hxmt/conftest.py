@@ -1,4 +1,5 @@
 """Shared simulated observations for the HXMT tests (short exposures, simulated once per session)."""
+
 from __future__ import annotations
 
 import warnings
@@ -27,8 +28,15 @@ def sim_dir(tmp_path_factory):
     from daisy_widgets.hxmt.simulate import DEFAULT_START, SimulationConfig, simulate_observation
 
     root = tmp_path_factory.mktemp("l1")
-    cfg = SimulationConfig(exposure=EXPOSURE, start=DEFAULT_START + OFFSET, photon_index=2.1, norm=9.7,
-                           pulsar_frequency=PULSAR_F, pulsed_fraction=0.3, seed=11)
+    cfg = SimulationConfig(
+        exposure=EXPOSURE,
+        start=DEFAULT_START + OFFSET,
+        photon_index=2.1,
+        norm=9.7,
+        pulsar_frequency=PULSAR_F,
+        pulsed_fraction=0.3,
+        seed=11,
+    )
     return simulate_observation(root, cfg)
 
 

@@ -1,4 +1,5 @@
 """Bad input gives a clear error naming the file/column/token, and leaves complete products untouched."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,14 @@ def small(tmp_path_factory):
     from daisy_widgets.hxmt.simulate import DEFAULT_START, simulate_observation
 
     root = tmp_path_factory.mktemp("small")
-    l1 = simulate_observation(root / "l1", instruments=("HE",), exposure=300.0, start=DEFAULT_START + 1000.0,
-                              seed=5, pulsar_frequency=None)
+    l1 = simulate_observation(
+        root / "l1",
+        instruments=("HE",),
+        exposure=300.0,
+        start=DEFAULT_START + 1000.0,
+        seed=5,
+        pulsar_frequency=None,
+    )
     out = root / "out"
     run_pipeline(l1, "HE", out)
     return l1, out
@@ -44,8 +51,14 @@ def _evt(l1):
 def _rewrite_columns(path, rename=None, drop=None):
     with fits.open(path) as hl:
         cols = [c for c in hl["Events"].columns if c.name != drop]
-        new = fits.ColDefs([fits.Column(name=(rename or {}).get(c.name, c.name), format=c.format,
-                                        array=hl["Events"].data[c.name]) for c in cols])
+        new = fits.ColDefs(
+            [
+                fits.Column(
+                    name=(rename or {}).get(c.name, c.name), format=c.format, array=hl["Events"].data[c.name]
+                )
+                for c in cols
+            ]
+        )
         tab = fits.BinTableHDU.from_columns(new, header=hl["Events"].header, name="Events")
         fits.HDUList([fits.PrimaryHDU(header=hl[0].header), tab]).writeto(path, overwrite=True)
 
@@ -56,7 +69,7 @@ def _fails(l1, out, snap, *needles, **kw):
     msg = str(ei.value)
     for n in needles:
         assert n in msg, msg
-    assert _snapshot(out) == snap          # the complete products are untouched, nothing partial added
+    assert _snapshot(out) == snap  # the complete products are untouched, nothing partial added
     return msg
 
 

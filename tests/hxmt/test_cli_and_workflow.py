@@ -1,4 +1,5 @@
 """The CLI, the registered algorithms, the workflow JSON and many observations on the Dask engine."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,23 @@ def test_algorithms_registered_with_units_and_help():
     from daisy_widgets.core.registry import algorithms
 
     algos = algorithms()
-    for name in ("hxmt.load_l1", "hxmt.pical", "hxmt.grade", "hxmt.recon", "hxmt.gtigen", "hxmt.screen",
-                 "hxmt.lcgen", "hxmt.specgen", "hxmt.rspgen", "hxmt.bkgmap", "hxmt.barycorr", "hxmt.fold",
-                 "hxmt.z2search", "hxmt.powspec", "hxmt.write_products"):
+    for name in (
+        "hxmt.load_l1",
+        "hxmt.pical",
+        "hxmt.grade",
+        "hxmt.recon",
+        "hxmt.gtigen",
+        "hxmt.screen",
+        "hxmt.lcgen",
+        "hxmt.specgen",
+        "hxmt.rspgen",
+        "hxmt.bkgmap",
+        "hxmt.barycorr",
+        "hxmt.fold",
+        "hxmt.z2search",
+        "hxmt.powspec",
+        "hxmt.write_products",
+    ):
         assert name in algos, name
         for p in algos[name].params:
             assert p.help, (name, p.name)
@@ -37,12 +52,46 @@ def test_workflow_json_round_trip(tmp_path):
 
 
 def test_cli_simulate_and_pipeline(tmp_path, capsys):
-    rc = main(["hxmt", "simulate", "--instrument", "ME", "--out", str(tmp_path / "l1"), "--exposure", "300",
-               "--start", "194488147.8", "--seed", "2", "--pulsar-frequency", "29.6"])
+    rc = main(
+        [
+            "hxmt",
+            "simulate",
+            "--instrument",
+            "ME",
+            "--out",
+            str(tmp_path / "l1"),
+            "--exposure",
+            "300",
+            "--start",
+            "194488147.8",
+            "--seed",
+            "2",
+            "--pulsar-frequency",
+            "29.6",
+        ]
+    )
     assert rc == 0
     l1 = capsys.readouterr().out.strip().splitlines()[-1]
-    rc = main(["hxmt", "pipeline", l1, "--instrument", "ME", "--out", str(tmp_path / "out"), "--pi-range", "120:460",
-               "--binsize", "2", "--detectors", "0-70,72-142", "--frequency", "29.6", "--no-progress"])
+    rc = main(
+        [
+            "hxmt",
+            "pipeline",
+            l1,
+            "--instrument",
+            "ME",
+            "--out",
+            str(tmp_path / "out"),
+            "--pi-range",
+            "120:460",
+            "--binsize",
+            "2",
+            "--detectors",
+            "0-70,72-142",
+            "--frequency",
+            "29.6",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     assert (tmp_path / "out" / "ME_profile.fits").is_file()
     lc = fits.open(tmp_path / "out" / "ME_lc.fits")
@@ -51,14 +100,38 @@ def test_cli_simulate_and_pipeline(tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line_messages(tmp_path, capsys):
-    rc = main(["hxmt", "pipeline", str(tmp_path), "--instrument", "LE", "--out", str(tmp_path / "o"),
-               "--pi-range", "0:2000"])
+    rc = main(
+        [
+            "hxmt",
+            "pipeline",
+            str(tmp_path),
+            "--instrument",
+            "LE",
+            "--out",
+            str(tmp_path / "o"),
+            "--pi-range",
+            "0:2000",
+        ]
+    )
     assert rc == 1 and "outside LE's channels 0:1535" in capsys.readouterr().err
-    rc = main(["hxmt", "pipeline", str(tmp_path), "--instrument", "HE", "--out", str(tmp_path / "o"),
-               "--gti-expr", "ELV>10 &&& COR>8"])
+    rc = main(
+        [
+            "hxmt",
+            "pipeline",
+            str(tmp_path),
+            "--instrument",
+            "HE",
+            "--out",
+            str(tmp_path / "o"),
+            "--gti-expr",
+            "ELV>10 &&& COR>8",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "'&'" in err and "Traceback" not in err
-    rc = main(["hxmt", "pipeline", str(tmp_path / "nope"), "--instrument", "HE", "--out", str(tmp_path / "o")])
+    rc = main(
+        ["hxmt", "pipeline", str(tmp_path / "nope"), "--instrument", "HE", "--out", str(tmp_path / "o")]
+    )
     assert rc == 1 and "no such folder" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 

@@ -1,4 +1,5 @@
 """GTI expressions are parsed safely, and the GTIs exclude Earth occultation and the SAA."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,15 +18,18 @@ def test_expression_evaluation():
     assert evaluate("ELV - 15 >= -1e1", COLS).tolist() == [True, True, True]
 
 
-@pytest.mark.parametrize("expr, token, pos", [
-    ("ELV>10&&", "end of expression", 8),
-    ("ELV>>10", ">", 4),
-    ("ELV>10 && FOO<3", "FOO", 10),
-    ("ELV > 10 ; rm -rf /", ";", 9),
-    ("(ELV>1", "end of expression", 6),
-    ("__import__('os').system('x')", "'", 11),
-    ("ELV>10 && COR>8)", ")", 15),
-])
+@pytest.mark.parametrize(
+    "expr, token, pos",
+    [
+        ("ELV>10&&", "end of expression", 8),
+        ("ELV>>10", ">", 4),
+        ("ELV>10 && FOO<3", "FOO", 10),
+        ("ELV > 10 ; rm -rf /", ";", 9),
+        ("(ELV>1", "end of expression", 6),
+        ("__import__('os').system('x')", "'", 11),
+        ("ELV>10 && COR>8)", ")", 15),
+    ],
+)
 def test_errors_name_the_bad_token(expr, token, pos):
     with pytest.raises(GTIExpressionError) as ei:
         evaluate(expr, COLS)
@@ -69,7 +73,7 @@ def test_occultation_and_saa_excluded(tmp_path):
     occulted = elevation(pos, unit_vector(83.63308, 22.0145)) <= 0
     lon, lat, _ = geodetic(t, pos)
     saa = in_saa(lon, lat)
-    assert occulted.mean() > 0.2 and saa.mean() > 0.02        # both happen in this span
+    assert occulted.mean() > 0.2 and saa.mean() > 0.02  # both happen in this span
     good = gti_mask(t, gti)
     assert good.mean() > 0.1
     assert not np.any(good & occulted)

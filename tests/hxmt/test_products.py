@@ -1,4 +1,5 @@
 """Products have the issue's names and OGIP conventions; stingray reads them; counts agree."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,25 @@ def test_product_names_and_ogip_keywords(products, x):
         assert hl["EVENTS"].header["MJDREFI"] == 55927 and hl["EVENTS"].header["TIMESYS"] == "TT"
     with fits.open(out / f"{x}_spec.pha") as hl:
         h = hl["SPECTRUM"].header
-        for k in ("TELESCOP", "INSTRUME", "FILTER", "EXPOSURE", "AREASCAL", "BACKSCAL", "CORRSCAL", "BACKFILE",
-                  "CORRFILE", "RESPFILE", "ANCRFILE", "HDUCLASS", "HDUCLAS1", "HDUVERS", "CHANTYPE", "DETCHANS", "POISSERR"):
+        for k in (
+            "TELESCOP",
+            "INSTRUME",
+            "FILTER",
+            "EXPOSURE",
+            "AREASCAL",
+            "BACKSCAL",
+            "CORRSCAL",
+            "BACKFILE",
+            "CORRFILE",
+            "RESPFILE",
+            "ANCRFILE",
+            "HDUCLASS",
+            "HDUCLAS1",
+            "HDUVERS",
+            "CHANTYPE",
+            "DETCHANS",
+            "POISSERR",
+        ):
             assert k in h, k
         assert h["HDUCLAS1"] == "SPECTRUM" and h["BACKFILE"] == f"{x}_bkg.pha" and h["RESPFILE"] == f"{x}.rsp"
         assert h["DETCHANS"] == spec(x).n_pi and hl["SPECTRUM"].columns.names == ["CHANNEL", "COUNTS"]
@@ -63,7 +81,7 @@ def test_stingray_reads_events_and_light_curves(products):
     assert ev.gti.shape[1] == 2 and abs(ev.mjdref - 55927.00076601852) < 1e-9
     lc = Lightcurve.read(str(out / "HE_lc.fits"), fmt="ogip")
     ours = fits.getdata(out / "HE_lc.fits", "RATE")
-    whole = np.isclose(ours["FRACEXP"], 1.0)         # stingray zeroes bins that stick out of the GTI
+    whole = np.isclose(ours["FRACEXP"], 1.0)  # stingray zeroes bins that stick out of the GTI
     assert len(lc.time) == len(ours) and lc.dt == 1.0
     assert np.allclose(lc.countrate[whole], ours["RATE"][whole])
     # stingray's own light curve of the screened events agrees bin by bin (before dead-time correction)
@@ -78,7 +96,7 @@ def test_background_products(products):
     out, st = products["HE"]
     with fits.open(out / "HE_bkg.pha") as hl:
         h = hl["SPECTRUM"].header
-        assert h["HDUCLAS2"] == "BKG" and h["BACKSCAL"] == 1.0   # one blind HE detector
+        assert h["HDUCLAS2"] == "BKG" and h["BACKSCAL"] == 1.0  # one blind HE detector
     src = fits.getheader(out / "HE_spec.pha", "SPECTRUM")
     assert src["BACKSCAL"] == 17.0
     bkg_lc = fits.getdata(out / "HE_bkg_lc.fits", "RATE")

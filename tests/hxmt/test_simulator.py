@@ -1,4 +1,5 @@
 """The simulator writes the mission's Level-1 layout with a physical orbit and instrument model."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,18 @@ def test_file_names_folders_and_columns(sim_dir):
     he = fits.getdata(next((sim_dir / "HE").glob("*HE-Evt*")), "Events")
     assert he.columns.names == ["Time", "Det_ID", "Channel", "Pulse_Width", "ACD", "Event_Type", "Flag"]
     ehk = fits.getdata(next((sim_dir / "AUX").glob("*EHK*")), "EHK")
-    for c in ("TIME", "ELV", "DYE_ELV", "COR", "SAA_FLAG", "T_SAA", "TN_SAA", "ANG_DIST", "SUN_ANG", "MOON_ANG"):
+    for c in (
+        "TIME",
+        "ELV",
+        "DYE_ELV",
+        "COR",
+        "SAA_FLAG",
+        "T_SAA",
+        "TN_SAA",
+        "ANG_DIST",
+        "SUN_ANG",
+        "MOON_ANG",
+    ):
         assert c in ehk.columns.names
     orbit = fits.getdata(next((sim_dir / "ACS").glob("*Orbit*")), "Orbit")
     assert {"Time", "Lon", "Lat", "Alt"} <= set(orbit.columns.names)
@@ -33,8 +45,20 @@ def test_time_keywords_and_observation_metadata(sim_dir):
         with fits.open(f) as hl:
             h0, h1 = hl[0].header, hl[1].header
             assert h1["TIMESYS"] == "TT" and h1["MJDREFI"] == MJDREFI and abs(h1["MJDREFF"] - MJDREFF) < 1e-12
-            for k in ("OBJECT", "RA_OBJ", "DEC_OBJ", "OBS_ID", "EXP_ID", "DATE-OBS", "DATE-END", "TSTART", "TSTOP",
-                      "EXPOSURE", "INSTLIST", "DATA_VER"):
+            for k in (
+                "OBJECT",
+                "RA_OBJ",
+                "DEC_OBJ",
+                "OBS_ID",
+                "EXP_ID",
+                "DATE-OBS",
+                "DATE-END",
+                "TSTART",
+                "TSTOP",
+                "EXPOSURE",
+                "INSTLIST",
+                "DATA_VER",
+            ):
                 assert k in h0, (f.name, k)
             assert h0["OBJECT"] == "Crab" and abs(h0["RA_OBJ"] - 83.633) < 1e-3
             assert h0["DATE-OBS"].startswith("2018-03-01")
@@ -72,7 +96,7 @@ def test_blind_detectors_see_no_source_and_dead_time_holds(sim_dir):
     det = ev["Det_ID"]
     per_open = np.isin(det, cal.open_detectors).sum() / cal.open_detectors.size
     per_blind = np.isin(det, cal.blind_detectors).sum() / cal.blind_detectors.size
-    assert per_blind < 0.6 * per_open           # only particle background in the blind detector
+    assert per_blind < 0.6 * per_open  # only particle background in the blind detector
     for d in (0, 5, 16):
         t = np.sort(ev["Time"][det == d])
         assert np.diff(t).min() >= cal.tau * 0.999  # non-paralysable dead time per detector

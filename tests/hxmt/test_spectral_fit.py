@@ -1,4 +1,5 @@
 """The photon index of the simulated power law is recovered within 3 sigma for each instrument."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,7 +25,7 @@ def test_forward_folding_fit_recovers_index(products, x):
     assert fit.index_err < 0.1
     # the normalisation checks the dead-time corrected exposure and the effective area
     assert abs(fit.norm - TRUE_NORM) < 3 * fit.norm_err, fit
-    assert 0.5 < fit.chi2 / fit.dof < 1.6, fit           # W-stat per degree of freedom
+    assert 0.5 < fit.chi2 / fit.dof < 1.6, fit  # W-stat per degree of freedom
 
 
 @pytest.mark.parametrize("x", ["HE", "LE"])
@@ -36,23 +37,26 @@ def test_chi2_fit_agrees(products, x):
     assert abs(fit.index - TRUE_INDEX) < 3 * fit.index_err, fit
 
 
-@pytest.mark.skipif(not HAVE_SHERPA, reason="Sherpa is not installed (its source build failed on this machine); "
-                                            "test_forward_folding_fit_recovers_index checks the same files independently")
+@pytest.mark.skipif(
+    not HAVE_SHERPA,
+    reason="Sherpa is not installed (its source build failed on this machine); "
+    "test_forward_folding_fit_recovers_index checks the same files independently",
+)
 @pytest.mark.parametrize("x", ["HE", "ME", "LE"])
 def test_sherpa_fit_recovers_index(products, x):
     from sherpa.astro import ui
 
     out, _ = products[x]
     ui.clean()
-    ui.load_pha(1, str(out / f"{x}_spec.pha"))      # follows BACKFILE and RESPFILE
+    ui.load_pha(1, str(out / f"{x}_spec.pha"))  # follows BACKFILE and RESPFILE
     assert ui.get_bkg(1) is not None and ui.get_rmf(1) is not None
-    lo, hi = spec(x).energy_band                      # edges of the screened PI range
+    lo, hi = spec(x).energy_band  # edges of the screened PI range
     ui.notice(lo + 0.1 * spec(x).slope, hi - 0.1 * spec(x).slope)
     ui.set_source(1, ui.powlaw1d.pl)
     pl = ui.get_model_component("pl")
     pl.gamma = 2.0
     pl.ampl = 5.0
-    ui.set_stat("wstat")                              # Poisson source and (blind-detector) background
+    ui.set_stat("wstat")  # Poisson source and (blind-detector) background
     ui.fit(1)
     ui.covar(1)
     res = ui.get_covar_results()

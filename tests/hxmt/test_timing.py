@@ -1,9 +1,9 @@
 """Barycentring, Z^2 search (ours and stingray's), folding and power spectra find the simulated pulsar."""
+
 from __future__ import annotations
 
 import numpy as np
 from astropy.io import fits
-
 
 PULSAR_F = 29.6
 
@@ -46,7 +46,12 @@ def test_barycentring_matters_and_matches_astropy(products, sim_dir):
     t, tb = _bary(products, sim_dir)
     delay = tb - t
     # astropy's geocentric light travel time + TDB-TT; ours adds the satellite (< 23 ms) on top
-    tt = Time(mission_time_to_mjd(t[:1]), format="mjd", scale="tt", location=EarthLocation.from_geocentric(0, 0, 0, unit="m"))
+    tt = Time(
+        mission_time_to_mjd(t[:1]),
+        format="mjd",
+        scale="tt",
+        location=EarthLocation.from_geocentric(0, 0, 0, unit="m"),
+    )
     ltt = tt.light_travel_time(SkyCoord(83.63308, 22.0145, unit="deg"), "barycentric").sec[0]
     tdb = ((tt.tdb.jd1 - tt.jd1) + (tt.tdb.jd2 - tt.jd2))[0] * 86400
     assert abs(delay[0] - (ltt + tdb)) < 0.024
@@ -84,6 +89,6 @@ def test_power_spectrum_shows_the_pulsar(products):
     pds = PowSpec(binsize=1 / 128, segment=16.0)(events=table, gti=gti)["pds"]
     f, p = pds["frequency"], pds["power"]
     noise = np.median(p[(f > 35) & (f < 60)])
-    assert 1.7 < noise < 2.3                           # Leahy: white noise at 2
+    assert 1.7 < noise < 2.3  # Leahy: white noise at 2
     k = np.argmin(np.abs(f - PULSAR_F))
-    assert p[k - 1:k + 2].max() > 10 * noise
+    assert p[k - 1 : k + 2].max() > 10 * noise

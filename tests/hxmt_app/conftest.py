@@ -1,4 +1,5 @@
 """Simulated demo observations for the HXMT app tests (short exposures, simulated once per session)."""
+
 from __future__ import annotations
 
 import warnings
@@ -21,15 +22,22 @@ def data_root(tmp_path_factory):
 
     Returns the folder holding ``data/hxmt/<ObsID>/<ExpID>-<date>-01-01/`` (pass it to ``LocalArchive``).
     """
-    from daisy_widgets.hxmt.simulate import (DEFAULT_START, SimulationConfig, first_good_window,
-                                             simulate_observation, write_sample_observations)
+    from daisy_widgets.hxmt.simulate import (
+        DEFAULT_START,
+        SimulationConfig,
+        first_good_window,
+        simulate_observation,
+        write_sample_observations,
+    )
 
     root = tmp_path_factory.mktemp("sample")
     write_sample_observations(root, n=1, exposure=700.0, instruments=("HE", "LE"))
     # the second demo observation, a day later, HE only (as write_sample_observations would make it)
     start = first_good_window(DEFAULT_START + 86400.0, min_good=600.0)
-    simulate_observation(root / "data" / "hxmt", SimulationConfig(instruments=("HE",), exposure=700.0, start=start,
-                                                                  obs_id="P0101299002", seed=1))
+    simulate_observation(
+        root / "data" / "hxmt",
+        SimulationConfig(instruments=("HE",), exposure=700.0, start=start, obs_id="P0101299002", seed=1),
+    )
     return root
 
 
@@ -46,7 +54,9 @@ def make_app(archive, tmp_path):
     from daisy_widgets.hxmt.app import HxmtApp
 
     def make(engine="inprocess", **kw):
-        return HxmtApp(archive=kw.pop("archive", archive), products_dir=tmp_path / "products", engine=engine, **kw)
+        return HxmtApp(
+            archive=kw.pop("archive", archive), products_dir=tmp_path / "products", engine=engine, **kw
+        )
 
     return make
 

@@ -1,4 +1,5 @@
 """HxmtApp on the Dask engine: observations in parallel, per-job progress, cache kept on the workers, Cancel."""
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,10 @@ def test_two_observations_in_parallel_then_cached_rerun(dask_app):
     assert app.progress.status.value == "done", app.progress.log_area.value
     assert sorted(r["key"] for r in app.summary_rows) == ["P010129900101/HE", "P010129900201/HE"]
     # each job reported its steps from its worker while running
-    assert {k for u in updates for k, st, step in u if st == "running" and step} == {"P010129900101/HE",
-                                                                                     "P010129900201/HE"}
+    assert {k for u in updates for k, st, step in u if st == "running" and step} == {
+        "P010129900101/HE",
+        "P010129900201/HE",
+    }
     assert "daisy-hxmt-job-status" in app.jobs_view.value
     workers = {k: r["worker"] for k, r in app.results.items()}
     assert all(w.startswith(("tcp://", "inproc://")) for w in workers.values())
@@ -59,7 +62,10 @@ def test_cancel_stops_the_run_and_the_app_runs_again(dask_app):
     assert app.progress.cancel_button.disabled
     app.wait(120)
     assert app.progress.status.value in ("cancelled", "done"), (  # a job may have just finished
-        app.progress.running, app.jobs_view.value, app.progress.log_area.value)
+        app.progress.running,
+        app.jobs_view.value,
+        app.progress.log_area.value,
+    )
     if app.progress.status.value == "cancelled":
         assert "Cancelled" in app.run_message.value
     assert not app.run_button.disabled

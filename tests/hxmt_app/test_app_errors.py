@@ -1,5 +1,6 @@
 """HxmtApp: errors in plain words (bad GTI expression at the field, empty GTI, no data, missing files),
 and the app keeps working afterwards."""
+
 from __future__ import annotations
 
 import shutil

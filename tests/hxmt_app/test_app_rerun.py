@@ -1,4 +1,5 @@
 """HxmtApp, step 5: re-running with changed parameters repeats only the steps that changed (cached products)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,9 @@ def test_binsize_change_reruns_only_the_light_curves(he_app):
     app.run(wait=True)
     r = _last(app)
     assert r["steps_run"] == ["lcgen", "bkgmap", "write"]
-    assert {"load", "pical", "gtigen", "screen", "specgen", "barycorr", "fold", "powspec"} <= set(r["steps_cached"])
+    assert {"load", "pical", "gtigen", "screen", "specgen", "barycorr", "fold", "powspec"} <= set(
+        r["steps_cached"]
+    )
     assert r["lc"].dt == 16 and first["lc"].dt == 1
     assert r["lc"].counts.sum() == first["lc"].counts.sum()  # same events, coarser bins
     assert "reused cached load" in app.progress.log_area.value
@@ -34,7 +37,9 @@ def test_gti_change_reruns_from_gtigen(he_app):
     clear_cache(KEY)
     app.run(wait=True)
     before = _last(app)["summary"]["gti_seconds"]
-    app.forms["HE"].set("gtigen", expr="ELV>10&&COR>8&&SAA_FLAG==0&&T_SAA>300&&TN_SAA>300&&ANG_DIST<=0.04&&ELV>40")
+    app.forms["HE"].set(
+        "gtigen", expr="ELV>10&&COR>8&&SAA_FLAG==0&&T_SAA>300&&TN_SAA>300&&ANG_DIST<=0.04&&ELV>40"
+    )
     app.run(wait=True)
     r = _last(app)
     assert r["steps_run"][0] == "gtigen" and {"load", "pical", "rspgen"} <= set(r["steps_cached"])
@@ -50,8 +55,11 @@ def test_failed_step_is_redone_not_trusted(he_app):
     app.forms["HE"].set("gtigen", expr="ELV>1000")  # no good time: gtigen fails
     app.run(wait=True)
     assert KEY not in app.results and "no good time" in app.run_message.value
-    app.forms["HE"].set("gtigen", expr=app.forms["HE"].gtigen.algorithm.defaults()["expr"] or
-                        "ELV>10&&COR>8&&SAA_FLAG==0&&T_SAA>300&&TN_SAA>300&&ANG_DIST<=0.04")
+    app.forms["HE"].set(
+        "gtigen",
+        expr=app.forms["HE"].gtigen.algorithm.defaults()["expr"]
+        or "ELV>10&&COR>8&&SAA_FLAG==0&&T_SAA>300&&TN_SAA>300&&ANG_DIST<=0.04",
+    )
     app.run(wait=True)
     np.testing.assert_array_equal(_last(app)["spectrum"].counts, ref)
 
@@ -96,7 +104,10 @@ def test_cache_keeps_the_most_recent_jobs(data_root, tmp_path, monkeypatch):
     l1 = next((data_root / "data" / "hxmt" / "P0101299002").iterdir())
     runner = JobRunner("inprocess")
     p = JobParams(timing=False)
-    a, b = Job("lru-a/HE", "HE", str(l1), str(tmp_path / "a"), p), Job("lru-b/HE", "HE", str(l1), str(tmp_path / "b"), p)
+    a, b = (
+        Job("lru-a/HE", "HE", str(l1), str(tmp_path / "a"), p),
+        Job("lru-b/HE", "HE", str(l1), str(tmp_path / "b"), p),
+    )
     runner.run([a])
     runner.run([b])
     assert cached_jobs() == ["lru-b/HE"]

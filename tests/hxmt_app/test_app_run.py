@@ -1,4 +1,5 @@
 """HxmtApp, steps 2-4: generated forms with mission defaults, Run, plots, files, summary (in-process engine)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,9 @@ def test_forms_are_generated_with_mission_defaults(make_app):
     for x in ("HE", "ME", "LE"):
         f = app.forms[x]
         assert f.gtigen.fields["expr"].value == DEFAULT_GTI_EXPR[x]
-        assert (f.screen.fields["pi_min"].value, f.screen.fields["pi_max"].value) == tuple(map(str, spec(x).band))
+        assert (f.screen.fields["pi_min"].value, f.screen.fields["pi_max"].value) == tuple(
+            map(str, spec(x).band)
+        )
         assert set(f.screen.fields) >= {"pi_min", "pi_max", "detectors"}
         assert f.lcgen.fields["binsize"].value == 1.0 and f.fold.fields["frequency"].value == 29.6
         assert f.valid
@@ -34,13 +37,22 @@ def test_run_he_shows_products(he_app):
     labels = [m.labels[0] for m in app.lc_plot.figure.marks]
     assert labels == ["GTI", "source + background", "background"]
     names = sorted(p.name for p in app.files)
-    assert names == ["HE.rsp", "HE_bkg.pha", "HE_bkg_lc.fits", "HE_lc.fits", "HE_profile.fits", "HE_screen.fits",
-                     "HE_spec.pha"]
+    assert names == [
+        "HE.rsp",
+        "HE_bkg.pha",
+        "HE_bkg_lc.fits",
+        "HE_lc.fits",
+        "HE_profile.fits",
+        "HE_screen.fits",
+        "HE_spec.pha",
+    ]
     assert all(p.exists() for p in app.files)
     assert "HE_spec.pha" in app.file_links.value and "download=" in app.file_links.value
     (row,) = app.summary_rows
     assert 0 < row["exposure"] <= row["gti_seconds"] <= 700
-    assert row["rate"] > row["bkg_rate"] > 0 and row["net_rate"] == pytest.approx(row["rate"] - row["bkg_rate"])
+    assert row["rate"] > row["bkg_rate"] > 0 and row["net_rate"] == pytest.approx(
+        row["rate"] - row["bkg_rate"]
+    )
     assert "live exposure" in app.summary.value
 
 
@@ -60,9 +72,11 @@ def test_products_agree_with_the_files(he_app):
     # the plotted spectrum is counts/s/keV of the file: integrate back over the band
     d = spectrum_points(r["spectrum"], None, spec("HE").band, min_counts=1)
     lo, hi = spec("HE").band
-    assert np.sum(d["rate"] * d["width"]) * expo == pytest.approx(counts[lo:hi + 1].sum(), rel=1e-9)
+    assert np.sum(d["rate"] * d["width"]) * expo == pytest.approx(counts[lo : hi + 1].sum(), rel=1e-9)
     # the spectrum plot shows exactly those points (channels with counts)
-    assert app.spec_plot.points == np.count_nonzero(spectrum_points(r["spectrum"], None, (lo, hi))["rate"] > 0)
+    assert app.spec_plot.points == np.count_nonzero(
+        spectrum_points(r["spectrum"], None, (lo, hi))["rate"] > 0
+    )
 
 
 def test_pulse_profile_and_power_spectrum_see_the_pulsar(he_app):
@@ -73,9 +87,9 @@ def test_pulse_profile_and_power_spectrum_see_the_pulsar(he_app):
     assert (c.max() - np.median(c)) > 10 * np.sqrt(np.median(c))  # a strong pulse, not noise
     f, p = np.asarray(r["pds"]["frequency"]), np.asarray(r["pds"]["power"])
     k = np.argmin(np.abs(f - 29.6))
-    assert p[k - 1:k + 2].max() > 10 * np.median(p[1:])
+    assert p[k - 1 : k + 2].max() > 10 * np.median(p[1:])
     # the segments hold the events (spacecraft times inside the GTIs): white noise at the Poisson level 2
-    assert 1.6 < np.median(p[len(p) // 2:]) < 2.4
+    assert 1.6 < np.median(p[len(p) // 2 :]) < 2.4
     gti = r["gti"]
     assert r["pds"]["n_segments"] >= int((gti[:, 1] - gti[:, 0]).sum() // 16) - len(gti)
 

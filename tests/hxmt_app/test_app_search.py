@@ -1,4 +1,5 @@
 """HxmtApp, step 1: the search form, its errors at the fields, the results table, the source label."""
+
 from __future__ import annotations
 
 from daisy_widgets.hxmt.app_archive import ServiceArchive

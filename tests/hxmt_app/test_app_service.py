@@ -1,5 +1,6 @@
 """HxmtApp against the real data service (``daisy data serve`` on a free port, real HTTP, API key):
 search, fetch into the cache, run; a wrong key is said in plain words."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,14 @@ def service(data_root, tmp_path_factory):
     state = tmp_path_factory.mktemp("service-state")
     port = _free_port()
     env = dict(os.environ, DAISY_STATE_DIR=str(state))
-    log = open(state / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data_root), "--port",
-                             str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(state / "serve.log", "wb")  # noqa: SIM115 (the server writes to it until the fixture ends)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data_root), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/api"
     import requests
 

@@ -1,11 +1,19 @@
 """app_archive.py: searching the local data folder by target, ObsID, cone and time, and their combinations."""
+
 from __future__ import annotations
 
 import pytest
 
 from daisy_widgets.core.errors import ValidationError
-from daisy_widgets.hxmt.app_archive import (ArchiveUnavailable, LocalArchive, Query, ServiceArchive, angular_distance,
-                                            default_archive, to_mission_time)
+from daisy_widgets.hxmt.app_archive import (
+    ArchiveUnavailable,
+    LocalArchive,
+    Query,
+    ServiceArchive,
+    angular_distance,
+    default_archive,
+    to_mission_time,
+)
 
 CRAB = (83.63308, 22.0145)
 
@@ -27,7 +35,7 @@ def test_rows_carry_the_observation_metadata(archive):
 
 def test_cone(archive):
     assert len(archive.search(Query(ra=CRAB[0] + 0.5, dec=CRAB[1], radius=0.5))) == 2  # 0.46 deg away
-    assert archive.search(Query(ra=CRAB[0] + 0.6, dec=CRAB[1], radius=0.5)) == []     # 0.56 deg away
+    assert archive.search(Query(ra=CRAB[0] + 0.6, dec=CRAB[1], radius=0.5)) == []  # 0.56 deg away
     assert archive.search(Query(ra=0.0, dec=-60.0, radius=5.0)) == []
 
 
@@ -35,8 +43,12 @@ def test_angular_distance_matches_astropy():
     from astropy import units as u
     from astropy.coordinates import SkyCoord
 
-    for a, b in [((83.6, 22.0), (84.1, 22.0)), ((10.0, 89.9), (190.0, 89.9)), ((359.9, -1.0), (0.1, 1.0)),
-                 ((0.0, 0.0), (180.0, 0.0))]:
+    for a, b in [
+        ((83.6, 22.0), (84.1, 22.0)),
+        ((10.0, 89.9), (190.0, 89.9)),
+        ((359.9, -1.0), (0.1, 1.0)),
+        ((0.0, 0.0), (180.0, 0.0)),
+    ]:
         ref = SkyCoord(*a, unit="deg").separation(SkyCoord(*b, unit="deg")).to_value(u.deg)
         assert angular_distance(*a, *b) == pytest.approx(ref, abs=1e-9)
 
@@ -44,9 +56,16 @@ def test_angular_distance_matches_astropy():
 def test_time_range_and_combination(archive):
     day1 = archive.search(Query(start="2018-03-01", stop="2018-03-01T23:59"))
     assert [r["obs_id"] for r in day1] == ["P0101299001"]
-    both = archive.search(Query(target="Crab", start="2018-02-28", stop="2018-03-03", ra=CRAB[0], dec=CRAB[1], radius=1))
+    both = archive.search(
+        Query(target="Crab", start="2018-02-28", stop="2018-03-03", ra=CRAB[0], dec=CRAB[1], radius=1)
+    )
     assert len(both) == 2
-    assert archive.search(Query(target="Crab", obs_id="P0101299002", start="2018-03-01", stop="2018-03-01T12:00")) == []
+    assert (
+        archive.search(
+            Query(target="Crab", obs_id="P0101299002", start="2018-03-01", stop="2018-03-01T12:00")
+        )
+        == []
+    )
     # mission seconds work as well as dates
     t = to_mission_time("2018-03-02")
     assert [r["obs_id"] for r in archive.search(Query(start=t))] == ["P0101299002"]

@@ -1,6 +1,7 @@
 """The HXMT app through the demo hub in Debian's Chromium (Playwright): log in, search "Crab", a bad GTI
 expression shows its error at the field, run HE, non-empty light curve and spectrum, download the PHA file
 through the page and read it with astropy. Screenshots in test-artifacts/."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,9 @@ def _path_length(page, figure_class: str) -> int:
     """Characters of the SVG path data of the lines drawn in one figure (0 when nothing is drawn)."""
     return page.evaluate(
         """(cls) => Array.from(document.querySelectorAll('.' + cls + ' path.line'))
-                     .map(p => (p.getAttribute('d') || '').length).reduce((a, b) => a + b, 0)""", figure_class)
+                     .map(p => (p.getAttribute('d') || '').length).reduce((a, b) => a + b, 0)""",
+        figure_class,
+    )
 
 
 def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
@@ -23,7 +26,11 @@ def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     h = e2e_harness
     page = hub_page("hxmt")
     w = page.daisy_watch
-    seen = (len(w.console_errors), len(w.page_errors), len(w.external))  # what the login pages did is not ours
+    seen = (
+        len(w.console_errors),
+        len(w.page_errors),
+        len(w.external),
+    )  # what the login pages did is not ours
     page.goto(hub_page.hub.app_url("hxmt", "hxmt"))
     h.wait_voila_done(page)
     page.locator(".daisy-hxmt-app").wait_for()
@@ -55,8 +62,11 @@ def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     page.wait_for_function("(b) => !b.disabled", arg=run.element_handle(), timeout=10_000)
     run.click()
     status = page.locator(".daisy-job-status")
-    page.wait_for_function("(el) => ['done', 'failed'].includes(el.innerText.trim())", arg=status.element_handle(),
-                           timeout=180_000)
+    page.wait_for_function(
+        "(el) => ['done', 'failed'].includes(el.innerText.trim())",
+        arg=status.element_handle(),
+        timeout=180_000,
+    )
     assert status.inner_text().strip() == "done", page.locator(".daisy-job-log textarea").input_value()
 
     # 3. non-empty light curve and spectrum
@@ -87,11 +97,11 @@ def test_hxmt_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     assert not h.page_error_texts(page), h.page_error_texts(page)
     # Voila's own "lab" page template links Font Awesome from a CDN (blocked here; the page works without it):
     # not the app's doing, so those requests and their console lines are set aside
-    external = [u for u in w.external[seen[2]:] if "fontawesome" not in u]
-    blocked = len(w.external[seen[2]:]) - len(external)
-    console = list(w.console_errors[seen[0]:])
+    external = [u for u in w.external[seen[2] :] if "fontawesome" not in u]
+    blocked = len(w.external[seen[2] :]) - len(external)
+    console = list(w.console_errors[seen[0] :])
     for _ in range(blocked):
         hit = next((c for c in console if "net::ERR_FAILED" in c), None)
         if hit is not None:
             console.remove(hit)
-    assert not external and not console and not w.page_errors[seen[1]:], (external, console, w.page_errors)
+    assert not external and not console and not w.page_errors[seen[1] :], (external, console, w.page_errors)

@@ -1,4 +1,5 @@
 """apps/hxmt.ipynb: thin (title + one-line description, then build and display HxmtApp) and it runs."""
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,6 @@ def test_code_cell_builds_the_app(monkeypatch, tmp_path):
     from daisy_widgets.hxmt.app import HxmtApp
 
     ns: dict = {}
-    exec("".join(json.loads(NB.read_text())["cells"][1]["source"]), ns)  # noqa: S102  (our own notebook)
+    exec("".join(json.loads(NB.read_text())["cells"][1]["source"]), ns)
     assert isinstance(ns["app"], HxmtApp) and ns["app"].runner.engine == "dask"
     assert str(tmp_path) in ns["app"].source.value

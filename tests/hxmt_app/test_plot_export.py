@@ -1,4 +1,5 @@
 """widgets/plot_export.py: PNG export of bqplot figures and file download links."""
+
 from __future__ import annotations
 
 import base64
@@ -8,14 +9,21 @@ import re
 import bqplot as bq
 import numpy as np
 
-from daisy_widgets.widgets.plot_export import FileLinks, PlotExport, figure_to_png, file_link, server_files_location
+from daisy_widgets.widgets.plot_export import (
+    FileLinks,
+    PlotExport,
+    figure_to_png,
+    file_link,
+    server_files_location,
+)
 
 
 def _figure():
     xs, ys = bq.LinearScale(), bq.LinearScale()
     line = bq.Lines(x=np.arange(10.0), y=np.arange(10.0) ** 2, scales={"x": xs, "y": ys}, colors=["red"])
-    return bq.Figure(marks=[line], axes=[bq.Axis(scale=xs, label="t"), bq.Axis(scale=ys, side="left")],
-                     title="parabola")
+    return bq.Figure(
+        marks=[line], axes=[bq.Axis(scale=xs, label="t"), bq.Axis(scale=ys, side="left")], title="parabola"
+    )
 
 
 def test_figure_to_png_draws_the_marks(tmp_path):
@@ -35,9 +43,13 @@ def test_zoomed_scale_exports_the_zoomed_view():
     fig.marks[0].scales["x"].min, fig.marks[0].scales["x"].max = 0.0, 2.0
     from PIL import Image
 
-    im = np.asarray(Image.open(io.BytesIO(figure_to_png(fig, dpi=50, size=(4, 3)))).convert("RGB")).astype(int)
+    im = np.asarray(Image.open(io.BytesIO(figure_to_png(fig, dpi=50, size=(4, 3)))).convert("RGB")).astype(
+        int
+    )
     red = (im[..., 0] > 200) & (im[..., 1] < 80) & (im[..., 2] < 80)
-    full = np.asarray(Image.open(io.BytesIO(figure_to_png(_figure(), dpi=50, size=(4, 3)))).convert("RGB")).astype(int)
+    full = np.asarray(
+        Image.open(io.BytesIO(figure_to_png(_figure(), dpi=50, size=(4, 3)))).convert("RGB")
+    ).astype(int)
     red_full = (full[..., 0] > 200) & (full[..., 1] < 80) & (full[..., 2] < 80)
     # zoomed on x in [0, 2] the curve leaves the plot early: fewer red columns than the full view
     assert np.count_nonzero(red.any(axis=0)) < np.count_nonzero(red_full.any(axis=0))

@@ -1,12 +1,16 @@
 """widgets/table.py: sortable, multi-select results table."""
+
 from __future__ import annotations
 
 import pytest
 
 from daisy_widgets.widgets.table import Column, ResultsTable
 
-ROWS = [{"target": "Crab", "exposure": 1500.0, "obs": "P2"}, {"target": "cyg X-1", "exposure": 800.0, "obs": "P1"},
-        {"target": "Aql X-1", "exposure": None, "obs": "P3"}]
+ROWS = [
+    {"target": "Crab", "exposure": 1500.0, "obs": "P2"},
+    {"target": "cyg X-1", "exposure": 800.0, "obs": "P1"},
+    {"target": "Aql X-1", "exposure": None, "obs": "P3"},
+]
 COLS = [Column("target", "Target"), Column("exposure", "Exposure (s)", "{:.0f}"), Column("obs", "ObsID")]
 
 

@@ -49,18 +49,28 @@ def values():
 
 def _camel(s: str) -> str:
     import re
+
     return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), s)
 
 
 #: KubeSpawner traits set from ``singleuser.<key>`` by the chart's jupyterhub_config.py (chart 4/5).
 _SINGLEUSER_TRAITS = (
-    ("start_timeout", None), ("image_pull_policy", "image.pullPolicy"), ("uid", None),
-    ("fs_gid", None), ("service_account", "serviceAccountName"), ("tolerations", "extraTolerations"),
-    ("node_selector", None), ("mem_limit", "memory.limit"), ("mem_guarantee", "memory.guarantee"),
-    ("cpu_limit", "cpu.limit"), ("cpu_guarantee", "cpu.guarantee"),
+    ("start_timeout", None),
+    ("image_pull_policy", "image.pullPolicy"),
+    ("uid", None),
+    ("fs_gid", None),
+    ("service_account", "serviceAccountName"),
+    ("tolerations", "extraTolerations"),
+    ("node_selector", None),
+    ("mem_limit", "memory.limit"),
+    ("mem_guarantee", "memory.guarantee"),
+    ("cpu_limit", "cpu.limit"),
+    ("cpu_guarantee", "cpu.guarantee"),
     ("extra_resource_limits", "extraResource.limits"),
     ("extra_resource_guarantees", "extraResource.guarantees"),
-    ("environment", "extraEnv"), ("profile_list", None), ("extra_pod_config", None),
+    ("environment", "extraEnv"),
+    ("profile_list", None),
+    ("extra_pod_config", None),
     ("allow_privilege_escalation", None),
 )
 
@@ -105,11 +115,21 @@ def z2jh_config(values: dict, hooks_dir: Path):
     if sched.get("podPriority", {}).get("enabled"):
         c.KubeSpawner.priority_class_name = "priority"
     if sched.get("userPods", {}).get("nodeAffinity", {}).get("matchNodePurpose") == "prefer":
-        c.KubeSpawner.node_affinity_preferred = [{"weight": 100, "preference": {"matchExpressions": [
-            {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]}}]
+        c.KubeSpawner.node_affinity_preferred = [
+            {
+                "weight": 100,
+                "preference": {
+                    "matchExpressions": [
+                        {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}
+                    ]
+                },
+            }
+        ]
     # chart default scheduling.userPods.tolerations, then singleuser.extraTolerations
-    tol = [{"key": key, "operator": "Equal", "value": "user", "effect": "NoSchedule"}
-           for key in ("hub.jupyter.org/dedicated", "hub.jupyter.org_dedicated")]
+    tol = [
+        {"key": key, "operator": "Equal", "value": "user", "effect": "NoSchedule"}
+        for key in ("hub.jupyter.org/dedicated", "hub.jupyter.org_dedicated")
+    ]
     tol += list(c.KubeSpawner.tolerations) if "tolerations" in c.KubeSpawner else []
     c.KubeSpawner.tolerations = tol
     st = su["storage"]
@@ -118,20 +138,26 @@ def z2jh_config(values: dict, hooks_dir: Path):
     c.KubeSpawner.storage_pvc_ensure = True
     c.KubeSpawner.storage_capacity = st["capacity"]
     c.KubeSpawner.storage_access_modes = st["dynamic"]["storageAccessModes"]
-    c.KubeSpawner.volumes = [{"name": "volume-{user_server}",
-                              "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
+    c.KubeSpawner.volumes = [
+        {"name": "volume-{user_server}", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}
+    ]
     c.KubeSpawner.volume_mounts = [{"mountPath": st["homeMountPath"], "name": "volume-{user_server}"}]
     files = su.get("extraFiles", {})
     if files:
-        c.KubeSpawner.volumes.append({"name": "files", "secret": {
-            "secretName": "singleuser", "items": [{"key": k, "path": k} for k in files]}})
+        c.KubeSpawner.volumes.append(
+            {
+                "name": "files",
+                "secret": {"secretName": "singleuser", "items": [{"key": k, "path": k} for k in files]},
+            }
+        )
         c.KubeSpawner.volume_mounts.extend(
-            {"mountPath": f["mountPath"], "subPath": k, "name": "files"} for k, f in files.items())
+            {"mountPath": f["mountPath"], "subPath": k, "name": "files"} for k, f in files.items()
+        )
     c.KubeSpawner.volumes.extend(st.get("extraVolumes", []))
     c.KubeSpawner.volume_mounts.extend(st.get("extraVolumeMounts", []))
     for section, cfg in values.get("hub", {}).get("config", {}).items():
         c[section].update(copy.deepcopy(cfg))
-    for key, f in values.get("hub", {}).get("extraFiles", {}).items():
+    for f in values.get("hub", {}).get("extraFiles", {}).values():
         target = hooks_dir / Path(f["mountPath"]).name
         target.write_text(f["stringData"])
     sys.path.insert(0, str(hooks_dir))
@@ -139,7 +165,8 @@ def z2jh_config(values: dict, hooks_dir: Path):
         sys.modules.pop("hub_hooks", None)
         for key in sorted(values.get("hub", {}).get("extraConfig", {})):
             code = values["hub"]["extraConfig"][key].replace(
-                "/usr/local/etc/jupyterhub/daisy", str(hooks_dir))
+                "/usr/local/etc/jupyterhub/daisy", str(hooks_dir)
+            )
             exec(compile(code, f"extraConfig.{key}", "exec"), {"c": c})
     finally:
         sys.path.remove(str(hooks_dir))

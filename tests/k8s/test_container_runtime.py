@@ -47,8 +47,10 @@ def _engine() -> str:
             probe = subprocess.run([path, "info"], capture_output=True, text=True, timeout=60)
             if probe.returncode == 0:
                 return path
-    pytest.skip("no working container runtime (podman or docker): `apt-get install podman runc` "
-                "where allowed; the Dockerfiles are then only linted")
+    pytest.skip(
+        "no working container runtime (podman or docker): `apt-get install podman runc` "
+        "where allowed; the Dockerfiles are then only linted"
+    )
 
 
 def _run(cmd, timeout=240):
@@ -60,23 +62,39 @@ def _run(cmd, timeout=240):
 def test_build_minimal_image_and_start_singleuser(tmp_path, profiles):
     engine = _engine()
     if not (ROOTFS.exists() and WHEELS.is_dir() and any(WHEELS.glob("jupyterhub-*.whl"))):
-        pytest.skip(f"no rootfs/wheelhouse under {ART} (no registry reachable): run "
-                    "images/testing/prepare-test-rootfs.sh once, with network")
+        pytest.skip(
+            f"no rootfs/wheelhouse under {ART} (no registry reachable): run "
+            "images/testing/prepare-test-rootfs.sh once, with network"
+        )
     images = subprocess.run([engine, "image", "exists", BASE], capture_output=True)
     if images.returncode != 0:
         _run([engine, "import", str(ROOTFS), BASE])
     ctx = tmp_path / "ctx"
     shutil.copytree(WHEELS, ctx / "wheelhouse")
-    (ctx / "Containerfile").write_text(CONTAINERFILE.format(base=BASE, uid=profiles.NB_UID, gid=profiles.NB_GID))
+    (ctx / "Containerfile").write_text(
+        CONTAINERFILE.format(base=BASE, uid=profiles.NB_UID, gid=profiles.NB_GID)
+    )
     _run([engine, "build", "--network", "none", "-t", IMAGE, "-f", str(ctx / "Containerfile"), str(ctx)])
 
     # rlimits no higher than this sandbox allows (runc would fail to raise them)
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     limits = ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", "nproc=4096:4096"]
-    out = _run([engine, "run", "--rm", "--network", "none", *limits, IMAGE,
-                "sh", "-c", "id -u; jupyterhub-singleuser --help && jupyterhub-singleuser --help-all"])
+    out = _run(
+        [
+            engine,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            *limits,
+            IMAGE,
+            "sh",
+            "-c",
+            "id -u; jupyterhub-singleuser --help && jupyterhub-singleuser --help-all",
+        ]
+    )
     first, rest = out.split("\n", 1)
-    assert first.strip() == str(profiles.NB_UID)          # not root
+    assert first.strip() == str(profiles.NB_UID)  # not root
     assert rest.startswith("A Jupyter Application")
     # the hub's single-user extension is what the command loads
     assert "JupyterHubSingleUser(ExtensionApp) options" in rest

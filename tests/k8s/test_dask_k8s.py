@@ -13,7 +13,9 @@ DASK = REPO / "hub_config" / "kubernetes" / "dask"
 
 
 def _conftest():
-    spec = importlib.util.spec_from_file_location("daisy_k8s_conftest2", Path(__file__).with_name("conftest.py"))
+    spec = importlib.util.spec_from_file_location(
+        "daisy_k8s_conftest2", Path(__file__).with_name("conftest.py")
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -27,7 +29,15 @@ def _crd_schema():
     spec = importlib.util.find_spec("dask_kubernetes")
     if spec is None:
         pytest.skip("dask-kubernetes not installed: the DaskCluster CRD schema comes with it")
-    crd = Path(spec.origin).parent / "operator" / "deployment" / "helm" / "dask-kubernetes-operator" / "crds" / "daskcluster.yaml"
+    crd = (
+        Path(spec.origin).parent
+        / "operator"
+        / "deployment"
+        / "helm"
+        / "dask-kubernetes-operator"
+        / "crds"
+        / "daskcluster.yaml"
+    )
     doc = yaml.safe_load(crd.read_text())
     (version,) = [v for v in doc["spec"]["versions"] if v["name"] == "v1"]
     return version["schema"]["openAPIV3Schema"]
@@ -57,24 +67,30 @@ def test_workers_match_the_profile_and_image(workers, profiles, values):
     # workers and scheduler run the image of the profile that uses them
     users = [p for p in values["singleuser"]["profileList"] if p["slug"] == workers]
     assert w["image"] == s["image"] == users[0]["kubespawner_override"]["image"]
-    assert w["resources"]["limits"] == {"cpu": f"{r.cores:g}", "memory": f"{r.memory_gb:g}Gi",
-                                        "nvidia.com/gpu": str(r.gpus)}
+    assert w["resources"]["limits"] == {
+        "cpu": f"{r.cores:g}",
+        "memory": f"{r.memory_gb:g}Gi",
+        "nvidia.com/gpu": str(r.gpus),
+    }
     assert f"{r.memory_gb:g}GiB" in w["args"] and str(int(r.cores)) in w["args"]
     pod = spec["spec"]["worker"]["spec"]
     if r.gpus:
         assert pod["nodeSelector"] == profiles.GPU_NODE_LABEL
         assert pod["tolerations"] == [profiles.GPU_TOLERATION]
-        assert w["args"][-2:] == ["--resources", "GPU=1"]     # tasks can ask for a GPU
+        assert w["args"][-2:] == ["--resources", "GPU=1"]  # tasks can ask for a GPU
     else:
         assert "tolerations" not in pod and "nodeSelector" not in pod
         assert {"name": "NVIDIA_VISIBLE_DEVICES", "value": "void"} in w["env"]
-    assert s["resources"]["limits"]["nvidia.com/gpu"] == "0"   # the scheduler never holds a GPU
+    assert s["resources"]["limits"]["nvidia.com/gpu"] == "0"  # the scheduler never holds a GPU
     for c in (w, s):
         assert c["securityContext"]["runAsNonRoot"] is True
         assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert spec["spec"]["idleTimeout"] == profiles.DASK_CLUSTER_IDLE_TIMEOUT > 0
     svc = spec["spec"]["scheduler"]["service"]
-    assert svc["selector"] == {"dask.org/cluster-name": spec["metadata"]["name"], "dask.org/component": "scheduler"}
+    assert svc["selector"] == {
+        "dask.org/cluster-name": spec["metadata"]["name"],
+        "dask.org/component": "scheduler",
+    }
     assert {p["port"] for p in svc["ports"]} == {8786, 8787}
 
 
@@ -99,19 +115,25 @@ def test_local_default_stays_localcluster(values):
     import inspect
 
     from daisy_widgets.core import engine
+
     assert inspect.signature(engine.DaskEngine.__init__).parameters["scheduler"].default is None
 
 
 def test_user_pods_may_reach_dask_and_create_clusters(values):
     egress = values["singleuser"]["networkPolicy"]["egress"]
-    assert any(sel.get("podSelector", {}).get("matchExpressions", [{}])[0].get("key") == "dask.org/component"
-               for rule in egress for sel in rule["to"])
+    assert any(
+        sel.get("podSelector", {}).get("matchExpressions", [{}])[0].get("key") == "dask.org/component"
+        for rule in egress
+        for sel in rule["to"]
+    )
     docs = list(yaml.safe_load_all((DASK / "rbac.yaml").read_text()))
     accounts = [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"]
     assert values["singleuser"]["serviceAccountName"] in accounts
     role = next(d for d in docs if d["kind"] == "Role")
     dask_rule = next(r for r in role["rules"] if r["apiGroups"] == ["kubernetes.dask.org"])
-    assert {"daskclusters", "daskworkergroups"} <= set(dask_rule["resources"]) and "create" in dask_rule["verbs"]
+    assert {"daskclusters", "daskworkergroups"} <= set(dask_rule["resources"]) and "create" in dask_rule[
+        "verbs"
+    ]
     # nothing beyond reading pods/services in the core API (no secrets, no exec)
     core = [r for r in role["rules"] if r["apiGroups"] == [""]]
     assert all(set(r["resources"]) <= {"pods", "services", "pods/log"} for r in core)
@@ -131,8 +153,10 @@ def _cel(expr: str, obj: dict, user: str) -> bool:
     celpy = pytest.importorskip("celpy", reason="cel-python not installed: CEL expressions not evaluated")
     env = celpy.Environment()
     prg = env.program(env.compile(expr))
-    act = {"object": celpy.json_to_cel(obj),
-           "request": celpy.json_to_cel({"userInfo": {"username": user}, "namespace": "jhub"})}
+    act = {
+        "object": celpy.json_to_cel(obj),
+        "request": celpy.json_to_cel({"userInfo": {"username": user}, "namespace": "jhub"}),
+    }
     return bool(prg.evaluate(act))
 
 

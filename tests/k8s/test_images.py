@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-DOCKERFILES = [REPO / "images" / "singleuser" / "Dockerfile", REPO / "images" / "singleuser-gpu" / "Dockerfile"]
+DOCKERFILES = [
+    REPO / "images" / "singleuser" / "Dockerfile",
+    REPO / "images" / "singleuser-gpu" / "Dockerfile",
+]
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
 
 
@@ -55,7 +57,7 @@ def test_dockerfile_checklist(path, profiles):
     assert not base.endswith(":latest") and "latest" not in text.lower().replace("--latest", "")
     users = [a for k, a in ins if k == "USER"]
     assert users and users[-1] == str(profiles.NB_UID), "the image must end as the non-root user"
-    assert "HEALTHCHECK" in text                      # present or its absence explained
+    assert "HEALTHCHECK" in text  # present or its absence explained
     for k, a in ins:
         if k == "RUN" and re.search(r"\bpip install\b", a):
             assert "--no-cache-dir" in a, a
@@ -75,11 +77,13 @@ def test_cpu_image_installs_package_kernels_and_apps():
     assert re.search(r'pip install .*"/tmp/daisy/src\[hub,service\]"', runs)
     assert "jupyter kernelspec install --sys-prefix" in runs
     assert any(" apps /opt/daisy/apps" in c for c in copies)
-    assert any(" hub_config/jupyter /opt/daisy/jupyter" in c for c in copies)   # the demo's Voila settings
+    assert any(" hub_config/jupyter /opt/daisy/jupyter" in c for c in copies)  # the demo's Voila settings
     envs = " ".join(a for k, a in ins if k == "ENV")
-    assert "JUPYTER_PATH=/opt/daisy/jupyter" in envs and "JUPYTER_CONFIG_PATH=/opt/daisy/jupyter/config" in envs
+    assert (
+        "JUPYTER_PATH=/opt/daisy/jupyter" in envs and "JUPYTER_CONFIG_PATH=/opt/daisy/jupyter/config" in envs
+    )
     assert any(" kernels " in c for c in copies)
-    assert "jupyterhub-singleuser --help" in runs          # smoke check at build time
+    assert "jupyterhub-singleuser --help" in runs  # smoke check at build time
 
 
 def test_gpu_image_adds_cuda12_cupy_on_the_cpu_image():
@@ -98,16 +102,22 @@ def _dockerignore_allows(rel: str, rules: list[str]) -> bool:
         pat = rule[1:] if neg else rule
         pat = pat.rstrip("/")
         prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        hit = any(fnmatch.fnmatchcase(p, pat) or (pat.startswith("**/") and fnmatch.fnmatchcase(
-            p.split("/")[-1], pat[3:])) for p in prefixes)
+        hit = any(
+            fnmatch.fnmatchcase(p, pat)
+            or (pat.startswith("**/") and fnmatch.fnmatchcase(p.split("/")[-1], pat[3:]))
+            for p in prefixes
+        )
         if hit:
             allowed = neg
     return allowed
 
 
 def test_dockerignore_sends_what_the_dockerfiles_copy_and_nothing_private():
-    rules = [ln.strip() for ln in (REPO / ".dockerignore").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    rules = [
+        ln.strip()
+        for ln in (REPO / ".dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     for path in DOCKERFILES:
         for k, a in instructions(path):
             if k != "COPY":
@@ -116,20 +126,35 @@ def test_dockerignore_sends_what_the_dockerfiles_copy_and_nothing_private():
             for src in srcs:
                 assert (REPO / src).exists(), f"{path.parent.name}: COPY source {src} missing"
                 assert _dockerignore_allows(src, rules), f".dockerignore drops {src}"
-    for private in (".venv/bin/python", ".git/config", "data/x.h5", "test-artifacts/k8s/rootfs-bookworm.tar",
-                    "jupyterhub.sqlite", "jupyterhub_cookie_secret", "tests/k8s/test_images.py",
-                    "daisy_widgets/__pycache__/x.pyc", ".daisy/state.json"):
+    for private in (
+        ".venv/bin/python",
+        ".git/config",
+        "data/x.h5",
+        "test-artifacts/k8s/rootfs-bookworm.tar",
+        "jupyterhub.sqlite",
+        "jupyterhub_cookie_secret",
+        "tests/k8s/test_images.py",
+        "daisy_widgets/__pycache__/x.pyc",
+        ".daisy/state.json",
+    ):
         assert not _dockerignore_allows(private, rules), f".dockerignore lets {private} through"
 
 
 @pytest.mark.parametrize("engine", ["docker", "podman"])
 def test_build_script_uses_the_images_of_the_values(engine, values):
-    r = subprocess.run(["bash", str(REPO / "images" / "build.sh"), "--engine", engine, "--dry-run", "--push"],
-                       capture_output=True, text=True, timeout=60, cwd="/")
+    r = subprocess.run(
+        ["bash", str(REPO / "images" / "build.sh"), "--engine", engine, "--dry-run", "--push"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
     assert r.returncode == 0, r.stderr
     lines = [ln[2:] for ln in r.stdout.splitlines() if ln.startswith("+ ")]
     cpu = f"{values['singleuser']['image']['name']}:{values['singleuser']['image']['tag']}"
-    gpu = next(p["kubespawner_override"]["image"] for p in values["singleuser"]["profileList"] if p["slug"] == "gpu")
+    gpu = next(
+        p["kubespawner_override"]["image"] for p in values["singleuser"]["profileList"] if p["slug"] == "gpu"
+    )
     assert lines[0].startswith(f"{engine} build") and f"-t {cpu} ." in lines[0]
     assert f"--build-arg DAISY_CPU_IMAGE={cpu}" in lines[1] and f"-t {gpu} ." in lines[1]
     assert lines[2:] == [f"{engine} push {cpu}", f"{engine} push {gpu}"]
@@ -137,8 +162,12 @@ def test_build_script_uses_the_images_of_the_values(engine, values):
 
 
 def test_build_script_rejects_unknown_engine():
-    r = subprocess.run(["bash", str(REPO / "images" / "build.sh"), "--engine", "rkt", "--dry-run"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", str(REPO / "images" / "build.sh"), "--engine", "rkt", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "docker or podman" in r.stderr
 
 
@@ -163,8 +192,12 @@ def test_dask_cluster_script_names_and_spec(tmp_path):
     mod = _dask_cluster_script()
     name = mod.cluster_name("Alice.Smith@Facility", "gpu")
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 50
-    spec = mod.load_spec(str(REPO / "hub_config" / "kubernetes" / "dask" / "daskcluster-gpu.yaml"),
-                         name, 2, "Alice.Smith@Facility")
+    spec = mod.load_spec(
+        str(REPO / "hub_config" / "kubernetes" / "dask" / "daskcluster-gpu.yaml"),
+        name,
+        2,
+        "Alice.Smith@Facility",
+    )
     assert spec["metadata"]["name"] == name
     assert spec["spec"]["worker"]["replicas"] == 2
     assert spec["spec"]["scheduler"]["service"]["selector"]["dask.org/cluster-name"] == name

@@ -12,17 +12,20 @@ def test_local_choices_mirror_the_kubernetes_list(profiles, values):
     assert [c["display_name"] for c in local] == [p["display_name"] for p in k8s]
     assert [c["allowed_groups"] for c in local] == [p.get("allowed_groups", []) for p in k8s]
     runnable = [c["slug"] for c in local if c["runs_locally"]]
-    assert runnable == ["cpu", "voila"]                      # no GPU, no Kubernetes locally
+    assert runnable == ["cpu", "voila"]  # no GPU, no Kubernetes locally
     assert sum(c["default"] for c in local) == 1
 
 
-@pytest.mark.parametrize("groups, expected", [
-    ([], ["cpu", "voila"]),
-    (["proposal-20261234"], ["cpu", "voila"]),
-    (["beamtime-2026-042"], ["cpu", "gpu", "voila"]),
-    (["daisy-gpu"], ["cpu", "gpu", "voila"]),
-    (["beamtime"], ["cpu", "voila"]),                          # the pattern needs the dash
-])
+@pytest.mark.parametrize(
+    "groups, expected",
+    [
+        ([], ["cpu", "voila"]),
+        (["proposal-20261234"], ["cpu", "voila"]),
+        (["beamtime-2026-042"], ["cpu", "gpu", "voila"]),
+        (["daisy-gpu"], ["cpu", "gpu", "voila"]),
+        (["beamtime"], ["cpu", "voila"]),  # the pattern needs the dash
+    ],
+)
 def test_group_rule(hub_hooks, profiles, groups, expected):
     local = profiles.local_profile_choices()
     assert [c["slug"] for c in local if hub_hooks.group_allowed(c, groups)] == expected
@@ -33,7 +36,7 @@ def test_group_rule(hub_hooks, profiles, groups, expected):
 def test_default_moves_when_the_default_profile_is_not_allowed(hub_hooks):
     plist = [{"slug": "big", "default": True, "allowed_groups": ["staff"]}, {"slug": "small"}]
     assert hub_hooks.allowed_profiles(plist, []) == [{"slug": "small", "default": True}]
-    assert plist[1] == {"slug": "small"}                       # the shared list is not modified
+    assert plist[1] == {"slug": "small"}  # the shared list is not modified
 
 
 def test_shm_and_guarantees_stay_within_limits(profiles):
@@ -71,9 +74,10 @@ async def test_local_hub_shows_the_same_menu_and_runs_only_local_profiles(profil
     assert "CPU (4 cores, 16 GB)" in form and "Voila app only" in form
     assert 'value="gpu" disabled>GPU (1 NVIDIA GPU, 8 cores, 64 GB) (facility cluster only)' in form
     opts = sp.options_from_form({"profile": ["voila"]})
-    await sp._run_apply_user_options(opts)           # what JupyterHub's User.spawn calls
+    await sp._run_apply_user_options(opts)  # what JupyterHub's User.spawn calls
     assert sp.default_url == "/voila/tree" and sp.environment["DAISY_PROFILE"] == "voila"
     from tornado.web import HTTPError
+
     with pytest.raises(HTTPError, match="HTTP 400.*facility's Kubernetes cluster"):
         await sp._run_apply_user_options({"profile": "gpu"})
     await sp._run_apply_user_options({})

@@ -14,10 +14,9 @@ import json
 import pytest
 from jupyterhub import orm
 from jupyterhub.user import User
-
 from kubespawner import spawner as ks_mod
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 pytestmark = pytest.mark.anyio
 
@@ -40,9 +39,9 @@ def config(values, tmp_path_factory, request):
 
 
 def _load_z2jh():
+    import importlib.util
     from pathlib import Path
 
-    import importlib.util
     path = Path(__file__).with_name("conftest.py")
     spec = importlib.util.spec_from_file_location("daisy_k8s_conftest", path)
     mod = importlib.util.module_from_spec(spec)
@@ -168,7 +167,7 @@ async def test_profile_pod_volumes_and_mounts(config, beamtime_user, profiles, s
         m = mounts[f"/data/proposals/{pid}"]
         assert m["readOnly"] is True and m["subPath"] == f"proposals/{pid}"
         assert vols[m["name"]]["persistentVolumeClaim"] == {"claimName": "daisy-data", "readOnly": True}
-    assert not any(k.startswith("/data/proposals/20251111") for k in mounts)   # bob's proposal
+    assert not any(k.startswith("/data/proposals/20251111") for k in mounts)  # bob's proposal
 
     # the Dask cluster spec of this profile is in the pod
     spec_path = f"/etc/daisy/dask/{p.dask_workers}.yaml"
@@ -179,7 +178,7 @@ async def test_profile_pod_volumes_and_mounts(config, beamtime_user, profiles, s
 async def test_profile_pod_environment_and_security(config, beamtime_user, profiles, slug, monkeypatch):
     from daisy_widgets.store.access import user_api_key, user_of_key
 
-    master = "5e" * 32                  # what the hub pod reads from its Secret (hub.extraEnv)
+    master = "5e" * 32  # what the hub pod reads from its Secret (hub.extraEnv)
     monkeypatch.setenv("DAISY_TILED_MASTER_KEY", master)
     p = profiles.profile(slug)
     pod = await pod_for(config, beamtime_user, slug)
@@ -202,7 +201,7 @@ async def test_profile_pod_environment_and_security(config, beamtime_user, profi
     assert sc["capabilities"] == {"drop": ["ALL"]}
     assert "privileged" not in sc or sc["privileged"] is False
     assert pod["spec"]["securityContext"]["fsGroup"] == 100
-    assert not pod["spec"].get("initContainers")        # no privileged iptables init container
+    assert not pod["spec"].get("initContainers")  # no privileged iptables init container
 
     args = container(pod)["args"]
     assert args[0] == "start-singleuser.py"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,9 @@ def docs():
 
 
 def _check():
-    spec = importlib.util.spec_from_file_location("daisy_k8s_conftest3", Path(__file__).with_name("conftest.py"))
+    spec = importlib.util.spec_from_file_location(
+        "daisy_k8s_conftest3", Path(__file__).with_name("conftest.py")
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.k8s_unknown_fields
@@ -82,11 +83,15 @@ def test_data_volume_read_only_and_catalog_in_postgres(docs, values):
     assert env["DAISY_CATALOG_URI"].startswith("postgresql+asyncpg://tiled:")
     # what users write back goes to a claim of the service's own, never to the data volume
     state = next(m for m in c["volumeMounts"] if m["mountPath"] == env["DAISY_STATE_DIR"])
-    claim = next(v for v in pod["volumes"] if v["name"] == state["name"])["persistentVolumeClaim"]["claimName"]
+    claim = next(v for v in pod["volumes"] if v["name"] == state["name"])["persistentVolumeClaim"][
+        "claimName"
+    ]
     assert f"PersistentVolumeClaim/{claim}" in docs and not state.get("readOnly")
     # postgres only reachable from the service
     pol = docs["NetworkPolicy/daisy-postgres"]["spec"]
-    assert pol["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "daisy-tiled"}}}]
+    assert pol["ingress"][0]["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "daisy-tiled"}}}
+    ]
 
 
 def test_user_pods_reach_the_service(docs, values):
@@ -122,16 +127,26 @@ def test_the_pods_command_runs_and_requires_the_key(docs, tmp_path):
         port = s.getsockname()[1]
     key = "0123456789abcdef" * 4
     env = {e["name"]: e.get("value") for e in c["env"]}
-    run_env = dict(os.environ, DAISY_TILED_API_KEY=key, DAISY_STATE_DIR=str(tmp_path / "state"),
-                   DAISY_CATALOG_URI=f"sqlite:///{tmp_path}/catalog.db")
+    run_env = dict(
+        os.environ,
+        DAISY_TILED_API_KEY=key,
+        DAISY_STATE_DIR=str(tmp_path / "state"),
+        DAISY_CATALOG_URI=f"sqlite:///{tmp_path}/catalog.db",
+    )
     assert set(env) == {"DAISY_TILED_API_KEY", "POSTGRES_PASSWORD", "DAISY_CATALOG_URI", "DAISY_STATE_DIR"}
-    args = [str(data) if a == "/data" else "127.0.0.1" if a == "0.0.0.0" else str(port) if a == "8000" else a
-            for a in c["args"]]
+    args = [
+        str(data) if a == "/data" else "127.0.0.1" if a == "0.0.0.0" else str(port) if a == "8000" else a
+        for a in c["args"]
+    ]
     assert args[0] == "daisy"
     log = tmp_path / "serve.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", *args[1:]], env=run_env,
-                                stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daisy_widgets.cli", *args[1:]],
+            env=run_env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

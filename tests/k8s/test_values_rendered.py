@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import yaml
-
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "hub_config" / "kubernetes"
@@ -14,8 +13,13 @@ K8S = REPO / "hub_config" / "kubernetes"
 
 def test_committed_files_equal_rendering(render):
     files = render.render_all()
-    assert set(files) >= {"values.yaml", "dask/daskcluster-cpu.yaml", "dask/daskcluster-gpu.yaml",
-                          "tiled/tiled.yaml", "dask/rbac.yaml"}
+    assert set(files) >= {
+        "values.yaml",
+        "dask/daskcluster-cpu.yaml",
+        "dask/daskcluster-gpu.yaml",
+        "tiled/tiled.yaml",
+        "dask/rbac.yaml",
+    }
     stale = [rel for rel, text in files.items() if (K8S / rel).read_text() != text]
     assert not stale, f"re-run hub_config/kubernetes/render_values.py: {stale}"
 
@@ -31,13 +35,19 @@ def test_check_mode_reports_a_stale_file(render, tmp_path, capsys):
 def test_site_options_change_images_and_names(render):
     files = render.render_all(registry="reg.facility.org/x", tag="9.9", release="beam")
     v = yaml.safe_load(files["values.yaml"])
-    assert v["singleuser"]["image"] == {"name": "reg.facility.org/x/daisy-singleuser", "tag": "9.9",
-                                        "pullPolicy": "IfNotPresent"}
+    assert v["singleuser"]["image"] == {
+        "name": "reg.facility.org/x/daisy-singleuser",
+        "tag": "9.9",
+        "pullPolicy": "IfNotPresent",
+    }
     gpu = next(p for p in v["singleuser"]["profileList"] if p["slug"] == "gpu")
     assert gpu["kubespawner_override"]["image"] == "reg.facility.org/x/daisy-singleuser-gpu:9.9"
-    assert v["hub"]["extraEnv"]["DAISY_TILED_MASTER_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "beam-tiled-api-key"
-    assert "DAISY_TILED_API_KEY" not in v["singleuser"]["extraEnv"]      # users get their own key (hub hook)
-    assert "reg.facility.org/x/daisy-singleuser:9.9" in files["tiled/tiled.yaml"]   # the service runs on it
+    assert (
+        v["hub"]["extraEnv"]["DAISY_TILED_MASTER_KEY"]["valueFrom"]["secretKeyRef"]["name"]
+        == "beam-tiled-api-key"
+    )
+    assert "DAISY_TILED_API_KEY" not in v["singleuser"]["extraEnv"]  # users get their own key (hub hook)
+    assert "reg.facility.org/x/daisy-singleuser:9.9" in files["tiled/tiled.yaml"]  # the service runs on it
     assert "beam-tiled-api-key" in files["tiled/tiled.yaml"]
 
 
@@ -46,8 +56,10 @@ def test_numbers_are_not_copied_into_other_sources(profiles):
     sizes = set()
     for p in profiles.PROFILES:
         sizes.add(f"{p.resources.memory_gb:g}G")
-    others = [REPO / "hub_config" / "kubernetes" / "hub_hooks.py",
-              REPO / "hub_config" / "kubernetes" / "render_values.py"]
+    others = [
+        REPO / "hub_config" / "kubernetes" / "hub_hooks.py",
+        REPO / "hub_config" / "kubernetes" / "render_values.py",
+    ]
     jh = REPO / "hub_config" / "jupyterhub_config.py"
     if jh.exists():
         others.append(jh)
@@ -61,7 +73,10 @@ def test_numbers_are_not_copied_into_other_sources(profiles):
 
 def test_display_names_match_the_issue(profiles):
     assert [p.display_name for p in profiles.PROFILES] == [
-        "CPU (4 cores, 16 GB)", "GPU (1 NVIDIA GPU, 8 cores, 64 GB)", "Voila app only"]
+        "CPU (4 cores, 16 GB)",
+        "GPU (1 NVIDIA GPU, 8 cores, 64 GB)",
+        "Voila app only",
+    ]
 
 
 def test_no_secret_values_in_rendered_files(render):

@@ -18,15 +18,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO.parent / "shared" / "k8s" / "z2jh-values.schema.yaml"
 
-pytestmark = pytest.mark.skipif(not SCHEMA.exists(),
-                                reason=f"chart schema not found at {SCHEMA} (../shared absent)")
+pytestmark = pytest.mark.skipif(
+    not SCHEMA.exists(), reason=f"chart schema not found at {SCHEMA} (../shared absent)"
+)
 
 
 def _drop_required(node):
     """Remove ``required`` from object schemas (``oneOf: [{required: [data]}, ...]`` choices stay)."""
     if isinstance(node, dict):
-        return {k: _drop_required(v) for k, v in node.items()
-                if not (k == "required" and "properties" in node)}
+        return {
+            k: _drop_required(v) for k, v in node.items() if not (k == "required" and "properties" in node)
+        }
     if isinstance(node, list):
         return [_drop_required(v) for v in node]
     return node

@@ -1,4 +1,5 @@
 """A real data service for the tests: ``daisy data serve`` on a free port over a small data folder."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("daisy_store_fixtures", Path(__file__).with_name("fixtures.py"))
+_spec = importlib.util.spec_from_file_location(
+    "daisy_store_fixtures", Path(__file__).with_name("fixtures.py")
+)
 fixtures = importlib.util.module_from_spec(_spec)
 sys.modules["daisy_store_fixtures"] = fixtures
 _spec.loader.exec_module(fixtures)
@@ -24,8 +27,18 @@ def free_port() -> int:
 
 
 class Service:
-    def __init__(self, url: str, key: str, state: Path, data: Path, arrays: dict, proc: subprocess.Popen, log: Path):
-        self.url, self.key, self.state, self.data, self.arrays, self.proc, self.log = url, key, state, data, arrays, proc, log
+    def __init__(
+        self, url: str, key: str, state: Path, data: Path, arrays: dict, proc: subprocess.Popen, log: Path
+    ):
+        self.url, self.key, self.state, self.data, self.arrays, self.proc, self.log = (
+            url,
+            key,
+            state,
+            data,
+            arrays,
+            proc,
+            log,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +53,12 @@ def service(tmp_path_factory):
     env.pop("DAISY_TILED_API_KEY", None)
     log = base / "serve.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)],
-                                env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/api"
     import httpx
 

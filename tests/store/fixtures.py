@@ -1,4 +1,5 @@
 """Small data folders in the missions' layouts, written here (HXMT Level-1 FITS, Data Exchange, NXtomo)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,7 @@ import numpy as np
 OBSERVATIONS = [
     ("Crab", "01", 83.63308, 22.0145, "2018-03-01T00:10:00", 3000, ("HE", "ME", "LE")),
     ("Crab", "02", 83.63308, 22.0145, "2018-03-02T12:00:00", 2000, ("HE",)),
-    ("CRAB offset", "03", 84.13, 22.0145, "2018-03-05T00:00:00", 1000, ("LE",)),     # 0.4636 deg from the Crab
+    ("CRAB offset", "03", 84.13, 22.0145, "2018-03-05T00:00:00", 1000, ("LE",)),  # 0.4636 deg from the Crab
     ("Vela X-1", "04", 135.52858, -40.55469, "2018-04-10T06:00:00", 5000, ("HE", "ME")),
     ("Cyg X-1", "05", 299.59032, 35.20161, "2019-01-01T00:00:00", 4000, ("HE", "ME", "LE")),
     ("Wrap East", "06", 359.9, 1.0, "2019-02-01T00:00:00", 1000, ("HE",)),
@@ -31,8 +32,17 @@ def obs_ids() -> dict[str, str]:
     return {f"{PROGRAM}{o[1]}": o[0] for o in OBSERVATIONS}
 
 
-def write_l1_exposure(root: Path, target: str, obs_id: str, ra: float, dec: float, start: str, duration: float,
-                      instruments: tuple[str, ...], seed: int = 0) -> Path:
+def write_l1_exposure(
+    root: Path,
+    target: str,
+    obs_id: str,
+    ra: float,
+    dec: float,
+    start: str,
+    duration: float,
+    instruments: tuple[str, ...],
+    seed: int = 0,
+) -> Path:
     """One exposure ``<root>/<ObsID>/<ExpID>-<date>-01-01/{HE,ME,LE,ACS,AUX}/HXMT_<ExpID>_<kind>_FFFFFF_V1_L1P.FITS``."""
     from astropy.io import fits
     from astropy.time import Time, TimeDelta
@@ -45,18 +55,33 @@ def write_l1_exposure(root: Path, target: str, obs_id: str, ra: float, dec: floa
     kinds = [f"{i}-Evt" for i in instruments] + ["Att", "Orbit", "EHK"]
     for kind in kinds:
         hdr = fits.Header()
-        for k, v in (("TELESCOP", "HXMT"), ("OBJECT", target), ("RA_OBJ", ra), ("DEC_OBJ", dec), ("OBS_ID", obs_id),
-                     ("EXP_ID", exp_id), ("DATE-OBS", start), ("DATE-END", end), ("TSTART", t0),
-                     ("TSTOP", t0 + duration), ("EXPOSURE", float(duration)), ("DATA_VER", "V1"),
-                     ("INSTLIST", ",".join(instruments))):
+        for k, v in (
+            ("TELESCOP", "HXMT"),
+            ("OBJECT", target),
+            ("RA_OBJ", ra),
+            ("DEC_OBJ", dec),
+            ("OBS_ID", obs_id),
+            ("EXP_ID", exp_id),
+            ("DATE-OBS", start),
+            ("DATE-END", end),
+            ("TSTART", t0),
+            ("TSTOP", t0 + duration),
+            ("EXPOSURE", float(duration)),
+            ("DATA_VER", "V1"),
+            ("INSTLIST", ",".join(instruments)),
+        ):
             hdr[k] = v
         n = 64
-        cols = [fits.Column("Time", "D", array=np.sort(t0 + rng.uniform(0, duration, n))),
-                fits.Column("Channel", "I", array=rng.integers(0, 256, n).astype(np.int16))]
+        cols = [
+            fits.Column("Time", "D", array=np.sort(t0 + rng.uniform(0, duration, n))),
+            fits.Column("Channel", "I", array=rng.integers(0, 256, n).astype(np.int16)),
+        ]
         table = fits.BinTableHDU.from_columns(cols, name="Events" if kind.endswith("Evt") else kind.upper())
         d = folder / FOLDERS[kind]
         d.mkdir(parents=True, exist_ok=True)
-        fits.HDUList([fits.PrimaryHDU(header=hdr), table]).writeto(d / f"HXMT_{exp_id}_{kind}_FFFFFF_V1_L1P.FITS")
+        fits.HDUList([fits.PrimaryHDU(header=hdr), table]).writeto(
+            d / f"HXMT_{exp_id}_{kind}_FFFFFF_V1_L1P.FITS"
+        )
     return folder
 
 
@@ -86,7 +111,9 @@ def write_nx_scan(path: Path, shape=(30, 5, 24), seed: int = 2) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     proj = rng.uniform(100, 1000, shape).astype(np.float32)
-    frames = np.concatenate([np.full((2,) + shape[1:], 5, np.float32), np.full((2,) + shape[1:], 1500, np.float32), proj])
+    frames = np.concatenate(
+        [np.full((2,) + shape[1:], 5, np.float32), np.full((2,) + shape[1:], 1500, np.float32), proj]
+    )
     keys = np.array([2, 2, 1, 1] + [0] * shape[0], np.int8)
     ang = np.concatenate([[0, 0, 0, 0], np.linspace(0, 180, shape[0], endpoint=False)])
     with h5py.File(path, "w") as f:

@@ -1,4 +1,5 @@
 """The service requires its API key: anonymous and wrong-key requests are refused; bad queries don't crash it."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ def test_key_file_is_private_and_not_in_the_repository(service):
     assert ignored.returncode == 0  # the default state folder .daisy/ is git-ignored
 
 
-@pytest.mark.parametrize("path", ["/api/v1/metadata/hxmt", "/api/v1/search/hxmt",
-                                  "/api/v1/array/full/tomography/dx_scan/exchange/data"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/metadata/hxmt", "/api/v1/search/hxmt", "/api/v1/array/full/tomography/dx_scan/exchange/data"],
+)
 def test_anonymous_and_wrong_key_requests_are_refused(service, path):
     base = service.url.removesuffix("/api")
     assert httpx.get(base + path).status_code == 401
@@ -43,11 +46,16 @@ def test_client_without_or_with_wrong_key_gets_a_plain_error(service, monkeypatc
 def test_malformed_queries_get_a_clear_error_and_the_service_lives_on(service):
     base = service.url.removesuffix("/api")
     h = {"Authorization": "Apikey " + service.key}
-    for params in ({"filter[comparison][condition][operator]": "gt", "filter[comparison][condition][key]": "ra"},
-                   {"filter[comparison][condition][operator]": "between", "filter[comparison][condition][key]": "ra",
-                    "filter[comparison][condition][value]": "1"},
-                   {"filter[like][condition][key]": "target_lc", "filter[like][condition][pattern]": "{not json"},
-                   {"page[offset]": "-5"}):
+    for params in (
+        {"filter[comparison][condition][operator]": "gt", "filter[comparison][condition][key]": "ra"},
+        {
+            "filter[comparison][condition][operator]": "between",
+            "filter[comparison][condition][key]": "ra",
+            "filter[comparison][condition][value]": "1",
+        },
+        {"filter[like][condition][key]": "target_lc", "filter[like][condition][pattern]": "{not json"},
+        {"page[offset]": "-5"},
+    ):
         r = httpx.get(base + "/api/v1/search/hxmt", params=params, headers=h)
         assert 400 <= r.status_code < 500, (params, r.status_code, r.text[:300])
         assert r.json().get("detail")

@@ -1,4 +1,5 @@
 """fetch_observation / open_observation: files into the cache with checksums, cached copy reused or repaired."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,13 +33,13 @@ def test_cached_copy_is_reused_and_a_damaged_one_replaced(env):
     folder = fetch_observation(EXP)
     evt = next(folder.rglob("*HE-Evt*"))
     ino = evt.stat().st_ino
-    assert fetch_observation(EXP) == folder and evt.stat().st_ino == ino     # verified copy reused
+    assert fetch_observation(EXP) == folder and evt.stat().st_ino == ino  # verified copy reused
     good = sha(evt)
     data = bytearray(evt.read_bytes())
-    data[-10] ^= 0xFF                                                        # same size, one byte flipped
+    data[-10] ^= 0xFF  # same size, one byte flipped
     evt.write_bytes(bytes(data))
     assert fetch_observation(EXP) == folder
-    assert sha(evt) == good                                                  # re-downloaded and verified
+    assert sha(evt) == good  # re-downloaded and verified
 
 
 def test_checksum_mismatch_is_refused(env, monkeypatch):
@@ -55,7 +56,9 @@ def test_open_observation_same_object_local_and_remote(env):
     local = open_observation(next((env.data / "hxmt").rglob(f"{EXP}-*")))
     assert type(remote) is type(local)
     assert remote.metadata == local.metadata
-    assert sorted(remote.files) == sorted(local.files) == ["Att", "EHK", "HE-Evt", "LE-Evt", "ME-Evt", "Orbit"]
+    assert (
+        sorted(remote.files) == sorted(local.files) == ["Att", "EHK", "HE-Evt", "LE-Evt", "ME-Evt", "Orbit"]
+    )
     assert remote.instruments == ["HE", "ME", "LE"] and remote.exp_id == EXP
     assert remote.source == f"hxmt/{EXP}" and local.source == "local"
     assert remote.metadata["target"] == "Crab" and remote.metadata["ra"] == pytest.approx(83.63308)

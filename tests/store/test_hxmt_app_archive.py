@@ -1,4 +1,5 @@
 """The HXMT app's archive (``ServiceArchive``) over the real service: search rows and a fetched exposure the pipeline reads."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """What the HXMT simulator and the tomography phantom write is indexed with the right metadata."""
+
 from __future__ import annotations
 
 import pytest

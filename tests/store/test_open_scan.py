@@ -1,4 +1,5 @@
 """open_scan: a service entry gives the same object as the local file; slices read only what they touch."""
+
 from __future__ import annotations
 
 import h5py
@@ -58,9 +59,9 @@ def test_slice_requests_only_its_region(env, monkeypatch):
     assert scan.projections.chunks[0] == (8,) * 6
     monkeypatch.setattr(RemoteArray, "__getitem__", spy)
     a = scan.projections[9:11, 1].compute()
-    assert asked == [(slice(9, 11, None), 1, slice(0, 40, None))]      # the region, not the block
+    assert asked == [(slice(9, 11, None), 1, slice(0, 40, None))]  # the region, not the block
     asked.clear()
-    b = scan.projections[:, 2, 5:9].compute()                          # a sinogram row: one small request per block
+    b = scan.projections[:, 2, 5:9].compute()  # a sinogram row: one small request per block
     assert len(asked) == 6 and all(k[1] == 2 and k[2] == slice(5, 9, None) for k in asked)
     with h5py.File(env.data / "tomography" / "dx_scan.h5", "r") as f:
         np.testing.assert_array_equal(a, f["/exchange/data"][9:11, 1])

@@ -1,4 +1,5 @@
 """The tomography app's Open stage lists and opens the scans of the real data service."""
+
 from __future__ import annotations
 
 import pickle
@@ -12,7 +13,9 @@ def app(env, tmp_path):
     pytest.importorskip("ipywidgets")
     from daisy_widgets.tomography.app import TomographyApp
 
-    a = TomographyApp(data_dir=tmp_path, results_dir=tmp_path / "results", engine="inprocess", open_default=False)
+    a = TomographyApp(
+        data_dir=tmp_path, results_dir=tmp_path / "results", engine="inprocess", open_default=False
+    )
     assert a.wait_idle(60)
     return a
 
@@ -23,7 +26,7 @@ def test_service_scans_are_listed_and_open_like_files(app, env):
     assert any("48 × 6 × 40" in label for label, _ in app.service_list.options)
     scan = app.open_from_service("dx_scan")
     assert scan is not None and app.scan is scan and scan.shape == (48, 6, 40)
-    assert "limestone core" in app.metadata.value and "30" in app.metadata.value      # sample name, energy (keV)
+    assert "limestone core" in app.metadata.value and "30" in app.metadata.value  # sample name, energy (keV)
     # read from the service, block by block: the values of the file
     np.testing.assert_array_equal(np.asarray(scan.projections[:, 2].compute()), env.arrays["dx"][:, 2])
     # the lazy arrays travel to Dask workers (pickled) and read there
@@ -41,5 +44,5 @@ def test_service_down_is_a_message_and_the_app_stays_usable(app, env, tmp_path):
     app.service_url = dead
     assert app.list_service_scans() == []
     assert app.errors and "127.0.0.1" in app.message.value
-    app.service_url = env.url                      # the service is back: the same buttons work
+    app.service_url = env.url  # the service is back: the same buttons work
     assert app.open_from_service("nx_scan") is not None and app.scan.shape == (30, 5, 24)

@@ -1,4 +1,5 @@
 """Results written back into the user's own area of the service, with metadata, and read again."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,7 @@ def test_volume_round_trip(env):
     node = connect()["users"]["alice"]["recon_dx"]
     np.testing.assert_array_equal(node.read().compute(), vol)
     assert dict(node.metadata)["algorithm"] == "fbp" and dict(node.metadata)["center"] == 19.5
-    write_volume(vol * 2, "recon_dx", {"algorithm": "sirt"})                 # overwrite keeps one entry
+    write_volume(vol * 2, "recon_dx", {"algorithm": "sirt"})  # overwrite keeps one entry
     node = connect()["users"]["alice"]["recon_dx"]
     np.testing.assert_array_equal(node.read().compute(), vol * 2)
 

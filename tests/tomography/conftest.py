@@ -1,4 +1,5 @@
 """Shared fixtures of the tomography tests: phantom sinograms, a sample scan file, tooth.h5."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,9 @@ def sample_scan(tmp_path_factory) -> Path:
     """A small Data Exchange scan with noise, zingers, rings and a 3.5 px axis offset."""
     from daisy_widgets.tomography.phantom import write_sample_scan
 
-    return write_sample_scan(tmp_path_factory.mktemp("scan") / "sample.h5", size=128, n_angles=180, height=8, seed=1)
+    return write_sample_scan(
+        tmp_path_factory.mktemp("scan") / "sample.h5", size=128, n_angles=180, height=8, seed=1
+    )
 
 
 def rmse_in_circle(img: np.ndarray, truth: np.ndarray, ratio: float = 0.95) -> float:

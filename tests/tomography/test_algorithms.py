@@ -1,4 +1,5 @@
 """The tomography steps as registered algorithms, run as a workflow on both engines."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,16 @@ from daisy_widgets.core.errors import ValidationError
 from daisy_widgets.core.registry import get_algorithm
 from daisy_widgets.tomography.algorithms import ALGORITHMS
 
-NAMES = ["tomo.normalize", "tomo.remove_zingers", "tomo.minus_log", "tomo.phase_retrieval", "tomo.remove_stripes",
-         "tomo.find_center", "tomo.align", "tomo.reconstruct"]
+NAMES = [
+    "tomo.normalize",
+    "tomo.remove_zingers",
+    "tomo.minus_log",
+    "tomo.phase_retrieval",
+    "tomo.remove_stripes",
+    "tomo.find_center",
+    "tomo.align",
+    "tomo.reconstruct",
+]
 
 
 def test_registered_with_documented_params():
@@ -70,9 +79,10 @@ def test_chain_as_workflow(engine, sample_scan, tmp_path):
     assert recon.shape == (8, 128, 128) and recon.dtype == np.float32
     assert abs(center - scan.metadata["true_center"]) < 0.5
     assert events and events[-1].fraction == pytest.approx(1.0)
-    assert any(ev.chunks_total == 3 for ev in events)   # 8 rows in blocks of 3
+    assert any(ev.chunks_total == 3 for ev in events)  # 8 rows in blocks of 3
     # the reconstruction is the phantom (attenuation per pixel)
     from daisy_widgets.tomography.phantom import phantom_slices
+
     from .conftest import rmse_in_circle
 
     truth = phantom_slices(128, rows=[4], height=8, mu_max=scan.metadata["mu_max"])[0]

@@ -1,5 +1,6 @@
 """Bad input files and arguments: each error names the file, the field and what was expected;
 an output file is never left half-written."""
+
 from __future__ import annotations
 
 import shutil
@@ -50,7 +51,7 @@ def test_nan_in_projections_and_flats(good, tmp_path):
     proj = sc.projections.copy()
     proj[5, 1, 7] = np.nan
     _rewrite(p, "/exchange/data", proj)
-    scan = io.read_scan(p)                      # lazy: projections are checked when read
+    scan = io.read_scan(p)  # lazy: projections are checked when read
     with pytest.raises(InputFileError) as e:
         scan.block()
     assert e.value.field == "/exchange/data" and "finite" in e.value.expected

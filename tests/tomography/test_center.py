@@ -1,4 +1,5 @@
 """Rotation centre: >= 2 independent methods, sub-pixel, on the phantom and on tooth.h5."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Data Exchange and NXtomo reading (lazy), result writing, TIFF export, the real tooth scan."""
+
 from __future__ import annotations
 
 import h5py
@@ -12,7 +13,7 @@ from daisy_widgets.tomography.phantom import simulate_scan
 def test_data_exchange_is_lazy_and_complete(sample_scan):
     scan = io.read_scan(sample_scan)
     assert hasattr(scan.projections, "dask"), "projections must be a dask array over the HDF5 chunks"
-    assert scan.projections.chunksize[0] == 32      # the file's chunks (angles)
+    assert scan.projections.chunksize[0] == 32  # the file's chunks (angles)
     assert scan.shape == (180, 8, 128)
     assert scan.flats.shape == (10, 8, 128) and scan.darks.shape == (5, 8, 128)
     assert scan.theta[0] == 0.0 and scan.theta[-1] == pytest.approx(179.0)
@@ -25,8 +26,15 @@ def test_data_exchange_is_lazy_and_complete(sample_scan):
 def test_nxtomo_with_flats_before_and_after(tmp_path):
     sc = simulate_scan(size=32, height=4, n_angles=20, seed=0)
     after = sc.flats * 0.9
-    p = io.write_nxtomo(tmp_path / "nx.h5", sc.projections, sc.flats, sc.darks, sc.theta_deg, flats_after=after,
-                        sample_name="phantom")
+    p = io.write_nxtomo(
+        tmp_path / "nx.h5",
+        sc.projections,
+        sc.flats,
+        sc.darks,
+        sc.theta_deg,
+        flats_after=after,
+        sample_name="phantom",
+    )
     scan = io.read_scan(p)
     assert scan.shape == sc.projections.shape
     np.testing.assert_allclose(scan.theta, sc.theta_deg)
@@ -40,8 +48,13 @@ def test_nxtomo_with_flats_before_and_after(tmp_path):
 def test_write_recon_attributes_and_tiff(tmp_path):
     tifffile = pytest.importorskip("tifffile")
     vol = np.random.default_rng(0).random((3, 16, 16)).astype(np.float64)
-    out = io.write_recon(tmp_path / "r.h5", vol, params={"algorithm": "fbp", "center": 7.5, "filter": "ramp"},
-                         input_path="/data/in.h5", first_slice=10)
+    out = io.write_recon(
+        tmp_path / "r.h5",
+        vol,
+        params={"algorithm": "fbp", "center": 7.5, "filter": "ramp"},
+        input_path="/data/in.h5",
+        first_slice=10,
+    )
     data, attrs = io.read_recon(out)
     assert data.dtype == np.float32 and data.shape == (3, 16, 16)
     np.testing.assert_allclose(data, vol.astype(np.float32))

@@ -1,12 +1,18 @@
 """The synthetic scan: exact projections, each effect on/off and seeded, Data Exchange output."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from daisy_widgets.tomography import io
-from daisy_widgets.tomography.phantom import (ScanOptions, phantom_slices, project_phantom, simulate_scan,
-                                              write_sample_scan)
+from daisy_widgets.tomography.phantom import (
+    ScanOptions,
+    phantom_slices,
+    project_phantom,
+    simulate_scan,
+    write_sample_scan,
+)
 
 
 def test_analytic_projection_matches_numerical_projection():
@@ -30,7 +36,7 @@ def test_line_integral_by_quadrature():
     """One ray, integrated numerically through the ellipses' definition, equals the analytic value (px units)."""
     from daisy_widgets.tomography.phantom import SHEPP_LOGAN_3D
 
-    n, theta, u = 201, 0.3, 117.0                   # centre 100: s = 17 px
+    n, theta, u = 201, 0.3, 117.0  # centre 100: s = 17 px
     s = (u - 100.0) / (n / 2)
     t = np.linspace(-1.5, 1.5, 600001)
     x, y = s * np.cos(theta) - t * np.sin(theta), s * np.sin(theta) + t * np.cos(theta)

@@ -1,4 +1,5 @@
 """Normalisation, minus-log, zingers, stripes, Paganin, display windowing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,14 +60,16 @@ def test_stripe_removal_reduces_ring_artefacts(method):
 def test_sorting_matches_algotom():
     algotom = pytest.importorskip("algotom.prep.removal", reason="algotom (peer) not installed")
     s = np.random.default_rng(3).random((60, 50)).astype(np.float32)
-    np.testing.assert_allclose(pp.remove_stripes_sorting(s, 7), algotom.remove_stripe_based_sorting(s, 7), atol=1e-6)
+    np.testing.assert_allclose(
+        pp.remove_stripes_sorting(s, 7), algotom.remove_stripe_based_sorting(s, 7), atol=1e-6
+    )
 
 
 def test_paganin_is_a_low_pass_that_keeps_flat_regions():
     t = np.full((64, 64), 0.5, np.float32)
     t[30:34, 30:34] = 0.45
     out = pp.paganin(t, pixel_size=5e-6, distance=0.1, energy=20.0, delta_beta=500)
-    assert out[5, 5] == pytest.approx(np.log(2), rel=1e-3)          # uniform region: -ln(0.5)
+    assert out[5, 5] == pytest.approx(np.log(2), rel=1e-3)  # uniform region: -ln(0.5)
     # the small feature is spread out: lower peak, same integrated intensity deficit
     raw = -np.log(t)
     assert out[31, 31] < raw[31, 31] - 0.01

@@ -1,4 +1,5 @@
 """Reconstruction accuracy against the phantom and against ASTRA; conventions; iterative methods."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,11 +52,18 @@ def test_output_is_attenuation_per_pixel(phantom256):
         rec = reconstruct(sino, theta, algorithm=algorithm, filter="hann")
         n = 256
         # uniform regions: the brain (0.2), the right ventricle (0.0), the skull (1.0)
-        for rows, cols, value in (((144, 152), (128, 136), 0.2), ((112, 120), (164, 172), 0.0),
-                                  ((54, 62), (122, 130), 0.3), ((12, 16), (112, 116), 1.0)):
+        for rows, cols, value in (
+            ((144, 152), (128, 136), 0.2),
+            ((112, 120), (164, 172), 0.0),
+            ((54, 62), (122, 130), 0.3),
+            ((12, 16), (112, 116), 1.0),
+        ):
             region = (slice(*rows), slice(*cols))
             assert np.allclose(truth[region], value)
-            assert rec[region].mean() == pytest.approx(value, abs=0.02 if value < 1 else 0.06), (algorithm, value)
+            assert rec[region].mean() == pytest.approx(value, abs=0.02 if value < 1 else 0.06), (
+                algorithm,
+                value,
+            )
         assert rec.dtype == np.float32 and rec.shape == (n, n)
 
 
@@ -88,7 +96,7 @@ def test_every_filter(name, phantom256):
 def test_smoothing_filters_reduce_noise(phantom256):
     sino, theta, truth = phantom256
     noisy = sino + np.random.default_rng(0).normal(0, 2.0, sino.shape).astype(np.float32)
-    region = (slice(144, 152), slice(128, 136))          # uniform (0.2) in the phantom
+    region = (slice(144, 152), slice(128, 136))  # uniform (0.2) in the phantom
     std = {f: float(reconstruct(noisy, theta, filter=f)[region].std()) for f in FILTERS}
     assert std["shepp-logan"] < std["ramp"]
     assert std["hann"] < 0.8 * std["ramp"] and std["hamming"] < 0.8 * std["ramp"]

@@ -1,4 +1,5 @@
 """Fixtures of the tomography app tests: small phantom scans and bad files, written once per session."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,7 +18,9 @@ SIZE, ANGLES, ROWS, OFFSET = 96, 90, 6, 3.5
 def data_dir(tmp_path_factory) -> Path:
     """A data folder with a phantom scan (rings, zingers, noise, axis offset 3.5 px) and a few bad files."""
     d = tmp_path_factory.mktemp("data")
-    write_sample_scan(d / "tomo_sample.h5", size=SIZE, n_angles=ANGLES, height=ROWS, center_offset=OFFSET, seed=1)
+    write_sample_scan(
+        d / "tomo_sample.h5", size=SIZE, n_angles=ANGLES, height=ROWS, center_offset=OFFSET, seed=1
+    )
     bad = d / "bad"
     bad.mkdir()
     (bad / "empty.h5").write_bytes(b"")
@@ -48,8 +51,12 @@ def app(data_dir, tmp_path):
     """A fresh app on the phantom (Dask engine on threads, for speed; the browser test uses processes)."""
     from daisy_widgets.tomography.app import TomographyApp
 
-    a = TomographyApp(data_dir=data_dir, results_dir=tmp_path / "results", engine_kw={"processes": False},
-                      preview_delay=0.05)
+    a = TomographyApp(
+        data_dir=data_dir,
+        results_dir=tmp_path / "results",
+        engine_kw={"processes": False},
+        preview_delay=0.05,
+    )
     yield a
     a.preview_runner.cancel()
     a.wait_idle(60)

@@ -1,4 +1,5 @@
 """Stage 4: automatic centre (value and method), a sweep of trial reconstructions to click, a refine slider."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,11 +23,11 @@ def test_sweep_thumbnails_click_and_refine(app, true_center):
     assert [t["center"] for t in trials] == list(np.arange(-4, 3) + true_center)
     assert len(app.sweep_box.children) == 7
     best = int(np.argmax([t["sharpness"] for t in trials]))
-    assert abs(trials[best]["center"] - true_center) <= 1.0     # the sharpest trial is at the true axis
-    app.sweep_box.children[best].children[1].click()            # click its button
+    assert abs(trials[best]["center"] - true_center) <= 1.0  # the sharpest trial is at the true axis
+    app.sweep_box.children[best].children[1].click()  # click its button
     app.wait_idle(60)
     assert app.center == trials[best]["center"] and app.center_method == "picked from the sweep"
-    app.center_slider.value = trials[best]["center"] + 0.25     # refine
+    app.center_slider.value = trials[best]["center"] + 0.25  # refine
     assert app.center_method == "refined by hand"
     app.preview_runner.wait(60)
     assert f"centre {trials[best]['center'] + 0.25:.2f} px" in app.preview_status.value

@@ -5,6 +5,7 @@ views and a non-blank 3-D canvas, save, and check the saved values against the l
 directly. A bad file shows an error in words and the app works afterwards. No horizontal scroll,
 no console error, no request leaving the machine. Screenshots of each stage in test-artifacts/.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,8 +36,11 @@ def _tab(page, title: str) -> None:
 
 
 def _wait_text(page, selector: str, js_test: str, timeout: int = 180_000) -> None:
-    page.wait_for_function(f"(el) => {{ const t = el.innerText; return {js_test}; }}",
-                           arg=page.locator(selector).first.element_handle(), timeout=timeout)
+    page.wait_for_function(
+        f"(el) => {{ const t = el.innerText; return {js_test}; }}",
+        arg=page.locator(selector).first.element_handle(),
+        timeout=timeout,
+    )
 
 
 def test_tomography_app_in_the_browser(hub_page, e2e_harness, tmp_path):
@@ -48,7 +52,7 @@ def test_tomography_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     hub = hub_page.hub
     sample = next(hub.data_dir.rglob("tomo*.h5"))
     broken = sample.parent / "broken_scan.h5"
-    broken.write_bytes(sample.read_bytes()[:2000])                 # a truncated copy
+    broken.write_bytes(sample.read_bytes()[:2000])  # a truncated copy
     page = hub_page("tomo")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(hub.app_url("tomo", "tomography"))
@@ -100,7 +104,9 @@ def test_tomography_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     page.locator(".daisy-tomo-recon").click()
     status = ".daisy-tomo-recon-job .daisy-job-status"
     _wait_text(page, status, "['done', 'failed', 'cancelled'].includes(t.trim())", timeout=300_000)
-    assert page.locator(status).inner_text().strip() == "done", page.locator(".daisy-tomo-message").inner_text()
+    assert page.locator(status).inner_text().strip() == "done", page.locator(
+        ".daisy-tomo-message"
+    ).inner_text()
     h.screenshot(page, "tomo-7-reconstruct")
 
     # 8. result: three non-blank slice views and a non-blank WebGL canvas
@@ -128,10 +134,12 @@ def test_tomography_app_in_the_browser(hub_page, e2e_harness, tmp_path):
     scan = read_scan(sample)
     rows = slice(*map(int, attrs["slices"].split(":")))
     b = scan.block(rows)
-    sino = P.remove_stripes(P.minus_log(P.normalize(b["projections"], b["flats"], b["darks"])).transpose(1, 0, 2),
-                            "sorting")
-    ref = reconstruct(np.ascontiguousarray(sino), scan.theta_rad, float(attrs["center"]), "fbp",
-                      str(attrs["filter"]))
+    sino = P.remove_stripes(
+        P.minus_log(P.normalize(b["projections"], b["flats"], b["darks"])).transpose(1, 0, 2), "sorting"
+    )
+    ref = reconstruct(
+        np.ascontiguousarray(sino), scan.theta_rad, float(attrs["center"]), "fbp", str(attrs["filter"])
+    )
     assert vol.shape == ref.shape
     np.testing.assert_allclose(vol, ref, rtol=1e-4, atol=1e-5)
 

@@ -1,4 +1,5 @@
 """Stage 5: motion correction on request, before/after sinograms and the estimated shifts plotted."""
+
 from __future__ import annotations
 
 import h5py
@@ -11,8 +12,18 @@ from daisy_widgets.tomography.phantom import write_sample_scan
 @pytest.fixture(scope="module")
 def jitter_scan(tmp_path_factory):
     d = tmp_path_factory.mktemp("jitter")
-    p = write_sample_scan(d / "tomo_jitter.h5", size=64, n_angles=60, height=8, center_offset=0.0, seed=3,
-                          noise=False, zingers=False, rings=False, jitter=1.5)
+    p = write_sample_scan(
+        d / "tomo_jitter.h5",
+        size=64,
+        n_angles=60,
+        height=8,
+        center_offset=0.0,
+        seed=3,
+        noise=False,
+        zingers=False,
+        rings=False,
+        jitter=1.5,
+    )
     return p
 
 
@@ -20,8 +31,9 @@ def test_motion_estimate_reduces_the_error(data_dir, tmp_path, jitter_scan):
     from daisy_widgets.tomography.app import TomographyApp
     from daisy_widgets.tomography.phantom import ScanOptions, simulate_scan
 
-    app = TomographyApp(data_dir=jitter_scan.parent, results_dir=tmp_path, engine_kw={"processes": False},
-                        preview_delay=0.05)
+    app = TomographyApp(
+        data_dir=jitter_scan.parent, results_dir=tmp_path, engine_kw={"processes": False}, preview_delay=0.05
+    )
     assert app.scan.path == str(jitter_scan)
     app.motion_form.set_values({"iterations": 8, "vertical": False})
     app.motion_rows.value = 4
@@ -30,8 +42,9 @@ def test_motion_estimate_reduces_the_error(data_dir, tmp_path, jitter_scan):
     est = app.shifts
     assert est.shape == (60, 2)
     # ground truth: the same seeded jitter, with the unobservable parts (mean, a cos + b sin) removed
-    truth = simulate_scan(ScanOptions(size=64, height=8, n_angles=60, seed=3, flux=0, zingers=0, ring_pixels=0,
-                                      jitter=1.5)).shifts[:, 1]
+    truth = simulate_scan(
+        ScanOptions(size=64, height=8, n_angles=60, seed=3, flux=0, zingers=0, ring_pixels=0, jitter=1.5)
+    ).shifts[:, 1]
     th = app.scan.theta_rad
     basis = np.stack([np.ones_like(th), np.cos(th), np.sin(th)], axis=1)
     truth = truth - basis @ np.linalg.lstsq(basis, truth, rcond=None)[0]

@@ -1,4 +1,5 @@
 """Stage 3: preprocessing steps toggled and parameterised by the generated forms, before/after shown."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,10 +53,13 @@ def test_phase_retrieval_uses_neighbouring_rows(app):
 
 def test_invalid_form_value_is_reported_and_app_recovers(app):
     app.set_preprocessing(zingers=True)
-    app.forms["zingers"].fields["threshold"].value = -3.0     # below the declared minimum
+    app.forms["zingers"].fields["threshold"].value = -3.0  # below the declared minimum
     assert "daisy-tomo-error" in app.message._dom_classes
     assert "threshold" in app.message.value
-    assert "threshold" in app.forms["zingers"].errors["threshold"].value or app.forms["zingers"].errors["threshold"].value
+    assert (
+        "threshold" in app.forms["zingers"].errors["threshold"].value
+        or app.forms["zingers"].errors["threshold"].value
+    )
     app.forms["zingers"].fields["threshold"].value = 0.1
     app.update_preview(wait=True)
     assert app.preview_status.value.startswith("row")

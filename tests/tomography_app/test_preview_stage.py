@@ -1,4 +1,5 @@
 """Stage 6: the one-slice preview is debounced, computed in the background, and stale requests are dropped."""
+
 from __future__ import annotations
 
 import time
@@ -23,30 +24,30 @@ def test_rapid_changes_deliver_only_the_latest_and_do_not_block(app):
     app.preview_runner.wait(60)
     done_before = app.preview_runner.completed
     t0 = time.monotonic()
-    for c in np.arange(45.0, 52.0, 0.5):                      # a slider dragged through 14 values
+    for c in np.arange(45.0, 52.0, 0.5):  # a slider dragged through 14 values
         app.center_slider.value = float(c)
-    assert time.monotonic() - t0 < 3.0                       # the calls return at once: nothing computed inline
+    assert time.monotonic() - t0 < 3.0  # the calls return at once: nothing computed inline
     assert app.preview_runner.wait(60)
-    assert app.preview_runner.completed == done_before + 1   # one answer, for the last value
+    assert app.preview_runner.completed == done_before + 1  # one answer, for the last value
     assert "centre 51.50 px" in app.preview_status.value
     ref = reconstruct(app.sinogram(app.preview_row.value), app.scan.theta_rad, 51.5)
     np.testing.assert_allclose(app.preview_image, ref, rtol=1e-5, atol=1e-6)
 
 
 def test_running_preview_is_cancelled_by_a_newer_one(app):
-    app.algorithm.value = "sirt"                              # a slow preview
+    app.algorithm.value = "sirt"  # a slow preview
     app.iterations.value = 400
     app.preview_runner.wait(60)
     app.preview_runner.delay = 0.0
     stale0 = app.preview_runner.stale
     app.update_preview()
-    time.sleep(0.3)                                           # it is running now
-    app.algorithm.value = "fbp"                               # newer request
+    time.sleep(0.3)  # it is running now
+    app.algorithm.value = "fbp"  # newer request
     t0 = time.monotonic()
     assert app.preview_runner.wait(120)
     while app.preview_runner.stale == stale0 and time.monotonic() - t0 < 10:
         time.sleep(0.05)
-    assert app.preview_runner.stale > stale0                  # the SIRT run stopped at its next iteration
+    assert app.preview_runner.stale > stale0  # the SIRT run stopped at its next iteration
     assert "fbp" in app.preview_status.value
 
 

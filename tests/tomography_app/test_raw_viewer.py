@@ -1,4 +1,5 @@
 """Stage 2: projections / flats / darks with a slider, sinogram of a chosen row, zoom, contrast."""
+
 from __future__ import annotations
 
 import h5py
@@ -36,7 +37,7 @@ def test_contrast_window_is_the_percentiles_and_follows_frames(app):
     c.set_percentiles(5, 95)
     lo, hi = np.percentile(v.image, [5, 95])
     assert np.allclose(v.window, (lo, hi), rtol=1e-5)
-    v.slider.value = 40                                     # a new frame: same percentiles, new values
+    v.slider.value = 40  # a new frame: same percentiles, new values
     lo2, hi2 = np.percentile(v.image, [5, 95])
     assert np.allclose(v.window, (lo2, hi2), rtol=1e-5)
     c.auto_button.click()
@@ -46,6 +47,6 @@ def test_contrast_window_is_the_percentiles_and_follows_frames(app):
 def test_zoom_reset_restores_full_extent(app):
     v = app.raw_view
     h, w = v.image.shape
-    v.xs.min, v.xs.max = 10.0, 20.0                         # what a wheel zoom does to the scales
+    v.xs.min, v.xs.max = 10.0, 20.0  # what a wheel zoom does to the scales
     v.reset_button.click()
     assert (v.xs.min, v.xs.max) == (-0.5, w - 0.5) and (v.ys.min, v.ys.max) == (-0.5, h - 0.5)

@@ -1,4 +1,5 @@
 """Stage 7: the volume runs as a workflow on the Dask engine, with progress, ETA and Cancel."""
+
 from __future__ import annotations
 
 import time
@@ -42,7 +43,7 @@ def test_cancel_keeps_the_previous_result(app):
     previous = app.volume.copy()
     app.slices.value = (0, 5)
     app.recon_algorithm.value = "sirt"
-    app.iterations.value = 3000                                # long enough to cancel
+    app.iterations.value = 3000  # long enough to cancel
     t = app.reconstruct_volume()
     t0 = time.monotonic()
     while app.recon_job.last_event is None and time.monotonic() - t0 < 30:
@@ -89,7 +90,7 @@ def test_volume_too_big_for_memory_is_refused_before_it_starts(app, monkeypatch)
     assert volume_bytes(2, 90, 96) == 2 * (3 * 90 * 96 + 96 * 96) * 4
     with pytest.raises(MemoryError, match="choose at most 3 slices"):
         check_memory(10, 90, 96, "dask", available=int(4 * volume_bytes(1, 90, 96)))
-    check_memory(3, 90, 96, "dask", available=int(4 * volume_bytes(1, 90, 96)))     # fits: no error
+    check_memory(3, 90, 96, "dask", available=int(4 * volume_bytes(1, 90, 96)))  # fits: no error
 
     class Tiny:
         available = volume_bytes(1, 90, 96)

@@ -1,4 +1,5 @@
 """Stage 8: save the volume as HDF5 with its parameters, or as a TIFF stack; the path is shown; nothing damaged."""
+
 from __future__ import annotations
 
 import h5py
@@ -60,11 +61,11 @@ def test_unwritable_target_is_reported(reconstructed, tmp_path):
     app = reconstructed
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    app.save_path.value = str(blocker / "x.h5")            # the 'folder' is a file: cannot be written
+    app.save_path.value = str(blocker / "x.h5")  # the 'folder' is a file: cannot be written
     app.save_button.click()
     assert "daisy-tomo-error" in app.message._dom_classes and "Nothing was damaged" in app.message.value
     assert blocker.read_text() == "not a folder"
-    app.save_path.value = str(tmp_path / "ok.h5")           # and the app still saves afterwards
+    app.save_path.value = str(tmp_path / "ok.h5")  # and the app still saves afterwards
     app.save_button.click()
     assert (tmp_path / "ok.h5").exists() and "daisy-tomo-error" not in app.message._dom_classes
 

@@ -1,4 +1,5 @@
 """Generic viewer widgets: PNG/colour maps, image view, contrast, volume view, file browser, debounced runner."""
+
 from __future__ import annotations
 
 import struct
@@ -23,9 +24,9 @@ def _decode_png(data: bytes) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, w = 8, b"", 0
     while pos < len(data):
-        n = struct.unpack(">I", data[pos:pos + 4])[0]
-        tag, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        assert zlib.crc32(tag + body) & 0xFFFFFFFF == struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
+        n = struct.unpack(">I", data[pos : pos + 4])[0]
+        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        assert zlib.crc32(tag + body) & 0xFFFFFFFF == struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])[0]
         if tag == b"IHDR":
             w, h, _, ct = struct.unpack(">IIBB", body[:10])
             c = 3 if ct == 2 else 1
@@ -77,7 +78,7 @@ def test_contrast_percentiles_histogram():
     c.set_percentiles(10, 90)
     assert np.allclose(c.window, np.percentile(img, [10, 90]))
     assert np.allclose(v.window, c.window)
-    assert np.isclose((np.asarray(c.bars.y) ** 2).sum(), img.size)      # sqrt counts, all values
+    assert np.isclose((np.asarray(c.bars.y) ** 2).sum(), img.size)  # sqrt counts, all values
     with pytest.raises(ValueError):
         c.set_percentiles(50, 40)
 
@@ -95,7 +96,7 @@ def test_volume_view_slices_and_downsample():
     np.testing.assert_array_equal(vv.coronal.image, vol[:, 7, :])
     np.testing.assert_array_equal(vv.sagittal.image, vol[:, :, 9])
     d = np.asarray(vv.volume_mark.data)
-    assert d.shape == small.shape and 0 <= d.min() and d.max() <= 1
+    assert d.shape == small.shape and d.min() >= 0 and d.max() <= 1
     vv.contrast.set_percentiles(20, 80)
     assert vv.axial.window == vv.coronal.window == vv.contrast.window
     with pytest.raises(ValueError):
@@ -138,10 +139,10 @@ def test_debounced_runner_delivers_only_the_latest():
     for x in range(10):
         r.request(x)
     assert r.wait(10)
-    assert seen == [90] and started == [9]          # merged: only the last request ran
+    assert seen == [90] and started == [9]  # merged: only the last request ran
     r.request(1)
-    time.sleep(0.1)                                 # running
-    r.request(2)                                    # cancels the running one
+    time.sleep(0.1)  # running
+    r.request(2)  # cancels the running one
     assert r.wait(10)
     time.sleep(0.3)
     assert seen == [90, 20] and r.stale >= 1
