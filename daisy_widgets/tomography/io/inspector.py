@@ -217,12 +217,23 @@ def _guess_hdf5(insp: Inspection, values: dict[str, np.ndarray]) -> None:
     if not has_flats:
         flats = [c for c in insp.references if FLAT_NAMES.search(c.name.rsplit("/", 1)[-1])]
         darks = [c for c in insp.references if DARK_NAMES.search(c.name.rsplit("/", 1)[-1])]
-        lay.flats = [flats[0].name] if flats else None
-        lay.darks = [darks[0].name] if darks else None
-        if not flats:
+        lay.flats = [flats[0].name] if flats else _beside(insp.path, FLAT_NAMES)
+        lay.darks = [darks[0].name] if darks else _beside(insp.path, DARK_NAMES)
+        if not lay.flats:
             insp.problems.append(
                 "no flat fields found (image key 1 or a flat dataset): add --flats FILE_OR_PATH"
             )
+
+
+def _beside(path: str, pattern: re.Pattern) -> list[str] | None:
+    """HDF5/TIFF files beside ``path`` whose names match ``pattern`` (separate flat/dark files)."""
+    folder = os.path.dirname(path)
+    names = sorted(
+        n
+        for n in os.listdir(folder)
+        if pattern.search(n) and n.lower().endswith((".h5", ".hdf5", ".nxs", ".tif", ".tiff"))
+    )
+    return [os.path.join(folder, n) for n in names] or None
 
 
 def _inspect_tiff(spec: str, insp: Inspection) -> None:

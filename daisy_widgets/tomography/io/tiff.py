@@ -95,11 +95,25 @@ def scan_pages(files: Sequence[str], option: str = "projections") -> tuple[list[
     for path in files:
         try:
             size = os.path.getsize(path)
-            with tifffile.TiffFile(path) as tif:
+            with _TiffLog() as log, tifffile.TiffFile(path) as tif:
                 pages = list(tif.pages)
                 order = tif.byteorder
+                if log.messages:  # tifffile stops at a broken page and only logs it
+                    raise InputFileError(
+                        path, f"page {len(pages)}", "a readable TIFF page", f"{log.messages[0]} (truncated?)"
+                    )
                 if not pages:
                     raise InputFileError(path, "page 0", "a TIFF with at least one page", "no pages")
+                shaped = (
+                    tif.shaped_metadata[0].get("shape") if tif.is_shaped and tif.shaped_metadata else None
+                )
+                if shaped and len(shaped) >= 3 and int(np.prod(shaped[:-2])) != len(pages):
+                    raise InputFileError(
+                        path,
+                        f"page {len(pages)}",
+                        f"{int(np.prod(shaped[:-2]))} pages (the file's shape {tuple(shaped)})",
+                        f"{len(pages)} readable page(s) (truncated?)",
+                    )
                 for i, page in enumerate(pages):
                     where = f"page {i}"
                     pshape = tuple(page.shape)
@@ -141,6 +155,30 @@ def scan_pages(files: Sequence[str], option: str = "projections") -> tuple[list[
     if shape is None or dtype is None:
         raise InputFileError(", ".join(files) or option, "", f"TIFF files ({option})", "none")
     return refs, shape, dtype
+
+
+class _TiffLog:
+    """Collect what ``tifffile`` logs (warnings and errors) while a file is parsed."""
+
+    def __enter__(self) -> _TiffLog:
+        import logging
+
+        self.messages: list[str] = []
+        outer = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.messages.append(record.getMessage())
+
+        self.handler = _Handler(logging.WARNING)
+        self.logger = logging.getLogger("tifffile")
+        self.logger.addHandler(self.handler)
+        self.propagate, self.logger.propagate = self.logger.propagate, False
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self.propagate
 
 
 class TiffFrames:

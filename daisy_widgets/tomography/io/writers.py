@@ -176,8 +176,9 @@ def write_tiff_stack(
 ) -> list[Path]:
     """Export (slices, N, N) as one float32 TIFF per slice ``prefix_00000.tif`` (each written atomically).
 
-    ``metadata`` (parameters, provenance) is stored as JSON in each file's ImageDescription,
-    with the slice index (``slice``) added.
+    ``metadata`` (parameters, provenance) is stored as JSON in each file's ImageDescription
+    (tifffile's shaped-metadata form, ``{"shape": [N, N], ...}``; ``tifffile.TiffFile(f).shaped_metadata``
+    reads it), with the slice index (``slice``) added.
     """
     import tifffile
 
@@ -193,12 +194,11 @@ def write_tiff_stack(
         target = folder / f"{prefix}_{first + k:0{digits}d}.tif"
         kw: dict[str, Any] = {}
         if metadata is not None:
-            desc = {**dict(metadata), "slice": first + k, "units": "1/pixel"}
-            kw = {
-                "description": json.dumps(desc, default=str),
-                "software": f"daisy_widgets {version}",
-                "metadata": None,
-            }
+            desc = json.loads(
+                json.dumps({**dict(metadata), "slice": first + k, "units": "1/pixel"}, default=str)
+            )
+            # tifffile's "shaped" JSON ImageDescription: {"shape": [N, N], ...our keys}
+            kw = {"metadata": desc, "software": f"daisy_widgets {version}"}
         with atomic_path(target) as tmp:
             tifffile.imwrite(tmp, np.asarray(vol[k], np.float32), **kw)
         out.append(target)
@@ -212,6 +212,8 @@ def read_provenance(path: str | os.PathLike) -> dict[str, Any]:
         import tifffile
 
         with tifffile.TiffFile(p) as tif:
+            if tif.is_shaped and tif.shaped_metadata:
+                return {k: v for k, v in tif.shaped_metadata[0].items() if k != "shape"}
             desc = tif.pages[0].description
         try:
             return json.loads(desc)
