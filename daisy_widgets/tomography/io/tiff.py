@@ -202,49 +202,63 @@ class TiffFrames:
         for r in self.pages:
             self.multi[r.file] += 1
 
-    def _read(self, ref: PageRef, rows: slice) -> np.ndarray:
-        n_rows, n_cols = self.shape[1:]
-        a, b, step = rows.indices(n_rows)
-        try:
-            if ref.offset >= 0 and step == 1:
-                item = self.dtype.itemsize
-                start = ref.offset + a * n_cols * item
-                count = max(0, b - a) * n_cols * item
-                fd = os.open(ref.file, os.O_RDONLY)
-                try:
-                    buf = os.pread(fd, count, start)
-                finally:
-                    os.close(fd)
-                if len(buf) != count:
-                    raise OSError(f"read {len(buf)} of {count} bytes (file truncated?)")
-                return np.frombuffer(buf, self.dtype.newbyteorder("<")).reshape(b - a, n_cols)
-            import tifffile
+    def _fail(self, ref: PageRef, exc: BaseException) -> InputFileError:
+        return InputFileError(
+            ref.file,
+            f"page {ref.page}",
+            f"a readable TIFF page ({self.option})",
+            f"{type(exc).__name__}: {exc}",
+        )
 
+    def _read_into(self, ref: PageRef, a: int, b: int, out: np.ndarray) -> None:
+        """Rows ``a:b`` of an uncompressed page straight into ``out`` (one ``preadv``, no copy)."""
+        n_cols = self.shape[2]
+        item = self.dtype.itemsize
+        want = (b - a) * n_cols * item
+        try:
+            fd = os.open(ref.file, os.O_RDONLY)
+            try:
+                got = os.preadv(fd, [memoryview(out).cast("B")], ref.offset + a * n_cols * item)
+            finally:
+                os.close(fd)
+            if got != want:
+                raise OSError(f"read {got} of {want} bytes (file truncated?)")
+        except OSError as exc:
+            raise self._fail(ref, exc) from None
+
+    def _decode(self, ref: PageRef) -> np.ndarray:
+        import tifffile
+
+        try:
             with tifffile.TiffFile(ref.file) as tif:
-                return tif.pages[ref.page].asarray()[rows]
+                return tif.pages[ref.page].asarray()
         except Exception as exc:
-            raise InputFileError(
-                ref.file,
-                f"page {ref.page}",
-                f"a readable TIFF page ({self.option})",
-                f"{type(exc).__name__}: {exc}",
-            ) from None
+            raise self._fail(ref, exc) from None
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if not isinstance(key, tuple):
             key = (key,)
         key = key + (slice(None),) * (3 - len(key))
         k0, k1, k2 = key
-        idx = np.arange(self.shape[0])[k0]
-        scalar = np.ndim(idx) == 0
-        rows = k1 if isinstance(k1, slice) else None
-        out = []
-        for i in np.atleast_1d(idx):
-            frame = self._read(self.pages[int(i)], rows if rows is not None else slice(None))
-            if rows is None:
-                frame = frame[k1]
-            out.append(frame[..., k2] if frame.ndim else frame)
-        arr = np.stack(out) if out else np.empty((0, *self.shape[1:]), self.dtype)[:, k1, k2]
+        idx = np.atleast_1d(np.arange(self.shape[0])[k0])
+        scalar = np.ndim(np.arange(self.shape[0])[k0]) == 0
+        if isinstance(k1, slice):
+            a, b, step = k1.indices(self.shape[1])
+            b = max(a, b)
+        else:
+            step = 0
+        if step == 1:  # a row range: uncompressed pages read only those rows, into one array
+            out = np.empty((idx.size, b - a, self.shape[2]), self.dtype)
+            for n, i in enumerate(idx):
+                ref = self.pages[int(i)]
+                if ref.offset >= 0:
+                    self._read_into(ref, a, b, out[n])
+                else:
+                    out[n] = self._decode(ref)[a:b]
+            arr = out[..., k2] if k2 != slice(None) else out
+        else:
+            frames = [self._decode(self.pages[int(i)])[k1][..., k2] for i in idx]
+            arr = np.stack(frames) if frames else np.empty((0, *self.shape[1:]), self.dtype)[:, k1, k2]
         return arr[0] if scalar else arr
 
     def __repr__(self) -> str:
