@@ -16,7 +16,7 @@ import numpy as np
 
 from ...core.atomic import atomic_path
 from ...core.errors import InputFileError
-from .frames import parse_unit
+from .frames import parse_unit, to_degrees
 from .hdf5 import attr_text, lazy_dataset, open_h5, resolve_dataset, scalar
 from .scan import DX_DARKS, DX_DATA, DX_FLATS, DX_FLATS_POST, DX_THETA, Scan
 
@@ -115,11 +115,11 @@ def read_data_exchange(
         tpath, tname = resolve_dataset(path, theta, "rotation angles in degrees (one per projection)")
         with open_h5(tpath) as f:
             th = np.asarray(f[tname][()], dtype=np.float64).ravel()
-            units = attr_text(f[tname].attrs, "units", "degrees")
+            units = attr_text(f[tname].attrs, "units", "")
     except OSError as exc:
         raise InputFileError(path, data, "a readable dataset (file truncated?)", str(exc)) from None
-    if parse_unit(units) == "rad":
-        th = np.rad2deg(th)
+    # no units attribute: degrees, unless the values plainly are radians (refused: say --angles-unit)
+    th = to_degrees(th, parse_unit(units) if units else None, path, theta)
     scan = Scan(
         proj,
         fl,

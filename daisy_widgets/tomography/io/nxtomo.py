@@ -22,7 +22,7 @@ import numpy as np
 
 from ...core.atomic import atomic_path
 from ...core.errors import InputFileError
-from .frames import angles_for_projections, parse_unit, select_by_key, take_frames
+from .frames import angles_for_projections, parse_unit, select_by_key, take_frames, to_degrees
 from .hdf5 import attr_text, lazy_dataset, open_h5, read_array, scalar
 from .scan import Scan
 
@@ -95,8 +95,8 @@ def read_nxtomo(path: str | os.PathLike, entry: str | None = None, validate: boo
     key, _ = read_array(path, kpath, "image_key per frame (0/1/2)")
     ang, attrs = read_array(path, apath, "rotation_angle per frame, degrees")
     ang = np.asarray(ang, np.float64).ravel()
-    if parse_unit(attr_text(attrs, "units", "degree")) == "rad":
-        ang = np.rad2deg(ang)
+    units = attr_text(attrs, "units", "")
+    ang = to_degrees(ang, parse_unit(units) if units else None, path, apath)
     frames = lazy_dataset(path, dpath, "detector frames (frames, rows, columns)")
     if frames.ndim != 3:
         raise InputFileError(path, dpath, "detector frames (frames, rows, columns)", f"shape {frames.shape}")

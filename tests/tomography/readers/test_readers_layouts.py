@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from daisy_widgets.cli import main
+from daisy_widgets.core.errors import InputFileError
 from daisy_widgets.tomography import io
 from daisy_widgets.tomography.io import Layout
 
@@ -179,3 +180,23 @@ def test_center_command_takes_the_layout_options(layouts, nexus_args, capsys):
     assert main(["tomo", "center", str(layouts.nexus), *nexus_args, "--method", "vo"]) == 0
     found = float(capsys.readouterr().out.split()[1])
     assert abs(found - 31.5) < 1.0
+
+
+def test_standard_file_with_options_keeps_its_other_paths(layouts, reference_volume, tmp_path):
+    """A Data Exchange file whose theta is in radians without a units attribute (as some scripts save it):
+    ``--angles-unit rad`` alone reads it; data, flats and darks keep their Data Exchange paths."""
+    import shutil
+
+    p = tmp_path / "rad.h5"
+    shutil.copy(layouts.ref, p)
+    with h5py.File(p, "a") as f:
+        del f["/exchange/theta"]
+        f["/exchange/theta"] = np.deg2rad(layouts.theta_deg)
+    with pytest.raises(InputFileError) as e:  # not read as degrees in silence
+        io.read_scan(p)
+    assert e.value.field == "/exchange/theta" and "looks like radians" in e.value.found
+    assert "--angles-unit" in e.value.expected
+    vol = _recon([str(p), "--angles-unit", "rad"], tmp_path / "r.h5")
+    np.testing.assert_allclose(
+        vol, reference_volume, rtol=1e-4, atol=1e-5 * float(np.abs(reference_volume).max())
+    )
