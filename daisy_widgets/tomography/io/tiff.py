@@ -107,11 +107,13 @@ def scan_pages(files: Sequence[str], option: str = "projections") -> tuple[list[
                 shaped = (
                     tif.shaped_metadata[0].get("shape") if tif.is_shaped and tif.shaped_metadata else None
                 )
-                if shaped and len(shaped) >= 3 and int(np.prod(shaped[:-2])) != len(pages):
+                per_page = int(np.prod(pages[0].shape)) or 1
+                n_expected = int(np.prod(shaped)) // per_page if shaped else len(pages)
+                if n_expected != len(pages):
                     raise InputFileError(
                         path,
                         f"page {len(pages)}",
-                        f"{int(np.prod(shaped[:-2]))} pages (the file's shape {tuple(shaped)})",
+                        f"{n_expected} pages (the file's shape {tuple(shaped or ())})",
                         f"{len(pages)} readable page(s) (truncated?)",
                     )
                 for i, page in enumerate(pages):
