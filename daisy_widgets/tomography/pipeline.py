@@ -276,7 +276,7 @@ def run_reconstruction(
         software="daisy_widgets.tomography",
     )
     if output_format == "tiff":
-        vol = np.asarray(recon.compute() if hasattr(recon, "compute") else recon, np.float32)
+        vol = recon  # written slice by slice (a dask volume is computed one slice at a time)
         write_tiff_stack(
             output, vol, first=rows.start, metadata={"parameters": params, "provenance": provenance}
         )
