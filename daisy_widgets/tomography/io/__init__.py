@@ -29,7 +29,7 @@ from .layout import Layout, LayoutMemory, name_pattern, recon_command
 from .nxtomo import read_nxtomo, write_nxtomo
 from .paths import read_paths, read_tiff_scan
 from .provenance import scan_provenance, software_versions
-from .readers import read_scan, standard_layout
+from .readers import UnknownLayoutError, read_scan, standard_layout
 from .scan import DX_DARKS, DX_DATA, DX_FLATS, DX_FLATS_POST, DX_THETA, Scan
 from .writers import FORMATS, read_provenance, read_recon, write_recon, write_recon_nexus, write_tiff_stack
 
@@ -44,6 +44,7 @@ __all__ = [
     "Layout",
     "LayoutMemory",
     "Scan",
+    "UnknownLayoutError",
     "inspect_scan",
     "name_pattern",
     "read_data_exchange",

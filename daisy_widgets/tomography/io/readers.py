@@ -23,6 +23,11 @@ from .paths import read_paths, read_tiff_scan
 from .scan import DX_DARKS, DX_DATA, DX_FLATS, DX_THETA, Scan
 from .tiff import is_tiff_name
 
+
+class UnknownLayoutError(InputFileError):
+    """A file Daisy can read once told where the parts are (``daisy tomo inspect``, the app's layout form)."""
+
+
 #: keywords of read_data_exchange / read_nxtomo that read_scan passes on as before
 STANDARD_KW = {"data", "flats", "darks", "theta", "entry"}
 LAYOUT_KW = {"image_key", "angles", "angles_unit", "flats_path", "darks_path"}
@@ -111,7 +116,7 @@ def read_scan(
             return read_nxtomo(p, layout.entry, validate=validate)
         return read_paths(p, merge_layout(standard_layout(p), layout), validate=validate)
     if is_tiff_input(p):
-        raise InputFileError(
+        raise UnknownLayoutError(
             p,
             "--angles",
             "TIFF projections with their angles (--angles FILE_OR_START:STOP:N) and --flats/--darks",
@@ -125,7 +130,7 @@ def read_scan(
         return read_data_exchange(p, validate=validate, **kw)
     if is_nx or "entry" in kw:
         return read_nxtomo(p, validate=validate, **kw)
-    raise InputFileError(
+    raise UnknownLayoutError(
         p,
         "",
         "a Data Exchange file (/exchange/data) or a NeXus NXentry with definition 'NXtomo'; "

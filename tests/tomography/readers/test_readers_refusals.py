@@ -132,6 +132,9 @@ def test_unknown_layout_points_to_inspect(layouts, tmp_path, capsys):
     assert "daisy tomo inspect" in err and "--data" in err
     err = _refused([str(layouts.tiff)], tmp_path, capsys)
     assert "--angles" in err
+    for path in (layouts.nexus, layouts.tiff):  # the app tells these apart to offer its layout form
+        with pytest.raises(io.UnknownLayoutError):
+            io.read_scan(path)
 
 
 def test_radians_without_a_unit_are_refused(layouts, tmp_path, capsys):
