@@ -5,52 +5,20 @@ Each projection's 1-D FFT is a radial line of the slice's 2-D spectrum
 spread onto an oversampled Cartesian grid with a Kaiser-Bessel kernel, the grid
 is inverse-FFTed, and the kernel's transform is divided out. Two slices are
 reconstructed at once as the real and imaginary parts of one complex sinogram.
+
+This is the CPU gridrec (scipy.fft, numba spreading in :mod:`._kernels`); its GPU twin is
+:mod:`.fourier_gpu`; both take their tables from :mod:`.gridding`.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 import numpy as np
 
 from .filters import ramp_spectrum, window
-from .recon import angle_weight
-
-#: oversampling of the grid, kernel width (cells) and kernel table resolution
-SIGMA = 2.0
-KERNEL_WIDTH = 6
-TABLE_PER_CELL = 1024
-
-
-@functools.lru_cache(maxsize=8)
-def _kernel(width: int, sigma: float) -> tuple[np.ndarray, float, float]:
-    """Kaiser-Bessel table, its scale (entries per cell) and shape parameter beta."""
-    beta = math.pi * math.sqrt((width / sigma) ** 2 * (sigma - 0.5) ** 2 - 0.8)
-    t = np.arange(int(width / 2 * TABLE_PER_CELL) + 2) / TABLE_PER_CELL
-    arg = np.clip(1 - (2 * t / width) ** 2, 0, None)
-    table = np.where(t <= width / 2, np.i0(beta * np.sqrt(arg)), 0.0)
-    return table.astype(np.float32), float(TABLE_PER_CELL), beta
-
-
-@functools.lru_cache(maxsize=8)
-def _deapodization(n: int, G: int, width: int, sigma: float) -> np.ndarray:
-    """Kernel transform at image positions ``x' = -n//2 .. n - n//2 - 1`` (float64)."""
-    table, tscale, beta = _kernel(width, sigma)
-    t = np.arange(table.size) / tscale
-    w = np.full(t.size, 1.0 / tscale)
-    w[0] *= 0.5
-    x = np.arange(n) - n // 2
-    # symmetric kernel: transform = 2 * integral_0^W/2 phi(t) cos(2 pi t x / G) dt
-    return 2.0 * (np.cos(2 * np.pi * np.outer(x, t) / G) * (table * w)).sum(axis=1)
-
-
-def _grid_size(n: int) -> int:
-    import scipy.fft as sfft
-
-    g = sfft.next_fast_len(int(math.ceil(SIGMA * n)))
-    return g + (g % 2)
+from .geometry import angle_weight
+from .gridding import KERNEL_WIDTH, SIGMA, deapodization, grid_size, kaiser_bessel_table
 
 
 def gridrec(
@@ -63,19 +31,19 @@ def gridrec(
     extended first when ``"edge"``).
     """
     if xp is not np:
-        from . import _gpu
+        from . import fourier_gpu
 
-        return _gpu.gridrec(sino, theta, center, filter)
+        return fourier_gpu.gridrec(sino, theta, center, filter)
     import scipy.fft as sfft
 
     from . import _kernels
 
     ns, na, nd = sino.shape
     n = nd
-    G = _grid_size(n)
+    G = grid_size(n)
     L = G
-    table, tscale, _ = _kernel(KERNEL_WIDTH, SIGMA)
-    deap = _deapodization(n, G, KERNEL_WIDTH, SIGMA)
+    table, tscale, _ = kaiser_bessel_table(KERNEL_WIDTH, SIGMA)
+    deap = deapodization(n, G, KERNEL_WIDTH, SIGMA)
     # radial weights: ramp x window x angular weight x frequency step, with the phase that
     # moves the rotation axis to the origin and pixel centres onto integer grid positions
     m = np.arange(L) - L // 2
