@@ -1,4 +1,5 @@
-"""Gridrec on the GPU (CuPy): the twin of the CPU gridrec in :mod:`.fourier`.
+"""Gridrec on the GPU (CuPy): the twin of the CPU gridrec in :mod:`.fourier_cpu`
+(:mod:`.fourier` dispatches between them).
 
 The same gridding tables (:mod:`.gridding`) and radial weights as on the CPU; the
 spreading is the RawKernel :func:`.primitives_gpu.grid_spread`, the transforms cuFFT.

@@ -2,12 +2,16 @@
 dispatches to FBP (:mod:`.fbp`), gridrec (:mod:`.fourier`), SIRT or CGLS (:mod:`.iterative`),
 on numpy/numba or CuPy.
 
-The kernels are in layers, each importing only those below it: filters and geometry
-(:mod:`.filters`, :mod:`.geometry`, :mod:`.gridding`), the primitives (back-projection,
-forward projection, gridding: :mod:`.primitives_cpu` + :mod:`._kernels` and their GPU twin
-:mod:`.primitives_gpu`, dispatched by :mod:`.projectors`), the methods (:mod:`.fbp`,
-:mod:`.fourier` + :mod:`.fourier_gpu`, :mod:`.iterative`), centre finding (:mod:`.center`),
-and this module on top.
+The kernels are in layers, each importing only those below it:
+
+1. filters and geometry: :mod:`.filters`, :mod:`.geometry`, :mod:`.gridding`;
+2. primitives (back-projection, forward projection, gridding): :mod:`.primitives_cpu`
+   (+ :mod:`._kernels`, numba) beside its GPU twin :mod:`.primitives_gpu`, dispatched
+   by :mod:`.projectors`;
+3. methods: :mod:`.fbp`; :mod:`.fourier` over :mod:`.fourier_cpu` beside
+   :mod:`.fourier_gpu`; :mod:`.iterative` (SIRT, CGLS);
+4. centre finding: :mod:`.center`;
+5. this module on top.
 
 Conventions (also in ``docs/tomography.md``):
 
