@@ -31,6 +31,10 @@ Package ``__init__`` modules that re-export their submodules:
   ``importlib.import_module`` is not an import statement and makes no edge: it runs on
   first attribute access, after both modules are loaded, and couples nothing at import time.
 
+(c) The tomography kernels are in layers (:data:`TOMOGRAPHY_KERNEL_LAYERS`): filters and
+geometry, the CPU/GPU primitives side by side, the projector dispatch, the methods, centre
+finding, ``reconstruct``; nothing below imports anything above, on the same graph.
+
 A failure lists every offender: modules over the limit with their line counts, and
 each cycle as a chain ``a -> b -> a`` with the file and line of every import in it.
 """
@@ -254,6 +258,32 @@ def test_no_import_cycles():
         "TYPE_CHECKING blocks count; see the rules at the top of tests/test_architecture.py):\n"
         + "\n".join("  " + describe_cycle(graph, c) for c in cycles)
     )
+
+
+#: the tomography kernels from the bottom up; a module imports only modules of lower layers
+#: (the twins of one layer, CPU and GPU, do not import each other)
+TOMOGRAPHY_KERNEL_LAYERS = [
+    ["filters", "geometry", "gridding", "_kernels"],
+    ["primitives_cpu", "primitives_gpu"],
+    ["projectors"],
+    ["fbp", "fourier_cpu", "fourier_gpu"],
+    ["fourier", "iterative"],
+    ["center"],
+    ["recon"],
+]
+
+
+def test_tomography_kernels_are_layered():
+    graph = build_graph(ROOT, PACKAGE)
+    rank = {f"{PACKAGE}.tomography.{m}": i for i, layer in enumerate(TOMOGRAPHY_KERNEL_LAYERS) for m in layer}
+    assert set(rank) <= set(graph.modules), sorted(set(rank) - set(graph.modules))
+    upward = [
+        f"  {where}: {a} (layer {rank[a]}) imports {b} (layer {rank[b]})"
+        for a in rank
+        for b, where in graph.edges[a].items()
+        if b in rank and rank[b] >= rank[a]
+    ]
+    assert not upward, "tomography kernels importing their own layer or one above:\n" + "\n".join(upward)
 
 
 # -- the checker on a synthetic package ------------------------------------------------------
