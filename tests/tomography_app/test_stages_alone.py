@@ -84,6 +84,20 @@ def test_model_opens_a_scan_and_validates_without_widgets(model, geometry):
     assert model.center is None and model.sweep == [] and not model.motion_use
 
 
+def test_controller_alone_previews_into_the_model(model, controller):
+    from daisy_widgets.tomography import reconstruct
+
+    model.auto_preview = True
+    controller.set_center(47.0, "test")  # a change of a preview input asks for a new slice
+    assert controller.preview_runner.wait(60)
+    result = model.preview
+    assert result.snapshot["center"] == 47.0 and result.snapshot["row"] == model.preview_row
+    ref = reconstruct(controller.sinogram(model.preview_row), model.scan.theta_rad, 47.0)
+    np.testing.assert_allclose(result.image, ref, rtol=1e-5, atol=1e-6)
+    model.preprocess_problems = {"zingers.threshold": ["expected >= 0"]}  # a form holds a bad value
+    assert model.message_error and "zingers.threshold" in model.message and model.errors
+
+
 # ------------------------------------------------------------------------- each stage
 def test_open_stage_shows_the_scan_of_the_model(model, controller, sample):
     from daisy_widgets.tomography.app.stage_open import OpenStage
@@ -168,6 +182,8 @@ def test_motion_stage_draws_the_model_result(model, controller, geometry):
     assert model.motion_use
     stage.motion_form.fields["iterations"].value = 5
     assert model.align_params["iterations"] == 5
+    model.align_params = {"iterations": 12, "vertical": False}  # model -> form
+    assert stage.motion_form.coerced == {"iterations": 12, "vertical": False}
 
 
 def test_preview_stage_and_panel_follow_the_model(model, controller):

@@ -17,6 +17,7 @@ class ParamsStage(Stage):
     title = "2. Parameters"
 
     def _render(self) -> list[W.Widget]:
+        self._syncing = False
         self.instrument_boxes = {
             x: W.Checkbox(
                 value=x in self.model.instruments, description=x, indent=False, layout=W.Layout(width="70px")
@@ -40,11 +41,16 @@ class ParamsStage(Stage):
         return [head, self.params_tabs]
 
     def _boxes_changed(self) -> None:
-        self.model.instruments = [x for x, b in self.instrument_boxes.items() if b.value]
+        if not self._syncing:
+            self.model.instruments = [x for x, b in self.instrument_boxes.items() if b.value]
 
     def _show_instruments(self) -> None:
-        for x, b in self.instrument_boxes.items():
-            b.value = x in self.model.instruments
+        self._syncing = True  # the boxes follow the model: their changes do not go back to it
+        try:
+            for x, b in self.instrument_boxes.items():
+                b.value = x in self.model.instruments
+        finally:
+            self._syncing = False
 
     def _form_changed(self, x: str) -> None:
         probs = self.forms[x].problems

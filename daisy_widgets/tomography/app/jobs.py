@@ -33,9 +33,6 @@ class VolumeJobs:
     scheduler: str | None
     results_dir: Path
 
-    def info(self, text: str) -> None:  # provided by the controller
-        raise NotImplementedError
-
     # ================================================================== 5. motion
     def motion_job(self) -> Job:
         """A motion estimate on the preview row ± ``model.motion_rows`` rows with ``model.align_params``."""
@@ -79,7 +76,7 @@ class VolumeJobs:
                 m.motion = result
                 m.aligned = (result.rows, result.after)
             rms = float(np.sqrt((result.shifts**2).sum(axis=1).mean()))
-            self.info(
+            m.say(
                 f"Motion estimated on rows {result.rows.start}-{result.rows.stop - 1}: RMS {rms:.2f} px. "
                 "Tick 'use the correction' to apply it."
             )
@@ -157,7 +154,7 @@ class VolumeJobs:
             return np.asarray(to_numpy(rec), np.float32)
 
         def done(vol: np.ndarray) -> None:
-            self.info(
+            m.say(
                 f"Reconstructed {vol.shape[0]} slices of {vol.shape[1]}×{vol.shape[2]} px "
                 f"({engine} engine). See '8 Result' to view and save."
             )
@@ -204,12 +201,12 @@ class VolumeJobs:
                     f"{target} holds files already; tick 'overwrite' or choose another folder"
                 )
             files = write_tiff_stack(target, vol.data, prefix="slice", first=vol.first_slice)
-            self.info(f"Saved {len(files)} TIFF slices.")
+            self.model.say(f"Saved {len(files)} TIFF slices.")
         else:
             raise ValueError(f"unknown format {fmt!r}: expected 'hdf5' or 'tiff'")
         out = str(target)
         self.model.saved_paths = [*self.model.saved_paths, out]
-        self.info(f"Saved to {out}")
+        self.model.say(f"Saved to {out}")
         return out
 
 

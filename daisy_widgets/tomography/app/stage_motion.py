@@ -26,6 +26,8 @@ class MotionStage(Stage):
         c, m = self.controller, self.model
         self.motion_form = ParamForm(algorithm_class("tomo.align"), m.align_params)
         self.motion_form.on_change(self._form_changed)
+        self._syncing = False  # the form follows the model: its changes do not go back to it
+        self.observe_model(lambda _c: self._show_params(), "align_params")
         self.motion_rows = W.BoundedIntText(
             value=8,
             min=1,
@@ -93,8 +95,17 @@ class MotionStage(Stage):
         self._show_motion()
 
     def _form_changed(self, form: ParamForm) -> None:
-        if form.valid:
+        if form.valid and not self._syncing:
             self.model.align_params = form.coerced
+
+    def _show_params(self) -> None:
+        want = dict(self.model.align_params)
+        if self.motion_form.valid and self.motion_form.coerced != want:
+            self._syncing = True
+            try:
+                self.motion_form.set_values(want)
+            finally:
+                self._syncing = False
 
     def estimate_motion(self, wait: bool = False) -> threading.Thread:
         """Estimate the motion on rows around the preview row, in the background (progress + Cancel)."""
