@@ -72,3 +72,16 @@ def archive_query(**kw):
     from daisy_widgets.hxmt.app.archive import Query
 
     return Query(**kw)
+
+
+def test_model_and_runner_import_no_widgets():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, daisy_widgets.hxmt.app.model, daisy_widgets.hxmt.app.runner, "
+        "daisy_widgets.hxmt.app.archive; "
+        "print(sorted(m for m in ('ipywidgets', 'bqplot') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -238,3 +238,16 @@ def test_result_stage_shows_and_saves_the_model_volume(model, controller, tmp_pa
         np.testing.assert_array_equal(f["/exchange/data"][()], vol)
         assert f["/exchange"].attrs["algorithm"] == "fbp" and f["/exchange/data"].attrs["first_slice"] == 3
     assert model.saved_paths == [out] and "Saved to" in stage.saved.value
+
+
+def test_model_logic_and_controller_import_no_page_widgets():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, daisy_widgets.tomography.app.model, daisy_widgets.tomography.app.logic, "
+        "daisy_widgets.tomography.app.controller; "
+        "print(sorted(m for m in ('ipywidgets', 'bqplot', 'ipyvolume') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
