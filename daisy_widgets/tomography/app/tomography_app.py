@@ -49,7 +49,14 @@ _WITH_PREVIEW = ("preprocess", "centre", "motion", "preview")
 
 #: widgets reachable as attributes of the app, by the stage that owns them
 _WIDGETS = {
-    "open": ("browser", "metadata", "service_list", "service_open_button", "service_refresh_button"),
+    "open": (
+        "browser",
+        "metadata",
+        "service_list",
+        "service_open_button",
+        "service_refresh_button",
+        "layout_form",
+    ),
     "raw": ("raw_kind", "raw_view", "raw_contrast", "sino_view", "sino_contrast", "raw_row"),
     "panel": ("preview_view", "preview_contrast", "preview_status", "preview_row"),
     "preprocess": ("forms", "enabled", "before_view", "after_view"),
@@ -306,9 +313,17 @@ class TomographyApp(W.VBox):
             threads.append(self.stages["reconstruct"].recon_job.thread)
         return self.controller.wait_idle(timeout, tuple(threads))
 
-    def open_scan(self, path: str | os.PathLike) -> Any:
-        """Open a scan (file or ``tomography/<name>`` of the data service); None (and a message) if it cannot."""
-        return self.controller.open_scan(path)
+    def open_scan(self, path: str | os.PathLike, layout: Any = None) -> Any:
+        """Open a scan (file or ``tomography/<name>`` of the data service); None (and a message) if it cannot.
+
+        A file of unknown layout opens the layout form (``app.layout_form``) unless ``layout`` names its parts.
+        """
+        return self.controller.open_scan(path, layout=layout)
+
+    def open_with_layout(self, path: str | os.PathLike, layout: Any, remember: bool = True) -> Any:
+        """Open ``path`` with ``layout`` (a :class:`~daisy_widgets.tomography.io.Layout` or dict), remembered
+        for files named like it."""
+        return self.controller.open_with_layout(path, layout, remember=remember)
 
     def list_service_scans(self) -> list[str]:
         """The data service's tomography scans (shown in the Open stage)."""
