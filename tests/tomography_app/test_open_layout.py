@@ -133,3 +133,33 @@ def test_standard_files_never_show_the_form(stage, tmp_path):
     p = write_sample_scan(tmp_path / "tomo_0001.h5", size=32, n_angles=20, height=2)
     assert stage.controller.open_scan(p) is not None
     assert stage.model.layout_form == {} and stage.layout_form.layout.display == "none"
+
+
+def test_save_nexus_with_provenance_from_a_layout_opened_file(stage, beamline, tmp_path):
+    """A scan opened through the layout form, reconstructed, saved as NeXus: parameters, layout, checksums."""
+    import hashlib
+    import json
+
+    from daisy_widgets.tomography.app.model import VolumeResult
+    from daisy_widgets.tomography.io import read_provenance
+
+    data, proj = beamline
+    c = stage.controller
+    c.open_scan(data / "scan_0042.nxs")
+    stage.layout_form.open_button.click()
+    scan = stage.model.scan
+    vol = np.ones((2, COLS, COLS), np.float32)
+    stage.model.volume = VolumeResult(vol, {"algorithm": "fbp", "center": 23.5}, 1, scan.path)
+    assert c.default_save_path("nexus").endswith("scan_0042_recon.nxs")
+    out = c.save(tmp_path / "v", "nexus")
+    assert out.endswith("v.nxs")
+    with h5py.File(out) as f:
+        assert f["/entry/definition"][()] == b"NXtomoproc"
+        np.testing.assert_array_equal(f["/entry/data/data"][()], vol)
+        assert f["/entry/reconstruction/parameters/center"][()] == 23.5
+    prov = read_provenance(out)
+    assert prov["layout"]["image_key"] == "/entry/instrument/imaging/image_key"
+    assert prov["layout"]["counts"]["invalid"] == 1
+    rows = np.ascontiguousarray(proj[:, 1:3])
+    assert prov["checksums"]["projections"]["sha256"] == hashlib.sha256(rows.tobytes()).hexdigest()
+    assert json.loads(json.dumps(prov))["software"]["h5py"]

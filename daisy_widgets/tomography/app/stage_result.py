@@ -24,11 +24,11 @@ class ResultStage(Stage):
             description="save as",
             style={"description_width": "initial"},
             layout=W.Layout(width="560px"),
-            placeholder="path of the .h5 file or TIFF folder",
+            placeholder="path of the .h5/.nxs file or TIFF folder",
         )
         self.save_path.add_class("daisy-tomo-save-path")
         self.save_format = W.ToggleButtons(
-            options=[("HDF5 + parameters", "hdf5"), ("TIFF stack", "tiff")],
+            options=[("HDF5 + parameters", "hdf5"), ("NeXus (NXtomoproc)", "nexus"), ("TIFF stack", "tiff")],
             value="hdf5",
             style={"button_width": "140px"},
         )
