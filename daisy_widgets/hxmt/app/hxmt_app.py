@@ -130,6 +130,12 @@ class HxmtApp(W.VBox):
         super().__init__(children=children + [s["run"], s["results"]], **kw)
         self.add_class("daisy-hxmt-app")
 
+    def close(self) -> None:
+        """Close the stages (they stop following the model), then the page."""
+        for stage in self.stages.values():
+            stage.close()
+        super().close()
+
     def __getattr__(self, name: str) -> Any:
         # only for names not found on the app: a stage's widget
         owner = _OWNER.get(name)

@@ -144,6 +144,11 @@ class TomographyController(VolumeJobs):
             t.is_alive() for t in self._threads
         )
 
+    def close(self) -> None:
+        """Cancel the preview in progress and stop following the model."""
+        self.preview_runner.cancel()
+        self.model.unobserve(self._inputs_changed, names=list(PREVIEW_INPUTS))
+
     # ================================================================== 1. open
     def open_scan(self, path: str | os.PathLike, layout: Any = None) -> Any:
         """Open a scan (Data Exchange or NXtomo file, any HDF5/NeXus or TIFF with a layout, or a

@@ -191,7 +191,7 @@ class TomographyApp(W.VBox):
         self.message = W.HTML(value="")
         self.message.add_class("daisy-tomo-message")
         self.model.observe(self._show_message, names=["message", "message_error"])
-        self.model.observe(lambda _c: self.show_stage("8 Result"), names="volume")
+        self.model.observe(self._volume_done, names="volume")
         # a stage is put in its tab when first shown: figures laid out while hidden have no size
         self._content: list[W.Widget] = []
         for key, stage in self.stages.items():
@@ -258,6 +258,18 @@ class TomographyApp(W.VBox):
             self._mount(i)
         else:  # the tab is shown first, then filled (by the observer): figures never start hidden
             self.tabs.selected_index = i
+
+    def _volume_done(self, _change: Any = None) -> None:
+        self.show_stage("8 Result")
+
+    def close(self) -> None:
+        """Close the stages and the controller: nothing keeps following the model afterwards."""
+        for stage in self.stages.values():
+            stage.close()
+        self.controller.close()
+        self.model.unobserve(self._show_message, names=["message", "message_error"])
+        self.model.unobserve(self._volume_done, names="volume")
+        super().close()
 
     def _show_message(self, _change: Any = None) -> None:
         error = self.model.message_error
