@@ -133,13 +133,13 @@ def test_generated_project_builds_registers_runs_and_passes_its_test(
             "cpp",
             "_core.cpp",
             "static int broken = undeclared_name + 1;\n",
-            "'undeclared_name' was not declared",
+            "was not declared in this scope",
         ),
         (
             "fortran",
             "_core.f90",
             "subroutine broken(a)\n  implicit none\n  real(4) :: a\n  a = undeclared_name\nend subroutine broken\n",
-            "Symbol 'undeclared_name' at (1) has no IMPLICIT type",
+            "at (1) has no IMPLICIT type",
         ),
     ],
 )
@@ -152,7 +152,7 @@ def test_a_plugin_that_does_not_compile_is_reported_by_pip_with_the_compiler_mes
     built = pip_install(project, tmp_path / "site")
     out = built.stdout + built.stderr
     assert built.returncode != 0
-    assert compiler_says in out, out[-4000:]
+    assert compiler_says in out and "undeclared_name" in out, out[-4000:]
     assert source in out  # the file the compiler complains about
     assert not (tmp_path / "site" / "x").exists()  # nothing half-installed
 
