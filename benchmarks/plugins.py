@@ -13,7 +13,7 @@ and numba equivalents, measured in the same run.
 
 Needs the example plug-ins installed (``make setup``). Usage::
 
-    python benchmarks/plugins.py [--calls 20000] [--repeat 5] [--slices 4] [--angles 360]
+    python benchmarks/plugins.py [--calls 10000] [--repeat 7] [--slices 4] [--angles 360]
                                  [--width 512] [--bins 200000]
 """
 
@@ -25,14 +25,16 @@ import time
 import numpy as np
 
 
-def best_per_call(fn, calls: int, repeat: int) -> float:
-    """Best over ``repeat`` runs of the mean time of one call, in seconds."""
-    best = float("inf")
+def best_per_call(fns, calls: int, repeat: int) -> list[float]:
+    """For each function: the best over ``repeat`` runs of the mean time of one call, in seconds.
+    The functions' runs alternate, so a busy moment of the machine does not favour one of them."""
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / calls)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / calls)
     return best
 
 
@@ -54,18 +56,30 @@ def overhead_rows(calls: int, repeat: int) -> list[tuple[str, float, float, floa
     rows = []
     sino = np.random.default_rng(0).random((1, 4, 8), dtype=np.float32)
     out = np.empty_like(sino)
-    bare = best_per_call(lambda: _ringsort.remove_stripes(sino, out, 3), calls, repeat)
-    wrap = best_per_call(lambda: remove_stripes(sino, 3), calls, repeat)
     algo = RemoveStripesSorting(size=3)
-    call = best_per_call(lambda: algo(sinograms=sino), calls, repeat)
+    bare, wrap, call = best_per_call(
+        [
+            lambda: _ringsort.remove_stripes(sino, out, 3),
+            lambda: remove_stripes(sino, 3),
+            lambda: algo(sinograms=sino),
+        ],
+        calls,
+        repeat,
+    )
     rows.append(("ringsort (C++, nanobind), 1x4x8", bare, wrap - bare, call - bare))
 
     counts = np.random.default_rng(0).poisson(10, (4, 2)).astype(np.float64)
     r, lv = np.empty_like(counts), np.empty_like(counts)
-    bare = best_per_call(lambda: _deadtime.correct_rates(counts.T, 1.0, 1e-5, r.T, lv.T), calls, repeat)
-    wrap = best_per_call(lambda: correct_rates(counts, 1.0, 1e-5), calls, repeat)
     algo = CorrectRates(dt=1.0, tau=10.0)
-    call = best_per_call(lambda: algo(counts=counts), calls, repeat)
+    bare, wrap, call = best_per_call(
+        [
+            lambda: _deadtime.correct_rates(counts.T, 1.0, 1e-5, r.T, lv.T),
+            lambda: correct_rates(counts, 1.0, 1e-5),
+            lambda: algo(counts=counts),
+        ],
+        calls,
+        repeat,
+    )
     rows.append(("deadtime (Fortran, F2PY), 4x2", bare, wrap - bare, call - bare))
     return rows
 
@@ -157,8 +171,8 @@ def deadtime_rows(bins: int, repeat: int) -> list[tuple[str, float]]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--calls", type=int, default=20000)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=10000)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--slices", type=int, default=4)
     ap.add_argument("--angles", type=int, default=360)
     ap.add_argument("--width", type=int, default=512)

@@ -28,6 +28,7 @@ subroutine correct_rates(counts, ndet, nbin, dt, tau, rates, live, ierr, ibin, i
   !f2py integer intent(hide), depend(counts) :: nbin = shape(counts, 1)
   integer :: i, j
   real(8) :: m
+  logical :: ok
 
   ierr = 0
   ibin = 0
@@ -40,23 +41,30 @@ subroutine correct_rates(counts, ndet, nbin, dt, tau, rates, live, ierr, ibin, i
     ierr = 2
     return
   end if
+  ! one branch-free pass (the compiler vectorises it), then, only if something was wrong,
+  ! a second one to find the first bad value
+  ok = .true.
+  do i = 1, nbin
+    do j = 1, ndet
+      m = counts(j, i) / dt
+      live(j, i) = 1d0 - m * tau
+      rates(j, i) = m / live(j, i)
+      ok = ok .and. counts(j, i) >= 0d0 .and. counts(j, i) <= huge(1d0) .and. live(j, i) > 0d0
+    end do
+  end do
+  if (ok) return
   do i = 1, nbin
     do j = 1, ndet
       if (.not. (counts(j, i) >= 0d0 .and. counts(j, i) <= huge(1d0))) then
         ierr = 3
-        ibin = i
-        idet = j
-        return
-      end if
-      m = counts(j, i) / dt
-      live(j, i) = 1d0 - m * tau
-      if (live(j, i) <= 0d0) then
+      else if (.not. (live(j, i) > 0d0)) then
         ierr = 4
+      end if
+      if (ierr /= 0) then
         ibin = i
         idet = j
         return
       end if
-      rates(j, i) = m / live(j, i)
     end do
   end do
 end subroutine correct_rates

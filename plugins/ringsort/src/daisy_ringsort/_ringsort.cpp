@@ -17,7 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,37 +32,47 @@ namespace {
 // one sinogram: src and dst are (na, nd) row-major; dst may not alias src
 void filter_sinogram(const float *src, float *dst, size_t na, size_t nd, size_t size, size_t slice) {
     std::vector<uint32_t> order(na * nd);  // order[k * nd + j]: angle of the k-th smallest in column j
-    std::vector<float> sorted(na * nd);
-    std::vector<uint32_t> idx(na);
+    std::vector<float> sorted(na * nd);    // sorted[k * nd + j]: that value
+    std::vector<std::pair<float, uint32_t>> column(na);
     for (size_t j = 0; j < nd; ++j) {
         for (size_t k = 0; k < na; ++k) {
-            if (std::isnan(src[k * nd + j])) {
+            const float v = src[k * nd + j];
+            if (std::isnan(v)) {
                 throw std::invalid_argument("NaN in the sinogram at slice " + std::to_string(slice) +
                                             ", angle " + std::to_string(k) + ", pixel " + std::to_string(j));
             }
+            column[k] = {v, static_cast<uint32_t>(k)};
         }
-        std::iota(idx.begin(), idx.end(), 0u);
-        std::sort(idx.begin(), idx.end(),
-                  [&](uint32_t a, uint32_t b) { return src[a * nd + j] < src[b * nd + j]; });
+        // by value, equal values by angle: the order of a stable argsort
+        std::sort(column.begin(), column.end());
         for (size_t k = 0; k < na; ++k) {
-            order[k * nd + j] = idx[k];
-            sorted[k * nd + j] = src[idx[k] * nd + j];
+            sorted[k * nd + j] = column[k].first;
+            order[k * nd + j] = column[k].second;
         }
     }
-    const long h = static_cast<long>(size / 2);
-    const long n = static_cast<long>(nd);
-    std::vector<float> window(size);
+    // each row of the sorted image, padded by reflection (scipy's "reflect": d c b a | a b c d | d c b a),
+    // then the median of every window of `size` pixels
+    const size_t h = size / 2;
+    std::vector<float> padded(nd + 2 * h), window(size);
     for (size_t k = 0; k < na; ++k) {
         const float *row = &sorted[k * nd];
-        for (long j = 0; j < n; ++j) {
-            for (long t = 0; t < static_cast<long>(size); ++t) {
-                long jj = j + t - h;
-                if (jj < 0) jj = -jj - 1;          // reflect: d c b a | a b c d | d c b a
-                if (jj >= n) jj = 2 * n - jj - 1;
-                window[t] = row[jj];
-            }
-            std::nth_element(window.begin(), window.begin() + h, window.end());
+        std::copy(row, row + nd, padded.begin() + h);
+        for (size_t t = 1; t <= h; ++t) {
+            padded[h - t] = row[t - 1];
+            padded[h + nd - 1 + t] = row[nd - t];
+        }
+        // a sorted window slides along the row: one value leaves, one enters (O(size) per pixel)
+        std::copy(padded.begin(), padded.begin() + size, window.begin());
+        std::sort(window.begin(), window.end());
+        for (size_t j = 0;; ++j) {
             dst[static_cast<size_t>(order[k * nd + j]) * nd + j] = window[h];
+            if (j + 1 == nd) break;
+            const float leaving = padded[j], entering = padded[j + size];
+            const size_t p = std::lower_bound(window.begin(), window.end(), leaving) - window.begin();
+            std::copy(window.begin() + p + 1, window.end(), window.begin() + p);
+            const size_t q = std::upper_bound(window.begin(), window.end() - 1, entering) - window.begin();
+            std::copy_backward(window.begin() + q, window.end() - 1, window.end());
+            window[q] = entering;
         }
     }
 }
