@@ -50,6 +50,8 @@ _COPY_RULE = {
     "cpp": "C-contiguous",
     "fortran": "C- or Fortran-contiguous",
 }
+#: memory orders of a float32 input that reach the kernel without a copy (tested by the project)
+_NO_COPY_ORDERS = {"python": '("C", "F")', "cpp": '("C",)', "fortran": '("C", "F")'}
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
@@ -131,6 +133,7 @@ def new_plugin(name: str, lang: str = "python", out: str | Path | None = None) -
         "lang_title": _TITLE[lang],
         "lang_core": _CORE[lang][1].format(name=name),
         "lang_copy_rule": _COPY_RULE[lang],
+        "no_copy_orders": _NO_COPY_ORDERS[lang],
     }
     values["wrapper_body"] = _fill((TEMPLATES / lang / "wrapper.tmpl").read_text(), values)
     values["extra_tests"] = _fill((TEMPLATES / lang / "extra_tests.tmpl").read_text(), values)
