@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "daisy_widgets.commands.workflow",  # daisy workflow run FILE
     "daisy_widgets.commands.tomo",  # daisy tomo recon|center
     "daisy_widgets.commands.hxmt",  # daisy hxmt simulate|pipeline
+    "daisy_widgets.commands.plugin",  # daisy plugin new NAME --lang python|cpp|fortran
 )
 #: modules with ``register_data(data_subparsers)``
 DATA_MODULES = (
