@@ -119,14 +119,11 @@ class HxmtApp(W.VBox):
         }
         for stage in self.stages.values():  # one page: every stage is shown at once
             stage.render()
-        header = W.HTML(
-            "<h2 style='margin:4px 0'>Insight-HXMT data processing</h2>"
-            "<span style='color:#555'>Find observations, run the HE/ME/LE pipelines, see light curves, "
-            "spectra, power spectra and pulse profiles.</span>"
-        )
+        # no heading of its own: the page's title and purpose are the notebook's first markdown cell
+        # (apps/hxmt.ipynb, also the app's card on the index); a second heading here doubled it
         h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
         s = self.stages
-        children = [header, h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
+        children = [h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
         super().__init__(children=children + [s["run"], s["results"]], **kw)
         self.add_class("daisy-hxmt-app")
 
