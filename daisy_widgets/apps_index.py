@@ -298,12 +298,14 @@ def _tool_cards(lab: str | None) -> list[str]:
         return []
     lab_q = esc(lab, quote=True)
     return [
-        '<li class="daisy-card daisy-tool-card" data-tool="workbench"><b>Workbench</b>'
+        '<li class="daisy-card daisy-tool-card" data-tool="workbench">'
+        '<div class="daisy-thumb-none">&#9881;</div><b>Workbench</b>'
         '<div class="daisy-app-description">Build, save and run workflows from the algorithm toolbox '
         "without code (the workflow builder), in JupyterLab.</div>"
         f'<a class="daisy-tool-open" href="{lab_q}/tree/notebooks/workflows.ipynb" target="_blank">'
         "Open</a></li>",
-        '<li class="daisy-card daisy-tool-card daisy-lab-link" data-tool="jupyterlab"><b>JupyterLab</b>'
+        '<li class="daisy-card daisy-tool-card daisy-lab-link" data-tool="jupyterlab">'
+        '<div class="daisy-thumb-none">{ }</div><b>JupyterLab</b>'
         '<div class="daisy-app-description">Your files, terminals and the exploration notebooks: '
         "everything the apps do, from code.</div>"
         f'<a class="daisy-tool-open" href="{lab_q}" target="_blank">Open</a></li>',

@@ -115,7 +115,8 @@ def help_html(text: str, algorithms: Iterable[str] = (), docs: Sequence[tuple[st
         parts += [algorithm_help_html(c) for c in algos]
     if docs:
         links = ", ".join(
-            f"<a href='{html.escape(docs_url(page), quote=True)}' target='_blank'>{html.escape(label)}</a>"
+            f"<a href='{html.escape(docs_url(page), quote=True)}' target='_blank' "
+            f"style='color:#2f6db5;text-decoration:underline'>{html.escape(label)}</a>"
             for label, page in docs
         )
         parts.append(f"<div class='daisy-help-docs' style='margin-top:4px'>More: {links}</div>")
