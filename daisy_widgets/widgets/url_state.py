@@ -55,9 +55,11 @@ def encode_query(params: Mapping[str, Any]) -> str:
 
 # Runs in the page each time the widget's HTML is set: rewrite the address bar's query
 # (an <img> that cannot load calls its onerror: the one way an HTML widget runs code).
+# Not in JupyterLab or the classic notebook (the app shown in a notebook): their address is theirs.
 _FOLLOW = (
     "var s=this.parentNode,q=s.getAttribute('data-query'),u=location.origin+location.pathname+q;"
-    "if(location.search!==q){try{history.replaceState(history.state,'',u);}catch(e){}}"
+    "var own=location.pathname.indexOf('/voila/')>=0||!/\\/(lab|notebooks|tree|doc)(\\/|$)/.test(location.pathname);"
+    "if(own&&location.search!==q){try{history.replaceState(history.state,'',u);}catch(e){}}"
     "var i=s.querySelector('input');if(i){i.value=u;}"
 )
 _COPY = (
