@@ -11,6 +11,7 @@ import numpy as np
 
 from ...widgets.file_browser import FileBrowser
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 from .logic import BROWSE_EXTENSIONS
 from .stage_open_layout import LayoutForm
 
@@ -66,6 +67,7 @@ class OpenStage(Stage):
     """
 
     title = "1 Open"
+    help_text, help_algorithms, help_docs = stage_help("open")
 
     def _render(self) -> list[W.Widget]:
         c = self.controller

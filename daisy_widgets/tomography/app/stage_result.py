@@ -9,6 +9,7 @@ import ipywidgets as W
 
 from ...widgets.stage import Stage
 from ...widgets.volume_view import VolumeView
+from .help_texts import stage_help
 
 
 class ResultStage(Stage):
@@ -16,6 +17,7 @@ class ResultStage(Stage):
     (:meth:`~.jobs.VolumeJobs.save`: atomic, never over a file without *overwrite*)."""
 
     title = "8 Result"
+    help_text, help_algorithms, help_docs = stage_help("result")
 
     def _render(self) -> list[W.Widget]:
         self.volume_view = VolumeView(size=280)

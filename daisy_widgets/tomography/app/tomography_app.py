@@ -19,6 +19,7 @@ from typing import Any
 import ipywidgets as W
 
 from ...widgets.stage import Stage
+from ...widgets.url_state import CopyLink, query_params
 from .controller import TomographyController
 from .logic import find_sample_scan
 from .model import TomographyModel
@@ -31,6 +32,7 @@ from .stage_preview import PreviewStage
 from .stage_raw import RawDataStage
 from .stage_reconstruct import ReconstructStage
 from .stage_result import ResultStage
+from .url_state import apply_state, follow_state
 
 #: (key, view class) of the stages, in tab order
 STAGE_CLASSES: tuple[tuple[str, type[Stage]], ...] = (
@@ -143,7 +145,7 @@ class TomographyApp(W.VBox):
         app.save("out.h5")                           # 8. result + save
 
     CSS classes for browser tests: ``daisy-tomo-app``, ``daisy-tomo-message`` (``daisy-tomo-error``
-    while it shows an error), ``daisy-tomo-tabs``, ``daisy-tomo-<stage>-panel``, and those of the stages.
+    while it shows an error), ``daisy-copy-link`` (the view's shareable address), ``daisy-tomo-tabs``, ``daisy-tomo-<stage>-panel``, and those of the stages.
 
     Parameters
     ----------
@@ -161,6 +163,9 @@ class TomographyApp(W.VBox):
         Open the sample scan found under ``data_dir`` at start.
     preview_delay
         Debounce time of the live preview (seconds).
+    url_state
+        The state to open (``{"file": ..., "stage": "centre", "center": "296.3"}``, see
+        :mod:`.url_state`); default: the page's query string under Voila (``$QUERY_STRING``).
     """
 
     def __init__(
@@ -173,6 +178,7 @@ class TomographyApp(W.VBox):
         engine_kw: dict | None = None,
         open_default: bool = True,
         preview_delay: float = 0.2,
+        url_state: dict[str, str] | None = None,
         **kw: Any,
     ):
         self.model = TomographyModel(engine=engine if engine in ("dask", "inprocess") else "dask")
@@ -210,18 +216,27 @@ class TomographyApp(W.VBox):
             self.tabs.set_title(i, name)
         self.tabs.add_class("daisy-tomo-tabs")
         self.tabs.observe(lambda ch: self._mount(ch["new"]), names="selected_index")
+        self.link = CopyLink()  # the view's address (file, stage, parameters), to share
         super().__init__(
-            children=[self.message, self.tabs], layout=W.Layout(max_width="1330px", width="100%"), **kw
+            children=[self.message, self.link, self.tabs],
+            layout=W.Layout(max_width="1330px", width="100%"),
+            **kw,
         )
         self.add_class("daisy-tomo-app")
         self._mount(0)
         if self.controller.service_url:
             self.controller.background("service-list", self.controller.list_service_scans)
+        shared = query_params() if url_state is None else dict(url_state)  # Voila: the page's query
+        if shared.keys() & {"file", "result"}:
+            open_default = False
         if open_default:
             sample = find_sample_scan(self.controller.data_dir)
             if sample is not None:
                 self.stages["open"].select_file(sample)
                 self.open_scan(sample)
+        if shared:
+            apply_state(self, shared)
+        follow_state(self, self.link)
 
     # ================================================================== composition
     def stage(self, key: str) -> Stage:
