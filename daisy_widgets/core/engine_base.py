@@ -35,12 +35,25 @@ class RunReporter:
         self.cb = callback
         self.t0 = time.monotonic()
         self.last: ProgressEvent | None = None
+        #: loop round of the running step, added to its events (set by the controller)
+        self.iteration = 0
+        self.iteration_text = ""
 
     def __call__(
-        self, index: int, step: str, done: int, total: int, inner: float = 0.0, message: str = ""
+        self,
+        index: int,
+        step: str,
+        done: int,
+        total: int,
+        inner: float = 0.0,
+        message: str = "",
+        event: str = "",
+        attempt: int = 0,
     ) -> None:
         if self.cb is None:
             return
+        if self.iteration_text and not event:
+            message = f"{self.iteration_text} {message}".strip()
         total = max(total, 1)
         frac = min(1.0, (index + (done + inner) / total) / self.n)
         elapsed = time.monotonic() - self.t0
@@ -55,9 +68,16 @@ class RunReporter:
             elapsed,
             0.0 if frac >= 1.0 else estimate_eta(frac, elapsed),
             message,
+            event,
+            self.iteration,
+            attempt,
         )
         self.last = ev
         self.cb(ev)
+
+    def note(self, index: int, step: str, event: str, message: str, attempt: int = 0) -> None:
+        """An event of the control flow: ``"retry"``, ``"fallback"``, ``"skip"``, ``"iteration"``."""
+        self(index, step, 0, 1, 0.0, message, event, attempt)
 
     def finish(self) -> None:
         self(self.n - 1, "", 1, 1, message="done")
@@ -162,6 +182,7 @@ class Engine:
         cancel: CancelToken | None = None,
         release: bool | None = None,
         lookup: Callable[[str], type] | None = None,
+        report: Any = None,
     ) -> DataStore:
         raise NotImplementedError
 
