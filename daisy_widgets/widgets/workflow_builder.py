@@ -30,6 +30,8 @@ CSS classes (stable, for browser tests)::
     daisy-wb-insert          "Insert as step": the workflow in the file becomes one sub-workflow step
     daisy-wb-sub             a sub-workflow step box (with daisy-wb-step); daisy-wb-sub-summary lists its steps
     daisy-wb-persist         keys kept after the run (text input, comma-separated)
+    daisy-wb-params          workflow parameters read by conditions ("name=value, ...")
+    (each step box also has its format-2 controls: see :mod:`.workflow_steps`)
     daisy-wb-engine          engine choice (toggle buttons "in-process" / "Dask")
     daisy-wb-check           "Check" button (validate without running)
     daisy-wb-run             "Run" button
@@ -50,8 +52,17 @@ import ipywidgets as W
 from ..core.datastore import DataStore
 from ..core.errors import DaisyError
 from ..core.workflow import Step, Workflow
-from .form import ParamForm
 from .progress import JobProgress
+from .workflow_steps import (
+    StepEditor,
+    SubWorkflowEditor,
+    SwitchEditor,
+    _StepRow,
+    params_text,
+    parse_params,
+)
+
+__all__ = ["StepEditor", "SubWorkflowEditor", "SwitchEditor", "WorkflowBuilder"]
 
 
 def _registry() -> dict[str, type]:
@@ -62,166 +73,6 @@ def _registry() -> dict[str, type]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", registry.PluginWarning)
         return registry.algorithms()
-
-
-def _key_field(label: str, value: str, tooltip: str, css: str) -> W.Text:
-    t = W.Text(
-        value=value,
-        description=label,
-        placeholder="data-store key",
-        tooltip=tooltip,
-        style={"description_width": "initial"},
-        layout=W.Layout(width="300px"),
-    )
-    t.add_class(css)
-    return t
-
-
-class _StepRow(W.VBox):
-    """What every step box has: its id, title, wiring fields and move/remove buttons.
-
-    ``inputs``/``outputs`` map a port (or, in a sub-workflow, an inner key) to its text field
-    holding the outer data-store key.
-    """
-
-    def __init__(
-        self,
-        builder: WorkflowBuilder,
-        step: Step,
-        in_names: list[tuple[str, str]],
-        out_names: list[tuple[str, str]],
-        body: W.Widget,
-    ):
-        self.builder = builder
-        self.step_id = W.Text(
-            value=step.id,
-            description="id",
-            layout=W.Layout(width="220px"),
-            tooltip="unique name of the step (used in progress and errors)",
-        )
-        self.step_id.add_class("daisy-wb-step-id")
-        self.title = W.HTML()
-        self.title.add_class("daisy-wb-step-title")
-        self.inputs = {
-            n: _key_field(f"{n} ←", step.inputs.get(n, ""), tip, f"daisy-wb-in-{n}") for n, tip in in_names
-        }
-        self.outputs = {
-            n: _key_field(f"{n} →", step.outputs.get(n, ""), tip, f"daisy-wb-out-{n}") for n, tip in out_names
-        }
-        for t in [self.step_id, *self.inputs.values(), *self.outputs.values()]:
-            t.observe(lambda _c: builder._changed(), names="value")
-        self.block = step.block
-        self.up = W.Button(icon="arrow-up", tooltip="move up", layout=W.Layout(width="36px"))
-        self.up.add_class("daisy-wb-up")
-        self.down = W.Button(icon="arrow-down", tooltip="move down", layout=W.Layout(width="36px"))
-        self.down.add_class("daisy-wb-down")
-        self.remove = W.Button(
-            icon="trash", tooltip="remove this step", button_style="danger", layout=W.Layout(width="36px")
-        )
-        self.remove.add_class("daisy-wb-remove")
-        self.up.on_click(lambda _b: builder.move_step(self, -1))
-        self.down.on_click(lambda _b: builder.move_step(self, +1))
-        self.remove.on_click(lambda _b: builder.remove_step(self))
-        wiring = W.VBox(
-            [W.HTML("<i>reads</i>"), *self.inputs.values(), W.HTML("<i>writes</i>"), *self.outputs.values()]
-        )
-        super().__init__(
-            children=[
-                W.HBox([self.title, self.step_id, self.up, self.down, self.remove]),
-                W.HBox([body, wiring]),
-            ],
-            layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"),
-        )
-        self.add_class("daisy-wb-step")
-
-    label = "step"  # shown in the title after the step's number
-
-    @property
-    def valid(self) -> bool:
-        return True
-
-    def _wiring(self, fields: dict[str, W.Text]) -> dict[str, str]:
-        return {k: t.value.strip() for k, t in fields.items() if t.value.strip()}
-
-
-class StepEditor(_StepRow):
-    """Editor of one algorithm step: title, generated form, wiring, move/remove buttons."""
-
-    def __init__(self, builder: WorkflowBuilder, algorithm: type, step: Step):
-        self.algorithm = algorithm
-        self.form = ParamForm(algorithm, step.params, on_change=lambda _f: builder._changed())
-        super().__init__(
-            builder,
-            step,
-            [(p.name, p.help or p.name) for p in algorithm.inputs],
-            [(p.name, p.help or p.name) for p in algorithm.outputs],
-            self.form,
-        )
-
-    @property
-    def label(self) -> str:  # type: ignore[override]
-        return self.algorithm.name
-
-    @property
-    def valid(self) -> bool:
-        return self.form.valid
-
-    def to_step(self) -> Step:
-        # typed values when valid (so the JSON holds numbers, not the text of a field); as typed otherwise
-        params = self.form.json_values() if self.form.valid else self.form.values
-        return Step(
-            id=self.step_id.value.strip(),
-            algorithm=self.algorithm.name,
-            params=params,
-            inputs=self._wiring(self.inputs),
-            outputs=self._wiring(self.outputs),
-            block=self.block,
-        )
-
-
-class SubWorkflowEditor(_StepRow):
-    """A sub-workflow kept as one step: its inner steps listed, its keys wired to the outer store.
-
-    The wiring fields are the inner workflow's inputs (keys it reads before writing them) and
-    the keys it writes; an output left empty stays private to the sub-workflow. Its inner
-    steps are edited in a builder of their own (load its JSON there) and saved back.
-    """
-
-    def __init__(self, builder: WorkflowBuilder, step: Step):
-        assert step.workflow is not None
-        self.inner = step.workflow
-        ins = list(dict.fromkeys([*self.inner.required_keys(), *step.inputs]))
-        outs = list(dict.fromkeys([*self.inner.produced_keys(), *step.outputs]))
-        rows = "".join(
-            f"<li>{html.escape(path)}: {html.escape(st.algorithm or '')}</li>"
-            for path, st in self.inner.flatten()
-        )
-        summary = W.HTML(
-            f"<div style='width:380px'>sub-workflow <b>{html.escape(self.inner.name)}</b>, "
-            f"{len(self.inner.flatten())} step(s):<ul style='margin:2px 0'>{rows}</ul></div>"
-        )
-        summary.add_class("daisy-wb-sub-summary")
-        super().__init__(
-            builder,
-            step,
-            [(k, f"inner key {k}") for k in ins],
-            [(k, f"inner key {k}") for k in outs],
-            summary,
-        )
-        self.add_class("daisy-wb-sub")
-
-    @property
-    def label(self) -> str:  # type: ignore[override]
-        return f"sub-workflow {self.inner.name}"
-
-    def to_step(self) -> Step:
-        return Step(
-            id=self.step_id.value.strip(),
-            workflow=self.inner,
-            inputs=self._wiring(self.inputs),
-            outputs=self._wiring(self.outputs),
-            block=self.block,
-        )
 
 
 class WorkflowBuilder(W.VBox):
@@ -253,6 +104,8 @@ class WorkflowBuilder(W.VBox):
     ):
         self.store = store if store is not None else DataStore()
         self.result: DataStore | None = None
+        #: what happened to each step in the last run (ran, skipped, retried, fell back, why)
+        self.report: Any = None
         self._dask_engine = dask_engine
         self._listeners: list[Callable[[WorkflowBuilder], None]] = []
         algos = _registry()
@@ -312,6 +165,14 @@ class WorkflowBuilder(W.VBox):
             layout=W.Layout(width="420px"),
         )
         self.persist_field.add_class("daisy-wb-persist")
+        self.params_field = W.Text(
+            value="",
+            description="params",
+            placeholder="workflow parameters read by conditions: name=value, ...",
+            layout=W.Layout(width="420px"),
+        )
+        self.params_field.add_class("daisy-wb-params")
+        self._description = ""
         self.run_button = W.Button(description="Run", icon="play", button_style="success")
         self.run_button.add_class("daisy-wb-run")
         self.run_button.on_click(lambda _b: self._ui(self.run))
@@ -328,7 +189,7 @@ class WorkflowBuilder(W.VBox):
                 W.HBox([self.picker, self.add_button, self.refresh_button]),
                 self.steps_box,
                 W.HBox([self.path, self.save_button, self.load_button, self.insert_button]),
-                self.persist_field,
+                W.HBox([self.persist_field, self.params_field]),
                 W.HBox([self.engine, self.check_button, self.run_button]),
                 self.message,
                 self.progress,
@@ -462,6 +323,8 @@ class WorkflowBuilder(W.VBox):
             name=self.name.value.strip() or "workflow",
             steps=[e.to_step() for e in self.editors],
             persist=persist,
+            params=parse_params(self.params_field.value),
+            description=self._description,
         )
 
     def set_workflow(self, wf: Workflow) -> None:
@@ -470,12 +333,15 @@ class WorkflowBuilder(W.VBox):
         self.editors = []
         self.name.value = wf.name
         self.persist_field.value = ", ".join(wf.persist)
+        self.params_field.value = params_text(wf.params)
+        self._description = wf.description
         for st in wf.steps:
-            self.editors.append(
-                SubWorkflowEditor(self, st)
-                if st.workflow is not None
-                else StepEditor(self, algos[st.algorithm], st)
-            )
+            if st.switch is not None:
+                self.editors.append(SwitchEditor(self, st, algos))
+            elif st.workflow is not None:
+                self.editors.append(SubWorkflowEditor(self, st))
+            else:
+                self.editors.append(StepEditor(self, algos[st.algorithm], st))
         self._redraw()
 
     @staticmethod
@@ -530,13 +396,17 @@ class WorkflowBuilder(W.VBox):
         self.result_view.value = ""
         self.run_button.disabled = True
 
+        from ..core.control import RunReport
+
+        self.report = report = RunReport()
+
         def job(progress: Any, cancel: Any) -> DataStore:
             # keep every intermediate object: the builder is for exploring (the store is a copy)
-            return engine.run(wf, store, progress=progress, cancel=cancel, release=False)
+            return engine.run(wf, store, progress=progress, cancel=cancel, release=False, report=report)
 
         def done(result: DataStore) -> None:
             self.result = result
-            self.result_view.value = "<pre>" + html.escape(result.tree()) + "</pre>"
+            self.result_view.value = "<pre>" + html.escape(f"{result.tree()}\n\n{report}") + "</pre>"
             self._say(f"finished '{wf.name}'")
             self.run_button.disabled = False
             for cb in self._listeners:
@@ -544,6 +414,7 @@ class WorkflowBuilder(W.VBox):
 
         def failed(exc: BaseException) -> None:
             self._say(f"{type(exc).__name__}: {exc}", error=True)
+            self.result_view.value = "<pre>" + html.escape(str(report)) + "</pre>"
             self.run_button.disabled = False
 
         t = self.progress.run_in_thread(job, title=f"Run '{wf.name}'", on_success=done, on_error=failed)
