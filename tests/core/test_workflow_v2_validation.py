@@ -213,3 +213,23 @@ def test_refused_before_the_run_starts_and_nothing_written():
     with pytest.raises(WorkflowError, match="step 's'"):
         run_workflow(_one(s), store)
     assert store.keys() == ["raw"]
+
+
+def test_kubernetes_gpu_workers_carry_the_resource_gpu_steps_ask_for():
+    from pathlib import Path
+
+    import yaml
+
+    from daisy_widgets.core.resources import DASK_NAMES
+
+    specs = Path(__file__).resolve().parents[2] / "hub_config" / "kubernetes" / "dask"
+
+    def offered(name: str) -> dict[str, float]:
+        args = yaml.safe_load((specs / name).read_text())["spec"]["worker"]["spec"]["containers"][0]["args"]
+        if "--resources" not in args:
+            return {}
+        pairs = args[args.index("--resources") + 1].replace(",", " ").split()
+        return {k: float(v) for k, v in (p.split("=") for p in pairs)}
+
+    assert offered("daskcluster-gpu.yaml").get(DASK_NAMES["gpu"]) == 1.0
+    assert DASK_NAMES["gpu"] not in offered("daskcluster-cpu.yaml")
