@@ -35,7 +35,6 @@ def lazy_outputs(
     cancel: CancelToken,
     live: list[Any],
     retries: int = 1,
-    restrictions: dict[str, Any] | None = None,
 ) -> None:
     """Put the outputs of a lazy step (chunk ``tasks``, dask delayed) in ``store`` as dask arrays.
 
@@ -45,10 +44,8 @@ def lazy_outputs(
     import dask
     import dask.array as da
 
-    restrictions = restrictions or {}
-
     try:  # probe the first chunk for output shapes and dtypes (only metadata travels back)
-        meta = client.compute(dask.delayed(output_meta)(tasks[0]), retries=retries, **restrictions).result()
+        meta = client.compute(dask.delayed(output_meta)(tasks[0]), retries=retries).result()
     except Cancelled:
         raise
     except StepError:
@@ -62,9 +59,7 @@ def lazy_outputs(
         kind, shape0, dt = meta[port]
         if kind == "table" and ranges is not None and port in split.outputs:
             # tables are small: compute every chunk now (this streams the inputs through the graph)
-            futures = client.compute(
-                [dask.delayed(pick_output)(t, port) for t in tasks], retries=retries, **restrictions
-            )
+            futures = client.compute([dask.delayed(pick_output)(t, port) for t in tasks], retries=retries)
             live.extend(futures)
             wait_chunks(
                 client,
@@ -82,7 +77,7 @@ def lazy_outputs(
                 live.remove(f)
             continue
         if kind != "array":
-            store[key] = client.compute(dask.delayed(pick_output)(tasks[0], port), **restrictions).result()
+            store[key] = client.compute(dask.delayed(pick_output)(tasks[0], port)).result()
             continue
         if ranges is None or port not in split.outputs:
             store[key] = da.from_delayed(dask.delayed(pick_output)(tasks[0], port), shape0, np.dtype(dt))

@@ -11,7 +11,6 @@ nothing is computed until the result is saved or computed (:mod:`.dask_lazy`).
 from __future__ import annotations
 
 import atexit
-import contextlib
 import math
 import threading
 import time
@@ -241,6 +240,9 @@ class DaskEngine(Engine):
         import dask
 
         restrictions = restrictions or {}
+        # a step restricted to some workers is computed now, there: a lazy graph computed later
+        # (when saved) would lose its restrictions
+        lazy = self.lazy and not restrictions
 
         def ref(v: Any) -> Any:
             """A value to hand to a task: big in-memory arrays are scattered once."""
@@ -270,51 +272,49 @@ class DaskEngine(Engine):
         run_key = f"{algo.name}-{uuid.uuid4().hex}"
         streamed = (
             ranges is not None
-            and not self.lazy
+            and not lazy
             and any(k in split.inputs and is_big(v) for k, v in inputs.items())
         )
         n = len(ranges) if ranges is not None else 1
         label = (lambda i: chunk_label(i, n, ranges[i], axis)) if ranges is not None else (lambda i: None)
         tasks = []
-        # lazy graphs carry the resource restrictions with them (computed later, when saved)
-        with dask.annotate(**restrictions) if restrictions else contextlib.nullcontext():
-            if streamed:
-                pass  # handed out below, as the workers free up
-            elif ranges is None:
+        if streamed:
+            pass  # handed out below, as the workers free up
+        elif ranges is None:
+            tasks.append(
+                dask.delayed(run_chunk, pure=False)(
+                    algo, whole, {}, cancel_name, 0, (wf.name, path, None), dask_key_name=f"{run_key}-0"
+                )
+            )
+        else:
+            # (lazy mode) a big in-memory input is scattered block by block: the blocks spread over
+            # the workers, so the chunks do too (one scattered whole array would draw every chunk to its worker)
+            blocks = {
+                k: client.scatter([take_range(v, split.inputs[k], a, b) for a, b in ranges], hash=False)
+                for k, v in inputs.items()
+                if k in split.inputs and is_big(v)
+            }
+            for i, (a, b) in enumerate(ranges):
+                pieces = {}
+                for k, v in inputs.items():
+                    if k not in split.inputs:
+                        continue
+                    ax = split.inputs[k]
+                    pieces[k] = blocks[k][i] if k in blocks else take_range(v, ax, a, b)
                 tasks.append(
                     dask.delayed(run_chunk, pure=False)(
-                        algo, whole, {}, cancel_name, 0, (wf.name, path, None), dask_key_name=f"{run_key}-0"
+                        algo,
+                        whole,
+                        pieces,
+                        cancel_name,
+                        a,
+                        (wf.name, path, label(i)),
+                        dask_key_name=f"{run_key}-{i}",
                     )
                 )
-            else:
-                # (lazy mode) a big in-memory input is scattered block by block: the blocks spread over
-                # the workers, so the chunks do too (one scattered whole array would draw every chunk to its worker)
-                blocks = {
-                    k: client.scatter([take_range(v, split.inputs[k], a, b) for a, b in ranges], hash=False)
-                    for k, v in inputs.items()
-                    if k in split.inputs and is_big(v)
-                }
-                for i, (a, b) in enumerate(ranges):
-                    pieces = {}
-                    for k, v in inputs.items():
-                        if k not in split.inputs:
-                            continue
-                        ax = split.inputs[k]
-                        pieces[k] = blocks[k][i] if k in blocks else take_range(v, ax, a, b)
-                    tasks.append(
-                        dask.delayed(run_chunk, pure=False)(
-                            algo,
-                            whole,
-                            pieces,
-                            cancel_name,
-                            a,
-                            (wf.name, path, label(i)),
-                            dask_key_name=f"{run_key}-{i}",
-                        )
-                    )
         rep(index, path, 0, n)
 
-        if self.lazy:
+        if lazy:
             lazy_outputs(
                 client,
                 wf,
@@ -330,7 +330,6 @@ class DaskEngine(Engine):
                 cancel,
                 live,
                 retries,
-                restrictions,
             )
             rep(index, path, n, n, message="graph built (computed when saved)")
             return

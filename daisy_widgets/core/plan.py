@@ -121,24 +121,33 @@ def prepare_plan(
         worker_offers = offers()
         wf.validate(available=available, lookup=lookup, offers=worker_offers)
     counter = [0]
-    nodes = _build_level(wf, lambda k: k, "", {}, lookup, worker_offers, counter)
+    nodes = _build_level(wf, lambda k: k, lambda k: k, "", {}, lookup, worker_offers, counter)
     return store, nodes, counter[0]
 
 
 def _build_level(
     wf: Workflow,
-    rename: Callable[[str], str],
+    key_in: Callable[[str], str],
+    key_out: Callable[[str], str],
     prefix: str,
     inherit: dict[str, Any],
     lookup: Callable[[str], type],
     offers: list[WorkerOffer] | None,
     counter: list[int],
 ) -> list[PlanNode]:
+    """Nodes of one workflow level; its keys become store keys through ``key_in`` (a key read
+    before this level writes it) and ``key_out`` (a key written, and read after that)."""
     scope = Scope(dict(wf.params))
     nodes: list[PlanNode] = []
+    written: set[str] = set()
     for s in wf.steps:
-        nodes.append(_build_step(s, rename, prefix + s.id, scope, inherit, lookup, offers, counter))
-        scope.ports[s.id] = {p: rename(k) for p, k in s.outputs.items()}
+
+        def read(k: str, _w: set[str] = written) -> str:
+            return key_out(k) if k in _w else key_in(k)
+
+        nodes.append(_build_step(s, read, key_out, prefix + s.id, scope, inherit, lookup, offers, counter))
+        scope.ports[s.id] = {p: key_out(k) for p, k in s.outputs.items()}
+        written.update(s.outputs.values())
     by_id = {n.step.id: n for n in nodes}
     for n in nodes:
         for m in [n, *(c for _, c in n.cases)]:
@@ -151,7 +160,8 @@ def _build_level(
 
 def _build_step(
     s: Step,
-    rename: Callable[[str], str],
+    read: Callable[[str], str],
+    write: Callable[[str], str],
     path: str,
     scope: Scope,
     inherit: dict[str, Any],
@@ -161,8 +171,8 @@ def _build_step(
 ) -> PlanNode:
     renamed = dataclasses.replace(
         s,
-        inputs={p: rename(k) for p, k in s.inputs.items()},
-        outputs={p: rename(k) for p, k in s.outputs.items()},
+        inputs={p: read(k) for p, k in s.inputs.items()},
+        outputs={p: write(k) for p, k in s.outputs.items()},
     )
     node = PlanNode(path, renamed, scope, index=counter[0])
     node.when = Expression.parse(s.when) if s.when is not None else None
@@ -170,15 +180,24 @@ def _build_step(
     res = {**inherit, **(s.resources or {})}
     if s.switch is not None:
         for c in s.switch:
-            case = _build_step(c.step, rename, f"{path}.{c.step.id}", scope, res, lookup, offers, counter)
+            case = _build_step(
+                c.step, read, write, f"{path}.{c.step.id}", scope, res, lookup, offers, counter
+            )
             node.cases.append((Expression.parse(c.when) if c.when is not None else None, case))
     elif s.workflow is not None:
-        m = {**s.inputs, **s.outputs}
+        # inner keys: read from the outer input key until the sub-workflow writes them, then from
+        # the outer output key (a key in both, e.g. fed back by a loop, has both); others private
+        ins, outs = renamed.inputs, renamed.outputs
 
-        def inner(key: str, _m: dict[str, str] = m, _sid: str = s.id) -> str:
-            return rename(_m.get(key, f"_{_sid}/{key}"))
+        def inner_in(key: str, _sid: str = s.id) -> str:
+            return ins.get(key) or outs.get(key) or write(f"_{_sid}/{key}")
 
-        node.children = _build_level(s.workflow, inner, path + ".", res, lookup, offers, counter)
+        def inner_out(key: str, _sid: str = s.id) -> str:
+            return outs.get(key) or ins.get(key) or write(f"_{_sid}/{key}")
+
+        node.children = _build_level(
+            s.workflow, inner_in, inner_out, path + ".", res, lookup, offers, counter
+        )
     else:
         cls = lookup(s.algorithm)  # type: ignore[arg-type]
         node.algo = cls(**s.params)

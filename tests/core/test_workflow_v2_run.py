@@ -312,3 +312,61 @@ def test_alignment_loops_until_converged(engine, jittered):
     before = np.abs(sc.line_integrals - clean).mean()
     after = np.abs(_get(out, "work/aligned") - clean).mean()
     assert after < 0.5 * before, (before, after)
+
+
+def test_lazy_dask_keeps_gpu_steps_on_the_gpu_labelled_worker(gpu_labelled_engine):
+    from distributed import get_task_stream
+
+    lazy = DaskEngine(gpu_labelled_engine.client, lazy=True)  # the same cluster, lazy graphs
+    gpu = [a for a, w in lazy.client.scheduler_info()["workers"].items() if w.get("resources", {}).get("GPU")]
+    wf = Workflow(
+        "lazy gpu",
+        [
+            Step(
+                "s",
+                "core.scale",
+                {"factor": 2.0},
+                {"data": "raw"},
+                {"data": "out"},
+                resources={"gpu": 1},
+                block=2,
+            )
+        ],
+        persist=["out"],
+    )
+    x = np.arange(48.0).reshape(16, 3)
+    with get_task_stream(lazy.client) as stream:
+        out = lazy.run(wf, DataStore({"raw": x}))
+        np.testing.assert_array_equal(out.compute("out"), 2 * x)
+    ran = {t["worker"] for t in stream.data if str(t["key"]).strip("('\"").startswith("core.scale")}
+    assert ran == set(gpu)  # every chunk of the GPU step, computed when the result was asked for
+
+
+def test_sub_workflow_loop_feeds_its_outputs_back(engine):
+    inner = Workflow(
+        "halve and count",
+        [
+            Step("halve", "core.scale", {"factor": 0.5}, {"data": "x"}, {"data": "x"}),
+            Step("total", "core.sum", {}, {"data": "x"}, {"total": "t"}),
+        ],
+    )
+    wf = Workflow(
+        "loop",
+        [
+            Step(
+                "shrink",
+                workflow=inner,
+                inputs={"x": "raw"},
+                outputs={"x": "work/y", "t": "work/t"},
+                repeat=Repeat("shrink.t < 1", 20),
+            )
+        ],
+        persist=["work/y", "work/t"],
+    )
+    x = np.full((4, 2), 4.0)  # total 32: 16, 8, 4, 2, 1, 0.5 -> 6 rounds
+    out, report, events = _run(engine, wf, DataStore({"raw": x}))
+    assert report["shrink"].iterations == 6 and report["shrink.halve"].status == "ran"
+    np.testing.assert_allclose(_get(out, "work/y"), x / 2**6)
+    assert out["work/t"] == pytest.approx(0.5)
+    np.testing.assert_array_equal(out["raw"], x)  # the input itself is never overwritten
+    assert [e.iteration for e in events if e.event == "iteration"] == [1, 2, 3, 4, 5, 6]
