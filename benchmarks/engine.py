@@ -39,6 +39,7 @@ The machine may be shared: run it when idle and repeat (``--repeat``) to see the
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -273,6 +274,38 @@ def condition_check_time(n: int = 20000) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def controller_time(n_steps: int, repeat: int) -> dict[str, float]:
+    """Seconds per step spent by the controller alone (the part both engines share: it runs in
+    this process on Dask too), each step handed to a leaf runner that only stores its input."""
+    from daisy_widgets.core.control import Controller, RunReport
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine_base import RunReporter
+    from daisy_widgets.core.plan import prepare_plan
+    from daisy_widgets.core.progress import CancelToken
+
+    out = {}
+    for v in ("plain", *CONTROL_VARIANTS):
+        wf = _control_workflow(n_steps, v)
+        best = float("inf")
+        for _ in range(repeat):
+            store, nodes, n = prepare_plan(wf, DataStore({"x": np.zeros(1)}), None)
+
+            def leaf(node, inputs, _r, _s=store):
+                for k in node.step.outputs.values():  # core.info's length is 1, core.scale passes its data
+                    _s[k] = 1 if node.algo.name == "core.info" else inputs["data"]
+
+            ctl = Controller("w", nodes, store, RunReporter(wf, n, None), CancelToken(), leaf, RunReport())
+            gc.disable()  # the collector's pauses would land on whichever variant runs then
+            try:
+                t0 = time.perf_counter()
+                ctl.run()
+                best = min(best, time.perf_counter() - t0)
+            finally:
+                gc.enable()
+        out[v] = best / (n_steps + 1)
+    return out
+
+
 def control_rows(n_steps: int, dask_steps: int, workers: int, repeat: int) -> list[tuple[str, str, str]]:
     from daisy_widgets.core.engine import DaskEngine, InProcessEngine
 
@@ -281,6 +314,10 @@ def control_rows(n_steps: int, dask_steps: int, workers: int, repeat: int) -> li
         ("condition check alone: when reading a param", f"{param_t * 1e6:.1f} us", "-"),
         ("condition check alone: when reading a step output", f"{output_t * 1e6:.1f} us", "-"),
     ]
+    ctl = controller_time(n_steps, max(repeat, 9))
+    rows.append(("controller alone: per plain step", f"{ctl['plain'] * 1e6:.1f} us", "-"))
+    for v in CONTROL_VARIANTS:
+        rows.append((f"controller alone: + {v} per step", f"{(ctl[v] - ctl['plain']) * 1e6:+.1f} us", "-"))
     with DaskEngine(n_workers=workers, threads_per_worker=1, processes=True) as dask_engine:
         for label, eng, n in (
             ("in-process", InProcessEngine(), n_steps),
