@@ -115,6 +115,13 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--memory-limit", default="auto", help="memory limit per LocalCluster worker, e.g. 2GB")
     g.add_argument(
+        "--gpu-workers",
+        default="auto",
+        metavar="N|auto",
+        help="LocalCluster workers labelled with the GPU resource, where steps needing a GPU run "
+        "(default auto: one per CUDA device found)",
+    )
+    g.add_argument(
         "--lazy",
         action="store_true",
         help="Dask: stream inputs larger than memory block by block (results computed while writing --output)",
@@ -194,7 +201,18 @@ def _engine(args: argparse.Namespace):
         if args.lazy:
             raise ValidationError("options", {"--lazy": ["needs --engine dask"]})
         return InProcessEngine()
-    return DaskEngine(args.scheduler, n_workers=args.workers, memory_limit=args.memory_limit, lazy=args.lazy)
+    gpu = args.gpu_workers
+    if gpu != "auto" and not (gpu.isdigit() and int(gpu) <= args.workers):
+        raise ValidationError(
+            "options", {"--gpu-workers": [f"expected 'auto' or 0..{args.workers}; got {gpu!r}"]}
+        )
+    return DaskEngine(
+        args.scheduler,
+        n_workers=args.workers,
+        memory_limit=args.memory_limit,
+        lazy=args.lazy,
+        gpu_workers=gpu if gpu == "auto" else int(gpu),
+    )
 
 
 def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> int:

@@ -146,6 +146,7 @@ class Controller:
             except AbsentValue as exc:
                 return self.skip(node, f"condition reads an absent value: {exc}")
             except ExpressionError as exc:
+                self._mark(node, "failed", f"condition cannot be evaluated: {exc}")
                 raise StepError(self.wf_name, node.path, exc) from exc
             if not ok:
                 return self.skip(node, f"condition false: {node.when.text}")
@@ -174,6 +175,7 @@ class Controller:
             try:
                 done = node.until.truth(self.resolver(node.scope))  # type: ignore[union-attr]
             except ExpressionError as exc:
+                out.status, out.reason = "failed", f"until cannot be evaluated: {exc}"
                 raise StepError(self.wf_name, node.path, exc) from exc
             if done:
                 out.reason = f"until {node.until.text!r} true"  # type: ignore[union-attr]

@@ -137,3 +137,34 @@ def test_run_prints_the_report(tmp_path, capsys):
     with h5py.File(tmp_path / "out.h5") as f:
         np.testing.assert_allclose(f["work/gpu"][()], x * 2 * 0.5**5)
         assert f["work/n"][()] == 12
+
+
+def test_run_on_dask_with_a_gpu_labelled_local_worker(tmp_path, capsys):
+    x = np.arange(12.0)
+    with h5py.File(tmp_path / "in.h5", "w") as f:
+        f["data"] = x
+        f["bad"] = x
+    p = _wf().save(tmp_path / "wf.json")
+    h5 = tmp_path / "in.h5"
+    args = [
+        "workflow",
+        "run",
+        str(p),
+        "-q",
+        "-i",
+        f"raw={h5}:/data",
+        "-i",
+        f"bad={h5}:/bad",
+        "--engine",
+        "dask",
+    ]
+    assert main([*args, "--gpu-workers", "3"]) == 1
+    assert "--gpu-workers: expected 'auto' or 0..2" in capsys.readouterr().err
+    assert main([*args, "--gpu-workers", "1", "-o", str(tmp_path / "out.h5")]) == 0
+    lines = {
+        ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ") and ln.split()
+    }
+    assert lines["gpu"].split()[1] == "ran" and lines["cpu"].split()[1:3] == ["not", "run"]
+    assert lines["check"].split()[1] == "ran"  # no NaN this time
+    with h5py.File(tmp_path / "out.h5") as f:
+        np.testing.assert_allclose(f["work/gpu"][()], x * 2 * 0.5**5)
