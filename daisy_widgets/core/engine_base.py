@@ -3,7 +3,7 @@
 * :class:`Engine`: ``run(wf, store, progress=, cancel=) -> DataStore`` and ``map_workflow``;
 * :class:`RunReporter`: (step, chunk) positions -> :class:`~daisy_widgets.core.progress.ProgressEvent`
   with an ETA;
-* :func:`prepare_run`: validate the workflow and build every algorithm before anything runs;
+* (the run plan, built before anything runs, is in :mod:`.plan`; its walk in :mod:`.control`);
 * :func:`chunk_ranges`, :func:`take_range`, :func:`chunk_label`, :func:`split_axis`,
   :func:`concat_parts`: the chunks of a data-parallel step and their results;
 * :func:`restore_store` (after a cancel: no partial output) and :func:`finish_run` (release
@@ -81,21 +81,6 @@ class RunReporter:
 
     def finish(self) -> None:
         self(self.n - 1, "", 1, 1, message="done")
-
-
-def prepare_run(
-    wf: Workflow, store: DataStore | None, lookup: Callable[[str], type] | None
-) -> tuple[DataStore, list[tuple[str, Step, Algorithm]]]:
-    """Validate everything and build every algorithm before anything runs."""
-    store = DataStore() if store is None else store
-    wf.validate(available=store.keys() + [k for k in wf.required_keys() if k in store], lookup=lookup)
-    if lookup is None:
-        from .registry import get_algorithm as lookup
-    plan = []
-    for path, step in wf.flatten():
-        cls = lookup(step.algorithm)  # type: ignore[arg-type]
-        plan.append((path, step, cls(**step.params)))
-    return store, plan
 
 
 def chunk_ranges(
