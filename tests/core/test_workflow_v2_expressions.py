@@ -78,3 +78,14 @@ def test_runtime_errors_name_the_expression():
         Expression.parse("a < 1").truth(_env(a=np.arange(3)))
     with pytest.raises(ExpressionError, match="exponent"):
         Expression.parse("2 ** 100000 > 1").evaluate(_env())
+
+
+def test_the_module_calls_no_eval_exec_or_compile():
+    import ast
+    import inspect
+
+    from daisy_widgets.core import expressions
+
+    tree = ast.parse(inspect.getsource(expressions))
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert not called & {"eval", "exec", "compile", "__import__", "getattr"}

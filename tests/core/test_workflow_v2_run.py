@@ -69,11 +69,23 @@ def lookup(name: str) -> type:
 
 @pytest.fixture(scope="module")
 def gpu_labelled_engine():
-    """Two thread workers, one started with the GPU resource label (a CPU standing in for a GPU)."""
-    eng = DaskEngine(n_workers=2, gpu_workers=1, threads_per_worker=1, processes=False, memory_limit="1GB")
-    _ = eng.client
-    yield eng
-    eng.close()
+    """Two thread workers, one started with the GPU resource label (a CPU standing in for a GPU).
+
+    Its client is not made the default one: the module's other cluster (``dask_engine``) keeps
+    that role, and closing the two in any order leaves no stale default scheduler behind.
+    """
+    from distributed import Client
+
+    from daisy_widgets.core.local_cluster import start_local_cluster
+
+    cluster = start_local_cluster(
+        dict(n_workers=2, threads_per_worker=1, processes=False, memory_limit="1GB", dashboard_address=":0"),
+        gpu_workers=1,
+    )
+    client = Client(cluster, set_as_default=False)
+    yield DaskEngine(client)
+    client.close()
+    cluster.close()
 
 
 @pytest.fixture(params=["inprocess", "dask"])
