@@ -21,10 +21,17 @@ Prints a table. Each figure is measured against a peer in the same run:
   at that moment. On this machine's 2 virtual cores one core runs about 10% slower
   while the other is busy too, so even the peer stays under 2x.
 
+* workflow format 2: the cost per step of a condition check (``when`` reading a workflow
+  parameter, and reading an earlier step's scalar output) and of the error-policy
+  machinery (``on_error`` with retries that are never needed), in-process and on Dask:
+  (run of N steps with the field - the same N steps without it) / N, the plain
+  workflow being the peer.
+
 Usage::
 
     python benchmarks/engine.py [--steps 500] [--chunks 200] [--size 32 128 512] [--iterations 8000]
                                 [--short-iterations 2000] [--workers 2] [--repeat 3]
+    python benchmarks/engine.py --control-only [--steps 500] [--dask-steps 40] [--repeat 3]
 
 The machine may be shared: run it when idle and repeat (``--repeat``) to see the spread.
 """
@@ -32,6 +39,7 @@ The machine may be shared: run it when idle and repeat (``--repeat``) to see the
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -193,6 +201,144 @@ def parallel_ceiling(
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
+def _control_workflow(n_steps: int, variant: str):
+    from daisy_widgets.core.policies import ErrorPolicy
+    from daisy_widgets.core.workflow import Step, Workflow
+
+    extra = {
+        "plain": {},
+        "when (param)": {"when": "flag > 0 and not flag > 10"},
+        "when (step output)": {"when": "info.length > 0"},
+        "on_error (retry 2, skip)": {"on_error": ErrorPolicy(retry=2, backoff_s=0.1, then="skip")},
+    }[variant]
+    steps = [Step("info", "core.info", {}, {"data": "x"}, {"length": "n"})]
+    steps += [
+        Step(
+            f"s{i}",
+            "core.scale",
+            {"factor": 1.0},
+            {"data": "x" if i == 0 else f"k{i - 1}"},
+            {"data": f"k{i}"},
+            **extra,
+        )
+        for i in range(n_steps)
+    ]
+    return Workflow("control", steps, params={"flag": 1})
+
+
+CONTROL_VARIANTS = ("when (param)", "when (step output)", "on_error (retry 2, skip)")
+
+
+def control_overhead(n_steps: int, engine, repeat: int) -> dict[str, tuple[float, float]]:
+    """``{variant: (time per step, overhead per step against the plain workflow)}`` in seconds."""
+    from daisy_widgets.core.datastore import DataStore
+
+    x = np.zeros(1)
+    wfs = {v: _control_workflow(n_steps, v) for v in ("plain", *CONTROL_VARIANTS)}
+    for wf in wfs.values():
+        engine.run(wf, DataStore({"x": x}))  # warm-up
+    times: dict[str, list[float]] = {v: [] for v in wfs}
+    for _ in range(repeat):
+        for v, wf in wfs.items():  # interleaved, so that load changes hit every variant alike
+            t0 = time.perf_counter()
+            engine.run(wf, DataStore({"x": x}))
+            times[v].append(time.perf_counter() - t0)
+    base = min(times["plain"]) / (n_steps + 1)
+    out = {"plain": (base, 0.0)}
+    for v in CONTROL_VARIANTS:
+        t = min(times[v]) / (n_steps + 1)
+        out[v] = (t, t - base)
+    return out
+
+
+def condition_check_time(n: int = 20000) -> tuple[float, float]:
+    """Seconds for one condition check by the controller itself (parsed once, evaluated n times):
+    reading a workflow parameter, and reading an earlier step's scalar output from the store."""
+    from daisy_widgets.core.control import Controller, RunReport
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine_base import RunReporter
+    from daisy_widgets.core.expressions import Expression
+    from daisy_widgets.core.plan import Scope
+    from daisy_widgets.core.progress import CancelToken
+
+    wf = _control_workflow(1, "plain")
+    ctl = Controller("w", [], DataStore({"n": 5}), RunReporter(wf, 1, None), CancelToken(), None, RunReport())
+    resolve = ctl.resolver(Scope({"flag": 1}, {"info": {"length": "n"}}))
+    out = []
+    for text in ("flag > 0 and not flag > 10", "info.length > 0"):
+        e = Expression.parse(text)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            e.truth(resolve)
+        out.append((time.perf_counter() - t0) / n)
+    return out[0], out[1]
+
+
+def controller_time(n_steps: int, repeat: int) -> dict[str, float]:
+    """Seconds per step spent by the controller alone (the part both engines share: it runs in
+    this process on Dask too), each step handed to a leaf runner that only stores its input."""
+    from daisy_widgets.core.control import Controller, RunReport
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine_base import RunReporter
+    from daisy_widgets.core.plan import prepare_plan
+    from daisy_widgets.core.progress import CancelToken
+
+    out = {}
+    for v in ("plain", *CONTROL_VARIANTS):
+        wf = _control_workflow(n_steps, v)
+        best = float("inf")
+        for _ in range(repeat):
+            store, nodes, n = prepare_plan(wf, DataStore({"x": np.zeros(1)}), None)
+
+            def leaf(node, inputs, _r, _s=store):
+                for k in node.step.outputs.values():  # core.info's length is 1, core.scale passes its data
+                    _s[k] = 1 if node.algo.name == "core.info" else inputs["data"]
+
+            ctl = Controller("w", nodes, store, RunReporter(wf, n, None), CancelToken(), leaf, RunReport())
+            gc.disable()  # the collector's pauses would land on whichever variant runs then
+            try:
+                t0 = time.perf_counter()
+                ctl.run()
+                best = min(best, time.perf_counter() - t0)
+            finally:
+                gc.enable()
+        out[v] = best / (n_steps + 1)
+    return out
+
+
+def control_rows(n_steps: int, dask_steps: int, workers: int, repeat: int) -> list[tuple[str, str, str]]:
+    from daisy_widgets.core.engine import DaskEngine, InProcessEngine
+
+    param_t, output_t = condition_check_time()
+    rows = [
+        ("condition check alone: when reading a param", f"{param_t * 1e6:.1f} us", "-"),
+        ("condition check alone: when reading a step output", f"{output_t * 1e6:.1f} us", "-"),
+    ]
+    ctl = controller_time(n_steps, max(repeat, 9))
+    rows.append(("controller alone: per plain step", f"{ctl['plain'] * 1e6:.1f} us", "-"))
+    for v in CONTROL_VARIANTS:
+        rows.append((f"controller alone: + {v} per step", f"{(ctl[v] - ctl['plain']) * 1e6:+.1f} us", "-"))
+    with DaskEngine(n_workers=workers, threads_per_worker=1, processes=True) as dask_engine:
+        for label, eng, n in (
+            ("in-process", InProcessEngine(), n_steps),
+            (f"Dask ({workers} procs)", dask_engine, dask_steps),
+        ):
+            res = control_overhead(n, eng, repeat)
+            rows.append((f"{label}: time per plain step ({n} steps)", f"{res['plain'][0] * 1e3:.3f} ms", "-"))
+            for v in CONTROL_VARIANTS:
+                t, extra = res[v]
+                rows.append((f"{label}: + {v} per step", f"{extra * 1e3:+.3f} ms", f"step {t * 1e3:.3f} ms"))
+    return rows
+
+
+def _print_rows(rows: list[tuple[str, str, str]]) -> None:
+    w = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':<{w}}  {'value':>12}  target")
+    print("-" * (w + 24))
+    for name, val, target in rows:
+        print(f"{name:<{w}}  {val:>12}  {target}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=500, help="trivial steps for the per-step overhead")
@@ -214,11 +360,18 @@ def main() -> None:
     )
     ap.add_argument("--workers", type=int, default=2, help="Dask worker processes (1 thread each)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dask-steps", type=int, default=40, help="steps of the format-2 overhead runs on Dask")
+    ap.add_argument(
+        "--control-only", action="store_true", help="only the format-2 (condition, policy) overhead rows"
+    )
     args = ap.parse_args()
     _quiet()
     from daisy_widgets.core.engine import DaskEngine
 
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if args.control_only:
+        _print_rows(control_rows(args.steps, args.dask_steps, args.workers, args.repeat))
+        return
 
     rows = []
     per_step, overhead = step_overhead(args.steps, args.repeat)
@@ -262,11 +415,8 @@ def main() -> None:
         )
     )
     rows.append(("Dask (procs) speed-up / peer's", f"{s / ceiling:.0%}", "-"))
-    w = max(len(r[0]) for r in rows)
-    print(f"\n{'measure':<{w}}  {'value':>12}  target")
-    print("-" * (w + 24))
-    for name, val, target in rows:
-        print(f"{name:<{w}}  {val:>12}  {target}")
+    rows += control_rows(args.steps, args.dask_steps, args.workers, args.repeat)
+    _print_rows(rows)
     load = os.getloadavg()
     print(
         f"\n(cpu count {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; shared machine figures are noisy)"

@@ -306,6 +306,8 @@ def dask_cluster_spec(
         f"{r.memory_gb:g}GiB",
     ]
     if r.gpus:
+        # the Dask resource that workflow steps needing {"gpu": 1} ask for
+        # (daisy_widgets.core.resources.DASK_NAMES): their chunks run only on these workers
         worker_args += ["--resources", f"GPU={r.gpus}"]
     worker_pod: dict[str, Any] = {
         "containers": [

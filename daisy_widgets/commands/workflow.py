@@ -1,7 +1,10 @@
 """``daisy workflow``: run, check and show saved workflows; run one algorithm with generated options.
 
 ``daisy workflow run FILE.json [--scheduler ADDRESS] [--input key=path.h5:/dset ...] [--output out.h5]``
-runs a workflow with a progress bar; Ctrl-C cancels cleanly (nothing is written).
+runs a workflow with a progress bar; Ctrl-C cancels cleanly (nothing is written). It ends with
+the run report: every step with ran / skipped / retried / fell back, and why (format 2).
+``daisy workflow validate`` checks algorithms, parameters, wiring, conditions, policies, loops
+and (with ``--local`` or ``--scheduler``) resources; ``daisy workflow show`` prints them all.
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--input", "-i", action="append", default=[], metavar="KEY", help="key present before the run"
     )
+    where = v.add_mutually_exclusive_group()
+    where.add_argument(
+        "--local", action="store_true", help="also check step resources (gpu, memory...) against this machine"
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="also check step resources against the workers of this Dask scheduler",
+    )
     v.set_defaults(func=validate_cmd)
 
     s = sub.add_parser("show", help="print the steps of a workflow")
@@ -102,6 +114,13 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=2, help="LocalCluster workers for --engine dask (default 2)"
     )
     g.add_argument("--memory-limit", default="auto", help="memory limit per LocalCluster worker, e.g. 2GB")
+    g.add_argument(
+        "--gpu-workers",
+        default="auto",
+        metavar="N|auto",
+        help="LocalCluster workers labelled with the GPU resource, where steps needing a GPU run "
+        "(default auto: one per CUDA device found)",
+    )
     g.add_argument(
         "--lazy",
         action="store_true",
@@ -182,7 +201,18 @@ def _engine(args: argparse.Namespace):
         if args.lazy:
             raise ValidationError("options", {"--lazy": ["needs --engine dask"]})
         return InProcessEngine()
-    return DaskEngine(args.scheduler, n_workers=args.workers, memory_limit=args.memory_limit, lazy=args.lazy)
+    gpu = args.gpu_workers
+    if gpu != "auto" and not (gpu.isdigit() and int(gpu) <= args.workers):
+        raise ValidationError(
+            "options", {"--gpu-workers": [f"expected 'auto' or 0..{args.workers}; got {gpu!r}"]}
+        )
+    return DaskEngine(
+        args.scheduler,
+        n_workers=args.workers,
+        memory_limit=args.memory_limit,
+        lazy=args.lazy,
+        gpu_workers=gpu if gpu == "auto" else int(gpu),
+    )
 
 
 def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> int:
@@ -192,11 +222,21 @@ def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> 
     bar = None if args.quiet else TextProgressBar()
     if keep:
         store.persist(*keep)
+    from ..core.control import RunReport
+    from ..core.errors import StepError
+
     engine = _engine(args)
+    report = RunReport()
     try:
         with _ctrl_c_cancels(token):
             try:
-                result = engine.run(wf, store, progress=bar, cancel=token)
+                try:
+                    result = engine.run(wf, store, progress=bar, cancel=token, report=report)
+                except StepError:
+                    if bar is not None:
+                        bar.close()
+                    print(report, file=sys.stderr)
+                    raise
                 if args.output is not None:
                     produced = [k for k in wf.produced_keys() if k in result]
                     keys = result.persisted() or produced
@@ -240,6 +280,7 @@ def _execute(wf: Any, store: Any, args: argparse.Namespace, keep: list[str]) -> 
         print(f"wrote {len(keys)} object(s) to {args.output}: {', '.join(keys)}")
     else:
         print(result.tree())
+    print(report)
     return 0
 
 
@@ -256,12 +297,68 @@ def validate_cmd(args: argparse.Namespace) -> int:
     from ..core.workflow import Workflow
 
     wf = Workflow.load(args.file)
-    wf.validate(available=args.input or None)
+    offers = None
+    if args.local:
+        from ..core.resources import inprocess_offer
+
+        offers = inprocess_offer()
+    elif args.scheduler:
+        from distributed import Client
+
+        from ..core.resources import dask_offers
+
+        with Client(args.scheduler, set_as_default=False, timeout="20s") as client:
+            offers = dask_offers(client)
+    wf.validate(available=args.input or None, offers=offers)
     print(
         f"{args.file}: workflow '{wf.name}' is valid ({len(wf.flatten())} step(s)); "
         f"reads: {', '.join(wf.required_keys()) or 'nothing'}; writes: {', '.join(wf.produced_keys())}"
     )
+    counts = _control_counts(wf)
+    if any(counts.values()):
+        print("checked: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    if offers is not None:
+        print(f"resources checked against {len(offers)} worker(s)")
     return 0
+
+
+def _control_counts(wf) -> dict[str, int]:
+    steps = []
+
+    def walk(w) -> None:
+        for s in w.steps:
+            steps.append(s)
+            if s.workflow is not None:
+                walk(s.workflow)
+            for c in s.switch or []:
+                steps.append(c.step)
+
+    walk(wf)
+    return {
+        "condition(s)": sum(s.when is not None for s in steps)
+        + sum(c.when is not None for s in steps for c in (s.switch or [])),
+        "switch(es)": sum(s.switch is not None for s in steps),
+        "error policy(ies)": sum(s.on_error is not None for s in steps),
+        "loop(s)": sum(s.repeat is not None for s in steps),
+        "resource need(s)": sum(bool(s.resources) for s in steps),
+    }
+
+
+def _controls(st, indent: str) -> list[str]:
+    """The format-2 fields of a step, one line each."""
+    out = []
+    if st.when is not None:
+        out.append(f"{indent}when: {st.when}")
+    if st.on_error is not None:
+        p = st.on_error
+        retry = f"retry {p.retry} (backoff {p.backoff_s:g} s), then " if p.retry else ""
+        then = f"fall back to '{p.fallback}'" if p.fallback else p.then
+        out.append(f"{indent}on error: {retry}{then}")
+    if st.repeat is not None:
+        out.append(f"{indent}repeat until: {st.repeat.until} (at most {st.repeat.max})")
+    if st.resources:
+        out.append(f"{indent}resources: " + ", ".join(f"{k}={v}" for k, v in st.resources.items()))
+    return out
 
 
 def show_cmd(args: argparse.Namespace) -> int:
@@ -269,11 +366,39 @@ def show_cmd(args: argparse.Namespace) -> int:
 
     wf = Workflow.load(args.file)
     print(f"workflow '{wf.name}'" + (f": {wf.description}" if wf.description else ""))
-    for i, (path, st) in enumerate(wf.flatten(), 1):
+    if wf.params:
+        print("params: " + ", ".join(f"{k}={v!r}" for k, v in wf.params.items()))
+    fallbacks = {s.on_error.fallback for s in wf.steps if s.on_error is not None and s.on_error.fallback}
+    i = 0
+
+    def leaf(path: str, st) -> None:
+        nonlocal i
+        i += 1
         params = ", ".join(f"{k}={v}" for k, v in st.params.items())
         ins = ", ".join(f"{p}<-{k}" for p, k in st.inputs.items())
         outs = ", ".join(f"{p}->{k}" for p, k in st.outputs.items())
-        print(f"{i:>3}. {path} [{st.algorithm}] ({params})  in: {ins}  out: {outs}")
+        standby = "  (runs only as a fallback)" if path in fallbacks else ""
+        print(f"{i:>3}. {path} [{st.algorithm}] ({params})  in: {ins}  out: {outs}{standby}")
+        for line in _controls(st, "       "):
+            print(line)
+
+    for s in wf.steps:
+        if s.switch is not None:
+            print(f"     switch {s.id}: the first case whose condition holds runs")
+            for line in _controls(s, "       "):
+                print(line)
+            for c in s.switch:
+                print(f"       case {'when ' + c.when if c.when is not None else 'otherwise'}:")
+                leaf(f"{s.id}.{c.step.id}", c.step)
+        elif s.workflow is not None:
+            if s.is_v2:
+                print(f"     sub-workflow {s.id} ({s.workflow.name}):")
+                for line in _controls(s, "       "):
+                    print(line)
+            for path, st in Workflow(wf.name, [s]).flatten():
+                leaf(path, st)
+        else:
+            leaf(s.id, s)
     if wf.persist:
         print(f"kept: {', '.join(wf.persist)}")
     return 0

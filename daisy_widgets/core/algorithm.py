@@ -76,6 +76,9 @@ class Algorithm:
         Tuple of :class:`Param`.
     split
         :class:`Split` for data-parallel steps that the engine may map over chunks, or None.
+    resources
+        What one chunk needs from the worker running it, e.g. ``{"gpu": 1, "memory": "2GB",
+        "threads": 4}`` (see :mod:`daisy_widgets.core.resources`); a workflow step may override it.
     """
 
     name: ClassVar[str] = ""
@@ -84,6 +87,7 @@ class Algorithm:
     outputs: ClassVar[tuple[Port, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
     split: ClassVar[Split | None] = None
+    resources: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **values: Any):
         self.values: dict[str, Any] = self.coerce_params(values)

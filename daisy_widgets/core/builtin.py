@@ -191,4 +191,21 @@ class Sum(Algorithm):
         return {"total": float(np.asarray(data, dtype=np.float64).sum())}
 
 
-ALGORITHMS = [Scale, Add, Cast, Smooth, SliceStats, CheckFinite, Delay, Sum]
+class ArrayInfo(Algorithm):
+    """Length, size and number of dimensions of an array as scalars, for conditions (``scan.length < 180``)."""
+
+    name = "core.info"
+    category = "core/statistics"
+    inputs = (Port("data", help="any array (e.g. the angles of a scan)"),)
+    outputs = (
+        Port("length", kind="scalar", help="length along axis 0 (e.g. number of angles)"),
+        Port("size", kind="scalar", help="number of elements"),
+        Port("ndim", kind="scalar", help="number of dimensions"),
+    )
+
+    def compute(self, data):
+        shape = tuple(data.shape)
+        return {"length": int(shape[0]) if shape else 1, "size": int(np.prod(shape)), "ndim": len(shape)}
+
+
+ALGORITHMS = [Scale, Add, Cast, Smooth, SliceStats, CheckFinite, Delay, Sum, ArrayInfo]

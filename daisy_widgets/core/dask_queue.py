@@ -52,6 +52,7 @@ def stream_chunks(
     cancel: CancelToken,
     live: list[Any],
     retries: int = 1,
+    restrictions: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Run ``n`` chunks as a work queue; return their futures in chunk order.
 
@@ -62,7 +63,8 @@ def stream_chunks(
     wait for the slowest worker), and only the blocks of the chunks in flight are on
     the cluster. A chunk whose worker is lost, with the blocks it was given, is sent
     again elsewhere (``_LOST_WORKER_RESENDS`` times); a failing chunk is retried
-    ``retries`` times, then raises :class:`StepError` naming it.
+    ``retries`` times, then raises :class:`StepError` naming it. ``restrictions``
+    (``{"resources": ..., "workers": [...]}``) keeps the chunks on the workers able to run them.
     """
     from collections import Counter, deque
 
@@ -77,6 +79,8 @@ def stream_chunks(
     workers: dict[str, int] = {}  # address -> threads, asked again when a worker may have come or gone
     done_n = 0
     asked = 0.0  # when the worker list was last asked for
+    only = set(restrictions["workers"]) if restrictions and "workers" in restrictions else None
+    resources = (restrictions or {}).get("resources")
 
     def fill(refresh: bool = False) -> None:
         nonlocal asked
@@ -84,7 +88,11 @@ def stream_chunks(
             asked = time.monotonic()
             workers.clear()
             workers.update(
-                {addr: w.get("nthreads", 1) for addr, w in client.scheduler_info().get("workers", {}).items()}
+                {
+                    addr: w.get("nthreads", 1)
+                    for addr, w in client.scheduler_info().get("workers", {}).items()
+                    if only is None or addr in only
+                }
             )
         while todo and workers:
             worker = min(workers, key=lambda w: busy[w] / workers[w])
@@ -107,6 +115,7 @@ def stream_chunks(
                 workers=[worker],
                 allow_other_workers=True,
                 retries=retries,
+                resources=resources,
                 pure=False,
             )
             futures[i] = f

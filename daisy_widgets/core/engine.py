@@ -69,6 +69,7 @@ def run_workflow(
     cancel: CancelToken | None = None,
     release: bool | None = None,
     lookup: Callable[[str], type] | None = None,
+    report: Any = None,
     **engine_kw: Any,
 ) -> DataStore:
     """Run a workflow and return the data store with its results.
@@ -91,8 +92,11 @@ def run_workflow(
     release
         Drop the objects the workflow produced that are not persisted (default: only
         when something is marked to persist, by ``store.persist`` or ``wf.persist``).
+    report
+        A :class:`~daisy_widgets.core.control.RunReport` to fill with what happened to each
+        step (ran, skipped, retried, fell back, and why).
     engine_kw
-        Passed to :class:`DaskEngine` (``lazy=True``, ``memory_limit=...``).
+        Passed to :class:`DaskEngine` (``lazy=True``, ``memory_limit=...``, ``gpu_workers=``).
     """
     if isinstance(engine, Engine):
         eng = engine
@@ -102,4 +106,5 @@ def run_workflow(
         eng = get_dask_engine(scheduler, **engine_kw)
     else:
         raise ValueError(f"unknown engine {engine!r}: expected 'inprocess', 'dask' or an Engine")
-    return eng.run(wf, store, progress=progress, cancel=cancel, release=release, lookup=lookup)
+    extra = {} if report is None else {"report": report}
+    return eng.run(wf, store, progress=progress, cancel=cancel, release=release, lookup=lookup, **extra)

@@ -3,7 +3,7 @@
 * :class:`Engine`: ``run(wf, store, progress=, cancel=) -> DataStore`` and ``map_workflow``;
 * :class:`RunReporter`: (step, chunk) positions -> :class:`~daisy_widgets.core.progress.ProgressEvent`
   with an ETA;
-* :func:`prepare_run`: validate the workflow and build every algorithm before anything runs;
+* (the run plan, built before anything runs, is in :mod:`.plan`; its walk in :mod:`.control`);
 * :func:`chunk_ranges`, :func:`take_range`, :func:`chunk_label`, :func:`split_axis`,
   :func:`concat_parts`: the chunks of a data-parallel step and their results;
 * :func:`restore_store` (after a cancel: no partial output) and :func:`finish_run` (release
@@ -35,12 +35,25 @@ class RunReporter:
         self.cb = callback
         self.t0 = time.monotonic()
         self.last: ProgressEvent | None = None
+        #: loop round of the running step, added to its events (set by the controller)
+        self.iteration = 0
+        self.iteration_text = ""
 
     def __call__(
-        self, index: int, step: str, done: int, total: int, inner: float = 0.0, message: str = ""
+        self,
+        index: int,
+        step: str,
+        done: int,
+        total: int,
+        inner: float = 0.0,
+        message: str = "",
+        event: str = "",
+        attempt: int = 0,
     ) -> None:
         if self.cb is None:
             return
+        if self.iteration_text and not event:
+            message = f"{self.iteration_text} {message}".strip()
         total = max(total, 1)
         frac = min(1.0, (index + (done + inner) / total) / self.n)
         elapsed = time.monotonic() - self.t0
@@ -55,27 +68,19 @@ class RunReporter:
             elapsed,
             0.0 if frac >= 1.0 else estimate_eta(frac, elapsed),
             message,
+            event,
+            self.iteration,
+            attempt,
         )
         self.last = ev
         self.cb(ev)
 
+    def note(self, index: int, step: str, event: str, message: str, attempt: int = 0) -> None:
+        """An event of the control flow: ``"retry"``, ``"fallback"``, ``"skip"``, ``"iteration"``."""
+        self(index, step, 0, 1, 0.0, message, event, attempt)
+
     def finish(self) -> None:
         self(self.n - 1, "", 1, 1, message="done")
-
-
-def prepare_run(
-    wf: Workflow, store: DataStore | None, lookup: Callable[[str], type] | None
-) -> tuple[DataStore, list[tuple[str, Step, Algorithm]]]:
-    """Validate everything and build every algorithm before anything runs."""
-    store = DataStore() if store is None else store
-    wf.validate(available=store.keys() + [k for k in wf.required_keys() if k in store], lookup=lookup)
-    if lookup is None:
-        from .registry import get_algorithm as lookup
-    plan = []
-    for path, step in wf.flatten():
-        cls = lookup(step.algorithm)  # type: ignore[arg-type]
-        plan.append((path, step, cls(**step.params)))
-    return store, plan
 
 
 def chunk_ranges(
@@ -162,6 +167,7 @@ class Engine:
         cancel: CancelToken | None = None,
         release: bool | None = None,
         lookup: Callable[[str], type] | None = None,
+        report: Any = None,
     ) -> DataStore:
         raise NotImplementedError
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .algorithm import Algorithm
+from .control import Controller, RunReport
 from .dask_lazy import lazy_outputs
 from .dask_queue import stream_chunks, wait_chunks
 from .dask_tasks import dask_from_future, is_big, output_meta, pick_output, run_chunk
@@ -31,14 +32,15 @@ from .engine_base import (
     chunk_label,
     chunk_ranges,
     finish_run,
-    prepare_run,
     restore_store,
     split_axis,
     take_range,
 )
 from .engine_inprocess import InProcessEngine
 from .errors import Cancelled, StepError
+from .plan import PlanNode, prepare_plan
 from .progress import CancelToken, ProgressCallback, ProgressEvent, estimate_eta
+from .resources import dask_offers
 from .workflow import Step, Workflow
 
 
@@ -55,6 +57,9 @@ class DaskEngine(Engine):
         e.g. ``"2GB"``.
     retries
         Times a failing chunk is retried (chunks of a lost worker are always rescheduled).
+    gpu_workers
+        LocalCluster workers (of ``n_workers``) started with the ``GPU`` resource, where steps
+        that need a GPU run; ``"auto"``: one per CUDA device of this machine (none without one).
     lazy
         Build every step as a lazy dask graph and compute nothing until the
         results are saved/computed: inputs larger than the cluster's memory stream
@@ -72,8 +77,10 @@ class DaskEngine(Engine):
         memory_limit: str | float | None = "auto",
         retries: int = 1,
         lazy: bool = False,
+        gpu_workers: int | str = "auto",
     ):
         self._scheduler = scheduler
+        self._gpu_workers = gpu_workers
         self._cluster_kw = dict(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
@@ -86,6 +93,7 @@ class DaskEngine(Engine):
         self._own = False
         self.retries = retries
         self.lazy = lazy
+        self.last_report: RunReport | None = None
         self._lock = threading.Lock()
 
     @property
@@ -93,10 +101,12 @@ class DaskEngine(Engine):
         """The ``distributed.Client`` (the LocalCluster is started on first use)."""
         with self._lock:
             if self._client is None:
-                from distributed import Client, LocalCluster
+                from distributed import Client
 
                 if self._scheduler is None:
-                    self._cluster = LocalCluster(**self._cluster_kw)
+                    from .local_cluster import start_local_cluster
+
+                    self._cluster = start_local_cluster(self._cluster_kw, self._gpu_workers)
                     self._client = Client(self._cluster, set_as_default=True)
                     self._own = True
                 elif isinstance(self._scheduler, str):
@@ -142,43 +152,49 @@ class DaskEngine(Engine):
         cancel: CancelToken | None = None,
         release: bool | None = None,
         lookup: Callable[[str], type] | None = None,
+        report: RunReport | None = None,
     ) -> DataStore:
         """Run ``wf`` on the cluster; ``store`` is modified in place and returned.
 
         Array outputs are dask arrays backed by futures on the workers (or lazy
-        graphs with ``lazy=True``); small non-array outputs are fetched.
+        graphs with ``lazy=True``); small non-array outputs are fetched. A step that
+        needs resources (``gpu``...) has its chunks run only on the workers that offer
+        them; ``report`` is filled as by :meth:`InProcessEngine.run`.
         """
-        store, plan = prepare_run(wf, store, lookup)
+        store, nodes, n_leaves = prepare_plan(wf, store, lookup, lambda: dask_offers(self.client))
         store.persist(*wf.persist)
         cancel = cancel or CancelToken()
         client = self.client
-        rep = RunReporter(wf, len(plan), progress)
+        rep = RunReporter(wf, n_leaves, progress)
         snapshot = store.copy()
         before = set(store.keys())
-        produced: list[str] = []
         cancel_name = f"daisy-cancel-{uuid.uuid4().hex}"
         scattered: dict[int, Any] = {}
         live: list[Any] = []
+        self.last_report = report = report if report is not None else RunReport()
+
+        def run_leaf(node: PlanNode, inputs: dict[str, Any], retries: int | None) -> None:
+            self._run_step(
+                client,
+                wf,
+                node.index,
+                node.path,
+                node.step,
+                node.algo,
+                inputs,
+                store,
+                rep,
+                cancel,
+                cancel_name,
+                scattered,
+                live,
+                node.restrictions,
+                self.retries if retries is None else retries,
+            )
+
+        ctl = Controller(wf.name, nodes, store, rep, cancel, run_leaf, report)
         try:
-            for index, (path, step, algo) in enumerate(plan):
-                cancel.raise_if_cancelled()
-                inputs = {port: store[key] for port, key in step.inputs.items()}
-                self._run_step(
-                    client,
-                    wf,
-                    index,
-                    path,
-                    step,
-                    algo,
-                    inputs,
-                    store,
-                    rep,
-                    cancel,
-                    cancel_name,
-                    scattered,
-                    live,
-                )
-                produced.extend(step.outputs.values())
+            ctl.run()
         except Cancelled:
             try:
                 from distributed import Event
@@ -194,7 +210,7 @@ class DaskEngine(Engine):
             if live:
                 client.cancel(live)
             raise
-        finish_run(wf, store, before, produced, release)
+        finish_run(wf, store, before, ctl.produced, release)
         rep.finish()
         return store
 
@@ -218,8 +234,15 @@ class DaskEngine(Engine):
         cancel_name: str,
         scattered: dict[int, Any],
         live: list[Any],
+        restrictions: dict[str, Any] | None = None,
+        retries: int = 1,
     ) -> None:
         import dask
+
+        restrictions = restrictions or {}
+        # a step restricted to some workers is computed now, there: a lazy graph computed later
+        # (when saved) would lose its restrictions
+        lazy = self.lazy and not restrictions
 
         def ref(v: Any) -> Any:
             """A value to hand to a task: big in-memory arrays are scattered once."""
@@ -249,7 +272,7 @@ class DaskEngine(Engine):
         run_key = f"{algo.name}-{uuid.uuid4().hex}"
         streamed = (
             ranges is not None
-            and not self.lazy
+            and not lazy
             and any(k in split.inputs and is_big(v) for k, v in inputs.items())
         )
         n = len(ranges) if ranges is not None else 1
@@ -291,7 +314,7 @@ class DaskEngine(Engine):
                 )
         rep(index, path, 0, n)
 
-        if self.lazy:
+        if lazy:
             lazy_outputs(
                 client,
                 wf,
@@ -306,7 +329,7 @@ class DaskEngine(Engine):
                 rep,
                 cancel,
                 live,
-                self.retries,
+                retries,
             )
             rep(index, path, n, n, message="graph built (computed when saved)")
             return
@@ -325,10 +348,22 @@ class DaskEngine(Engine):
                 return (algo, whole, pieces, cancel_name, a, (wf.name, path, label(i)))
 
             futures = stream_chunks(
-                client, wf, path, index, n, chunk_args, run_key, label, rep, cancel, live, self.retries
+                client,
+                wf,
+                path,
+                index,
+                n,
+                chunk_args,
+                run_key,
+                label,
+                rep,
+                cancel,
+                live,
+                retries,
+                restrictions,
             )
         else:
-            futures = client.compute(tasks, retries=self.retries)
+            futures = client.compute(tasks, retries=retries, **restrictions)
             live.extend(futures)
             pos = {f.key: i for i, f in enumerate(futures)}
             wait_chunks(client, wf, path, index, futures, pos, label, rep, cancel)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .algorithm import Algorithm, RunContext
+from .control import Controller, RunReport
 from .datastore import DataStore, is_dask, materialize
 from .engine_base import (
     Engine,
@@ -19,13 +20,14 @@ from .engine_base import (
     chunk_ranges,
     concat_parts,
     finish_run,
-    prepare_run,
     restore_store,
     split_axis,
     take_range,
 )
 from .errors import Cancelled, StepError
+from .plan import PlanNode, prepare_plan
 from .progress import CancelToken, ProgressCallback
+from .resources import inprocess_offer
 from .workflow import Step, Workflow
 
 
@@ -46,8 +48,12 @@ class InProcessEngine(Engine):
         cancel: CancelToken | None = None,
         release: bool | None = None,
         lookup: Callable[[str], type] | None = None,
+        report: RunReport | None = None,
     ) -> DataStore:
         """Run ``wf`` on ``store`` (modified in place and returned).
+
+        ``report`` (a :class:`~daisy_widgets.core.control.RunReport`) is filled with what
+        happened to every step; it is also kept as :attr:`last_report`.
 
         Raises
         ------
@@ -58,23 +64,24 @@ class InProcessEngine(Engine):
         Cancelled
             When ``cancel`` was set; the store is as it was before the run.
         """
-        store, plan = prepare_run(wf, store, lookup)
+        store, nodes, n_leaves = prepare_plan(wf, store, lookup, inprocess_offer)
         store.persist(*wf.persist)
         cancel = cancel or CancelToken()
-        rep = RunReporter(wf, len(plan), progress)
+        rep = RunReporter(wf, n_leaves, progress)
         snapshot = store.copy()
         before = set(store.keys())
-        produced: list[str] = []
+        self.last_report = report = report if report is not None else RunReport()
+
+        def run_leaf(node: PlanNode, inputs: dict[str, Any], _retries: int | None) -> None:
+            self._run_step(wf, node.index, node.path, node.step, node.algo, inputs, store, rep, cancel)
+
+        ctl = Controller(wf.name, nodes, store, rep, cancel, run_leaf, report)
         try:
-            for index, (path, step, algo) in enumerate(plan):
-                cancel.raise_if_cancelled()
-                inputs = {port: store[key] for port, key in step.inputs.items()}
-                self._run_step(wf, index, path, step, algo, inputs, store, rep, cancel)
-                produced.extend(step.outputs.values())
+            ctl.run()
         except Cancelled:
             restore_store(store, snapshot)
             raise
-        finish_run(wf, store, before, produced, release)
+        finish_run(wf, store, before, ctl.produced, release)
         rep.finish()
         return store
 

@@ -37,6 +37,13 @@ class ProgressEvent:
         Estimated seconds left, or None when unknown.
     message
         Free text (e.g. ``"iteration 12/50"``).
+    event
+        What happened besides progress (format-2 workflows): ``"retry"``, ``"fallback"``,
+        ``"skip"``, ``"iteration"`` or ``""``.
+    iteration
+        Loop round of the running step (1-based; 0 outside a loop).
+    attempt
+        Attempt of the running step (1-based; 0 when not counted).
     """
 
     workflow: str
@@ -49,6 +56,9 @@ class ProgressEvent:
     elapsed: float
     eta: float | None
     message: str = ""
+    event: str = ""
+    iteration: int = 0
+    attempt: int = 0
 
 
 ProgressCallback = Callable[[ProgressEvent], None]

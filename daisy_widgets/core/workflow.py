@@ -16,13 +16,20 @@ Example::
     wf.save("demo.json")
     assert Workflow.load("demo.json") == wf
 
-JSON layout (``FORMAT_VERSION`` = 1)::
+JSON layout (``FORMAT_VERSION`` = 2; version-1 files load and run unchanged)::
 
     {"version": 1, "name": "demo", "description": "", "persist": ["work/scaled"],
      "steps": [{"id": "scale", "algorithm": "core.scale", "params": {"factor": 2.0},
                 "inputs": {"data": "raw/data"}, "outputs": {"data": "work/scaled"}}]}
 
 A step may also carry ``"block": N`` (chunk size for data-parallel steps).
+
+Format version 2 adds, per step (see :mod:`.policies`, :mod:`.expressions`, :mod:`.resources`):
+``"when": "<expression>"`` (run only when true), ``"on_error": {"retry": N, "backoff_s": X,
+"then": "fail" | "skip" | "<fallback step id>"}``, ``"repeat": {"until": "<expression>", "max": N}``,
+``"resources": {"gpu": 1, "memory": "2GB", "threads": 2}`` and the ``"switch"`` form
+(``[{"when": ..., "step": {...}}, ..., {"step": {...}}]``); and per workflow ``"params"``, values
+that expressions read by name.
 """
 
 from __future__ import annotations
@@ -35,29 +42,16 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_text
-from .errors import InputFileError, ValidationError
+from .errors import InputFileError
+from .policies import Case, ErrorPolicy, Repeat
+from .workflow_checks import WorkflowError, check_workflow
+
+__all__ = ["FORMAT_VERSION", "Step", "Workflow", "WorkflowError", "json_schema"]
 
 #: version of the JSON layout written by :meth:`Workflow.to_dict`
-FORMAT_VERSION = 1
-
-
-class WorkflowError(ValidationError):
-    """A workflow that cannot run: names the workflow and the step at fault.
-
-    Attributes
-    ----------
-    workflow, step
-        Names of the workflow and of the failing step (``""`` for the workflow itself).
-    problems
-        ``{field: [problems]}``, where field is ``"algorithm"``, ``"inputs.<port>"``,
-        ``"outputs.<port>"``, a parameter name, ...
-    """
-
-    def __init__(self, workflow: str, step: str, problems: Mapping[str, list[str]]):
-        self.workflow = workflow
-        self.step = step
-        owner = f"workflow '{workflow}'" + (f", step '{step}'" if step else "")
-        super().__init__(owner, problems)
+FORMAT_VERSION = 2
+#: step fields that need format version 2
+V2_STEP_FIELDS = ("when", "on_error", "repeat", "resources", "switch")
 
 
 @dataclass
@@ -80,6 +74,18 @@ class Step:
         Nested :class:`Workflow` for a sub-workflow step.
     block
         Chunk size along the split axis for data-parallel steps (None: the declared default).
+    when
+        Expression; the step runs only when it is true (format 2).
+    on_error
+        :class:`~daisy_widgets.core.policies.ErrorPolicy`: retries, then fail, skip or a fallback step.
+    repeat
+        :class:`~daisy_widgets.core.policies.Repeat`: run again until an expression is true.
+    resources
+        What the step needs (``{"gpu": 1, "memory": "2GB", "threads": 2}``), over the algorithm's own.
+    switch
+        Alternatives (:class:`~daisy_widgets.core.policies.Case`); the first whose ``when`` is
+        true runs. A switch step has no algorithm or workflow of its own; its ``inputs`` and
+        ``outputs`` are those of its alternatives.
     """
 
     id: str
@@ -89,30 +95,61 @@ class Step:
     outputs: dict[str, str] = field(default_factory=dict)
     workflow: Workflow | None = None
     block: int | None = None
+    when: str | None = None
+    on_error: ErrorPolicy | None = None
+    repeat: Repeat | None = None
+    resources: dict[str, Any] | None = None
+    switch: list[Case] | None = None
 
     def __post_init__(self) -> None:
-        if (self.algorithm is None) == (self.workflow is None):
-            raise ValueError(f"step {self.id!r}: give exactly one of algorithm= or workflow=")
+        kinds = [self.algorithm is not None, self.workflow is not None, self.switch is not None]
+        if sum(kinds) != 1:
+            raise ValueError(f"step {self.id!r}: give exactly one of algorithm=, workflow= or switch=")
         self.params = _jsonable(dict(self.params))
         self.inputs = dict(self.inputs)
         self.outputs = dict(self.outputs)
+        if self.switch is not None:
+            self.switch = list(self.switch)
+            for c in self.switch:  # a switch reads and writes what its alternatives do
+                for p, k in c.step.inputs.items():
+                    self.inputs.setdefault(p, k)
+                for p, k in c.step.outputs.items():
+                    self.outputs.setdefault(p, k)
+        if self.resources is not None:
+            self.resources = dict(self.resources)
+
+    @property
+    def is_v2(self) -> bool:
+        """Whether the step uses a field of format version 2."""
+        return any(getattr(self, f) is not None for f in V2_STEP_FIELDS)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id}
-        if self.algorithm is not None:
-            d["algorithm"] = self.algorithm
-            d["params"] = _jsonable(self.params)
+        if self.switch is not None:
+            d["switch"] = [c.to_dict() for c in self.switch]
         else:
-            d["workflow"] = self.workflow.to_dict()  # type: ignore[union-attr]
-        d["inputs"] = dict(self.inputs)
-        d["outputs"] = dict(self.outputs)
+            if self.algorithm is not None:
+                d["algorithm"] = self.algorithm
+                d["params"] = _jsonable(self.params)
+            else:
+                d["workflow"] = self.workflow.to_dict()  # type: ignore[union-attr]
+            d["inputs"] = dict(self.inputs)
+            d["outputs"] = dict(self.outputs)
         if self.block is not None:
             d["block"] = int(self.block)
+        if self.when is not None:
+            d["when"] = self.when
+        if self.on_error is not None:
+            d["on_error"] = self.on_error.to_dict()
+        if self.repeat is not None:
+            d["repeat"] = self.repeat.to_dict()
+        if self.resources is not None:
+            d["resources"] = dict(self.resources)
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Step:
-        known = {"id", "algorithm", "params", "inputs", "outputs", "workflow", "block"}
+        known = {"id", "algorithm", "params", "inputs", "outputs", "workflow", "block", *V2_STEP_FIELDS}
         unknown = sorted(set(d) - known)
         sid = str(d.get("id", "?"))
         if unknown:
@@ -122,6 +159,17 @@ class Step:
         if "id" not in d:
             raise ValueError("a step has no 'id'")
         wf = d.get("workflow")
+        sw = d.get("switch")
+        if sw is not None and (not isinstance(sw, list) or not sw):
+            raise ValueError(f"step {sid!r}: switch must be a non-empty list of cases")
+        if sw is not None and ({"algorithm", "workflow", "inputs", "outputs", "params"} & set(d)):
+            raise ValueError(
+                f"step {sid!r}: a switch step has no algorithm, workflow, params, inputs or outputs "
+                "of its own (its cases do)"
+            )
+        res = d.get("resources")
+        if res is not None and not isinstance(res, Mapping):
+            raise ValueError(f"step {sid!r}: resources must be an object like {{'gpu': 1}}; got {res!r}")
         return cls(
             id=sid,
             algorithm=d.get("algorithm"),
@@ -130,6 +178,11 @@ class Step:
             outputs=dict(d.get("outputs", {})),
             workflow=Workflow.from_dict(wf) if wf is not None else None,
             block=d.get("block"),
+            when=d.get("when"),
+            on_error=ErrorPolicy.from_value(d["on_error"], sid) if "on_error" in d else None,
+            repeat=Repeat.from_value(d["repeat"], sid) if "repeat" in d else None,
+            resources=dict(res) if res is not None else None,
+            switch=[Case.from_value(c, sid, Step.from_dict) for c in sw] if sw is not None else None,
         )
 
 
@@ -148,22 +201,28 @@ class Workflow:
     persist
         Data-store keys kept (and saved by ``daisy workflow run --output``) when the
         run ends; other keys the workflow produced are released.
+    params
+        Workflow parameters (format 2): ``{name: number, text or bool}`` that conditions read by name.
     """
 
     name: str
     steps: list[Step] = field(default_factory=list)
     description: str = ""
     persist: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
 
     # -- JSON --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "version": FORMAT_VERSION,
             "name": self.name,
             "description": self.description,
             "persist": list(self.persist),
-            "steps": [s.to_dict() for s in self.steps],
         }
+        if self.params:
+            d["params"] = _jsonable(dict(self.params))
+        d["steps"] = [s.to_dict() for s in self.steps]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Workflow:
@@ -178,18 +237,32 @@ class Workflow:
             )
         if "name" not in d:
             raise ValueError("workflow has no 'name' field")
-        unknown = sorted(set(d) - {"version", "name", "description", "persist", "steps"})
+        unknown = sorted(set(d) - {"version", "name", "description", "persist", "steps", "params"})
         if unknown:
             raise ValueError(
                 f"workflow {d['name']!r}: unknown field(s) {', '.join(unknown)}; "
-                "expected version, name, description, persist, steps"
+                "expected version, name, description, persist, params, steps"
             )
+        params = d.get("params", {})
+        if not isinstance(params, Mapping):
+            raise ValueError(f"workflow {d['name']!r}: params must be an object {{name: value}}")
         steps = [Step.from_dict(s) for s in d.get("steps", [])]
+        if version < 2:
+            newer = ["'params'"] if "params" in d else []
+            newer += [
+                f"step {s['id']!r}: {f!r}" for s in d.get("steps", []) for f in V2_STEP_FIELDS if f in s
+            ]
+            if newer:
+                raise ValueError(
+                    f"workflow {d['name']!r} says version {version} but uses format-2 field(s) "
+                    f'({", ".join(newer)}); set "version": 2'
+                )
         return cls(
             name=str(d["name"]),
             steps=steps,
             description=str(d.get("description", "")),
             persist=list(d.get("persist", [])),
+            params=dict(params),
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -246,6 +319,9 @@ class Workflow:
         """
         out: list[tuple[str, Step]] = []
         for s in self.steps:
+            if s.switch is not None:  # the alternatives, as "switch.case"
+                out.extend((f"{s.id}.{c.step.id}", c.step) for c in s.switch)
+                continue
             if s.workflow is None:
                 out.append((s.id, s))
                 continue
@@ -265,6 +341,10 @@ class Workflow:
                             inputs={p: rename(k) for p, k in inner.inputs.items()},
                             outputs={p: rename(k) for p, k in inner.outputs.items()},
                             block=inner.block,
+                            when=inner.when,
+                            on_error=inner.on_error,
+                            repeat=inner.repeat,
+                            resources=inner.resources,
                         ),
                     )
                 )
@@ -290,7 +370,10 @@ class Workflow:
 
     # -- validation --------------------------------------------------------------
     def validate(
-        self, available: Iterable[str] | None = None, lookup: Callable[[str], type] | None = None
+        self,
+        available: Iterable[str] | None = None,
+        lookup: Callable[[str], type] | None = None,
+        offers: list | None = None,
     ) -> None:
         """Check the whole workflow before anything runs.
 
@@ -301,107 +384,27 @@ class Workflow:
             step reads must be there or be written by an earlier step.
         lookup
             ``name -> Algorithm class`` (default: the registry).
+        offers
+            :class:`~daisy_widgets.core.resources.WorkerOffer` of each worker that will run
+            it; when given, every step's resources must be offered by some worker (or the
+            step must name a fallback that is).
 
         Raises
         ------
         WorkflowError
             For the first step with problems (unknown algorithm, invalid parameters,
-            unknown or unwired ports, keys that nothing provides), listing all of them.
+            unknown or unwired ports, keys that nothing provides, conditions with unknown
+            names or bad syntax, fallbacks to missing steps, loops without ``max``,
+            resources no worker offers), listing all of them.
         """
         if lookup is None:
             from .registry import get_algorithm as lookup
         have = set(available) if available is not None else None
-        self._validate(have, lookup, self.name)
-
-    def _validate(
-        self, have: set[str] | None, lookup: Callable[[str], type], wf_name: str
-    ) -> set[str] | None:
-        seen: set[str] = set()
-        if not self.steps:
-            raise WorkflowError(wf_name, "", {"steps": ["the workflow has no steps"]})
-        for s in self.steps:
-            problems: dict[str, list[str]] = {}
-            if not s.id or s.id in seen:
-                problems.setdefault("id", []).append("empty or duplicate step id")
-            seen.add(s.id)
-            if s.block is not None and (not isinstance(s.block, int) or s.block < 1):
-                problems.setdefault("block", []).append(f"must be a positive integer; got {s.block!r}")
-            if s.workflow is not None:
-                needed = s.workflow.required_keys()
-                for k in needed:
-                    if k not in s.inputs:
-                        problems.setdefault(f"inputs.{k}", []).append(
-                            "the sub-workflow reads this key; map it to an outer key"
-                        )
-                for k in s.outputs:
-                    if k not in s.workflow.produced_keys():
-                        problems.setdefault(f"outputs.{k}", []).append(
-                            "the sub-workflow does not produce this key"
-                        )
-                problems.update(self._missing_keys(s, have))
-                if problems:
-                    raise WorkflowError(wf_name, s.id, problems)
-                try:
-                    s.workflow._validate(
-                        set(s.inputs) if have is not None else None, lookup, f"{wf_name}/{s.id}"
-                    )
-                except WorkflowError as exc:
-                    raise WorkflowError(
-                        wf_name, f"{s.id}.{exc.step}" if exc.step else s.id, exc.problems
-                    ) from None
-            else:
-                try:
-                    algo = lookup(s.algorithm)  # type: ignore[arg-type]
-                except KeyError as exc:
-                    raise WorkflowError(
-                        wf_name, s.id, {"algorithm": [str(exc.args[0]) if exc.args else str(exc)]}
-                    ) from None
-                problems.update(algo.validate_params(s.params))
-                in_ports = {p.name: p for p in algo.inputs}
-                out_ports = {p.name: p for p in algo.outputs}
-                for port, key in s.inputs.items():
-                    if port not in in_ports:
-                        problems.setdefault(f"inputs.{port}", []).append(
-                            f"{algo.name} has no input {port!r}; it takes: {', '.join(in_ports) or 'none'}"
-                        )
-                    if not isinstance(key, str) or not key:
-                        problems.setdefault(f"inputs.{port}", []).append(
-                            f"expected a data-store key; got {key!r}"
-                        )
-                for name, p in in_ports.items():
-                    if name not in s.inputs and not p.optional:
-                        problems.setdefault(f"inputs.{name}", []).append(
-                            "required input is not wired to a data-store key"
-                        )
-                for port, key in s.outputs.items():
-                    if port not in out_ports:
-                        problems.setdefault(f"outputs.{port}", []).append(
-                            f"{algo.name} has no output {port!r}; it gives: {', '.join(out_ports) or 'none'}"
-                        )
-                    if not isinstance(key, str) or not key:
-                        problems.setdefault(f"outputs.{port}", []).append(
-                            f"expected a data-store key; got {key!r}"
-                        )
-                problems.update(self._missing_keys(s, have))
-                if problems:
-                    raise WorkflowError(wf_name, s.id, problems)
-            if have is not None:
-                have.update(s.outputs.values())
-        return have
-
-    @staticmethod
-    def _missing_keys(s: Step, have: set[str] | None) -> dict[str, list[str]]:
-        if have is None:
-            return {}
-        return {
-            f"inputs.{port}": [f"data-store key {key!r} is not in the store and no earlier step writes it"]
-            for port, key in s.inputs.items()
-            if isinstance(key, str) and key not in have
-        }
+        check_workflow(self, have, lookup, self.name, offers)
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the workflow file format (``workflow.schema.json``, format version 1).
+    """The JSON Schema of the workflow file format (``workflow.schema.json``, format versions 1 and 2).
 
     For outside tools and editors; :meth:`Workflow.load` does its own checks and
     :meth:`Workflow.validate` checks against the registry.

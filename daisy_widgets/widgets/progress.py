@@ -89,6 +89,8 @@ class JobProgress(W.VBox):
     # -- the callback ------------------------------------------------------------------
     def __call__(self, ev: ProgressEvent) -> None:
         self.last_event = ev
+        if ev.event:  # retries, fallbacks, skipped steps, loop rounds: always in the log
+            self.log(f"{ev.step}: {ev.message}")
         now = time.monotonic()
         if ev.fraction < 1.0 and now - self._t_last < self._min_dt:
             return

@@ -10,8 +10,7 @@ the whole workflow, then runs it in a background thread (the kernel stays
 free) with a progress bar and a Cancel button; the result store is listed
 below and kept in :attr:`WorkflowBuilder.result`.
 
-Nothing here knows a technique: the algorithms come from the registry. The step boxes
-are in :mod:`.workflow_steps`.
+Nothing here knows a technique: the algorithms come from the registry.
 
 CSS classes (stable, for browser tests)::
 
@@ -31,6 +30,8 @@ CSS classes (stable, for browser tests)::
     daisy-wb-insert          "Insert as step": the workflow in the file becomes one sub-workflow step
     daisy-wb-sub             a sub-workflow step box (with daisy-wb-step); daisy-wb-sub-summary lists its steps
     daisy-wb-persist         keys kept after the run (text input, comma-separated)
+    daisy-wb-params          workflow parameters read by conditions ("name=value, ...")
+    (each step box also has its format-2 controls: see :mod:`.workflow_steps`)
     daisy-wb-engine          engine choice (toggle buttons "in-process" / "Dask")
     daisy-wb-check           "Check" button (validate without running)
     daisy-wb-run             "Run" button
@@ -52,7 +53,16 @@ from ..core.datastore import DataStore
 from ..core.errors import DaisyError
 from ..core.workflow import Step, Workflow
 from .progress import JobProgress
-from .workflow_steps import StepEditor, StepRow, SubWorkflowEditor
+from .workflow_steps import (
+    StepEditor,
+    SubWorkflowEditor,
+    SwitchEditor,
+    _StepRow,
+    params_text,
+    parse_params,
+)
+
+__all__ = ["StepEditor", "SubWorkflowEditor", "SwitchEditor", "WorkflowBuilder"]
 
 
 def _registry() -> dict[str, type]:
@@ -94,6 +104,8 @@ class WorkflowBuilder(W.VBox):
     ):
         self.store = store if store is not None else DataStore()
         self.result: DataStore | None = None
+        #: what happened to each step in the last run (ran, skipped, retried, fell back, why)
+        self.report: Any = None
         self._dask_engine = dask_engine
         self._listeners: list[Callable[[WorkflowBuilder], None]] = []
         algos = _registry()
@@ -153,6 +165,14 @@ class WorkflowBuilder(W.VBox):
             layout=W.Layout(width="420px"),
         )
         self.persist_field.add_class("daisy-wb-persist")
+        self.params_field = W.Text(
+            value="",
+            description="params",
+            placeholder="workflow parameters read by conditions: name=value, ...",
+            layout=W.Layout(width="420px"),
+        )
+        self.params_field.add_class("daisy-wb-params")
+        self._description = ""
         self.run_button = W.Button(description="Run", icon="play", button_style="success")
         self.run_button.add_class("daisy-wb-run")
         self.run_button.on_click(lambda _b: self._ui(self.run))
@@ -162,14 +182,14 @@ class WorkflowBuilder(W.VBox):
         self.progress = JobProgress("Run")
         self.result_view = W.HTML(value="")
         self.result_view.add_class("daisy-wb-result")
-        self.editors: list[StepRow] = []
+        self.editors: list[_StepRow] = []
         super().__init__(
             children=[
                 W.HBox([self.name, self.inputs_label]),
                 W.HBox([self.picker, self.add_button, self.refresh_button]),
                 self.steps_box,
                 W.HBox([self.path, self.save_button, self.load_button, self.insert_button]),
-                self.persist_field,
+                W.HBox([self.persist_field, self.params_field]),
                 W.HBox([self.engine, self.check_button, self.run_button]),
                 self.message,
                 self.progress,
@@ -259,11 +279,11 @@ class WorkflowBuilder(W.VBox):
         self._say(f"inserted {p} as step '{ed.step_id.value}' ({len(wf.flatten())} inner step(s))")
         return ed
 
-    def remove_step(self, editor: StepRow) -> None:
+    def remove_step(self, editor: _StepRow) -> None:
         self.editors.remove(editor)
         self._redraw()
 
-    def move_step(self, editor: StepRow, delta: int) -> None:
+    def move_step(self, editor: _StepRow, delta: int) -> None:
         i = self.editors.index(editor)
         j = min(max(i + delta, 0), len(self.editors) - 1)
         self.editors[i], self.editors[j] = self.editors[j], self.editors[i]
@@ -303,6 +323,8 @@ class WorkflowBuilder(W.VBox):
             name=self.name.value.strip() or "workflow",
             steps=[e.to_step() for e in self.editors],
             persist=persist,
+            params=parse_params(self.params_field.value),
+            description=self._description,
         )
 
     def set_workflow(self, wf: Workflow) -> None:
@@ -311,12 +333,15 @@ class WorkflowBuilder(W.VBox):
         self.editors = []
         self.name.value = wf.name
         self.persist_field.value = ", ".join(wf.persist)
+        self.params_field.value = params_text(wf.params)
+        self._description = wf.description
         for st in wf.steps:
-            self.editors.append(
-                SubWorkflowEditor(self, st)
-                if st.workflow is not None
-                else StepEditor(self, algos[st.algorithm], st)
-            )
+            if st.switch is not None:
+                self.editors.append(SwitchEditor(self, st, algos))
+            elif st.workflow is not None:
+                self.editors.append(SubWorkflowEditor(self, st))
+            else:
+                self.editors.append(StepEditor(self, algos[st.algorithm], st))
         self._redraw()
 
     @staticmethod
@@ -371,13 +396,17 @@ class WorkflowBuilder(W.VBox):
         self.result_view.value = ""
         self.run_button.disabled = True
 
+        from ..core.control import RunReport
+
+        self.report = report = RunReport()
+
         def job(progress: Any, cancel: Any) -> DataStore:
             # keep every intermediate object: the builder is for exploring (the store is a copy)
-            return engine.run(wf, store, progress=progress, cancel=cancel, release=False)
+            return engine.run(wf, store, progress=progress, cancel=cancel, release=False, report=report)
 
         def done(result: DataStore) -> None:
             self.result = result
-            self.result_view.value = "<pre>" + html.escape(result.tree()) + "</pre>"
+            self.result_view.value = "<pre>" + html.escape(f"{result.tree()}\n\n{report}") + "</pre>"
             self._say(f"finished '{wf.name}'")
             self.run_button.disabled = False
             for cb in self._listeners:
@@ -385,6 +414,7 @@ class WorkflowBuilder(W.VBox):
 
         def failed(exc: BaseException) -> None:
             self._say(f"{type(exc).__name__}: {exc}", error=True)
+            self.result_view.value = "<pre>" + html.escape(str(report)) + "</pre>"
             self.run_button.disabled = False
 
         t = self.progress.run_in_thread(job, title=f"Run '{wf.name}'", on_success=done, on_error=failed)

@@ -1,35 +1,189 @@
-"""The step boxes of the workflow builder: one algorithm step, or one sub-workflow step.
+"""The step editors of the workflow builder: one box per step, with its format-2 controls.
 
-Each box shows the step's id, its title, its wiring (the data-store keys it reads and
-writes) and buttons to move it up or down or remove it; an algorithm step adds the form
-generated from the algorithm's declaration. The boxes tell their host (the
-:class:`~daisy_widgets.widgets.workflow_builder.WorkflowBuilder`, seen here only through
-the :class:`StepHost` protocol) when they change or ask to move.
+* :class:`StepEditor`: an algorithm step (generated form, wiring);
+* :class:`SubWorkflowEditor`: a sub-workflow kept as one step;
+* :class:`SwitchEditor`: a switch, one case per alternative step, each with its condition;
+* :class:`ControlsEditor`: what every step box carries below: ``when``, ``on_error``
+  (retry, backoff, then), ``repeat`` (until, max) and ``resources`` (``gpu=1, memory=2GB``).
+
+Editing and reading back a step gives exactly the step that was loaded (same values,
+same types), so a workflow round-trips through the builder unchanged.
+
+CSS classes (stable, for browser tests): ``daisy-wb-when``, ``daisy-wb-retry``,
+``daisy-wb-backoff``, ``daisy-wb-then``, ``daisy-wb-until``, ``daisy-wb-max``,
+``daisy-wb-resources`` (in every step box); ``daisy-wb-switch`` (a switch step box),
+``daisy-wb-case`` and ``daisy-wb-case-when`` (one case and its condition).
 """
 
 from __future__ import annotations
 
 import html
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as W
 
+from ..core.policies import Case, ErrorPolicy, Repeat
 from ..core.workflow import Step
 from .form import ParamForm
 
 
-class StepHost(Protocol):
-    """What a step box needs of the builder that holds it."""
+def _same_number(new: Any, old: Any) -> Any:
+    """``old`` when it equals ``new`` (keeps 1 vs 1.0 as it was written), else ``new``."""
+    try:
+        return old if old is not None and float(old) == float(new) and not isinstance(old, bool) else new
+    except (TypeError, ValueError):
+        return new
 
-    def _changed(self) -> None: ...
 
-    def move_step(self, editor: StepRow, delta: int) -> None: ...
+def _parse_scalar(text: str) -> Any:
+    t = text.strip()
+    if t in ("true", "True", "false", "False"):
+        return t.lower() == "true"
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    return t
 
-    def remove_step(self, editor: StepRow) -> None: ...
+
+def resources_text(res: dict[str, Any] | None) -> str:
+    """``{"gpu": 1, "memory": "2GB"}`` -> ``"gpu=1, memory=2GB"``."""
+    return ", ".join(f"{k}={v}" for k, v in (res or {}).items())
+
+
+def parse_resources(text: str) -> dict[str, Any]:
+    """``"gpu=1, memory=2GB"`` -> ``{"gpu": 1, "memory": "2GB"}`` (a bare name counts 1)."""
+    out: dict[str, Any] = {}
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        out[name.strip()] = _parse_scalar(value) if value.strip() else 1
+    return out
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """Workflow params as ``"name=value, ..."``."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def parse_params(text: str) -> dict[str, Any]:
+    """``"limit=180, mode=fast, strict=true"`` -> ``{"limit": 180, "mode": "fast", "strict": True}``."""
+    out: dict[str, Any] = {}
+    for part in text.split(","):
+        if part.strip():
+            name, _, value = part.partition("=")
+            out[name.strip()] = _parse_scalar(value)
+    return out
+
+
+class ControlsEditor(W.VBox):
+    """The format-2 fields of one step: condition, error policy, loop and resources."""
+
+    def __init__(self, step: Step, on_change: Callable[[], None] | None = None):
+        self._step = step
+        pol, rep = step.on_error, step.repeat
+        style = {"description_width": "initial"}
+        self.when = W.Text(
+            value=step.when or "",
+            description="when",
+            placeholder="run only if, e.g. scan.length < 180",
+            style=style,
+            layout=W.Layout(width="420px"),
+        )
+        self.retry = W.BoundedIntText(
+            value=pol.retry if pol and isinstance(pol.retry, int) else 0,
+            min=0,
+            max=100,
+            description="retry",
+            style=style,
+            layout=W.Layout(width="120px"),
+        )
+        self.backoff = W.BoundedFloatText(
+            value=float(pol.backoff_s) if pol and isinstance(pol.backoff_s, (int, float)) else 0.0,
+            min=0.0,
+            max=3600.0,
+            description="backoff s",
+            style=style,
+            layout=W.Layout(width="150px"),
+        )
+        self.then = W.Combobox(
+            value=str(pol.then) if pol else "fail",
+            options=["fail", "skip"],
+            description="then",
+            placeholder="fail, skip or a fallback step id",
+            ensure_option=False,
+            style=style,
+            layout=W.Layout(width="240px"),
+        )
+        self.until = W.Text(
+            value=str(rep.until or "") if rep else "",
+            description="repeat until",
+            placeholder="e.g. max(abs(align.shifts)) < 0.1",
+            style=style,
+            layout=W.Layout(width="420px"),
+        )
+        self.max = W.Text(
+            value="" if rep is None or rep.max is None else str(rep.max),
+            description="max",
+            placeholder="rounds",
+            style=style,
+            layout=W.Layout(width="120px"),
+        )
+        self.resources = W.Text(
+            value=resources_text(step.resources),
+            description="resources",
+            placeholder="e.g. gpu=1, memory=2GB",
+            style=style,
+            layout=W.Layout(width="300px"),
+        )
+        for w, css in [
+            (self.when, "daisy-wb-when"),
+            (self.retry, "daisy-wb-retry"),
+            (self.backoff, "daisy-wb-backoff"),
+            (self.then, "daisy-wb-then"),
+            (self.until, "daisy-wb-until"),
+            (self.max, "daisy-wb-max"),
+            (self.resources, "daisy-wb-resources"),
+        ]:
+            w.add_class(css)
+            if on_change is not None:
+                w.observe(lambda _c: on_change(), names="value")
+        super().__init__(
+            [
+                W.HBox([self.when, self.resources]),
+                W.HBox([W.HTML("<i>on error</i>"), self.retry, self.backoff, self.then]),
+                W.HBox([self.until, self.max]),
+            ]
+        )
+        self.add_class("daisy-wb-controls")
+
+    def values(self) -> dict[str, Any]:
+        """``when``, ``on_error``, ``repeat``, ``resources`` for :class:`Step` (None when not set)."""
+        old = self._step
+        when = self.when.value.strip() or None
+        pol = old.on_error
+        retry, backoff, then = self.retry.value, self.backoff.value, self.then.value.strip() or "fail"
+        on_error = None
+        if pol is not None or retry or backoff or then != "fail":
+            on_error = ErrorPolicy(
+                _same_number(retry, pol.retry if pol else None),
+                _same_number(backoff, pol.backoff_s if pol else None),
+                then,
+            )
+        until, most = self.until.value.strip(), self.max.value.strip()
+        repeat = None
+        if until or most or old.repeat is not None:
+            m = _parse_scalar(most) if most else None
+            repeat = Repeat(until or None, m)
+        text = self.resources.value.strip()
+        resources = parse_resources(text) if text else ({} if old.resources == {} else None)
+        return {"when": when, "on_error": on_error, "repeat": repeat, "resources": resources}
 
 
 def _key_field(label: str, value: str, tooltip: str, css: str) -> W.Text:
-    """A text field holding one data-store key of a step's wiring."""
     t = W.Text(
         value=value,
         description=label,
@@ -42,7 +196,7 @@ def _key_field(label: str, value: str, tooltip: str, css: str) -> W.Text:
     return t
 
 
-class StepRow(W.VBox):
+class _StepRow(W.VBox):
     """What every step box has: its id, title, wiring fields and move/remove buttons.
 
     ``inputs``/``outputs`` map a port (or, in a sub-workflow, an inner key) to its text field
@@ -51,7 +205,7 @@ class StepRow(W.VBox):
 
     def __init__(
         self,
-        builder: StepHost,
+        builder: Any,
         step: Step,
         in_names: list[tuple[str, str]],
         out_names: list[tuple[str, str]],
@@ -90,10 +244,12 @@ class StepRow(W.VBox):
         wiring = W.VBox(
             [W.HTML("<i>reads</i>"), *self.inputs.values(), W.HTML("<i>writes</i>"), *self.outputs.values()]
         )
+        self.controls = ControlsEditor(step, on_change=builder._changed)
         super().__init__(
             children=[
                 W.HBox([self.title, self.step_id, self.up, self.down, self.remove]),
                 W.HBox([body, wiring]),
+                self.controls,
             ],
             layout=W.Layout(border="1px solid #ccc", padding="4px", margin="2px 0"),
         )
@@ -109,10 +265,10 @@ class StepRow(W.VBox):
         return {k: t.value.strip() for k, t in fields.items() if t.value.strip()}
 
 
-class StepEditor(StepRow):
+class StepEditor(_StepRow):
     """Editor of one algorithm step: title, generated form, wiring, move/remove buttons."""
 
-    def __init__(self, builder: StepHost, algorithm: type, step: Step):
+    def __init__(self, builder: Any, algorithm: type, step: Step):
         self.algorithm = algorithm
         self.form = ParamForm(algorithm, step.params, on_change=lambda _f: builder._changed())
         super().__init__(
@@ -141,10 +297,11 @@ class StepEditor(StepRow):
             inputs=self._wiring(self.inputs),
             outputs=self._wiring(self.outputs),
             block=self.block,
+            **self.controls.values(),
         )
 
 
-class SubWorkflowEditor(StepRow):
+class SubWorkflowEditor(_StepRow):
     """A sub-workflow kept as one step: its inner steps listed, its keys wired to the outer store.
 
     The wiring fields are the inner workflow's inputs (keys it reads before writing them) and
@@ -152,7 +309,7 @@ class SubWorkflowEditor(StepRow):
     steps are edited in a builder of their own (load its JSON there) and saved back.
     """
 
-    def __init__(self, builder: StepHost, step: Step):
+    def __init__(self, builder: Any, step: Step):
         assert step.workflow is not None
         self.inner = step.workflow
         ins = list(dict.fromkeys([*self.inner.required_keys(), *step.inputs]))
@@ -186,4 +343,52 @@ class SubWorkflowEditor(StepRow):
             inputs=self._wiring(self.inputs),
             outputs=self._wiring(self.outputs),
             block=self.block,
+            **self.controls.values(),
+        )
+
+
+class SwitchEditor(_StepRow):
+    """A switch step: its cases, each a condition (empty for the default) and an alternative step."""
+
+    def __init__(self, builder: Any, step: Step, algorithms: dict[str, type]):
+        assert step.switch is not None
+        self.cases: list[tuple[W.Text, _StepRow]] = []
+        boxes = []
+        for c in step.switch:
+            cond = W.Text(
+                value=c.when or "",
+                description="case when",
+                placeholder="empty: the default case (last)",
+                style={"description_width": "initial"},
+                layout=W.Layout(width="420px"),
+            )
+            cond.add_class("daisy-wb-case-when")
+            cond.observe(lambda _c: builder._changed(), names="value")
+            inner = (
+                SubWorkflowEditor(builder, c.step)
+                if c.step.workflow is not None
+                else StepEditor(builder, algorithms[c.step.algorithm], c.step)
+            )
+            for b in (inner.up, inner.down, inner.remove):
+                b.layout.display = "none"
+            inner.title.value = f"<b>{html.escape(inner.label)}</b>"
+            self.cases.append((cond, inner))
+            box = W.VBox([cond, inner])
+            box.add_class("daisy-wb-case")
+            boxes.append(box)
+        super().__init__(builder, step, [], [], W.VBox(boxes))
+        self.add_class("daisy-wb-switch")
+
+    label = "switch"
+
+    @property
+    def valid(self) -> bool:
+        return all(inner.valid for _, inner in self.cases)
+
+    def to_step(self) -> Step:
+        return Step(
+            id=self.step_id.value.strip(),
+            switch=[Case(inner.to_step(), cond.value.strip() or None) for cond, inner in self.cases],
+            block=self.block,
+            **self.controls.values(),
         )
