@@ -1,4 +1,4 @@
-"""``daisy hxmt simulate|pipeline``: Insight-HXMT Level-1 simulator and HE/ME/LE pipelines."""
+"""``daisy hxmt simulate|pipeline|fit``: Insight-HXMT Level-1 simulator, HE/ME/LE pipelines, spectral fits."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _detectors(text: str) -> tuple[int, ...]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "hxmt",
-        help="Insight-HXMT: simulate Level-1 data, run the HE/ME/LE pipelines",
+        help="Insight-HXMT: simulate Level-1 data, run the HE/ME/LE pipelines, fit spectra",
         description="Insight-HXMT Level-1 simulator and HXMTDAS-like pipelines.",
     )
     sub = p.add_subparsers(dest="hxmt_command", metavar="HXMT_COMMAND")
@@ -169,6 +169,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.set_defaults(func=run_pipeline_cmd)
+
+    from .hxmt_fit import register_fit
+
+    register_fit(sub)
 
 
 def run_simulate(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .fit_data import FitData
 from .fit_models import SpectralModel
+from .fit_result import FitResult
 
 
 def _session():
@@ -52,11 +53,7 @@ def _user_model(model: SpectralModel):
 
 def fit_with_sherpa(data: list[FitData], model: SpectralModel, stat: str, grouped: bool = False):
     """Fit the data sets with Sherpa; returns a :class:`~daisy_widgets.hxmt.fit.FitResult`."""
-    from .fit import FitResult
-
-    log = logging.getLogger("sherpa")
-    level = log.level
-    log.setLevel(logging.ERROR)
+    logging.disable(logging.WARNING)  # Sherpa reports every file read and fit step at INFO
     try:
         s = _session()
         ids = []
@@ -137,4 +134,4 @@ def fit_with_sherpa(data: list[FitData], model: SpectralModel, stat: str, groupe
             data,
         )
     finally:
-        log.setLevel(level)
+        logging.disable(logging.NOTSET)

@@ -161,24 +161,27 @@ def quality_flags(n_channels: int, pi_range: tuple[int, int] | None) -> np.ndarr
 
 def grouping_flags(counts: np.ndarray, quality: np.ndarray, min_counts: int) -> np.ndarray:
     """OGIP GROUPING (n,): +1 starts a group, -1 continues it, so that each group of good channels
-    holds at least ``min_counts`` counts (as ``grppha group min N``). A short last group joins the
-    one before; bad channels (quality != 0) stay single."""
+    holds at least ``min_counts`` counts (as ``grppha group min N``); a short last group joins the
+    one before. Bad channels (quality != 0, no events, no response) join the neighbouring group, so a
+    band touching them (Sherpa's ``notice`` takes whole groups, quality or not) adds no empty group."""
     if min_counts < 1:
         raise ValueError(f"min_counts must be >= 1; got {min_counts}")
     counts = np.asarray(counts)
-    grp = np.ones(counts.size, np.int16)
+    grp = np.full(counts.size, -1, np.int16)
     good = np.flatnonzero(quality == 0)
     acc, last_start, open_start = 0.0, None, None
     for i in good:
         if open_start is None:
             open_start = i
-        else:
-            grp[i] = -1
+            grp[i] = 1
         acc += counts[i]
         if acc >= min_counts:
             last_start, open_start, acc = open_start, None, 0.0
     if open_start is not None and last_start is not None:
         grp[open_start] = -1  # merge the short tail into the previous group
+    if good.size:
+        grp[good[0]] = -1
+    grp[0] = 1
     return grp
 
 
