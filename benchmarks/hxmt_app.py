@@ -67,7 +67,7 @@ def time_pipeline(l1: Path, out: Path) -> float:
 
 def time_app(data: Path, out: Path, engine: str) -> float:
     from daisy_widgets.hxmt.app import HxmtApp
-    from daisy_widgets.hxmt.app_archive import LocalArchive
+    from daisy_widgets.hxmt.app.archive import LocalArchive
 
     app = HxmtApp(archive=LocalArchive(data), products_dir=out, engine=engine)
     app.search(target="Crab")

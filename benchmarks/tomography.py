@@ -74,7 +74,7 @@ def _algotom_dfi(sino: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 
 def _rmse(img: np.ndarray, truth: np.ndarray) -> float:
-    from daisy_widgets.tomography.recon import circle_mask
+    from daisy_widgets.tomography.geometry import circle_mask
 
     m = circle_mask(truth.shape[-1], 0.95)
     return float(np.sqrt(np.mean((img - truth)[..., m] ** 2)))

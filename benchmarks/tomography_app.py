@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from daisy_widgets.tomography import reconstruct
-    from daisy_widgets.tomography.app_logic import PreprocessSettings, preprocess_block
+    from daisy_widgets.tomography.app.logic import PreprocessSettings, preprocess_block
     from daisy_widgets.tomography.io import read_scan
 
     scan = read_scan(scan_path)

@@ -3,7 +3,8 @@
 Keys are paths, ``"raw/data"``, ``"work/recon"``; groups exist implicitly (every
 prefix of a key) and, like objects, carry attributes. Objects are numpy, CuPy or
 dask arrays, tables (numpy structured arrays, or a dict of equal-length
-columns given to :func:`table`), scalars, strings, or small JSON-able values.
+columns given to :func:`table`), scalars, strings, or small JSON-able values
+(:mod:`.datastore_objects`).
 
 Objects live for the workflow that produced them; those marked with
 :meth:`DataStore.persist` are kept when it ends and are what
@@ -15,6 +16,8 @@ Dask arrays are written block by block (never whole in memory).
 :meth:`DataStore.open` reads an HDF5 file lazily: every dataset becomes a dask
 array over the file's own chunks, so a dataset larger than memory is processed
 block by block; the dask arrays pickle to Dask workers (path + dataset name).
+The HDF5 persistence is :mod:`.datastore_hdf5`; bringing Dask-held objects into
+memory, :mod:`.datastore_dask`. Every name stays importable from here.
 
 Example::
 
@@ -28,138 +31,39 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from .datastore_dask import gather_blocks, iter_blocks, materialize
+from .datastore_hdf5 import (
+    AUTO_BLOCK_BYTES,
+    KIND_ATTR,
+    H5ArraySource,
+    close_cached_files,
+    open_h5_array,
+    read_h5_dataset,
+    read_h5_file,
+    write_h5,
+)
+from .datastore_objects import is_dask, is_table, norm_key, table
 
-from .atomic import atomic_path
-from .errors import Cancelled, InputFileError
-
-KIND_ATTR = "daisy_kind"
-#: target size of the blocks of lazily opened HDF5 datasets
-AUTO_BLOCK_BYTES = "64MiB"
-
-
-def _norm(key: str) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"data-store keys are strings like 'raw/data'; got {key!r}")
-    parts = [p for p in key.strip().split("/") if p]
-    if not parts or any(p in (".", "..") for p in parts):
-        raise KeyError(f"invalid data-store key {key!r}")
-    return "/".join(parts)
-
-
-def table(columns: Mapping[str, Any]) -> np.ndarray:
-    """A table (numpy structured array) from ``{column: 1-D array}`` of equal lengths."""
-    cols = {k: np.asarray(v) for k, v in columns.items()}
-    lengths = {len(v) for v in cols.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"table columns differ in length: { {k: len(v) for k, v in cols.items()} }")
-    n = lengths.pop() if lengths else 0
-    out = np.empty(n, dtype=[(k, v.dtype, v.shape[1:]) for k, v in cols.items()])
-    for k, v in cols.items():
-        out[k] = v
-    return out
-
-
-def is_table(obj: Any) -> bool:
-    return isinstance(obj, np.ndarray) and obj.dtype.names is not None
-
-
-def is_dask(obj: Any) -> bool:
-    return type(obj).__module__.startswith("dask.array") and hasattr(obj, "dask")
-
-
-# -- lazy HDF5 reading ---------------------------------------------------------------
-_handles: dict[tuple, Any] = {}
-_handles_lock = threading.Lock()
-
-
-def _h5file(path: str):
-    import h5py
-
-    st = os.stat(path)
-    key = (path, st.st_ino, st.st_mtime_ns, os.getpid())
-    with _handles_lock:
-        f = _handles.get(key)
-        if f is None or not f.id.valid:
-            for k in [k for k in _handles if k[0] == path]:  # the file was replaced: drop stale handles
-                try:
-                    _handles.pop(k).close()
-                except Exception:
-                    pass
-            f = _handles[key] = h5py.File(path, "r")
-        return f
-
-
-def close_cached_files() -> None:
-    """Close the HDF5 handles kept open for lazy reads in this process."""
-    with _handles_lock:
-        for f in _handles.values():
-            try:
-                f.close()
-            except Exception:
-                pass
-        _handles.clear()
-
-
-class H5ArraySource:
-    """A picklable, array-like view of one HDF5 dataset (path + name), for ``dask.array.from_array``.
-
-    Each read opens (and caches per process) the file read-only, so Dask workers
-    in other processes read their own blocks directly from the file.
-    """
-
-    def __init__(self, path: str | os.PathLike, name: str):
-        import h5py
-
-        self.path = os.path.abspath(os.fspath(path))
-        self.name = name
-        try:
-            with h5py.File(self.path, "r") as f:
-                d = f[name]
-                if not isinstance(d, h5py.Dataset):
-                    raise InputFileError(self.path, name, "an HDF5 dataset", "a group")
-                self.shape = tuple(d.shape)
-                self.dtype = d.dtype
-                self.chunks = d.chunks
-        except KeyError:
-            raise InputFileError(self.path, name, "an HDF5 dataset", "nothing at that path") from None
-        except OSError as exc:
-            raise InputFileError(self.path, "", "a readable HDF5 file", str(exc)) from None
-        self.ndim = len(self.shape)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        return _h5file(self.path)[self.name][key]
-
-    def __getstate__(self) -> dict:
-        return dict(self.__dict__)
-
-    def __repr__(self) -> str:
-        return f"H5ArraySource({self.path!r}, {self.name!r}, shape={self.shape}, dtype={self.dtype})"
-
-
-def open_h5_array(path: str | os.PathLike, name: str, chunks: Any = "auto"):
-    """A dask array over one HDF5 dataset, with blocks aligned on the file's chunks."""
-    import dask
-    import dask.array as da
-
-    src = H5ArraySource(path, name)
-    # "auto" blocks: whole HDF5 chunks, about 64 MiB, so a few blocks fit a small worker
-    with dask.config.set({"array.chunk-size": AUTO_BLOCK_BYTES}):
-        return da.from_array(
-            src,
-            chunks=chunks,
-            name=f"h5-{src.path}-{name}-{os.stat(src.path).st_mtime_ns}",
-            lock=False,
-            asarray=True,
-            meta=np.empty((0,) * src.ndim, src.dtype),
-        )
+__all__ = [
+    "AUTO_BLOCK_BYTES",
+    "KIND_ATTR",
+    "DataStore",
+    "Group",
+    "H5ArraySource",
+    "close_cached_files",
+    "gather_blocks",
+    "is_dask",
+    "is_table",
+    "iter_blocks",
+    "materialize",
+    "open_h5_array",
+    "table",
+]
 
 
 # -- the store ---------------------------------------------------------------------
@@ -171,7 +75,7 @@ class Group:
         self.path = path
 
     def _k(self, key: str) -> str:
-        return f"{self.path}/{_norm(key)}"
+        return f"{self.path}/{norm_key(key)}"
 
     def __getitem__(self, key: str) -> Any:
         return self.store[self._k(key)]
@@ -222,12 +126,12 @@ class DataStore:
         return any(k.startswith(pre) for k in self._objs)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        key = _norm(key)
+        key = norm_key(key)
         if isinstance(value, Group):
             value = {k: value[k] for k in value}
         if isinstance(value, Mapping):
             for k, v in value.items():
-                self[f"{key}/{_norm(k)}"] = v
+                self[f"{key}/{norm_key(k)}"] = v
             return
         if self._is_group(key):
             raise KeyError(f"{key!r} is a group in the data store; delete it before storing an object there")
@@ -239,7 +143,7 @@ class DataStore:
         self._objs[key] = value
 
     def __getitem__(self, key: str) -> Any:
-        key = _norm(key)
+        key = norm_key(key)
         if key in self._objs:
             return self._objs[key]
         if self._is_group(key):
@@ -255,7 +159,7 @@ class DataStore:
             return default
 
     def __delitem__(self, key: str) -> None:
-        key = _norm(key)
+        key = norm_key(key)
         if key in self._objs:
             del self._objs[key]
         elif self._is_group(key):
@@ -269,7 +173,7 @@ class DataStore:
 
     def __contains__(self, key: object) -> bool:
         try:
-            key = _norm(key)  # type: ignore[arg-type]
+            key = norm_key(key)  # type: ignore[arg-type]
         except (KeyError, TypeError):
             return False
         return key in self._objs or self._is_group(key)
@@ -278,7 +182,7 @@ class DataStore:
         """Keys of all objects (not groups), optionally only those under ``prefix``."""
         if prefix is None:
             return list(self._objs)
-        p = _norm(prefix)
+        p = norm_key(prefix)
         return [k for k in self._objs if k == p or k.startswith(p + "/")]
 
     def items(self) -> list[tuple[str, Any]]:
@@ -291,11 +195,11 @@ class DataStore:
         return len(self._objs)
 
     def group(self, path: str) -> Group:
-        return Group(self, _norm(path))
+        return Group(self, norm_key(path))
 
     def attrs(self, key: str) -> dict[str, Any]:
         """The (mutable) attribute dictionary of an object or group."""
-        return self._attrs.setdefault(_norm(key), {})
+        return self._attrs.setdefault(norm_key(key), {})
 
     def copy(self) -> DataStore:
         """A shallow copy (same objects, copied attributes and persist flags)."""
@@ -309,14 +213,14 @@ class DataStore:
     def persist(self, *keys: str, flag: bool = True) -> None:
         """Mark objects (or whole groups) to be kept after the workflow and saved."""
         for key in keys:
-            key = _norm(key)
+            key = norm_key(key)
             if flag:
                 self._persist.add(key)
             else:
                 self._persist.discard(key)
 
     def is_persisted(self, key: str) -> bool:
-        parts = _norm(key).split("/")
+        parts = norm_key(key).split("/")
         return any("/".join(parts[:i]) in self._persist for i in range(1, len(parts) + 1))
 
     def persisted(self) -> list[str]:
@@ -328,7 +232,7 @@ class DataStore:
         cand = (
             list(self._objs)
             if keys is None
-            else list(dict.fromkeys(_norm(k) for k in keys if _norm(k) in self._objs))
+            else list(dict.fromkeys(norm_key(k) for k in keys if norm_key(k) in self._objs))
         )
         gone = [k for k in cand if not self.is_persisted(k)]
         for k in gone:
@@ -391,8 +295,6 @@ class DataStore:
         compression
             h5py compression filter for arrays (e.g. ``"gzip"``), default none.
         """
-        import h5py
-
         if keys is None:
             keys = self.persisted() or list(self._objs)
         sel: list[str] = []
@@ -400,28 +302,17 @@ class DataStore:
             sel.extend(x for x in self.keys(k) if x not in sel)
         if not sel and keys:
             raise KeyError(f"nothing to save: {keys} not in the data store")
-        total = sum(_n_blocks(self._objs[k]) for k in sel)
-        done = [0]
-
-        def tick(n: int = 1) -> None:
-            done[0] += n
-            if progress is not None:
-                progress(done[0], total)
-
-        target = Path(path)
-        with atomic_path(target) as tmp, h5py.File(tmp, "w") as f:
-            f.attrs["daisy_format"] = 1
-            for k in sel:
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled("cancelled by the user; nothing was written to " + str(target))
-                _write_object(f, k, self._objs[k], tick, cancel, compression)
-            for k, a in self._attrs.items():
-                if not a or not any(x == k or x.startswith(k + "/") for x in sel):
-                    continue
-                node = f[k] if k in f else f.require_group(k)
-                for name, val in a.items():
-                    node.attrs[name] = _attr_value(val)
-        return target
+        attrs = {
+            k: a for k, a in self._attrs.items() if a and any(x == k or x.startswith(k + "/") for x in sel)
+        }
+        return write_h5(
+            path,
+            {k: self._objs[k] for k in sel},
+            attrs,
+            progress=progress,
+            cancel=cancel,
+            compression=compression,
+        )
 
     @classmethod
     def open(
@@ -453,27 +344,11 @@ class DataStore:
         self, path: str | os.PathLike, *, lazy: bool = True, chunks: Any = "auto", prefix: str | None = None
     ) -> None:
         """Add every dataset of an HDF5 file (see :meth:`open`)."""
-        import h5py
-
-        path = os.path.abspath(os.fspath(path))
-        try:
-            f = h5py.File(path, "r")
-        except OSError as exc:
-            raise InputFileError(path, "", "a readable HDF5 file", str(exc)) from None
-        pre = f"{_norm(prefix)}/" if prefix else ""
-        with f:
-
-            def visit(name: str, node: Any) -> None:
-                key = pre + name
-                if isinstance(node, h5py.Dataset):
-                    self[key] = _read_dataset(path, name, node, lazy, chunks)
-                attrs = {
-                    a: _from_attr(v) for a, v in node.attrs.items() if a not in (KIND_ATTR, "daisy_format")
-                }
-                if attrs:
-                    self.attrs(key).update(attrs)
-
-            f.visititems(visit)
+        for key, is_dataset, value, attrs in read_h5_file(path, lazy=lazy, chunks=chunks, prefix=prefix):
+            if is_dataset:
+                self[key] = value
+            if attrs:
+                self.attrs(key).update(attrs)
 
     def add_dataset(
         self, key: str, path: str | os.PathLike, dataset: str, *, lazy: bool = True, chunks: Any = "auto"
@@ -485,261 +360,7 @@ class DataStore:
         InputFileError
             If the file cannot be read or has no such dataset.
         """
-        import h5py
-
-        path = os.path.abspath(os.fspath(path))
-        try:
-            f = h5py.File(path, "r")
-        except OSError as exc:
-            raise InputFileError(path, "", "a readable HDF5 file", str(exc)) from None
-        with f:
-            node = f.get(dataset)
-            if not isinstance(node, h5py.Dataset):
-                raise InputFileError(
-                    path, dataset, "an HDF5 dataset", "a group" if node is not None else "nothing"
-                )
-            self[key] = _read_dataset(path, dataset, node, lazy, chunks)
-            attrs = {a: _from_attr(v) for a, v in node.attrs.items() if a != KIND_ATTR}
-            if attrs:
-                self.attrs(key).update(attrs)
-
-
-# -- helpers -------------------------------------------------------------------------
-def materialize(obj: Any) -> Any:
-    """Bring a value into this process's memory (dask -> numpy, Future -> result, CuPy -> numpy).
-
-    A dask array computed on a ``distributed`` cluster has its blocks fetched straight
-    from the workers that hold them (see :func:`gather_blocks`).
-    """
-    if is_dask(obj):
-        whole = gather_blocks(obj)
-        return whole if whole is not None else obj.compute()
-    if type(obj).__name__ == "Future" and hasattr(obj, "result"):
-        return obj.result()
-    if type(obj).__module__.startswith("cupy"):
-        return obj.get()
-    return obj
-
-
-def gather_blocks(arr: Any) -> np.ndarray | None:
-    """A numpy dask array fetched block by block from its distributed cluster into one array here.
-
-    ``arr.compute()`` on a cluster concatenates the blocks in one worker and then sends
-    the whole array to the client: every block travels twice, and one worker must hold
-    the whole result in its memory. Here each block travels once, straight from the
-    worker that computed it, into an array allocated in this process.
-
-    The cluster is the one whose futures the array holds (a :class:`DaskEngine` result),
-    else the default client. Returns None (the caller then uses ``arr.compute()``) for
-    an array of no futures that ``arr.compute()`` would not run on a ``distributed``
-    client (no client, or another scheduler configured), or that is not a plain numpy
-    one with known block sizes.
-    """
-    if (
-        not is_dask(arr)
-        or arr.ndim == 0
-        or arr.size == 0
-        or not isinstance(getattr(arr, "_meta", None), np.ndarray)
-    ):
-        return None
-    if any(np.isnan(c) for cs in arr.chunks for c in cs):
-        return None
-    try:
-        from dask.base import get_scheduler
-        from distributed import default_client, futures_of
-
-        held = futures_of(arr)
-        # blocks held by futures live on their client's cluster (a Dask engine's results)
-        client = held[0].client if held else default_client()
-    except (ImportError, ValueError):
-        return None
-    if not held and getattr(get_scheduler(collections=[arr]), "__self__", None) is not client:
-        return None
-    # the futures are released when they go out of scope (never cancelled: a block may
-    # alias a future that a DataStore still holds)
-    parts = client.gather(client.compute(list(arr.to_delayed().ravel())))
-    out = np.empty(arr.shape, arr.dtype)
-    edges = [np.cumsum((0, *sizes)) for sizes in arr.chunks]
-    for index, part in zip(np.ndindex(*arr.numblocks), parts, strict=False):
-        out[tuple(slice(edges[d][i], edges[d][i + 1]) for d, i in enumerate(index))] = part
-    return out
-
-
-def _n_blocks(obj: Any) -> int:
-    if is_dask(obj):
-        return int(np.prod(obj.numblocks))
-    return 1
-
-
-def _read_dataset(path: str, name: str, node: Any, lazy: bool, chunks: Any) -> Any:
-    kind = node.attrs.get(KIND_ATTR, "")
-    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-    if kind == "json":
-        return json.loads(node.asstr()[()])
-    if node.dtype.kind in "SO" and node.shape == ():
-        v = node[()]
-        return v.decode() if isinstance(v, bytes) else v
-    if node.shape == () or node.dtype.names is not None or not lazy:
-        v = node[()]
-        return v.item() if isinstance(v, np.generic) else v
-    return open_h5_array(path, name, chunks)
-
-
-def _hdf5_chunks(
-    shape: tuple[int, ...], itemsize: int, block: tuple[int, ...] | None, target: int = 4 << 20
-) -> tuple[int, ...] | None:
-    if not shape or 0 in shape:
-        return None
-    c = list(block or shape)
-    c = [max(1, min(a, b)) for a, b in zip(c, shape, strict=False)]
-    i = 0
-    while int(np.prod(c)) * itemsize > target and i < len(c):
-        if c[i] > 1:
-            c[i] = max(1, c[i] // 2)
-        else:
-            i += 1
-    return tuple(c)
-
-
-def _write_object(
-    f: Any, key: str, obj: Any, tick: Callable[[int], None], cancel: Any, compression: str | None
-) -> None:
-    if type(obj).__name__ == "Future" and hasattr(obj, "result"):
-        obj = obj.result()
-    if type(obj).__module__.startswith("cupy"):
-        obj = obj.get()
-    if is_dask(obj):
-        dset = f.create_dataset(
-            key,
-            shape=obj.shape,
-            dtype=obj.dtype,
-            compression=compression,
-            chunks=_hdf5_chunks(obj.shape, obj.dtype.itemsize, obj.chunksize),
-        )
-        for slc, block in iter_blocks(obj, cancel=cancel):
-            dset[slc] = block
-            tick(1)
-        return
-    if isinstance(obj, (np.ndarray, np.generic)) or np.isscalar(obj):
-        arr = np.asarray(obj)
-        if arr.dtype.kind == "U":
-            f.create_dataset(key, data=arr.astype(object), dtype=_str_dtype())
-        elif arr.ndim == 0:
-            f.create_dataset(key, data=arr)
-        else:
-            f.create_dataset(
-                key,
-                data=arr,
-                compression=compression,
-                chunks=_hdf5_chunks(arr.shape, arr.dtype.itemsize, None) if arr.nbytes > (4 << 20) else None,
-            )
-        if is_table(arr):
-            f[key].attrs[KIND_ATTR] = "table"
-        tick(1)
-        return
-    try:
-        text = json.dumps(obj)
-    except TypeError:
-        raise TypeError(
-            f"data-store object {key!r} of type {type(obj).__name__} cannot be saved to HDF5 "
-            "(expected an array, a table, a scalar, a string or a JSON-able value)"
-        ) from None
-    f.create_dataset(key, data=text, dtype=_str_dtype())
-    f[key].attrs[KIND_ATTR] = "json"
-    tick(1)
-
-
-def _str_dtype() -> Any:
-    import h5py
-
-    return h5py.string_dtype()
-
-
-def _attr_value(v: Any) -> Any:
-    if isinstance(v, (dict, list, tuple)) and not (
-        isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float)) for x in v)
-    ):
-        return json.dumps(v)
-    if v is None:
-        return "null"
-    return v
-
-
-def _from_attr(v: Any) -> Any:
-    if isinstance(v, bytes):
-        v = v.decode()
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
-
-
-def iter_blocks(
-    arr: Any, *, cancel: Any = None, window: int | None = None
-) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
-    """Compute a dask array block by block: yield ``(slices, numpy block)``.
-
-    On a distributed client (the current default one), at most ``window`` blocks
-    are in flight; otherwise blocks are computed in batches on the local
-    scheduler. Memory stays bounded by a few blocks. Cancellation is checked
-    between blocks.
-    """
-    import dask
-    from dask.array.core import slices_from_chunks
-
-    slices = slices_from_chunks(arr.chunks)
-    blocks = arr.to_delayed().ravel().tolist()
-    client = _default_client()
-    if client is not None:
-        from distributed import as_completed
-
-        n = window or max(2, 2 * len(client.scheduler_info().get("workers", {})) or 4)
-        it = iter(range(len(blocks)))
-        pending = {}
-        for i in it:
-            fut = client.compute(blocks[i])
-            pending[fut] = i
-            if len(pending) >= n:
-                break
-        ac = as_completed(list(pending))
-        try:
-            for fut in ac:
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled("cancelled by the user")
-                i = pending.pop(fut)
-                block = fut.result()
-                fut.release()
-                nxt = next(it, None)
-                if nxt is not None:
-                    nf = client.compute(blocks[nxt])
-                    pending[nf] = nxt
-                    ac.add(nf)
-                yield slices[i], _to_host(block)
-        finally:
-            if pending:
-                client.cancel(list(pending))
-        return
-    n = window or (os.cpu_count() or 2)
-    for start in range(0, len(blocks), n):
-        if cancel is not None and cancel.cancelled:
-            raise Cancelled("cancelled by the user")
-        out = dask.compute(*blocks[start : start + n])
-        for j, block in enumerate(out):
-            yield slices[start + j], _to_host(block)
-
-
-def _default_client() -> Any:
-    try:
-        from distributed import default_client
-
-        return default_client()
-    except (ImportError, ValueError):
-        return None
-
-
-def _to_host(block: Any) -> np.ndarray:
-    """A computed block as a numpy array (CuPy blocks are copied to the host explicitly)."""
-    if type(block).__module__.startswith("cupy"):
-        return block.get()
-    return np.asarray(block)
+        value, attrs = read_h5_dataset(path, dataset, lazy=lazy, chunks=chunks)
+        self[key] = value
+        if attrs:
+            self.attrs(key).update(attrs)

@@ -8,7 +8,9 @@ package stays light (numba, scipy and h5py load on first use)::
     slice_ = reconstruct(sinogram, theta, center=c, algorithm="fbp", filter="ramp")
 
 Modules: :mod:`.io` (Data Exchange / NXtomo), :mod:`.phantom`, :mod:`.preprocess`,
-:mod:`.center`, :mod:`.align`, :mod:`.recon` (+ :mod:`.fourier`, :mod:`.iterative`),
+:mod:`.center`, :mod:`.align`, :mod:`.recon` (the entry point over the kernel layers:
+:mod:`.filters`, :mod:`.geometry`, :mod:`.gridding` -> :mod:`.primitives_cpu` beside
+:mod:`.primitives_gpu` -> :mod:`.fbp`, :mod:`.fourier`, :mod:`.iterative` -> :mod:`.center`),
 :mod:`.algorithms` (the workflow steps).
 """
 

@@ -102,8 +102,10 @@ def align_projections(
     (aligned projections float32 (angles, rows, cols), shifts (angles, 2) = (dy, dx) in pixels,
     the estimated motion with zero mean).
     """
-    from .iterative import project, sirt
-    from .recon import angle_weight, backproject, filter_sinogram
+    from .filters import filter_sinogram
+    from .geometry import angle_weight
+    from .iterative import sirt
+    from .projectors import backproject, project
 
     p = np.asarray(projections, np.float32)
     th = np.asarray(theta, np.float64).ravel()

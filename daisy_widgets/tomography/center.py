@@ -177,7 +177,8 @@ def _entropy(img: np.ndarray) -> float:
 
 def center_entropy(sino: np.ndarray, theta: np.ndarray, lo: float, hi: float) -> float:
     """Image-quality sweep: minimum histogram entropy of FBP slices (coarse 1 px, fine 0.25 px)."""
-    from .recon import circle_mask, fbp
+    from .fbp import fbp
+    from .geometry import circle_mask
 
     na, nd = sino.shape
     # reconstruct on a detector cropped symmetrically... simpler: whole detector, circle-masked

@@ -1,4 +1,4 @@
-"""Reconstruction filters in the frequency domain (FBP and the Fourier method).
+"""Reconstruction filters in the frequency domain (FBP and the Fourier method), and their application.
 
 The ramp is the Fourier transform of the band-limited spatial ramp of Kak &
 Slaney (eq. 61), which has no DC offset error on a finite detector; the
@@ -6,6 +6,10 @@ windows multiply it. Frequencies ``f`` are in cycles per pixel (-0.5..0.5).
 """
 
 from __future__ import annotations
+
+import functools
+import math
+from typing import Any
 
 import numpy as np
 
@@ -50,3 +54,49 @@ def filter_spectrum(name: str, length: int, real: bool = True) -> np.ndarray:
     if real:
         full = full[: length // 2 + 1]
     return full.astype(np.float32)
+
+
+def filter_sinogram(
+    sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge", upsample: int = 1
+) -> Any:
+    """Apply the FBP filter along the detector axis, optionally upsampling the result.
+
+    Parameters
+    ----------
+    sino : float32 (slices, angles, detector), numpy or cupy
+    filter : one of :data:`FILTERS`
+    pad_mode : ``"edge"`` (repeat edge values, fewer truncation artefacts) or ``"zero"``
+    upsample : return ``upsample`` samples per detector pixel (band-limited interpolation
+        by zero-padding the spectrum); sample ``m`` is at detector position ``m / upsample``
+
+    Returns
+    -------
+    float32 (slices, angles, detector * upsample), same array module as the input.
+    """
+    ns, na, nd = sino.shape
+    length = 1 << int(math.ceil(math.log2(2 * nd)))
+    filt = xp.asarray(filter_spectrum(filter, length))
+    if xp is np:
+        import scipy.fft as sfft
+
+        fft = functools.partial(sfft.rfft, workers=-1, overwrite_x=True)
+        ifft = functools.partial(sfft.irfft, workers=-1, overwrite_x=True)
+    else:
+        fft, ifft = xp.fft.rfft, xp.fft.irfft
+    padded = xp.zeros((ns, na, length), xp.float32)
+    padded[..., :nd] = sino
+    if pad_mode == "edge":
+        r = (length - nd) // 2
+        padded[..., nd : nd + r] = sino[..., -1:]
+        padded[..., nd + r :] = sino[..., :1]
+    spec = fft(padded, axis=-1)
+    spec *= filt
+    if upsample > 1:
+        big = xp.zeros((ns, na, length * upsample // 2 + 1), spec.dtype)
+        big[..., : length // 2] = spec[..., : length // 2]
+        big[..., length // 2] = spec[..., length // 2] * 0.5  # split the Nyquist term symmetrically
+        out = ifft(big, n=length * upsample, axis=-1)[..., : nd * upsample]
+        out *= upsample
+    else:
+        out = ifft(spec, n=length, axis=-1)[..., :nd]
+    return out.astype(xp.float32, copy=False)

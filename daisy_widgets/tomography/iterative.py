@@ -1,6 +1,6 @@
 """Iterative reconstruction: SIRT and CGLS with a matched projector pair.
 
-The projector :func:`project` and back-projector :func:`backproject_adjoint`
+The projector :func:`.projectors.project` and back-projector :func:`backproject_adjoint`
 are exact adjoints (pixel-driven, linear interpolation), so CGLS converges to
 the least-squares solution. ``nonnegative`` clips after every iteration (for
 CGLS the conjugate directions are then restarted, i.e. projected CGLS).
@@ -14,29 +14,11 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import Cancelled
-
-
-def project(img: Any, theta: np.ndarray, center: float, ndet: int, xp: Any = np) -> Any:
-    """Forward-project (slices, n, n) images to (slices, angles, ndet) line integrals."""
-    if xp is np:
-        from . import _kernels
-
-        return _kernels.forward_project(
-            np.ascontiguousarray(img, np.float32),
-            np.cos(theta).astype(np.float32),
-            np.sin(theta).astype(np.float32),
-            float(center),
-            int(ndet),
-        )
-    from . import _gpu
-
-    return _gpu.forward_project(img, theta, center, ndet)
+from .projectors import backproject, project
 
 
 def backproject_adjoint(sino: Any, theta: np.ndarray, center: float, n: int, xp: Any = np) -> Any:
     """Adjoint of :func:`project`: (slices, angles, ndet) -> (slices, n, n), unweighted."""
-    from .recon import backproject
-
     return backproject(sino, theta, center, n, 1.0, xp)
 
 

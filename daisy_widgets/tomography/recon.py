@@ -1,4 +1,17 @@
-"""Slice reconstruction: FBP, gridrec (Fourier), SIRT and CGLS on numpy/numba or CuPy.
+"""Slice reconstruction: the entry point that checks the inputs, resolves ``center="auto"`` and
+dispatches to FBP (:mod:`.fbp`), gridrec (:mod:`.fourier`), SIRT or CGLS (:mod:`.iterative`),
+on numpy/numba or CuPy.
+
+The kernels are in layers, each importing only those below it:
+
+1. filters and geometry: :mod:`.filters`, :mod:`.geometry`, :mod:`.gridding`;
+2. primitives (back-projection, forward projection, gridding): :mod:`.primitives_cpu`
+   (+ :mod:`._kernels`, numba) beside its GPU twin :mod:`.primitives_gpu`, dispatched
+   by :mod:`.projectors`;
+3. methods: :mod:`.fbp`; :mod:`.fourier` over :mod:`.fourier_cpu` beside
+   :mod:`.fourier_gpu`; :mod:`.iterative` (SIRT, CGLS);
+4. centre finding: :mod:`.center`;
+5. this module on top.
 
 Conventions (also in ``docs/tomography.md``):
 
@@ -17,7 +30,6 @@ Conventions (also in ``docs/tomography.md``):
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +38,8 @@ import numpy as np
 
 from ..core.backend import backend_module, get_array_module
 from ..core.errors import ValidationError
-from .filters import FILTERS, filter_spectrum
+from .filters import FILTERS
+from .geometry import circle_mask
 
 ALGORITHMS = ("fbp", "gridrec", "sirt", "cgls")
 BACKENDS = ("numpy", "cupy")
@@ -71,140 +84,6 @@ def check_inputs(sinogram: Any, theta: Any, center: Any, owner: str = "reconstru
             )
     if problems:
         raise ValidationError(owner, problems)
-
-
-def angle_weight(theta: np.ndarray) -> float:
-    """Angular integration weight (radians per projection) for FBP.
-
-    ``pi / K`` for scans covering 180 or 360 degrees; the median step for a
-    limited-angle scan.
-    """
-    k = theta.size
-    if k < 2:
-        return math.pi
-    step = float(np.median(np.abs(np.diff(np.sort(theta)))))
-    return min(step, math.pi / k) if step > 0 else math.pi / k
-
-
-def _pad_geometry(ndet: int, n: int, center: float) -> tuple[int, int]:
-    """Left padding and total width so that every ray of the n x n grid hits the padded detector."""
-    rmax = (n - 1) / 2.0 * math.sqrt(2.0)
-    left = max(0, int(math.ceil(rmax - center))) + 2
-    right = max(ndet, int(math.ceil(center + rmax)) + 3)
-    return left, left + right + 1
-
-
-# ----------------------------------------------------------------------------- FBP
-#: FBP: filtered projections are Fourier-upsampled this many times, then sampled at the nearest point
-UPSAMPLE = 4
-
-
-def filter_sinogram(
-    sino: Any, filter: str = "ramp", xp: Any = np, pad_mode: str = "edge", upsample: int = 1
-) -> Any:
-    """Apply the FBP filter along the detector axis, optionally upsampling the result.
-
-    Parameters
-    ----------
-    sino : float32 (slices, angles, detector), numpy or cupy
-    filter : one of :data:`FILTERS`
-    pad_mode : ``"edge"`` (repeat edge values, fewer truncation artefacts) or ``"zero"``
-    upsample : return ``upsample`` samples per detector pixel (band-limited interpolation
-        by zero-padding the spectrum); sample ``m`` is at detector position ``m / upsample``
-
-    Returns
-    -------
-    float32 (slices, angles, detector * upsample), same array module as the input.
-    """
-    ns, na, nd = sino.shape
-    length = 1 << int(math.ceil(math.log2(2 * nd)))
-    filt = xp.asarray(filter_spectrum(filter, length))
-    if xp is np:
-        import scipy.fft as sfft
-
-        fft = functools.partial(sfft.rfft, workers=-1, overwrite_x=True)
-        ifft = functools.partial(sfft.irfft, workers=-1, overwrite_x=True)
-    else:
-        fft, ifft = xp.fft.rfft, xp.fft.irfft
-    padded = xp.zeros((ns, na, length), xp.float32)
-    padded[..., :nd] = sino
-    if pad_mode == "edge":
-        r = (length - nd) // 2
-        padded[..., nd : nd + r] = sino[..., -1:]
-        padded[..., nd + r :] = sino[..., :1]
-    spec = fft(padded, axis=-1)
-    spec *= filt
-    if upsample > 1:
-        big = xp.zeros((ns, na, length * upsample // 2 + 1), spec.dtype)
-        big[..., : length // 2] = spec[..., : length // 2]
-        big[..., length // 2] = spec[..., length // 2] * 0.5  # split the Nyquist term symmetrically
-        out = ifft(big, n=length * upsample, axis=-1)[..., : nd * upsample]
-        out *= upsample
-    else:
-        out = ifft(spec, n=length, axis=-1)[..., :nd]
-    return out.astype(xp.float32, copy=False)
-
-
-def backproject(
-    q: Any, theta: np.ndarray, center: float, n: int, scale: float, xp: Any = np, upsample: int = 1
-) -> Any:
-    """Back-project (slices, angles, detector * upsample) onto (slices, n, n).
-
-    ``upsample == 1``: linear interpolation (the exact adjoint of the forward
-    projector); ``upsample > 1``: nearest sample of Fourier-upsampled projections (FBP).
-    Rays outside the detector contribute zero.
-    """
-    ns, na, ndu = q.shape
-    nd = ndu // upsample
-    left, width = _pad_geometry(nd, n, center)
-    if xp is np:
-        from . import _kernels
-
-        cos_t, sin_t = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
-        qp = np.zeros((ns, na, width * upsample), np.float32)
-        qp[..., left * upsample : left * upsample + ndu] = q
-        if upsample == 1:
-            return _kernels.backproject_linear(qp, cos_t, sin_t, float(center + left), int(n), float(scale))
-        return _kernels.backproject_nearest(
-            qp, cos_t, sin_t, float(center + left), int(n), int(upsample), float(scale)
-        )
-    from . import _gpu
-
-    return _gpu.backproject(q, theta, center, n, scale, upsample)
-
-
-#: bytes of filtered, upsampled projections held at once by :func:`fbp` (slices are grouped to fit)
-FBP_WORKING_BYTES = 256 * 2**20
-
-
-def fbp(
-    sino: Any,
-    theta: np.ndarray,
-    center: float,
-    filter: str = "ramp",
-    xp: Any = np,
-    pad_mode: str = "edge",
-    upsample: int = UPSAMPLE,
-) -> Any:
-    """Filtered back-projection of (slices, angles, detector) -> (slices, N, N) float32.
-
-    Slices are processed in groups so that the working memory (spectra and
-    upsampled projections, about 16 bytes per angle, detector pixel and upsampling
-    step) stays near :data:`FBP_WORKING_BYTES` whatever the number of slices.
-    """
-    ns, na, nd = sino.shape
-    per_slice = 16 * na * nd * upsample
-    group = max(1, min(ns, FBP_WORKING_BYTES // max(per_slice, 1)))
-    w = angle_weight(theta)
-    if group >= ns:
-        q = filter_sinogram(sino, filter, xp, pad_mode, upsample)
-        return backproject(q, theta, center, nd, w, xp, upsample)
-    out = xp.empty((ns, nd, nd), xp.float32)
-    for s0 in range(0, ns, group):
-        q = filter_sinogram(sino[s0 : s0 + group], filter, xp, pad_mode, upsample)
-        out[s0 : s0 + group] = backproject(q, theta, center, nd, w, xp, upsample)
-        del q
-    return out
 
 
 # ----------------------------------------------------------------------------- public API
@@ -292,6 +171,8 @@ def reconstruct(
         center = find_center(mid.get() if xp is not np else mid, theta)
     center = float(center)
     if algorithm == "fbp":
+        from .fbp import fbp
+
         out = fbp(sino, theta, center, filter, xp, pad_mode)
     elif algorithm == "gridrec":
         from .fourier import gridrec
@@ -305,10 +186,3 @@ def reconstruct(
     if circle:
         out *= xp.asarray(circle_mask(nd))
     return out[0] if single else out
-
-
-def circle_mask(n: int, ratio: float = 1.0) -> np.ndarray:
-    """Boolean (n, n) mask of the reconstruction circle (radius ``ratio * n / 2``)."""
-    c = (n - 1) / 2.0
-    y, x = np.ogrid[:n, :n]
-    return ((x - c) ** 2 + (y - c) ** 2) <= (ratio * n / 2.0) ** 2

@@ -43,7 +43,7 @@ def data_root(tmp_path_factory):
 
 @pytest.fixture
 def archive(data_root):
-    from daisy_widgets.hxmt.app_archive import LocalArchive
+    from daisy_widgets.hxmt.app.archive import LocalArchive
 
     return LocalArchive(data_root)
 

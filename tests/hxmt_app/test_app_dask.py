@@ -50,7 +50,7 @@ def test_two_observations_in_parallel_then_cached_rerun(dask_app):
 
 def test_cancel_stops_the_run_and_the_app_runs_again(dask_app):
     app = dask_app
-    from daisy_widgets.hxmt.app_runner import clear_cache
+    from daisy_widgets.hxmt.app.runner import clear_cache
 
     clear_cache()
     app.forms["HE"].set("lcgen", binsize=0.5)  # new fingerprints: nothing cached on the workers

@@ -53,7 +53,7 @@ def test_nothing_selected_or_no_instrument(make_app):
 
 
 def test_missing_level1_file_is_named(make_app, data_root, tmp_path):
-    from daisy_widgets.hxmt.app_archive import LocalArchive
+    from daisy_widgets.hxmt.app.archive import LocalArchive
 
     copy = tmp_path / "copy"
     shutil.copytree(data_root / "data" / "hxmt" / "P0101299002", copy / "P0101299002")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daisy_widgets.hxmt.app_runner import Job, JobParams, JobRunner, clear_cache, fingerprints, job_workflow
+from daisy_widgets.hxmt.app.runner import Job, JobParams, JobRunner, clear_cache, fingerprints, job_workflow
 
 KEY = "P010129900101/HE"
 
@@ -98,7 +98,7 @@ def test_runner_cancel_restores_the_cache(data_root, tmp_path):
 
 
 def test_cache_keeps_the_most_recent_jobs(data_root, tmp_path, monkeypatch):
-    from daisy_widgets.hxmt.app_runner import cached_jobs
+    from daisy_widgets.hxmt.app.runner import cached_jobs
 
     monkeypatch.setenv("DAISY_HXMT_CACHE_JOBS", "1")
     l1 = next((data_root / "data" / "hxmt" / "P0101299002").iterdir())

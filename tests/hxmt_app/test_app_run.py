@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from daisy_widgets.hxmt.app_plots import spectrum_points
+from daisy_widgets.hxmt.app.plots import spectrum_points
 from daisy_widgets.hxmt.mission import DEFAULT_GTI_EXPR, spec
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daisy_widgets.hxmt.app_archive import ServiceArchive
+from daisy_widgets.hxmt.app.archive import ServiceArchive
 
 
 def test_search_crab_finds_the_demo_observations(make_app):

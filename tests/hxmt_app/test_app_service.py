@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from daisy_widgets.hxmt.app_archive import ServiceArchive
+from daisy_widgets.hxmt.app.archive import ServiceArchive
 
 
 def _free_port() -> int:

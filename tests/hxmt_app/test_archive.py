@@ -1,11 +1,11 @@
-"""app_archive.py: searching the local data folder by target, ObsID, cone and time, and their combinations."""
+"""hxmt/app/archive.py: searching the local data folder by target, ObsID, cone and time, and their combinations."""
 
 from __future__ import annotations
 
 import pytest
 
 from daisy_widgets.core.errors import ValidationError
-from daisy_widgets.hxmt.app_archive import (
+from daisy_widgets.hxmt.app.archive import (
     ArchiveUnavailable,
     LocalArchive,
     Query,

@@ -10,7 +10,7 @@ fx = sys.modules["daisy_store_fixtures"]
 
 
 def test_service_archive_search_and_fetch(env):
-    app_archive = pytest.importorskip("daisy_widgets.hxmt.app_archive")
+    app_archive = pytest.importorskip("daisy_widgets.hxmt.app.archive")
     l1io = pytest.importorskip("daisy_widgets.hxmt.l1io")
     arch = app_archive.default_archive()
     assert isinstance(arch, app_archive.ServiceArchive)

@@ -41,7 +41,7 @@ def sample_scan(tmp_path_factory) -> Path:
 
 
 def rmse_in_circle(img: np.ndarray, truth: np.ndarray, ratio: float = 0.95) -> float:
-    from daisy_widgets.tomography.recon import circle_mask
+    from daisy_widgets.tomography.geometry import circle_mask
 
     m = circle_mask(truth.shape[-1], ratio)
     return float(np.sqrt(np.mean((img - truth)[..., m] ** 2)))

@@ -58,7 +58,7 @@ def test_other_slice_row(app):
 
 
 def test_binned_preview_for_wide_detectors(app, true_center):
-    from daisy_widgets.tomography.app_logic import bin_detector, preview_binning
+    from daisy_widgets.tomography.app.logic import bin_detector, preview_binning
 
     assert preview_binning(1024) == 2 and preview_binning(2048) == 4 and preview_binning(96) == 1
     assert preview_binning(96, 2) == 2

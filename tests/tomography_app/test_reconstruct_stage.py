@@ -85,7 +85,7 @@ def test_gpu_offered_only_with_a_device(app):
 def test_volume_too_big_for_memory_is_refused_before_it_starts(app, monkeypatch):
     import psutil
 
-    from daisy_widgets.tomography.app_logic import check_memory, volume_bytes
+    from daisy_widgets.tomography.app.logic import check_memory, volume_bytes
 
     assert volume_bytes(2, 90, 96) == 2 * (3 * 90 * 96 + 96 * 96) * 4
     with pytest.raises(MemoryError, match="choose at most 3 slices"):

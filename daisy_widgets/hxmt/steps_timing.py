@@ -1,5 +1,7 @@
-"""The HXMT timing steps as Daisy algorithms: ``hxmt.barycorr``, ``hxmt.fold``, ``hxmt.z2search``,
-``hxmt.powspec`` (registered with the pipeline steps of :mod:`.algorithms`)."""
+"""HXMT timing steps: barycentring (``hxmt.barycorr``), folding (``hxmt.fold``), the Z^2_n search
+(``hxmt.z2search``) and the averaged power spectrum (``hxmt.powspec``), with the objects they
+put in the data store (:class:`PulseProfile`, :class:`TimingResult`).
+"""
 
 from __future__ import annotations
 

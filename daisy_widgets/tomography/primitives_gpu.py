@@ -1,4 +1,4 @@
-"""CuPy kernels (GPU): back-projection, forward projection and gridding as RawKernels.
+"""GPU primitives (CuPy RawKernels): back-projection, forward projection and gridding.
 
 Host/device traffic is explicit and minimal: the sinogram arrives on the device
 (the caller or :func:`reconstruct` made the one explicit copy), the angle
@@ -6,8 +6,9 @@ tables (a few kB) are uploaded once per call with ``cupy.asarray``, and results
 stay on the device. Nothing here calls ``.get()``, ``numpy.asarray`` on a device
 array, or converts a device scalar to a Python number inside a loop.
 
-The geometry and the interpolation are the same as the numba kernels in
-:mod:`._kernels`, so both backends agree to float32 rounding.
+The geometry and the interpolation are the same as the CPU twin,
+:mod:`.primitives_cpu` (numba kernels in :mod:`._kernels`), so both backends agree to
+float32 rounding. CuPy is imported only when a function here is called.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def _kernel(src: str, name: str) -> Any:
     return cp.RawKernel(src, name, options=("--use_fast_math",))
 
 
-def _angles(theta: np.ndarray) -> tuple[Any, Any]:
+def angle_tables(theta: np.ndarray) -> tuple[Any, Any]:
+    """cos and sin of ``theta`` (radians) as float32 device arrays (an explicit, tiny upload)."""
     import cupy as cp
 
     th = np.asarray(theta, np.float64)
@@ -156,7 +158,7 @@ def backproject(q: Any, theta: np.ndarray, center: float, n: int, scale: float, 
 
     q = cp.ascontiguousarray(q, dtype=cp.float32)
     ns, na, ndu = q.shape
-    cs, sn = _angles(theta)
+    cs, sn = angle_tables(theta)
     out = cp.empty((ns, n, n), cp.float32)
     block = (32, 8, 1)
     grid = ((n + 31) // 32, (n + 7) // 8, ns)
@@ -204,7 +206,7 @@ def forward_project(img: Any, theta: np.ndarray, center: float, ndet: int) -> An
 
     img = cp.ascontiguousarray(img, dtype=cp.float32)
     ns, n, _ = img.shape
-    cs, sn = _angles(theta)
+    cs, sn = angle_tables(theta)
     na = cs.size
     out = cp.zeros((ns, na, ndet), cp.float32)
     block = (32, 8, 1)
@@ -217,67 +219,35 @@ def forward_project(img: Any, theta: np.ndarray, center: float, ndet: int) -> An
     return out
 
 
-def gridrec(sino: Any, theta: np.ndarray, center: float, filter: str = "ramp") -> Any:
-    """Gridrec on the GPU: (slices, angles, detector) device array -> (slices, N, N) device array."""
+def grid_spread(P: Any, cos_t: Any, sin_t: Any, G: int, width: int, table: Any, tscale: float) -> Any:
+    """Spread weighted radial spectra onto a (G, G) complex64 device grid (Kaiser-Bessel kernel).
+
+    Parameters
+    ----------
+    P : complex64 device array (angles, L), the fftshifted, weighted projection spectra
+    cos_t, sin_t : float32 device arrays (angles,)
+    G : grid side; width : kernel width in cells
+    table : float32 device array, the kernel table (``tscale`` entries per cell)
+    """
     import cupy as cp
 
-    from .filters import ramp_spectrum, window
-    from .fourier import KERNEL_WIDTH, SIGMA, _deapodization, _grid_size
-    from .fourier import _kernel as kb
-    from .recon import angle_weight
-
-    ns, na, nd = sino.shape
-    n = nd
-    G = _grid_size(n)
-    L = G
-    table, tscale, _ = kb(KERNEL_WIDTH, SIGMA)
-    deap = _deapodization(n, G, KERNEL_WIDTH, SIGMA)
-    m = np.arange(L) - L // 2
-    filt = np.fft.fftshift(ramp_spectrum(L) * window(filter, np.fft.fftfreq(L)))
-    dx = (n // 2) - (n - 1) / 2.0
-    th = np.asarray(theta, np.float64)
-    shift = center + dx * np.cos(th) - dx * np.sin(th)
-    weight = np.exp(2j * np.pi * np.outer(shift, m / L)) * (filt * angle_weight(th) / L)[None, :]
-    # explicit uploads of the small per-call tables
-    weight_d = cp.asarray(weight.astype(np.complex64))
-    table_d = cp.asarray(table)
-    norm_d = cp.asarray((1.0 / np.outer(deap, deap)).astype(np.float32))
-    cs, sn = _angles(th)
-    xs = cp.asarray((np.arange(n) - n // 2) % G)
-    ys = cp.asarray((n // 2 - np.arange(n)) % G)
-    out = cp.empty((ns, n, n), cp.float32)
-    spread = _kernel(_GRID_SRC, "grid_spread")
-    for s0 in range(0, ns, 2):
-        c = cp.zeros((na, L), cp.complex64)
-        c[:, :nd] = sino[s0]
-        if s0 + 1 < ns:
-            c[:, :nd] += 1j * sino[s0 + 1]
-        r = (L - nd) // 2
-        c[:, nd : nd + r] = c[:, nd - 1 : nd]
-        c[:, nd + r :] = c[:, :1]
-        P = cp.fft.fftshift(cp.fft.fft(c, axis=1), axes=1) * weight_d
-        P = cp.ascontiguousarray(P.astype(cp.complex64))
-        H = cp.zeros((G, G), cp.complex64)
-        spread(
-            ((L + 127) // 128, na),
-            (128,),
-            (
-                P,
-                cs,
-                sn,
-                H.view(cp.float32),
-                np.int32(na),
-                np.int32(L),
-                np.int32(G),
-                np.int32(KERNEL_WIDTH),
-                table_d,
-                np.int32(table_d.size),
-                np.float32(tscale),
-            ),
-        )
-        h = cp.fft.ifft(H, axis=1)[:, xs]
-        h = cp.fft.ifft(h, axis=0)[ys, :] * (G * G)
-        out[s0] = h.real * norm_d
-        if s0 + 1 < ns:
-            out[s0 + 1] = h.imag * norm_d
-    return out
+    na, L = P.shape
+    H = cp.zeros((G, G), cp.complex64)
+    _kernel(_GRID_SRC, "grid_spread")(
+        ((L + 127) // 128, na),
+        (128,),
+        (
+            P,
+            cos_t,
+            sin_t,
+            H.view(cp.float32),
+            np.int32(na),
+            np.int32(L),
+            np.int32(G),
+            np.int32(width),
+            table,
+            np.int32(table.size),
+            np.float32(tscale),
+        ),
+    )
+    return H

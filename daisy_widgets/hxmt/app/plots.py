@@ -13,7 +13,7 @@ from typing import Any
 import bqplot as bq
 import numpy as np
 
-from .mission import spec
+from ..mission import spec
 
 _SRC, _BKG, _GTI = "#1f77b4", "#d62728", "#2ca02c"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..core.errors import DaisyError, ValidationError
-from ..store.query import angular_distance
+from ...core.errors import DaisyError, ValidationError
+from ...store.query import angular_distance
 
 
 class ArchiveUnavailable(DaisyError):
@@ -93,7 +93,7 @@ def to_mission_time(v: str | float) -> float:
         pass
     from astropy.time import Time
 
-    from .mission import mjd_to_mission_time
+    from ..mission import mjd_to_mission_time
 
     try:
         return float(mjd_to_mission_time(Time(s, scale="utc").tt.mjd))
@@ -169,7 +169,7 @@ class LocalArchive:
 
     def scan(self) -> list[dict]:
         """Every exposure under the folder (read from the Level-1 primary headers; cached)."""
-        from .l1io import read_meta
+        from ..l1io import read_meta
 
         if self._rows is not None:
             return self._rows
@@ -216,7 +216,7 @@ class ServiceArchive:
 
     def _store(self) -> Any:
         try:
-            from .. import store
+            from ... import store
         except ImportError as exc:  # pragma: no cover - the package always has store/
             raise ArchiveUnavailable(f"the data-service client is not installed: {exc}") from None
         return store

@@ -15,12 +15,12 @@ from typing import Any
 
 import ipywidgets as W
 
-from ..core.registry import get_algorithm
-from ..widgets.form import ParamForm
-from .app_runner import JobParams
-from .gti import GTIExpressionError, parse_expression
-from .l1io import REQUIRED
-from .mission import DEFAULT_GTI_EXPR, spec
+from ...core.registry import get_algorithm
+from ...widgets.form import ParamForm
+from ..gti import GTIExpressionError, parse_expression
+from ..l1io import REQUIRED
+from ..mission import DEFAULT_GTI_EXPR, spec
+from .workflow import JobParams
 
 #: the names a GTI expression may use
 EHK_COLUMNS = tuple(REQUIRED["EHK"])

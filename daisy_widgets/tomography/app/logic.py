@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import Cancelled, DaisyError, InputFileError, StepError, ValidationError
+from ...core.errors import Cancelled, DaisyError, InputFileError, StepError, ValidationError
 
 #: file endings the app lists (Data Exchange and NeXus)
 SCAN_EXTENSIONS = (".h5", ".hdf5", ".hdf", ".nxs", ".nx")
@@ -84,7 +84,7 @@ def preprocess_block(
     -------
     float32 (rows, angles, cols) sinograms, line integrals.
     """
-    from .preprocess import minus_log, normalize, paganin, remove_stripes, remove_zingers
+    from ..preprocess import minus_log, normalize, paganin, remove_stripes, remove_zingers
 
     darks = block.get("darks")
     if darks is None:
@@ -196,7 +196,7 @@ def centre_sweep(
     Returns one dict per centre: ``{"center", "image" (thumbnail <= thumb px, with ``filter``),
     "sharpness"}`` (:func:`sharpness` of the Hann-filtered slice: noise does not decide).
     """
-    from .recon import reconstruct
+    from .. import reconstruct
 
     out = []
     for c in centres:
@@ -223,7 +223,7 @@ def recon_options(
     block: int = 8,
 ) -> tuple[Any, dict[str, dict[str, Any]]]:
     """The chain's options and the extra parameters of each step id (from the forms)."""
-    from .pipeline import ReconOptions
+    from ..pipeline import ReconOptions
 
     ap = dict(align_params or {})
     ph = dict(settings.phase or {})
@@ -262,7 +262,7 @@ def recon_options(
 
 def build_recon_workflow(opts: Any, extra: Mapping[str, Mapping[str, Any]]) -> Any:
     """The standard chain (:func:`~daisy_widgets.tomography.pipeline.build_workflow`) with the forms' parameters."""
-    from .pipeline import build_workflow
+    from ..pipeline import build_workflow
 
     wf = build_workflow(opts)
     for step in wf.steps:
@@ -336,7 +336,7 @@ def default_data_dir() -> Path:
     scan); else the home directory.
     """
     env = os.environ.get("DAISY_DATA_DIR")
-    repo_data = Path(__file__).resolve().parents[2] / "data"
+    repo_data = Path(__file__).resolve().parents[3] / "data"
     candidates = ([Path(env)] if env else []) + [
         Path.home() / "data",
         Path.cwd() / "data",
