@@ -3,7 +3,8 @@
 This module only composes: :class:`~.model.HxmtModel` (the state), the
 :class:`~.runner.JobRunner` (the controller: workflows on the Dask engine or in
 process, cached steps) and one view per stage (``stage_search``, ``stage_params``,
-``stage_run``, ``stage_results``). ``apps/hxmt.ipynb`` builds and displays
+``stage_run``, ``stage_results``), plus "My products" (``stage_products`` over its own
+:class:`~.products_model.MyProductsModel`: the user's own files, fitted as ``daisy hxmt fit`` does). ``apps/hxmt.ipynb`` builds and displays
 :class:`HxmtApp`; everything the page does is a method of the app object::
 
     app = HxmtApp(engine="inprocess")
@@ -38,8 +39,10 @@ from ...widgets.stage import Stage
 from ..mission import INSTRUMENTS, spec
 from .archive import Archive, default_archive
 from .model import HxmtModel
+from .products_model import MyProductsModel
 from .runner import Job, JobRunner, JobState
 from .stage_params import ParamsStage
+from .stage_products import MyProductsStage
 from .stage_results import ResultsStage
 from .stage_run import RunStage
 from .stage_search import SearchStage
@@ -126,8 +129,16 @@ class HxmtApp(W.VBox):
         )
         h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
         s = self.stages
+        # the user's own products: drawn when first opened
+        self.products_model = MyProductsModel(root=str(Path.home()))
+        s["products"] = MyProductsStage(self.products_model)
+        self.products_box = W.Accordion(children=[s["products"]], selected_index=None)
+        self.products_box.set_title(0, "5. My products: fit your own spectrum, see your light curve")
+        self.products_box.observe(
+            lambda c: s["products"].render() if c["new"] is not None else None, names="selected_index"
+        )
         children = [header, h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
-        super().__init__(children=children + [s["run"], s["results"]], **kw)
+        super().__init__(children=children + [s["run"], s["results"], self.products_box], **kw)
         self.add_class("daisy-hxmt-app")
 
     def __getattr__(self, name: str) -> Any:
