@@ -30,35 +30,27 @@ def cash(S: np.ndarray, mu: np.ndarray) -> float:
 def wstat(S: np.ndarray, B: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> float:
     """W-statistic: Cash with the background rate profiled out (XSPEC appendix B).
 
-    Written with ``t_s = 1`` and ``t_b = 1 / alpha`` (per group when ``alpha`` is an array).
+    Written with ``t_s = 1`` and ``t_b = 1 / alpha`` (per group when ``alpha`` is an array); the
+    four cases of XSPEC's formula (S or B zero) are evaluated side by side and selected.
     """
-    ts = np.ones_like(mu)
-    tb = np.broadcast_to(1.0 / np.asarray(alpha, float), mu.shape)
+    tb = 1.0 / np.asarray(alpha, float)
     m = np.maximum(mu, 1e-300)
-    tt = ts + tb
+    tt = 1.0 + tb
     d = np.sqrt((tt * m - S - B) ** 2 + 4 * tt * B * m)
     f = (S + B - tt * m + d) / (2 * tt)
-    w = np.zeros_like(m)
-    s0, b0 = S == 0, B == 0
+    s_pos, b_pos = S > 0, B > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = ~s0 & ~b0
-        w[g] = (
-            ts[g] * m[g]
-            + tt[g] * f[g]
-            - S[g] * np.log(ts[g] * m[g] + ts[g] * f[g])
-            - B[g] * np.log(tb[g] * f[g])
-            - S[g] * (1 - np.log(S[g]))
-            - B[g] * (1 - np.log(B[g]))
-        )
-        k = s0 & ~b0
-        w[k] = ts[k] * m[k] - B[k] * np.log(tb[k] / tt[k])
-        lim = m <= S / tt
-        k1 = ~s0 & b0 & lim
-        w[k1] = -tb[k1] * m[k1] - S[k1] * np.log(ts[k1] / tt[k1])
-        k2 = ~s0 & b0 & ~lim
-        w[k2] = ts[k2] * m[k2] + S[k2] * (np.log(S[k2]) - np.log(ts[k2] * m[k2]) - 1)
-        z = s0 & b0
-        w[z] = ts[z] * m[z]
+        ln_s = np.log(np.where(s_pos, S, 1.0))
+        ln_b = np.log(np.where(b_pos, B, 1.0))
+        both = m + tt * f - S * np.log(m + f) - B * np.log(tb * f) - S * (1 - ln_s) - B * (1 - ln_b)
+        no_s = m - B * np.log(tb / tt)
+        no_b_low = -tb * m - S * np.log(1.0 / tt)
+        no_b_high = m + S * (ln_s - np.log(m) - 1)
+    w = np.select(
+        [s_pos & b_pos, ~s_pos & b_pos, s_pos & ~b_pos & (m <= S / tt), s_pos & ~b_pos],
+        [both, no_s, no_b_low, no_b_high],
+        default=m,
+    )
     return float(2.0 * np.sum(w))
 
 
