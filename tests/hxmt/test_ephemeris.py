@@ -188,3 +188,16 @@ def test_pipeline_refuses_a_bad_ephemeris(long_obs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1 and "x.par: no F0" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_simulate_refuses_a_bad_ephemeris(tmp_path, capsys):
+    from daisy_widgets.cli import main
+
+    bad = tmp_path / "y.par"
+    bad.write_text("F0 29.6\n")
+    rc = main(
+        ["hxmt", "simulate", "--instrument", "HE", "--out", str(tmp_path / "l1"), "--ephemeris", str(bad)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 1 and "y.par: no PEPOCH" in err and "Traceback" not in err
+    assert not (tmp_path / "l1").exists()
