@@ -28,6 +28,11 @@ NPM_HASH := $(shell cat package.json package-lock.json 2>/dev/null | sha256sum |
 PY_STAMP := $(VENV)/.daisy-install-$(PY_HASH)
 NPM_STAMP := node_modules/.daisy-install-$(NPM_HASH)
 KERNEL_STAMP := $(VENV)/share/jupyter/kernels/daisy-python3/kernel.json
+# the example native plug-ins (plugins/), rebuilt when their sources or the lock change
+NATIVE_PKGS := g++ gfortran cmake
+PLUGINS := plugins/ringsort plugins/deadtime
+PLUGINS_HASH := $(shell { find plugins -type f -not -path '*/build/*' | sort | xargs cat; cat constraints.txt; } 2>/dev/null | sha256sum | cut -c1-16)
+PLUGINS_STAMP := $(VENV)/.daisy-plugins-$(PLUGINS_HASH)
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
 # Debian packages: building sherpa (peers extra) from source, and the test browser
@@ -37,7 +42,7 @@ BUILD_CMDS := bison flex byacc pkg-config
 apt_install = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null || \
   { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null; }
 
-.PHONY: help demo test lint setup setup-test sample system-deps chromium container-test-setup node-check clean
+.PHONY: help demo test lint setup setup-test sample system-deps native-deps chromium container-test-setup node-check clean
 
 help:
 	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -50,7 +55,7 @@ test: setup-test lint
 	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
 
-setup: $(PY_STAMP) $(NPM_STAMP) $(KERNEL_STAMP)
+setup: $(PY_STAMP) $(PLUGINS_STAMP) $(NPM_STAMP) $(KERNEL_STAMP)
 
 # ruff (rules in pyproject.toml [tool.ruff]): any finding or unformatted file fails `make test`
 lint: $(PY_STAMP)
@@ -90,6 +95,29 @@ system-deps:
 	    fi; \
 	  fi
 
+# --- native plug-ins: the example plug-ins of plugins/ (C++, Fortran) built into the venv ---------
+# Built with the venv's build tools (the test extra: scikit-build-core, nanobind, meson-python),
+# offline (--no-build-isolation); stamped by the hash of plugins/ and the lock, so a second run skips.
+
+$(PLUGINS_STAMP): $(PY_STAMP)
+	@$(MAKE) --no-print-directory native-deps
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pip install --disable-pip-version-check -q \
+	  --no-build-isolation --no-deps -c constraints.txt $(addprefix ./,$(PLUGINS))
+	@rm -f $(VENV)/.daisy-plugins-*
+	@touch $@
+
+native-deps:
+	@missing=""; for c in $(NATIVE_PKGS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$(IS_ROOT)" = yes ]; then \
+	      echo "make: apt-get install $(NATIVE_PKGS) (missing:$$missing)"; \
+	      $(call apt_install,$(NATIVE_PKGS)); \
+	    else \
+	      echo "make: missing compilers:$$missing (needed to build the native plug-ins in plugins/)." >&2; \
+	      echo "      Run as root, or: sudo apt-get install $(NATIVE_PKGS)" >&2; exit 1; \
+	    fi; \
+	  fi
+
 # --- node: configurable-http-proxy into node_modules/ ----------------------------------
 node-check:
 	@command -v node >/dev/null || { echo "make: node (>= 20) is missing: the hub's proxy (configurable-http-proxy) needs it." >&2; \
@@ -120,7 +148,7 @@ chromium:
 # otherwise (or when it cannot be prepared) the test skips and says why.
 CONTAINER_ROOTFS := test-artifacts/k8s/rootfs-bookworm.tar
 container-test-setup: $(PY_STAMP)
-	@if [ -s $(CONTAINER_ROOTFS) ] && command -v podman >/dev/null; then exit 0; fi; \
+	@if [ -s $(CONTAINER_ROOTFS) ] && ls test-artifacts/k8s/wheelhouse/numpy-*.whl >/dev/null 2>&1 && command -v podman >/dev/null; then exit 0; fi; \
 	  if [ "$(IS_ROOT)" != yes ]; then \
 	    echo "make: not root: podman and the test rootfs are not installed (the container test will skip)" >&2; exit 0; fi; \
 	  command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || { \

@@ -1,9 +1,23 @@
-"""The app index: which notebooks in ``apps/`` are apps, their titles, and what the platform offers.
+"""The app index: which notebooks in ``apps/`` are apps, their cards, and what the platform offers.
 
-Used by ``apps/index.ipynb`` (the page users land on after logging in), by
+Used by ``apps/index.ipynb`` (the page users land on after logging in: a gallery), by
 ``daisy apps`` and by ``daisy app NAME``. An app is any notebook in the apps
 folder; its title is the first heading of its first markdown cell, its
-description the first other line of that cell.
+description the first other line of that cell. Its notebook metadata
+(``metadata.daisy``) adds the card's ``thumbnail`` (a PNG relative to the apps
+folder, see :mod:`.app_thumbnails`), ``title``/``description`` overrides and where
+its ``results`` go (see :mod:`.app_results`): a new notebook in ``apps/`` gets a
+card without editing the index.
+
+The gallery (:func:`index_html`) shows a card per app (thumbnail, title, purpose,
+Open), the workbench and JupyterLab as cards, the exploration notebooks, the
+computing resources (GPU, Dask workers and memory, the data service reachable
+or not) and the user's recent results, newest first, each reopening in its app.
+CSS classes for browser tests: ``daisy-app-index``, ``daisy-app-entry``
+(``data-app``), ``daisy-app-link``, ``daisy-app-thumb``, ``daisy-app-open``,
+``daisy-tool-card`` (``data-tool``), ``daisy-lab-link``, ``daisy-notebook-link``,
+``daisy-res-gpu``/``-dask``/``-service``, ``daisy-recent-item`` (``data-app``),
+``daisy-recent-link``, ``daisy-recent-none``.
 """
 
 from __future__ import annotations
@@ -12,8 +26,13 @@ import html
 import json
 import os
 import socket
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .app_results import RecentResult, age_text, recent_results
+from .app_thumbnails import data_uri
 
 #: the index itself is not listed among the apps
 INDEX_NAME = "index"
@@ -21,12 +40,15 @@ INDEX_NAME = "index"
 
 @dataclass(frozen=True)
 class AppInfo:
-    """One app: ``name`` (file stem), ``path`` of the notebook, ``title`` and one-line ``description``."""
+    """One app: ``name`` (file stem), ``path`` of the notebook, ``title`` and one-line ``description``;
+    from its ``metadata.daisy``: the ``thumbnail`` PNG (or None) and where its ``results`` go."""
 
     name: str
     path: Path
     title: str
     description: str
+    thumbnail: Path | None = None
+    results: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -37,6 +59,8 @@ class Resources:
     gpu_detail: str
     dask: bool
     dask_detail: str
+    service: bool | None = None  # None: no data service configured
+    service_detail: str = ""
 
 
 def apps_dir() -> Path:
@@ -50,11 +74,15 @@ def apps_dir() -> Path:
     return Path.cwd() / "apps"
 
 
-def _first_markdown(nb_path: Path) -> str:
+def _notebook(nb_path: Path) -> dict:
     try:
-        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        return json.loads(nb_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return ""
+        return {}
+
+
+def _first_markdown(nb_path: Path, nb: dict | None = None) -> str:
+    nb = _notebook(nb_path) if nb is None else nb
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             src = cell.get("source", "")
@@ -65,8 +93,10 @@ def _first_markdown(nb_path: Path) -> str:
 def read_app_info(nb_path: str | os.PathLike) -> AppInfo:
     """Title and description of one notebook from its first markdown cell (fallback: the file name)."""
     nb_path = Path(nb_path)
+    nb = _notebook(nb_path)
+    meta = (nb.get("metadata") or {}).get("daisy") or {}
     title, description = "", ""
-    for line in _first_markdown(nb_path).splitlines():
+    for line in _first_markdown(nb_path, nb).splitlines():
         text = line.strip()
         if not text:
             continue
@@ -77,8 +107,14 @@ def read_app_info(nb_path: str | os.PathLike) -> AppInfo:
         if title and description:
             break
     name = nb_path.stem
+    thumb = meta.get("thumbnail")
     return AppInfo(
-        name=name, path=nb_path, title=title or name.replace("_", " ").title(), description=description
+        name=name,
+        path=nb_path,
+        title=str(meta.get("title") or title or name.replace("_", " ").title()),
+        description=str(meta.get("description") or description),
+        thumbnail=(nb_path.parent / thumb) if thumb else None,
+        results=dict(meta.get("results") or {}),
     )
 
 
@@ -123,8 +159,38 @@ def _reachable(address: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def _cluster_detail(address: str, timeout: float = 3.0) -> str:
+    """``"N workers, T threads, M GiB"`` of a running scheduler (empty when it does not answer in time)."""
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=timeout, set_as_default=False) as client:
+            workers = client.scheduler_info().get("workers", {})
+            threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+            memory = sum(float(w.get("memory_limit", 0) or 0) for w in workers.values())
+            return f"{len(workers)} workers, {threads} threads, {_gib(memory)} memory"
+    except Exception:
+        return ""
+
+
+def probe_service(url: str | None = None) -> tuple[bool | None, str]:
+    """Is the data service (``$DAISY_TILED_URL``) reachable? ``(None, why)`` when none is configured."""
+    url = url if url is not None else os.environ.get("DAISY_TILED_URL")
+    if not url:
+        return None, "no data service configured (DAISY_TILED_URL): the apps read the local data folder"
+    ok = _reachable(url)
+    return ok, f"{url} " + (
+        "reachable" if ok else "NOT reachable: the apps fall back on the local data folder"
+    )
+
+
 def probe_resources() -> Resources:
-    """Is there a usable GPU (CuPy with a device) and a Dask cluster (configured and reachable, or local)?"""
+    """The GPU (CuPy with a device), the Dask cluster (configured and reachable with its workers and
+    memory, or the local one that starts on demand) and the data service (reachable or not)."""
     from .core.backend import gpu_available
 
     gpu = bool(gpu_available())
@@ -134,28 +200,41 @@ def probe_resources() -> Resources:
 
             props = cupy.cuda.runtime.getDeviceProperties(0)
             name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-            gpu_detail = f"{name} (CuPy {cupy.__version__})"
+            mem = _gib(float(props.get("totalGlobalMem", 0)))
+            gpu_detail = f"{name}, {mem} (CuPy {cupy.__version__})"
         except Exception:
             gpu_detail = "CUDA device available"
     else:
         gpu_detail = "no GPU: the apps run on the CPU (numpy/numba)"
+    service, service_detail = probe_service()
     address = dask_scheduler_address()
     if address:
         ok = _reachable(address)
         detail = f"scheduler {address} " + ("reachable" if ok else "NOT reachable")
-        return Resources(gpu, gpu_detail, ok, detail)
+        if ok:
+            size = _cluster_detail(address)
+            detail += f": {size}" if size else ""
+        return Resources(gpu, gpu_detail, ok, detail, service, service_detail)
     try:
         import distributed  # noqa: F401
 
         cores = os.cpu_count() or 1
+        try:
+            import psutil
+
+            memory = f", {_gib(psutil.virtual_memory().total)} memory"
+        except ImportError:
+            memory = ""
         return Resources(
             gpu,
             gpu_detail,
             True,
-            f"no shared cluster configured; a local Dask cluster ({cores} cores) starts on demand",
+            f"no shared cluster configured; a local Dask cluster ({cores} cores{memory}) starts on demand",
+            service,
+            service_detail,
         )
     except ImportError:
-        return Resources(gpu, gpu_detail, False, "dask.distributed is not installed")
+        return Resources(gpu, gpu_detail, False, "dask.distributed is not installed", service, service_detail)
 
 
 def lab_url() -> str | None:
@@ -164,54 +243,153 @@ def lab_url() -> str | None:
     return f"{prefix.rstrip('/')}/lab" if prefix else None
 
 
-def index_html(apps: list[AppInfo], resources: Resources, lab: str | None = None) -> str:
-    """The index page's HTML: one entry per app (link, title, description), then the resources."""
-    esc = html.escape
-    rows = []
-    for app in apps:
-        href = esc(f"{app.name}.ipynb", quote=True)
-        extra = ""
-        if lab:
-            extra = (
-                f' <a class="daisy-app-lab" href="{esc(lab, quote=True)}/tree/apps/{href}" '
-                f'target="_blank">(notebook in JupyterLab)</a>'
-            )
-        rows.append(
-            f'<li class="daisy-app-entry" data-app="{esc(app.name, quote=True)}">'
-            f'<a class="daisy-app-link" href="{href}"><b>{esc(app.title)}</b></a>{extra}'
-            f'<div class="daisy-app-description">{esc(app.description)}</div></li>'
-        )
-    if not rows:
-        rows.append('<li class="daisy-app-none">No apps found in the apps folder.</li>')
+def notebooks_dir() -> Path:
+    """The exploration notebooks: ``$DAISY_NOTEBOOKS_DIR``, else ``notebooks/`` beside the apps folder."""
+    env = os.environ.get("DAISY_NOTEBOOKS_DIR")
+    return Path(env) if env else apps_dir().parent / "notebooks"
 
-    def badge(ok: bool, label: str, detail: str, cls: str) -> str:
-        mark = "&#10004;" if ok else "&#10008;"
-        return (
-            f'<li class="{cls}" data-available="{str(ok).lower()}">{mark} <b>{label}</b>: {esc(detail)}</li>'
+
+_CSS = """<style>
+.daisy-app-index{max-width:1300px;font-family:inherit}
+.daisy-gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:14px;
+  list-style:none;padding:0;margin:8px 0 16px 0}
+.daisy-card{border:1px solid #d8dde3;border-radius:8px;padding:10px;background:#fff;display:flex;
+  flex-direction:column;gap:6px;min-width:0}
+.daisy-card img.daisy-app-thumb{width:100%;aspect-ratio:16/10;object-fit:cover;border:1px solid #eee;
+  border-radius:4px}
+.daisy-card .daisy-thumb-none{width:100%;aspect-ratio:16/10;background:#f0f3f6;border-radius:4px;
+  display:flex;align-items:center;justify-content:center;color:#8a96a3;font-size:40px}
+.daisy-card .daisy-app-description{color:#444;font-size:13px;flex:1}
+.daisy-card a.daisy-app-open,.daisy-card a.daisy-tool-open{align-self:flex-start;background:#2f6db5;
+  color:#fff;padding:3px 14px;border-radius:4px;text-decoration:none}
+.daisy-columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
+.daisy-recent li,.daisy-env-status li,.daisy-notebooks li{margin:3px 0;overflow-wrap:anywhere}
+.daisy-muted{color:#666;font-size:12px}
+</style>"""
+
+
+def _card(app: AppInfo, lab: str | None) -> str:
+    esc = html.escape
+    href = esc(f"{app.name}.ipynb", quote=True)
+    uri = data_uri(app.thumbnail) if app.thumbnail else None
+    thumb = (
+        f'<a href="{href}" tabindex="-1"><img class="daisy-app-thumb" src="{uri}" '
+        f'alt="{esc(app.title, quote=True)}: a view of the app"></a>'
+        if uri
+        else '<div class="daisy-thumb-none">&#9638;</div>'
+    )
+    extra = ""
+    if lab:
+        extra = (
+            f' <a class="daisy-app-lab daisy-muted" href="{esc(lab, quote=True)}/tree/apps/{href}" '
+            f'target="_blank">notebook in JupyterLab</a>'
         )
+    return (
+        f'<li class="daisy-card daisy-app-entry" data-app="{esc(app.name, quote=True)}">{thumb}'
+        f'<a class="daisy-app-link" href="{href}"><b>{esc(app.title)}</b></a>'
+        f'<div class="daisy-app-description">{esc(app.description)}</div>'
+        f'<div><a class="daisy-app-open" href="{href}">Open</a>{extra}</div></li>'
+    )
+
+
+def _tool_cards(lab: str | None) -> list[str]:
+    esc = html.escape
+    if not lab:
+        return []
+    lab_q = esc(lab, quote=True)
+    return [
+        '<li class="daisy-card daisy-tool-card" data-tool="workbench">'
+        '<div class="daisy-thumb-none">&#9881;</div><b>Workbench</b>'
+        '<div class="daisy-app-description">Build, save and run workflows from the algorithm toolbox '
+        "without code (the workflow builder), in JupyterLab.</div>"
+        f'<a class="daisy-tool-open" href="{lab_q}/tree/notebooks/workflows.ipynb" target="_blank">'
+        "Open</a></li>",
+        '<li class="daisy-card daisy-tool-card daisy-lab-link" data-tool="jupyterlab">'
+        '<div class="daisy-thumb-none">{ }</div><b>JupyterLab</b>'
+        '<div class="daisy-app-description">Your files, terminals and the exploration notebooks: '
+        "everything the apps do, from code.</div>"
+        f'<a class="daisy-tool-open" href="{lab_q}" target="_blank">Open</a></li>',
+    ]
+
+
+def _recent_html(recent: list[RecentResult], apps: dict[str, AppInfo], now: float) -> str:
+    esc = html.escape
+    if not recent:
+        return (
+            '<p class="daisy-recent-none daisy-muted">No results yet: what the apps save '
+            "(volumes, pipeline products) is listed here, newest first.</p>"
+        )
+    rows = []
+    for r in recent:
+        app = apps.get(r.app)
+        title = app.title if app else r.app
+        rows.append(
+            f'<li class="daisy-recent-item" data-app="{esc(r.app, quote=True)}">'
+            f'<a class="daisy-recent-link" href="{esc(r.href, quote=True)}">{esc(r.path.name)}</a> '
+            f'<span class="daisy-muted">{esc(r.label)} · {esc(title)} · {esc(age_text(r.mtime, now))} · '
+            f"{esc(str(r.path.parent))}</span></li>"
+        )
+    return f'<ol class="daisy-recent">{"".join(rows)}</ol>'
+
+
+def index_html(
+    apps: list[AppInfo],
+    resources: Resources,
+    lab: str | None = None,
+    recent: list[RecentResult] | None = None,
+    notebooks: list[AppInfo] | None = None,
+    now: float | None = None,
+) -> str:
+    """The index page's HTML: the gallery of apps and tools, the notebooks, the resources, the recent results."""
+    esc = html.escape
+    cards = [_card(app, lab) for app in apps]
+    if not cards:
+        cards.append('<li class="daisy-app-none">No apps found in the apps folder.</li>')
+    cards += _tool_cards(lab)
+
+    def badge(ok: bool | None, label: str, detail: str, cls: str) -> str:
+        mark = "&#10004;" if ok else ("&#8211;" if ok is None else "&#10008;")
+        avail = "none" if ok is None else str(bool(ok)).lower()
+        return f'<li class="{cls}" data-available="{avail}">{mark} <b>{label}</b>: {esc(detail)}</li>'
 
     res = badge(resources.gpu, "GPU", resources.gpu_detail, "daisy-res-gpu") + badge(
         resources.dask, "Dask", resources.dask_detail, "daisy-res-dask"
     )
-    lab_line = (
-        (
-            f'<p class="daisy-lab-link">Explore the notebooks in '
-            f'<a href="{esc(lab, quote=True)}" target="_blank">JupyterLab</a>.</p>'
+    if resources.service_detail:
+        res += badge(resources.service, "Data service", resources.service_detail, "daisy-res-service")
+    nb_items = []
+    for nb in notebooks or []:
+        name = esc(nb.path.name, quote=True)
+        link = (
+            f'<a class="daisy-notebook-link" href="{esc(lab, quote=True)}/tree/notebooks/{name}" '
+            f'target="_blank">{esc(nb.title)}</a>'
+            if lab
+            else f'<span class="daisy-notebook-link">{esc(nb.title)}</span> <code>notebooks/{name}</code>'
         )
-        if lab
+        nb_items.append(f'<li>{link} <span class="daisy-muted">{esc(nb.description)}</span></li>')
+    notebooks_html = (
+        f'<div><h3>Exploration notebooks</h3><ul class="daisy-notebooks">{"".join(nb_items)}</ul></div>'
+        if nb_items
         else ""
     )
+    recent_html = _recent_html(recent or [], {a.name: a for a in apps}, time.time() if now is None else now)
     return (
-        f'<div class="daisy-app-index"><h2>Apps</h2><ul class="daisy-app-list">{"".join(rows)}</ul>'
-        f'<h3>Computing resources</h3><ul class="daisy-env-status">{res}</ul>{lab_line}</div>'
+        f'{_CSS}<div class="daisy-app-index"><h2>Apps</h2><ul class="daisy-app-list daisy-gallery">'
+        f'{"".join(cards)}</ul><div class="daisy-columns">'
+        f"<div><h3>Recent results</h3>{recent_html}</div>{notebooks_html}"
+        f'<div><h3>Computing resources</h3><ul class="daisy-env-status">{res}</ul></div></div></div>'
     )
 
 
-def index_app(folder: str | os.PathLike | None = None):
+def index_app(folder: str | os.PathLike | None = None) -> Any:
     """The index as an ipywidgets ``HTML`` widget (what ``apps/index.ipynb`` displays)."""
     import ipywidgets as widgets
 
     if folder is None:
         here = Path.cwd()
         folder = here if (here / f"{INDEX_NAME}.ipynb").exists() else apps_dir()
-    return widgets.HTML(index_html(list_apps(folder), probe_resources(), lab_url()))
+    apps = list_apps(folder)
+    nb_folder = Path(folder).parent / "notebooks"
+    notebooks = list_apps(nb_folder if nb_folder.is_dir() else notebooks_dir(), include_index=True)
+    page = index_html(apps, probe_resources(), lab_url(), recent_results(apps), notebooks)
+    return widgets.HTML(page, layout=widgets.Layout(width="100%"))

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "daisy_widgets.commands.workflow",  # daisy workflow run FILE
     "daisy_widgets.commands.tomo",  # daisy tomo recon|center
     "daisy_widgets.commands.hxmt",  # daisy hxmt simulate|pipeline
+    "daisy_widgets.commands.plugin",  # daisy plugin new NAME --lang python|cpp|fortran
 )
 #: modules with ``register_data(data_subparsers)``
 DATA_MODULES = (
@@ -41,7 +42,9 @@ def _import_optional(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from .commands.examples import SuggestingParser, add_examples
+
+    parser = SuggestingParser(
         prog="daisy", description="Daisy: on-site data analysis (tomography, Insight-HXMT)."
     )
     from . import __version__
@@ -59,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         if mod is not None:
             mod.register_data(data_sub)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
+    add_examples(parser)  # every command's --help ends with an example
     return parser
 
 

@@ -40,7 +40,7 @@ JUPYTER_DIR = Path(__file__).resolve().parent / "jupyter"
 #: the kernelspec installed from kernels/ ("Daisy (Python 3)")
 KERNEL_NAME = "daisy-python3"
 #: folders of the repository linked into every user's home
-SHARED_FOLDERS = ("apps", "notebooks", "data")
+SHARED_FOLDERS = ("apps", "notebooks", "data", "docs")
 #: where a user lands after logging in (Voila server extension of the user server)
 INDEX_URL = "/voila/render/apps/index.ipynb"
 #: idle kernels (Voila pages and notebooks nobody uses) are shut down after this many seconds
@@ -172,6 +172,7 @@ def prepare_home(home: Path, settings: HubSettings) -> None:
     """Create a user's home and link the repository's ``apps/``, ``notebooks/`` and the data folder into it."""
     home.mkdir(parents=True, exist_ok=True)
     targets = {"apps": REPO / "apps", "notebooks": REPO / "notebooks", "data": settings.data_dir}
+    targets["docs"] = REPO / "docs"  # the help toggles of the apps link to these pages
     for name in SHARED_FOLDERS:
         link, target = home / name, targets[name]
         if link.is_symlink() and Path(os.readlink(link)) == target:

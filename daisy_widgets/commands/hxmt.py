@@ -107,7 +107,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         type=Path,
         metavar="L1_DIR",
-        help="Level-1 exposure folder(s); several run in parallel on the Dask engine",
+        help="Level-1 exposure, observation or data root folder(s): every exposure with the instrument's "
+        "events found under them runs (several in parallel on the Dask engine)",
     )
     q.add_argument(
         "--instrument", required=True, type=str.upper, choices=("HE", "ME", "LE"), help="telescope"
@@ -283,11 +284,12 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
             parse_expression(args.gti_expr)
         except GTIExpressionError as exc:
             raise DaisyError(str(exc)) from None
-    if len(args.l1_dir) == 1:
+    exposures = _exposures_of(args.l1_dir, args.instrument)
+    if len(exposures) == 1:
         bar = None if args.no_progress else TextProgressBar()
         try:
             store = run_pipeline(
-                args.l1_dir[0],
+                exposures[0],
                 args.instrument,
                 args.out,
                 engine=args.engine or "inprocess",
@@ -307,10 +309,25 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
             )
         print("\n".join(files))
         return 0
-    outs = [args.out / d.name for d in args.l1_dir]
+    outs = [args.out / d.name for d in exposures]
     results = run_many(
-        args.l1_dir, args.instrument, outs, engine=args.engine or "dask", scheduler=args.scheduler, **kw
+        exposures, args.instrument, outs, engine=args.engine or "dask", scheduler=args.scheduler, **kw
     )
     for files in results:
         print("\n".join(files))
     return 0
+
+
+def _exposures_of(paths: list[Path], instrument: str) -> list[Path]:
+    """The exposure folders at or under each of ``paths`` (an exposure, an observation or a data root),
+    said on stderr when they are not exactly the folders given."""
+    from ..hxmt.exposures import find_exposures
+
+    found: list[Path] = []
+    for path in paths:
+        found += [e for e in find_exposures(path, instrument) if e not in found]
+    if [p.resolve() for p in found] != [Path(p).resolve() for p in paths]:
+        print(f"{len(found)} {instrument} exposure(s) found:", file=sys.stderr)
+        for e in found:
+            print(f"  {e}", file=sys.stderr)
+    return found

@@ -1,10 +1,14 @@
-"""``daisy tomo recon|center``: tomographic reconstruction from the command line.
+"""``daisy tomo recon|center|inspect``: tomographic reconstruction from the command line.
 
 Examples::
 
     daisy tomo recon scan.h5 -o recon.h5 --center auto --algorithm fbp --filter shepp-logan
     daisy tomo recon scan.h5 -o recon.h5 --slices 100:132 --stripe sorting --scheduler tcp://host:8786
+    daisy tomo recon scan.nxs --data /entry/imaging/data --image-key /entry/instrument/imaging/image_key \
+        --angles /entry/instrument/imaging/rotation --angles-unit deg -o recon.nxs --format nexus
+    daisy tomo recon projections/ --angles angles.txt --flats 'flat*.tif' --darks 'dark*.tif' -o recon.h5
     daisy tomo center scan.h5 --method all
+    daisy tomo inspect scan.nxs
 """
 
 from __future__ import annotations
@@ -23,6 +27,48 @@ def _center_arg(text: str) -> float | str | None:
         ) from None
 
 
+def _add_layout_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "layout",
+        "where the parts of the scan are, for files that are not Data Exchange or NXtomo "
+        "(run 'daisy tomo inspect FILE' for candidates and a ready command)",
+    )
+    g.add_argument("--data", metavar="PATH", help="dataset of the frames (frames, rows, columns)")
+    g.add_argument(
+        "--image-key",
+        metavar="PATH",
+        help="image key per frame: 0 projection, 1 flat, 2 dark, 3 invalid (dropped)",
+    )
+    g.add_argument(
+        "--angles",
+        metavar="PATH_OR_TEXTFILE",
+        help="rotation angles: a dataset path, a text file (one per line) or START:STOP:N (both ends included; "
+        "write --angles=-90:90:181 for a negative start); one per frame (selected by the key) or per projection",
+    )
+    g.add_argument(
+        "--angles-unit", choices=("deg", "rad"), default=None, help="default: the dataset's units, else deg"
+    )
+    for kind in ("flats", "darks"):
+        g.add_argument(
+            f"--{kind}",
+            nargs="+",
+            metavar="PATH_OR_FILE",
+            help=f"{kind}: dataset path(s) in the file, or HDF5/TIFF file(s)/glob(s) (default: from the image key)",
+        )
+        g.add_argument(f"--{kind}-path", metavar="PATH", help=f"dataset inside separate {kind} HDF5 files")
+
+
+def layout_from_args(args: argparse.Namespace) -> object | None:
+    """The :class:`~daisy_widgets.tomography.io.Layout` of the layout options, or None if none was given."""
+    from ..tomography.io import Layout
+
+    names = ("data", "image_key", "angles", "angles_unit", "flats", "darks", "flats_path", "darks_path")
+    given = {k: getattr(args, k, None) for k in names}
+    if not any(given.values()):
+        return None
+    return Layout(kind="paths", **given)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from ..tomography.filters import FILTERS
 
@@ -37,8 +83,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(motion correction), centre, reconstruct and save /exchange/data "
         "(float32, slices x N x N, attenuation per pixel).",
     )
-    r.add_argument("input", help="scan file (Data Exchange /exchange/data... or NeXus NXtomo)")
-    r.add_argument("-o", "--output", required=True, help="output HDF5 file (written atomically)")
+    r.add_argument(
+        "input",
+        help="scan: Data Exchange or NXtomo file; any HDF5/NeXus with --data...; a TIFF folder, glob or multi-page file",
+    )
+    r.add_argument(
+        "-o", "--output", required=True, help="output file (written atomically), or folder with --format tiff"
+    )
+    r.add_argument(
+        "--format",
+        default="hdf5",
+        choices=("hdf5", "nexus", "tiff"),
+        help="hdf5: Data Exchange /exchange/data (default); nexus: NeXus NXtomoproc; tiff: one float32 TIFF per slice",
+    )
     r.add_argument(
         "--center",
         type=_center_arg,
@@ -94,13 +151,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--tiff", default=None, metavar="DIR", help="also export the slices as a TIFF stack")
     r.add_argument("--save-workflow", default=None, metavar="JSON", help="save the workflow that was run")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_layout_options(r)
     r.set_defaults(func=cmd_recon)
 
     c = sub.add_parser("center", help="find the rotation centre of a scan")
-    c.add_argument("input", help="scan file")
+    c.add_argument("input", help="scan file, or TIFF folder/glob/multi-page file")
     c.add_argument("--method", default="all", choices=("all", "auto", "vo", "com", "entropy"))
     c.add_argument("--slice", type=int, default=None, help="detector row (default: the middle)")
+    _add_layout_options(c)
     c.set_defaults(func=cmd_center)
+
+    i = sub.add_parser(
+        "inspect",
+        help="what is in a scan file, and the 'daisy tomo recon' command that reads it",
+        description="For Data Exchange/NXtomo, the summary; for any other HDF5/NeXus file, the candidate frame "
+        "datasets (shape, dtype, chunks, external links), angle-like and key-like arrays; for TIFF input, the "
+        "series of files; and the command line that reads it.",
+    )
+    i.add_argument("input", help="scan file, or TIFF folder/glob/multi-page file")
+    i.add_argument(
+        "--json", action="store_true", help="print the inspection as JSON (layout, candidates, command)"
+    )
+    i.set_defaults(func=cmd_inspect)
 
 
 def cmd_recon(args: argparse.Namespace) -> int:
@@ -111,7 +183,7 @@ def cmd_recon(args: argparse.Namespace) -> int:
     if args.phase and None in (pixel, energy, distance):
         from ..tomography.io import read_scan
 
-        meta = read_scan(args.input, validate=False).metadata
+        meta = read_scan(args.input, validate=False, layout=layout_from_args(args)).metadata
         ps = meta.get("pixel_size")
         if pixel is None:  # files store metres (Data Exchange) or µm
             pixel = (
@@ -149,6 +221,8 @@ def cmd_recon(args: argparse.Namespace) -> int:
             progress=bar,
             tiff=args.tiff,
             save_workflow=args.save_workflow,
+            layout=layout_from_args(args),
+            output_format=args.format,
         )
     finally:
         if bar is not None:
@@ -167,7 +241,7 @@ def cmd_center(args: argparse.Namespace) -> int:
     from ..tomography.io import read_scan
     from ..tomography.preprocess import minus_log, normalize, remove_zingers
 
-    scan = read_scan(args.input)
+    scan = read_scan(args.input, layout=layout_from_args(args))
     n_rows = scan.shape[1]
     k = n_rows // 2 if args.slice is None else args.slice
     if not 0 <= k < n_rows:
@@ -187,4 +261,14 @@ def cmd_center(args: argparse.Namespace) -> int:
     if len(found) > 1:
         v = np.array(list(found.values()))
         print(f"spread   {np.ptp(v):10.2f} px")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from ..tomography.io import inspect_scan
+
+    insp = inspect_scan(args.input)
+    print(json.dumps(insp.to_dict(), indent=1, default=str) if args.json else insp.text())
     return 0

@@ -216,8 +216,15 @@ def run_reconstruction(
     cancel: Any = None,
     tiff: str | None = None,
     save_workflow: str | None = None,
+    layout: Any = None,
+    output_format: str = "hdf5",
 ) -> dict[str, Any]:
     """Read ``path``, run the chain on the selected rows, write ``output`` atomically.
+
+    ``layout`` (a :class:`~daisy_widgets.tomography.io.Layout` or its dict) says how to read
+    files that are not Data Exchange/NXtomo; ``output_format`` is ``"hdf5"`` (Data Exchange),
+    ``"nexus"`` (NXtomoproc) or ``"tiff"`` (``output`` is a folder of slices). Every output
+    carries the parameters and the input's provenance (files, layout, checksums, versions).
 
     Returns a summary: ``{"center", "shape", "output", "seconds"}``.
     """
@@ -225,14 +232,19 @@ def run_reconstruction(
 
     from ..core.datastore import DataStore
     from ..core.engine import run_workflow
-    from .io import read_scan, write_recon, write_tiff_stack
+    from .io import FORMATS, read_scan, scan_provenance, write_recon, write_recon_nexus, write_tiff_stack
 
     t0 = time.monotonic()
-    scan = read_scan(path)
+    if output_format not in FORMATS:
+        raise ValidationError(
+            "daisy tomo recon", {"--format": [f"expected one of {FORMATS}; got {output_format!r}"]}
+        )
+    scan = read_scan(path, layout=layout)
     n_angles, n_rows, width = scan.shape
     rows = parse_slices(slices, n_rows, str(path))
     check_center(opts.center, width, str(path))
-    check_finite(scan, rows)
+    # one read of the selected rows: checksums for the provenance, and NaN/inf refused (as check_finite)
+    provenance = scan_provenance(scan, rows, (lambda: bool(cancel.cancelled)) if cancel is not None else None)
     store = DataStore()
     store["raw/projections"] = scan.projections[:, rows, :]
     store["raw/flats"] = scan.flats[:, rows, :]
@@ -263,12 +275,30 @@ def run_reconstruction(
         theta_units="degrees",
         software="daisy_widgets.tomography",
     )
-    write_recon(output, recon, params=params, input_path=path, first_slice=rows.start)
+    if output_format == "tiff":
+        vol = recon  # written slice by slice (a dask volume is computed one slice at a time)
+        write_tiff_stack(
+            output, vol, first=rows.start, metadata={"parameters": params, "provenance": provenance}
+        )
+    else:
+        writer = write_recon_nexus if output_format == "nexus" else write_recon
+        extra = {"sample_name": str(scan.metadata.get("sample_name", ""))} if output_format == "nexus" else {}
+        writer(
+            output,
+            recon,
+            params=params,
+            input_path=path,
+            first_slice=rows.start,
+            provenance=provenance,
+            **extra,
+        )
     if tiff:
         from .io import read_recon
 
-        vol, _ = read_recon(output)
-        write_tiff_stack(tiff, vol, first=rows.start)
+        vol = read_recon(output)[0] if output_format != "tiff" else vol
+        write_tiff_stack(
+            tiff, vol, first=rows.start, metadata={"parameters": params, "provenance": provenance}
+        )
     return {
         "center": center,
         "shape": tuple(recon.shape),

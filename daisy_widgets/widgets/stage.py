@@ -13,7 +13,11 @@ parameters and the results) with the workflow engine behind a controller. A
   through :meth:`Stage.bind` (both ways, with a re-entrancy guard) or through
   the controller's methods;
 * :meth:`Stage.close` unobserves everything it observed, so a closed stage
-  leaves nothing behind on the model.
+  leaves nothing behind on the model;
+* every stage shows a "?" toggle at its top (:class:`~.help.HelpToggle`) over
+  :meth:`Stage.help_html`: the class's ``help_text`` (what the stage does, what a good
+  result looks like), the parameters of the algorithms named in ``help_algorithms``
+  (from their declarations, with units) and links to the ``help_docs`` pages.
 
 Nothing here knows a technique. Example::
 
@@ -33,11 +37,14 @@ Nothing here knows a technique. Example::
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as W
 from traitlets import HasTraits
+
+from .help import HelpToggle, help_html
 
 
 class Stage(W.VBox):
@@ -56,9 +63,16 @@ class Stage(W.VBox):
     ----------
     title : the stage's name, as its tab shows it
     rendered : True once :meth:`render` has built the widgets
+    help : the stage's "?" toggle (:class:`~.help.HelpToggle`), once rendered
     """
 
     title: str = ""
+    #: what the stage does, what its parameters mean, what a good result looks like (HTML)
+    help_text: str = ""
+    #: registered algorithms whose declared parameters the stage's forms show
+    help_algorithms: tuple[str, ...] = ()
+    #: ``(label, page)`` links to the docs pages (``page`` relative to ``docs/``)
+    help_docs: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, model: HasTraits, controller: Any = None, **kw: Any):
         super().__init__(**kw)
@@ -72,9 +86,18 @@ class Stage(W.VBox):
         """Build the widgets (first call only) and show the model's current state; returns the stage."""
         if not self.rendered:
             self.rendered = True
-            self.children = tuple(self._render())
+            self.help = HelpToggle(self.help_html())
+            self.children = (self.help, *self._render())
             self.refresh()
         return self
+
+    def help_html(self) -> str:
+        """The help panel's HTML (see :mod:`.help`); falls back on the class docstring's first paragraph."""
+        text = self.help_text
+        if not text:
+            doc = (type(self).__doc__ or "").strip().split("\n\n")[0]
+            text = html.escape(" ".join(doc.split()))
+        return help_html(text, self.help_algorithms, self.help_docs)
 
     def _render(self) -> Sequence[W.Widget]:
         """Build the stage's widgets; returns the children of the stage (subclasses implement it)."""

@@ -2,7 +2,7 @@
 # Prepare what the slow container test (tests/k8s/test_container_runtime.py) needs,
 # since no image registry is reachable here: a Debian rootfs tarball (debootstrap,
 # from the Debian mirror) and a wheelhouse of jupyterhub-singleuser (from PyPI,
-# versions from constraints.txt). Run once, as root, with network:
+# versions from constraints.txt; numpy for the native plug-ins). Run once, as root, with network:
 #
 #     images/testing/prepare-test-rootfs.sh [OUT_DIR]   # default: test-artifacts/k8s
 #
@@ -27,9 +27,10 @@ if [[ ! -s "$OUT/rootfs-$SUITE.tar" ]]; then
 fi
 
 # wheels for the rootfs's python (bookworm: CPython 3.11.2, glibc 2.36); jupyterhub and
-# jupyter_server at their locked versions, their dependencies at versions that support 3.11.2
+# jupyter_server at their locked versions, their dependencies at versions that support 3.11.2;
+# numpy for the example native plug-ins (tests/k8s/test_container_runtime.py)
 ROOTFS_PY=${ROOTFS_PY:-3.11.2}
-pins=$(grep -iE '^(jupyterhub|jupyter[-_]server)==' constraints.txt)
+pins=$(grep -iE '^(jupyterhub|jupyter[-_]server|numpy)==' constraints.txt)
 rm -rf "$OUT/wheelhouse.tmp" && mkdir -p "$OUT/wheelhouse.tmp"
 # shellcheck disable=SC2086
 "$PY" -m pip download --quiet --only-binary=:all: --python-version "$ROOTFS_PY" \

@@ -99,3 +99,88 @@ def test_build_minimal_image_and_start_singleuser(tmp_path, profiles):
     # the hub's single-user extension is what the command loads
     assert "JupyterHubSingleUser(ExtensionApp) options" in rest
     assert "--JupyterHubSingleUser.config_file" in rest
+
+
+PLUGINS_IMAGE = "localhost/daisy-test-plugins:test"
+PLUGINS_CONTAINERFILE = """\
+FROM {base}
+COPY wheels /tmp/wheels
+RUN python3 -m venv /opt/venv \\
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels numpy \\
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps /tmp/wheels/daisy_*.whl \\
+ && rm -rf /tmp/wheels \\
+ && useradd --uid {uid} --gid {gid} --create-home jovyan
+COPY daisy_widgets /opt/daisy/src/daisy_widgets
+ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin PYTHONPATH=/opt/daisy/src
+USER {uid}
+WORKDIR /home/jovyan
+"""
+PLUGINS_CHECK = """\
+import numpy as np
+from daisy_widgets.core import registry
+from daisy_ringsort.algorithms import remove_stripes
+from daisy_deadtime.algorithms import correct_rates
+x = np.full((1, 5, 16), 2.0, np.float32)
+x[:, :, 7] += 3  # a stripe on a flat sinogram: the filter takes it away
+print("ringsort", np.array_equal(remove_stripes(x, 3), np.full((1, 5, 16), 2.0, np.float32)))
+rates, live = correct_rates(np.array([[1000.0, 2000.0]]), 1.0, 1e-4)
+print("deadtime", np.allclose(rates, [[1000 / 0.9, 2000 / 0.8]]), np.allclose(live, [[0.9, 0.8]]))
+print("registered", " ".join(sorted(registry.algorithms())))
+"""
+
+
+def test_example_plugins_import_and_run_in_a_container(tmp_path, profiles):
+    """The example native plug-ins (plugins/), built as wheels here, install into the test image
+    with no compiler and no Fortran runtime there, import and compute as the non-root user, and
+    register their algorithms (what images/singleuser/Dockerfile builds in the Daisy image)."""
+    import sys
+
+    engine = _engine()
+    numpy_wheels = list(WHEELS.glob("numpy-*.whl")) if WHEELS.is_dir() else []
+    if not (ROOTFS.exists() and numpy_wheels):
+        pytest.skip(
+            f"no rootfs or no numpy wheel under {ART}: run images/testing/prepare-test-rootfs.sh "
+            "(again: it now also downloads numpy), with network"
+        )
+    if subprocess.run([engine, "image", "exists", BASE], capture_output=True).returncode != 0:
+        _run([engine, "import", str(ROOTFS), BASE])
+    ctx = tmp_path / "ctx"
+    wheels = ctx / "wheels"
+    wheels.mkdir(parents=True)
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**__import__("os").environ, "PATH": f"{bin_dir}:{__import__('os').environ['PATH']}"}
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(wheels),
+         str(REPO / "plugins" / "ringsort"), str(REPO / "plugins" / "deadtime")],
+        capture_output=True, text=True, timeout=900, env=env,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    shutil.copy(numpy_wheels[0], wheels)
+    shutil.copytree(
+        REPO / "daisy_widgets", ctx / "daisy_widgets", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (ctx / "Containerfile").write_text(
+        PLUGINS_CONTAINERFILE.format(base=BASE, uid=profiles.NB_UID, gid=profiles.NB_GID)
+    )
+    _run(
+        [
+            engine,
+            "build",
+            "--network",
+            "none",
+            "-t",
+            PLUGINS_IMAGE,
+            "-f",
+            str(ctx / "Containerfile"),
+            str(ctx),
+        ]
+    )
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    limits = ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", "nproc=4096:4096"]
+    out = _run(
+        [engine, "run", "--rm", "--network", "none", *limits, PLUGINS_IMAGE, "python", "-c", PLUGINS_CHECK]
+    )
+    lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
+    assert lines["ringsort"] == "True"
+    assert lines["deadtime"] == "True True"
+    assert lines["registered"].split() == ["deadtime.correct_rates", "ringsort.remove_stripes"]

@@ -212,3 +212,25 @@ def test_dask_cluster_script_refuses_more_workers_than_the_profile_allows(monkey
     monkeypatch.delenv("DAISY_DASK_MAX_WORKERS")
     assert mod.main(["up", "--spec", "/nonexistent"]) == 2
     assert "no cluster spec" in capsys.readouterr().err
+
+
+def test_cpu_image_builds_the_example_plugins_and_checks_them():
+    ins = instructions(DOCKERFILES[0])
+    runs = " ".join(a for k, a in ins if k == "RUN")
+    copies = [a for k, a in ins if k == "COPY"]
+    assert any(" plugins /tmp/daisy/plugins" in c for c in copies)
+    assert re.search(r"apt-get install -y --no-install-recommends g\+\+ gfortran cmake", runs)
+    assert "--requirement /tmp/daisy/plugins/build-requirements.txt" in runs
+    assert re.search(r"--no-build-isolation\s+/tmp/daisy/plugins/ringsort /tmp/daisy/plugins/deadtime", runs)
+    assert 'import daisy_ringsort._ringsort, daisy_deadtime._deadtime"' in runs
+    assert 'grep -q "^ringsort.remove_stripes"' in runs and 'grep -q "^deadtime.correct_rates"' in runs
+    users = [a for k, a in ins if k == "USER"]
+    assert users[users.index("0") + 1] == "1000"  # root only for apt-get
+    # every build tool the image installs is pinned by the lock
+    lock = {
+        ln.split("==")[0].lower().replace("_", "-")
+        for ln in (REPO / "constraints.txt").read_text().splitlines()
+    }
+    tools = (REPO / "plugins" / "build-requirements.txt").read_text().split("\n")
+    for tool in (t.strip() for t in tools if t.strip() and not t.startswith("#")):
+        assert tool.lower().replace("_", "-") in lock, tool

@@ -251,3 +251,13 @@ def test_model_logic_and_controller_import_no_page_widgets():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_closed_app_follows_nothing(app):
+    app.preview_runner.wait(60)
+    app.show_stage("4 Centre")
+    slider, model = app.center_slider, app.model
+    app.close()
+    generation = app.preview_runner.generation  # (close cancels the preview: one more generation)
+    model.center = 40.0  # a script changes the model of a closed app
+    assert slider.value != 40.0 and app.preview_runner.generation == generation

@@ -19,7 +19,7 @@ process, cached steps) and one view per stage (``stage_search``, ``stage_params`
 A second :meth:`HxmtApp.run` with changed parameters repeats only the steps whose
 parameters (or inputs) changed; the others' intermediate products are cached where the job ran.
 
-CSS classes for browser tests: ``daisy-hxmt-app``, ``daisy-hxmt-search`` (button),
+CSS classes for browser tests: ``daisy-hxmt-app``, ``daisy-copy-link``, ``daisy-hxmt-search`` (button),
 ``daisy-hxmt-target``, ``daisy-hxmt-source``, ``daisy-hxmt-message``, ``daisy-hxmt-run``
 (button), ``daisy-hxmt-jobs``, ``daisy-hxmt-summary``,
 ``daisy-hxmt-plot-<lc|spectrum|pds|profile>``, ``daisy-hxmt-files``.
@@ -36,6 +36,7 @@ from typing import Any
 import ipywidgets as W
 
 from ...widgets.stage import Stage
+from ...widgets.url_state import CopyLink, query_params
 from ..mission import INSTRUMENTS, spec
 from .archive import Archive, default_archive
 from .model import HxmtModel
@@ -46,6 +47,7 @@ from .stage_products import MyProductsStage
 from .stage_results import ResultsStage
 from .stage_run import RunStage
 from .stage_search import SearchStage
+from .url_state import apply_state, follow_state
 
 #: widgets reachable as attributes of the app, by the stage that owns them
 _WIDGETS = {
@@ -97,6 +99,9 @@ class HxmtApp(W.VBox):
         ``"dask"`` (default: a local Dask cluster, or ``scheduler``) or ``"inprocess"``.
     scheduler
         Dask scheduler address (default ``DAISY_DASK_SCHEDULER``; None: a local cluster).
+    url_state
+        State to open (``{"target": "Crab", "products": "<folder>"}``, see :mod:`.url_state`);
+        default: the page's query string under Voila (``$QUERY_STRING``).
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class HxmtApp(W.VBox):
         products_dir: str | os.PathLike | None = None,
         engine: str = "dask",
         scheduler: Any = None,
+        url_state: dict[str, str] | None = None,
         **kw: Any,
     ):
         self.model = HxmtModel(archive=archive if archive is not None else default_archive())
@@ -122,11 +128,8 @@ class HxmtApp(W.VBox):
         }
         for stage in self.stages.values():  # one page: every stage is shown at once
             stage.render()
-        header = W.HTML(
-            "<h2 style='margin:4px 0'>Insight-HXMT data processing</h2>"
-            "<span style='color:#555'>Find observations, run the HE/ME/LE pipelines, see light curves, "
-            "spectra, power spectra and pulse profiles.</span>"
-        )
+        # no heading of its own: the page's title and purpose are the notebook's first markdown cell
+        # (apps/hxmt.ipynb, also the app's card on the index); a second heading here doubled it
         h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
         s = self.stages
         # the user's own products: drawn when first opened
@@ -137,9 +140,20 @@ class HxmtApp(W.VBox):
         self.products_box.observe(
             lambda c: s["products"].render() if c["new"] is not None else None, names="selected_index"
         )
-        children = [header, h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
-        super().__init__(children=children + [s["run"], s["results"], self.products_box], **kw)
+        children = [h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
+        self.link = CopyLink()  # the view's address (search, products shown), to share
+        super().__init__(children=[self.link, *children, s["run"], s["results"], self.products_box], **kw)
         self.add_class("daisy-hxmt-app")
+        shared = query_params() if url_state is None else dict(url_state)  # Voila: the page's query
+        if shared:
+            apply_state(self, shared)
+        follow_state(self, self.link)
+
+    def close(self) -> None:
+        """Close the stages (they stop following the model), then the page."""
+        for stage in self.stages.values():
+            stage.close()
+        super().close()
 
     def __getattr__(self, name: str) -> Any:
         # only for names not found on the app: a stage's widget

@@ -7,6 +7,7 @@ import ipywidgets as W
 from ...widgets.stage import Stage
 from ..mission import INSTRUMENTS
 from .forms import InstrumentForms
+from .help_texts import stage_help
 
 
 class ParamsStage(Stage):
@@ -15,6 +16,7 @@ class ParamsStage(Stage):
     :class:`~.workflow.JobParams`), problems to ``model.param_problems[x]``."""
 
     title = "2. Parameters"
+    help_text, help_algorithms, help_docs = stage_help("params")
 
     def _render(self) -> list[W.Widget]:
         self._syncing = False

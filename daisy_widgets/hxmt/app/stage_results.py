@@ -12,6 +12,7 @@ import ipywidgets as W
 from ...widgets.plot_export import FileLinks, PlotExport
 from ...widgets.stage import Stage
 from ..mission import spec
+from .help_texts import stage_help
 from .model import HxmtModel
 from .plots import LightCurvePlot, PowerSpectrumPlot, ProfilePlot, SpectrumPlot
 
@@ -38,6 +39,7 @@ class ResultsStage(Stage):
     """Results: follows ``model.results_version``; ``model.shown`` is the job drawn (a dropdown)."""
 
     title = "4. Results"
+    help_text, help_algorithms, help_docs = stage_help("results")
 
     def __init__(self, model: HxmtModel, products_dir: str | os.PathLike, **kw: Any):
         super().__init__(model, None, **kw)

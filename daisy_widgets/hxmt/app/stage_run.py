@@ -17,6 +17,7 @@ from ...core.progress import ProgressEvent, estimate_eta
 from ...widgets.progress import JobProgress
 from ...widgets.stage import Stage
 from ..mission import INSTRUMENTS
+from .help_texts import stage_help
 from .messages import plain_error, say
 from .model import HxmtModel
 from .runner import Job, JobRunner, JobState, product_dir
@@ -36,6 +37,7 @@ class RunStage(Stage):
     """
 
     title = "3. Run"
+    help_text, help_algorithms, help_docs = stage_help("run")
 
     def __init__(self, model: HxmtModel, runner: JobRunner, products_dir: str | os.PathLike, **kw: Any):
         super().__init__(model, runner, **kw)

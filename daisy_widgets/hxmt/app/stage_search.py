@@ -12,6 +12,7 @@ from ...core.errors import ValidationError
 from ...widgets.stage import Stage
 from ...widgets.table import Column, ResultsTable
 from .archive import ArchiveUnavailable, LocalArchive, Query, default_data_dir
+from .help_texts import stage_help
 from .messages import plain_error, say
 
 COLUMNS = [
@@ -43,6 +44,7 @@ class SearchStage(Stage):
     ticked ones ``model.selected``. A data service that is down offers the local folder instead."""
 
     title = "1. Find data"
+    help_text, help_algorithms, help_docs = stage_help("search")
 
     def _render(self) -> list[W.Widget]:
         st = {"description_width": "90px"}

@@ -144,26 +144,75 @@ class TomographyController(VolumeJobs):
             t.is_alive() for t in self._threads
         )
 
-    # ================================================================== 1. open
-    def open_scan(self, path: str | os.PathLike) -> Any:
-        """Open a scan (Data Exchange or NXtomo file, or a data-service entry ``tomography/<name>``).
+    def close(self) -> None:
+        """Cancel the preview in progress and stop following the model."""
+        self.preview_runner.cancel()
+        self.model.unobserve(self._inputs_changed, names=list(PREVIEW_INPUTS))
 
-        The later stages start again from it. A bad file shows an error and keeps the
-        scan open before (if any); returns the scan or None.
+    # ================================================================== 1. open
+    def open_scan(self, path: str | os.PathLike, layout: Any = None) -> Any:
+        """Open a scan (Data Exchange or NXtomo file, any HDF5/NeXus or TIFF with a layout, or a
+        data-service entry ``tomography/<name>``).
+
+        ``layout`` (a :class:`~daisy_widgets.tomography.io.Layout` or its dict) names the parts of
+        a file no reader recognises; without it, the layout remembered for the file-name pattern is
+        used. A file of unknown layout opens the layout form (``model.layout_form``: its candidates,
+        pre-filled) instead. The later stages start again from the scan. A bad file shows an error
+        and keeps the scan open before (if any); returns the scan or None.
         """
         from ...store import open_scan
+        from ..io import UnknownLayoutError
+        from .layout_choice import inspection_for_form, read_with_layout, remembered_layout
 
+        remembered = None
         try:
-            scan = open_scan(path, url=self.service_url)
+            remembered = None if layout is not None else remembered_layout(path)
+            if layout is not None or remembered is not None:
+                scan = read_with_layout(path, layout if layout is not None else remembered)
+            else:
+                scan = open_scan(path, url=self.service_url)
+        except UnknownLayoutError:
+            return self.offer_layout(path)
         except Exception as exc:
             self.error(exc)
+            if remembered is not None:  # the remembered layout does not fit this file: let the user fix it
+                self.model.layout_form = self.guard(inspection_for_form, path, remembered) or {}
             return None
         with self._cache_lock:
             self._cache.clear()
+        self.model.layout_form = {}
         self.model.scan_opened(scan)
         na, nr, nc = scan.shape
         self.info(f"Opened {Path(scan.path).name}: {na} projections of {nr}×{nc} pixels.")
         self.update_preview()
+        return scan
+
+    def offer_layout(self, path: str | os.PathLike) -> None:
+        """Inspect a file no reader recognises and show its candidates in the layout form."""
+        from .layout_choice import inspection_for_form
+
+        form = self.guard(inspection_for_form, path)
+        if form is None:
+            return None
+        self.model.layout_form = form
+        self.info(
+            f"{Path(os.fspath(path)).name} is not Data Exchange or NXtomo: check the datasets picked "
+            "below and press 'Open with this layout'."
+        )
+        return None
+
+    def open_with_layout(self, path: str | os.PathLike, layout: Any, remember: bool = True) -> Any:
+        """Open ``path`` with ``layout``; on success remember it for files named like ``path``."""
+        from ..io import Layout, LayoutMemory, name_pattern
+
+        lay = Layout.from_dict(layout) if isinstance(layout, dict) else layout
+        scan = self.open_scan(path, layout=lay)
+        if scan is not None and remember:
+            self.guard(LayoutMemory().remember, path, lay)
+            self.info(
+                f"Opened {Path(scan.path).name} and remembered its layout for {name_pattern(path)} "
+                f"({scan.shape[0]} projections)."
+            )
         return scan
 
     def list_service_scans(self) -> list[str]:

@@ -164,18 +164,29 @@ class VolumeJobs:
 
     # ================================================================== 8. save
     def default_save_path(self, fmt: str = "hdf5") -> str:
-        """``<results_dir>/<scan stem>_recon.h5`` (HDF5) or ``..._recon_tiff`` (TIFF folder); "" with no scan."""
+        """``<results_dir>/<scan stem>_recon.h5`` (HDF5), ``.nxs`` (NeXus) or ``..._recon_tiff`` (TIFF folder);
+        "" with no scan."""
         if self.model.scan is None:
             return ""
-        base = Path(self.results_dir) / f"{Path(self.model.scan.path).stem}_recon"
-        return str(base) + (".h5" if fmt == "hdf5" else "_tiff")
+        base = Path(self.results_dir) / f"{Path(self.model.scan.path.rstrip('/')).stem}_recon"
+        return str(base) + {"hdf5": ".h5", "nexus": ".nxs"}.get(fmt, "_tiff")
+
+    def _provenance(self, vol: Any) -> dict[str, Any]:
+        """The input's provenance (layout, checksums of the rows reconstructed, versions) for the saved files."""
+        from ..io import scan_provenance, software_versions
+
+        scan = self.model.scan
+        if scan is not None and str(scan.path) == str(vol.input_path):
+            return scan_provenance(scan, slice(vol.first_slice, vol.first_slice + vol.data.shape[0]))
+        return {"input": vol.input_path, "software": software_versions()}
 
     def save(self, path: str | os.PathLike, fmt: str = "hdf5", overwrite: bool = False) -> str:
-        """Save the volume: HDF5 (``/exchange/data`` + parameters) or a TIFF stack folder; returns the path.
+        """Save the volume: HDF5 (``/exchange/data`` + parameters), NeXus (NXtomoproc) or a TIFF stack
+        folder, each with the parameters and the input's provenance; returns the path.
 
         Files are written atomically; an existing file is replaced only with ``overwrite``.
         """
-        from ..io import write_recon, write_tiff_stack
+        from ..io import write_recon, write_recon_nexus, write_tiff_stack
 
         vol = self.model.volume
         if vol is None:
@@ -186,24 +197,32 @@ class VolumeJobs:
         for p in (target.parent, *target.parent.parents):
             if p.exists() and not p.is_dir():
                 raise NotADirectoryError(20, "a file is in the way where a folder is needed", str(p))
-        if fmt == "hdf5":
-            if target.suffix.lower() not in (".h5", ".hdf5"):
-                target = target.with_suffix(".h5")
+        if fmt not in ("hdf5", "nexus", "tiff"):
+            raise ValueError(f"unknown format {fmt!r}: expected 'hdf5', 'nexus' or 'tiff'")
+        if fmt in ("hdf5", "nexus"):
+            suffixes = (".h5", ".hdf5") if fmt == "hdf5" else (".nxs", ".nx", ".h5")
+            if target.suffix.lower() not in suffixes:
+                target = target.with_suffix(suffixes[0])
             if target.exists() and not overwrite:
                 raise FileExistsError(f"{target} exists already; tick 'overwrite' or choose another name")
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_recon(
-                target, vol.data, params=vol.params, input_path=vol.input_path, first_slice=vol.first_slice
+            writer = write_recon if fmt == "hdf5" else write_recon_nexus
+            writer(
+                target,
+                vol.data,
+                params=vol.params,
+                input_path=vol.input_path,
+                first_slice=vol.first_slice,
+                provenance=self._provenance(vol),
             )
-        elif fmt == "tiff":
+        else:
             if target.exists() and any(target.iterdir()) and not overwrite:
                 raise FileExistsError(
                     f"{target} holds files already; tick 'overwrite' or choose another folder"
                 )
-            files = write_tiff_stack(target, vol.data, prefix="slice", first=vol.first_slice)
+            meta = {"parameters": vol.params, "provenance": self._provenance(vol)}
+            files = write_tiff_stack(target, vol.data, prefix="slice", first=vol.first_slice, metadata=meta)
             self.model.say(f"Saved {len(files)} TIFF slices.")
-        else:
-            raise ValueError(f"unknown format {fmt!r}: expected 'hdf5' or 'tiff'")
         out = str(target)
         self.model.saved_paths = [*self.model.saved_paths, out]
         self.model.say(f"Saved to {out}")

@@ -25,6 +25,8 @@ from ...core.errors import Cancelled, DaisyError, InputFileError, StepError, Val
 
 #: file endings the app lists (Data Exchange and NeXus)
 SCAN_EXTENSIONS = (".h5", ".hdf5", ".hdf", ".nxs", ".nx")
+#: file endings the open stage's browser lists: scans, and TIFFs (a single-page one opens its folder's series)
+BROWSE_EXTENSIONS = SCAN_EXTENSIONS + (".tif", ".tiff")
 
 
 @dataclass(frozen=True)

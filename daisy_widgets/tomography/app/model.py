@@ -116,7 +116,8 @@ class VolumeResult:
 class TomographyModel(HasTraits):
     """Everything the tomography app's stages show and change (see the module docstring).
 
-    Traits by stage: 1 ``scan``, ``service_scans``; 3 ``steps_on``, ``step_values``,
+    Traits by stage: 1 ``scan``, ``service_scans``, ``layout_form`` (the candidates of a file of unknown
+    layout, for the layout form); 3 ``steps_on``, ``step_values``,
     ``preprocess_problems``; 4 ``center`` (px), ``center_method``, ``sweep``, ``sweep_choice``;
     5 ``motion``, ``aligned``, ``motion_use``, ``motion_rows`` (±rows), ``align_params``; 6 ``preview_row``, ``algorithm``, ``filter``,
     ``iterations``, ``binning``, ``auto_preview``, ``preview``, ``preview_state``;
@@ -126,6 +127,7 @@ class TomographyModel(HasTraits):
 
     scan = AnyTrait(None, allow_none=True)
     service_scans = List()
+    layout_form = Dict()  # inspection of a file waiting for its layout ({} when none); see .layout_choice
 
     steps_on = Dict()
     step_values = Dict()

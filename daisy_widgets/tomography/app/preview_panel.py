@@ -7,6 +7,7 @@ import ipywidgets as W
 from ...widgets.contrast import ContrastControl
 from ...widgets.image_view import ImageView
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 from .model import PreviewResult
 
 
@@ -28,6 +29,7 @@ class PreviewPanel(Stage):
     """
 
     title = "preview"
+    help_text, help_algorithms, help_docs = stage_help("panel")
 
     def _render(self) -> list[W.Widget]:
         self.layout = W.Layout(width="420px", margin="0 0 0 12px")

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...widgets.colormaps import image_png, percentile_window
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 
 _NOT_YET = "<i>not estimated yet (the detector middle is used)</i>"
 
@@ -22,6 +23,7 @@ class CentreStage(Stage):
     """
 
     title = "4 Centre"
+    help_text, help_algorithms, help_docs = stage_help("centre")
 
     def _render(self) -> list[W.Widget]:
         c = self.controller

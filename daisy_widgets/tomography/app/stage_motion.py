@@ -12,6 +12,7 @@ from ...widgets.form import ParamForm
 from ...widgets.image_view import ImageView
 from ...widgets.progress import JobProgress
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 from .model import algorithm_class
 
 
@@ -21,6 +22,7 @@ class MotionStage(Stage):
     the shifts (``model.motion``), and *use the correction* (``model.motion_use``)."""
 
     title = "5 Motion"
+    help_text, help_algorithms, help_docs = stage_help("motion")
 
     def _render(self) -> list[W.Widget]:
         c, m = self.controller, self.model

@@ -11,9 +11,13 @@ import numpy as np
 
 from ...widgets.file_browser import FileBrowser
 from ...widgets.stage import Stage
-from .logic import SCAN_EXTENSIONS
+from .help_texts import stage_help
+from .logic import BROWSE_EXTENSIONS
+from .stage_open_layout import LayoutForm
 
-_NO_SCAN = "<i>No scan open. Pick a Data Exchange or NXtomo file and press Open.</i>"
+_NO_SCAN = (
+    "<i>No scan open. Pick a Data Exchange, NXtomo or other HDF5/NeXus file, or a TIFF, and press Open.</i>"
+)
 
 
 def _fmt(v: Any) -> str:
@@ -57,14 +61,17 @@ class OpenStage(Stage):
     """Stage 1: the file browser (and the data service's list when one is set) and the scan's metadata.
 
     Opening goes through the controller (:meth:`TomographyController.open_scan`); the
-    metadata follows ``model.scan``, the service list ``model.service_scans``.
+    metadata follows ``model.scan``, the service list ``model.service_scans``. A file of
+    unknown layout shows the :class:`~.stage_open_layout.LayoutForm` (``self.layout_form``),
+    which follows ``model.layout_form``.
     """
 
     title = "1 Open"
+    help_text, help_algorithms, help_docs = stage_help("open")
 
     def _render(self) -> list[W.Widget]:
         c = self.controller
-        self.browser = FileBrowser(c.data_dir, extensions=SCAN_EXTENSIONS, rows=10, width=460)
+        self.browser = FileBrowser(c.data_dir, extensions=BROWSE_EXTENSIONS, rows=10, width=460)
         self.browser.on_open(lambda path: c.guard(c.open_scan, path))
         self.metadata = W.HTML(value=_NO_SCAN)
         self.metadata.add_class("daisy-tomo-metadata")
@@ -87,11 +94,12 @@ class OpenStage(Stage):
             ]
         self.observe_model(lambda _c: self._show_scan(), "scan")
         self.observe_model(lambda _c: self._show_service_scans(), "service_scans")
+        self.layout_form = LayoutForm(self.model, c).render()
         box = W.HBox(
             [
                 W.VBox(left),
                 W.VBox(
-                    [W.HTML("<b>Scan</b>"), self.metadata],
+                    [self.layout_form, W.HTML("<b>Scan</b>"), self.metadata],
                     layout=W.Layout(margin="0 0 0 16px", width="560px"),
                 ),
             ]
@@ -101,6 +109,11 @@ class OpenStage(Stage):
     def refresh(self) -> None:
         self._show_scan()
         self._show_service_scans()
+        self.layout_form.refresh()
+
+    def close(self) -> None:
+        self.layout_form.close()
+        super().close()
 
     def _show_scan(self) -> None:
         scan = self.model.scan

@@ -7,6 +7,7 @@ import ipywidgets as W
 from ...widgets.form import ParamForm
 from ...widgets.image_view import ImageView
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 from .logic import PreprocessSettings
 from .model import PREPROCESS_STEPS, algorithm_class
 
@@ -27,6 +28,7 @@ class PreprocessStage(Stage):
     """
 
     title = "3 Preprocess"
+    help_text, help_algorithms, help_docs = stage_help("preprocess")
 
     def _render(self) -> list[W.Widget]:
         self.forms: dict[str, ParamForm] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 
 #: (label, name) of the reconstruction methods the app offers
 ALGORITHMS = (
@@ -22,6 +23,7 @@ class PreviewStage(Stage):
     ``model.auto_preview``; every change asks the controller for a new preview (debounced)."""
 
     title = "6 Preview"
+    help_text, help_algorithms, help_docs = stage_help("preview")
 
     def _render(self) -> list[W.Widget]:
         self.algorithm = W.Dropdown(

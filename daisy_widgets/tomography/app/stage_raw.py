@@ -7,6 +7,7 @@ import ipywidgets as W
 from ...widgets.contrast import ContrastControl
 from ...widgets.image_view import ImageView
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 
 
 class RawDataStage(Stage):
@@ -15,6 +16,7 @@ class RawDataStage(Stage):
     lazily from the scan's arrays (nothing is loaded whole)."""
 
     title = "2 Raw data"
+    help_text, help_algorithms, help_docs = stage_help("raw")
 
     def _render(self) -> list[W.Widget]:
         self.raw_kind = W.ToggleButtons(

@@ -9,6 +9,7 @@ import ipywidgets as W
 from ...core.backend import gpu_available
 from ...widgets.progress import JobProgress
 from ...widgets.stage import Stage
+from .help_texts import stage_help
 from .stage_preview import ALGORITHMS, FILTERS
 
 
@@ -18,6 +19,7 @@ class ReconstructStage(Stage):
     (:meth:`~.jobs.VolumeJobs.volume_job`) with progress, ETA and Cancel."""
 
     title = "7 Reconstruct"
+    help_text, help_algorithms, help_docs = stage_help("reconstruct")
 
     def _render(self) -> list[W.Widget]:
         c = self.controller

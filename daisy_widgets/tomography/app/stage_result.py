@@ -9,6 +9,7 @@ import ipywidgets as W
 
 from ...widgets.stage import Stage
 from ...widgets.volume_view import VolumeView
+from .help_texts import stage_help
 
 
 class ResultStage(Stage):
@@ -16,6 +17,7 @@ class ResultStage(Stage):
     (:meth:`~.jobs.VolumeJobs.save`: atomic, never over a file without *overwrite*)."""
 
     title = "8 Result"
+    help_text, help_algorithms, help_docs = stage_help("result")
 
     def _render(self) -> list[W.Widget]:
         self.volume_view = VolumeView(size=280)
@@ -24,11 +26,11 @@ class ResultStage(Stage):
             description="save as",
             style={"description_width": "initial"},
             layout=W.Layout(width="560px"),
-            placeholder="path of the .h5 file or TIFF folder",
+            placeholder="path of the .h5/.nxs file or TIFF folder",
         )
         self.save_path.add_class("daisy-tomo-save-path")
         self.save_format = W.ToggleButtons(
-            options=[("HDF5 + parameters", "hdf5"), ("TIFF stack", "tiff")],
+            options=[("HDF5 + parameters", "hdf5"), ("NeXus (NXtomoproc)", "nexus"), ("TIFF stack", "tiff")],
             value="hdf5",
             style={"button_width": "140px"},
         )

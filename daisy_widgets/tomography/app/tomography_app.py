@@ -19,6 +19,7 @@ from typing import Any
 import ipywidgets as W
 
 from ...widgets.stage import Stage
+from ...widgets.url_state import CopyLink, query_params
 from .controller import TomographyController
 from .logic import find_sample_scan
 from .model import TomographyModel
@@ -31,6 +32,7 @@ from .stage_preview import PreviewStage
 from .stage_raw import RawDataStage
 from .stage_reconstruct import ReconstructStage
 from .stage_result import ResultStage
+from .url_state import apply_state, follow_state
 
 #: (key, view class) of the stages, in tab order
 STAGE_CLASSES: tuple[tuple[str, type[Stage]], ...] = (
@@ -49,7 +51,14 @@ _WITH_PREVIEW = ("preprocess", "centre", "motion", "preview")
 
 #: widgets reachable as attributes of the app, by the stage that owns them
 _WIDGETS = {
-    "open": ("browser", "metadata", "service_list", "service_open_button", "service_refresh_button"),
+    "open": (
+        "browser",
+        "metadata",
+        "service_list",
+        "service_open_button",
+        "service_refresh_button",
+        "layout_form",
+    ),
     "raw": ("raw_kind", "raw_view", "raw_contrast", "sino_view", "sino_contrast", "raw_row"),
     "panel": ("preview_view", "preview_contrast", "preview_status", "preview_row"),
     "preprocess": ("forms", "enabled", "before_view", "after_view"),
@@ -136,7 +145,7 @@ class TomographyApp(W.VBox):
         app.save("out.h5")                           # 8. result + save
 
     CSS classes for browser tests: ``daisy-tomo-app``, ``daisy-tomo-message`` (``daisy-tomo-error``
-    while it shows an error), ``daisy-tomo-tabs``, ``daisy-tomo-<stage>-panel``, and those of the stages.
+    while it shows an error), ``daisy-copy-link`` (the view's shareable address), ``daisy-tomo-tabs``, ``daisy-tomo-<stage>-panel``, and those of the stages.
 
     Parameters
     ----------
@@ -154,6 +163,9 @@ class TomographyApp(W.VBox):
         Open the sample scan found under ``data_dir`` at start.
     preview_delay
         Debounce time of the live preview (seconds).
+    url_state
+        The state to open (``{"file": ..., "stage": "centre", "center": "296.3"}``, see
+        :mod:`.url_state`); default: the page's query string under Voila (``$QUERY_STRING``).
     """
 
     def __init__(
@@ -166,6 +178,7 @@ class TomographyApp(W.VBox):
         engine_kw: dict | None = None,
         open_default: bool = True,
         preview_delay: float = 0.2,
+        url_state: dict[str, str] | None = None,
         **kw: Any,
     ):
         self.model = TomographyModel(engine=engine if engine in ("dask", "inprocess") else "dask")
@@ -184,7 +197,7 @@ class TomographyApp(W.VBox):
         self.message = W.HTML(value="")
         self.message.add_class("daisy-tomo-message")
         self.model.observe(self._show_message, names=["message", "message_error"])
-        self.model.observe(lambda _c: self.show_stage("8 Result"), names="volume")
+        self.model.observe(self._volume_done, names="volume")
         # a stage is put in its tab when first shown: figures laid out while hidden have no size
         self._content: list[W.Widget] = []
         for key, stage in self.stages.items():
@@ -203,18 +216,27 @@ class TomographyApp(W.VBox):
             self.tabs.set_title(i, name)
         self.tabs.add_class("daisy-tomo-tabs")
         self.tabs.observe(lambda ch: self._mount(ch["new"]), names="selected_index")
+        self.link = CopyLink()  # the view's address (file, stage, parameters), to share
         super().__init__(
-            children=[self.message, self.tabs], layout=W.Layout(max_width="1330px", width="100%"), **kw
+            children=[self.message, self.link, self.tabs],
+            layout=W.Layout(max_width="1330px", width="100%"),
+            **kw,
         )
         self.add_class("daisy-tomo-app")
         self._mount(0)
         if self.controller.service_url:
             self.controller.background("service-list", self.controller.list_service_scans)
+        shared = query_params() if url_state is None else dict(url_state)  # Voila: the page's query
+        if shared.keys() & {"file", "result"}:
+            open_default = False
         if open_default:
             sample = find_sample_scan(self.controller.data_dir)
             if sample is not None:
                 self.stages["open"].select_file(sample)
                 self.open_scan(sample)
+        if shared:
+            apply_state(self, shared)
+        follow_state(self, self.link)
 
     # ================================================================== composition
     def stage(self, key: str) -> Stage:
@@ -251,6 +273,18 @@ class TomographyApp(W.VBox):
             self._mount(i)
         else:  # the tab is shown first, then filled (by the observer): figures never start hidden
             self.tabs.selected_index = i
+
+    def _volume_done(self, _change: Any = None) -> None:
+        self.show_stage("8 Result")
+
+    def close(self) -> None:
+        """Close the stages and the controller: nothing keeps following the model afterwards."""
+        for stage in self.stages.values():
+            stage.close()
+        self.controller.close()
+        self.model.unobserve(self._show_message, names=["message", "message_error"])
+        self.model.unobserve(self._volume_done, names="volume")
+        super().close()
 
     def _show_message(self, _change: Any = None) -> None:
         error = self.model.message_error
@@ -306,9 +340,17 @@ class TomographyApp(W.VBox):
             threads.append(self.stages["reconstruct"].recon_job.thread)
         return self.controller.wait_idle(timeout, tuple(threads))
 
-    def open_scan(self, path: str | os.PathLike) -> Any:
-        """Open a scan (file or ``tomography/<name>`` of the data service); None (and a message) if it cannot."""
-        return self.controller.open_scan(path)
+    def open_scan(self, path: str | os.PathLike, layout: Any = None) -> Any:
+        """Open a scan (file or ``tomography/<name>`` of the data service); None (and a message) if it cannot.
+
+        A file of unknown layout opens the layout form (``app.layout_form``) unless ``layout`` names its parts.
+        """
+        return self.controller.open_scan(path, layout=layout)
+
+    def open_with_layout(self, path: str | os.PathLike, layout: Any, remember: bool = True) -> Any:
+        """Open ``path`` with ``layout`` (a :class:`~daisy_widgets.tomography.io.Layout` or dict), remembered
+        for files named like it."""
+        return self.controller.open_with_layout(path, layout, remember=remember)
 
     def list_service_scans(self) -> list[str]:
         """The data service's tomography scans (shown in the Open stage)."""
