@@ -34,9 +34,13 @@ def register_fit(sub: argparse._SubParsersAction) -> None:
         "common spectral shape and free cross-normalisations. Explicit files override the "
         "spectrum's BACKFILE/RESPFILE/ANCRFILE keywords (needed when they are NONE). Sherpa does the "
         "fit when it is installed, the built-in fitter otherwise (--backend chooses).",
-        epilog="Joint fit: repeat --data SPEC,BKG,RSP,LO,HI[,ARF] (empty fields: from the keywords "
-        "or the instrument's nominal band). The first data set's norm is 'norm'; each other one has "
-        "a cross-normalisation C.",
+        epilog="Joint fit: repeat --data SPEC,BKG,RSP,LO,HI[,ARF] (empty fields: from the keywords\n"
+        "or the instrument's nominal band). The first data set's norm is 'norm'; each other one\n"
+        "has a cross-normalisation C.\n\n"
+        "Examples:\n"
+        "  daisy hxmt fit HE_spec.pha --background HE_bkg.pha --response HE.rsp --band 28 250 --json\n"
+        "  daisy hxmt fit --data LE_spec.pha,,,1,10 --data ME_spec.pha,,,10,30 --data HE_spec.pha,,,28,250",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     f.add_argument("spectrum", nargs="?", type=Path, metavar="SPEC", help="PHA spectrum (type I)")
     f.add_argument(

@@ -130,7 +130,8 @@ def test_light_curve_and_events_with_power_spectra(stage, user_home):
 
 def test_the_app_opens_the_stage_when_asked(make_app):
     app = make_app()
-    st = app.stages["products"]
+    st = app.products_stage
     assert not st.rendered  # drawn only when opened
     app.products_box.selected_index = 0
     assert st.rendered and st.fit_button.description == "Fit"
+    assert len(st.help_text) > 150 and "hxmt.md#fitting-your-own-products" in st.help.text.value

@@ -132,13 +132,13 @@ class HxmtApp(W.VBox):
         # (apps/hxmt.ipynb, also the app's card on the index); a second heading here doubled it
         h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
         s = self.stages
-        # the user's own products: drawn when first opened
+        # the user's own products (not a pipeline stage): drawn when first opened
         self.products_model = MyProductsModel(root=str(Path.home()))
-        s["products"] = MyProductsStage(self.products_model)
-        self.products_box = W.Accordion(children=[s["products"]], selected_index=None)
+        self.products_stage = MyProductsStage(self.products_model)
+        self.products_box = W.Accordion(children=[self.products_stage], selected_index=None)
         self.products_box.set_title(0, "5. My products: fit your own spectrum, see your light curve")
         self.products_box.observe(
-            lambda c: s["products"].render() if c["new"] is not None else None, names="selected_index"
+            lambda c: self.products_stage.render() if c["new"] is not None else None, names="selected_index"
         )
         children = [h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
         self.link = CopyLink()  # the view's address (search, products shown), to share
@@ -151,7 +151,7 @@ class HxmtApp(W.VBox):
 
     def close(self) -> None:
         """Close the stages (they stop following the model), then the page."""
-        for stage in self.stages.values():
+        for stage in [*self.stages.values(), self.products_stage]:
             stage.close()
         super().close()
 

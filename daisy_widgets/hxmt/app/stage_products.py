@@ -93,6 +93,20 @@ class MyProductsStage(Stage):
     """My products (see the module docstring); a :class:`MyProductsModel` is its model and controller."""
 
     title = "5. My products"
+    help_text = (
+        "Your own products, made here or by HXMTDAS: pick a spectrum (PHA) and, when its keywords say "
+        "NONE, a background (COUNTS or RATE with STAT_ERR), a response (RSP, or RMF with an ARF). The band "
+        "in keV (empty: the instrument's nominal one, HE 28-250, ME 10-30, LE 1-10), the model, the "
+        "statistic and the fitter are those of <code>daisy hxmt fit</code>. A good fit shows residuals "
+        "scattered around 0 and a statistic close to its degrees of freedom. A light curve (OGIP RATE) or "
+        "an event file (binned at the bin size, s) is drawn with its Leahy power spectrum (segments in s). "
+        "A problem shows in red under its field."
+    )
+    help_algorithms: tuple[str, ...] = ()
+    help_docs = (
+        ("Fitting your own products", "hxmt.md#fitting-your-own-products-daisy-hxmt-fit"),
+        ("The HXMT app", "hxmt-app.md#what-the-page-does"),
+    )
 
     def __init__(self, model: MyProductsModel, **kw: Any):
         super().__init__(model, model, **kw)
@@ -192,7 +206,7 @@ class MyProductsStage(Stage):
             ],
             layout=W.Layout(grid_template_columns="repeat(2, 580px)"),
         )
-        return [W.HTML("<h3 style='margin:6px 0'>5. My products</h3>"), *rows, self.message, grid]
+        return [*rows, self.message, grid]
 
     def refresh(self) -> None:
         self._show_problems()
