@@ -4,6 +4,10 @@
    Daisy's functions against stingray's equivalent calls on the same events; ratio printed.
 2. A full HE pipeline on a simulated ``S``-second (default 10 ks) observation, in a child
    process: wall time and peak memory (targets: < 30 s, < 2 GB).
+3. ``daisy hxmt fit`` (``--fit-exposure``, default 3000 s, HE/ME/LE products): one instrument (HE)
+   and a joint LE+ME+HE fit, with the Sherpa and the built-in backends: the command's wall time
+   (a fresh process, imports included) and the fit alone in-process; ratio built-in / Sherpa.
+   ``--only fit`` runs this part alone.
 """
 
 from __future__ import annotations
@@ -130,11 +134,62 @@ def pipeline_benchmark(exposure: float) -> dict:
         return res
 
 
+def fit_benchmark(exposure: float, seed: int = 4) -> list[tuple[str, str, float, float, float]]:
+    """Rows (case, backend, command wall s, in-process fit s, photon index) for the fit timings."""
+    from pathlib import Path
+
+    from daisy_widgets.hxmt.fit import fit_spectra
+    from daisy_widgets.hxmt.fit_data import DataFiles
+    from daisy_widgets.hxmt.pipeline import run_pipeline
+    from daisy_widgets.hxmt.simulate import DEFAULT_START, SimulationConfig, simulate_observation
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = SimulationConfig(exposure=exposure, start=DEFAULT_START + 950.0, photon_index=1.73, seed=seed)
+        l1 = simulate_observation(tmp, cfg)
+        out = {x: Path(tmp) / x for x in ("HE", "ME", "LE")}
+        for x, d in out.items():
+            run_pipeline(l1, x, d)
+        bands = {"HE": (28.0, 250.0), "ME": (10.0, 30.0), "LE": (1.0, 10.0)}
+        cases = {
+            "HE alone": [DataFiles(out["HE"] / "HE_spec.pha", band=bands["HE"])],
+            "joint LE+ME+HE": [
+                DataFiles(out[x] / f"{x}_spec.pha", band=bands[x]) for x in ("LE", "ME", "HE")
+            ],
+        }
+        for case, ds in cases.items():
+            for backend in ("sherpa", "builtin"):
+                t_fit, res = _best(
+                    lambda ds=ds, backend=backend: fit_spectra(ds, "powerlaw", "wstat", backend)
+                )
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "daisy_widgets.cli",
+                    "hxmt",
+                    "fit",
+                    "--json",
+                    "--backend",
+                    backend,
+                ]
+                for d in ds:
+                    argv += ["--data", f"{d.spectrum},,,{d.band[0]},{d.band[1]}"]
+                t0 = time.perf_counter()
+                subprocess.run(argv, capture_output=True, check=True)
+                rows.append((case, backend, time.perf_counter() - t0, t_fit, res.photon_index))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=float, default=1e7)
     ap.add_argument("--exposure", type=float, default=10000.0)
+    ap.add_argument("--fit-exposure", type=float, default=3000.0)
+    ap.add_argument("--only", choices=("all", "fit"), default="all")
     args = ap.parse_args()
+    if args.only == "fit":
+        print_fit(args.fit_exposure)
+        return
     n = int(args.events)
     print(f"# {n:.2e} events: screening (GTI + PI) + 1 s light curve + PI spectrum + 32-bin folding")
     print(f"{'implementation':<52} {'time (s)':>9} {'ratio vs daisy':>15}")
@@ -152,6 +207,24 @@ def main() -> None:
         f"wall time {r['wall']:.1f} s (target < 30 s), peak memory {r['rss_mb']:.0f} MB (target < 2048 MB); "
         f"Z^2 best frequency {r['best_f']:.6f} Hz (simulated 29.6)"
     )
+
+    print_fit(args.fit_exposure)
+
+
+def print_fit(exposure: float) -> None:
+    print(
+        f"\n# daisy hxmt fit, power law, wstat, on the products of a simulated {exposure:.0f} s exposure (index 1.73)"
+    )
+    print(f"{'case':<16} {'backend':<8} {'command (s)':>11} {'fit (s)':>8} {'index':>8}")
+    rows = fit_benchmark(exposure)
+    for case, backend, t_cmd, t_fit, g in rows:
+        print(f"{case:<16} {backend:<8} {t_cmd:11.2f} {t_fit:8.2f} {g:8.4f}")
+    for case in dict.fromkeys(r[0] for r in rows):
+        sh = next(r for r in rows if r[0] == case and r[1] == "sherpa")
+        bi = next(r for r in rows if r[0] == case and r[1] == "builtin")
+        print(
+            f"{case}: built-in / Sherpa fit time {bi[3] / sh[3]:.2f}, index difference {bi[4] - sh[4]:+.4f}"
+        )
 
 
 if __name__ == "__main__":

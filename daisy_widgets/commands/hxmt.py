@@ -1,4 +1,4 @@
-"""``daisy hxmt simulate|pipeline``: Insight-HXMT Level-1 simulator and HE/ME/LE pipelines."""
+"""``daisy hxmt simulate|pipeline|fit``: Insight-HXMT Level-1 simulator, HE/ME/LE pipelines, spectral fits."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _detectors(text: str) -> tuple[int, ...]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "hxmt",
-        help="Insight-HXMT: simulate Level-1 data, run the HE/ME/LE pipelines",
+        help="Insight-HXMT: simulate Level-1 data, run the HE/ME/LE pipelines, fit spectra",
         description="Insight-HXMT Level-1 simulator and HXMTDAS-like pipelines.",
     )
     sub = p.add_subparsers(dest="hxmt_command", metavar="HXMT_COMMAND")
@@ -72,7 +72,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="power-law norm at 1 keV, photons/cm2/s/keV (default 9.7, Crab)",
     )
     s.add_argument(
-        "--pulsar-frequency", type=float, default=None, help="pulsar frequency, Hz (default: no pulsar)"
+        "--pulsar-frequency",
+        type=float,
+        default=None,
+        help="constant pulsar frequency, Hz (default: the rotation of --ephemeris)",
+    )
+    s.add_argument(
+        "--ephemeris",
+        default="crab",
+        metavar="PAR|crab|none",
+        help="pulsar rotation: a TEMPO/TEMPO2 .par file, 'crab' (default: the Crab at the start's epoch, "
+        "Jodrell Bank timing solution) or 'none' (no pulsar)",
     )
     s.add_argument(
         "--pulsed-fraction", type=float, default=0.15, help="fraction of source photons pulsed (default 0.15)"
@@ -136,7 +146,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FMIN:FMAX",
         help="Z^2_2 search over this range, Hz; folds at the best frequency",
     )
+    q.add_argument(
+        "--ephemeris",
+        type=Path,
+        default=None,
+        metavar="PAR",
+        help="fold the barycentred events with this TEMPO/TEMPO2 .par file (F0, F1, F2..., PEPOCH)",
+    )
     q.add_argument("--nbin", type=int, default=32, help="phase bins of the pulse profile (default 32)")
+    q.add_argument(
+        "--group-min-counts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="write a GROUPING column: at least N counts per group (default: no grouping)",
+    )
     q.add_argument(
         "--engine",
         choices=("inprocess", "dask"),
@@ -146,6 +170,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.set_defaults(func=run_pipeline_cmd)
+
+    from .hxmt_fit import register_fit
+
+    register_fit(sub)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -168,6 +196,13 @@ def run_simulate(args: argparse.Namespace) -> int:
                     "daisy hxmt simulate", {"start": [f"expected mission seconds or an ISO date; {exc}"]}
                 ) from None
     problems = {}
+    if str(args.ephemeris).lower() not in ("crab", "none"):
+        from ..hxmt.ephemeris import EphemerisError, read_par
+
+        try:
+            read_par(args.ephemeris)
+        except EphemerisError as exc:
+            problems["ephemeris"] = [str(exc)]
     if args.exposure <= 0:
         problems["exposure"] = [f"must be > 0 s; got {args.exposure}"]
     if args.norm < 0:
@@ -186,6 +221,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         photon_index=args.photon_index,
         norm=args.norm,
         pulsar_frequency=args.pulsar_frequency,
+        pulsar_ephemeris=None if str(args.ephemeris).lower() == "none" else args.ephemeris,
         pulsed_fraction=args.pulsed_fraction,
         obs_id=args.obs_id,
         seed=args.seed,
@@ -219,6 +255,17 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
             raise ValidationError("daisy hxmt pipeline", {"pi-range": [msg]})
     if args.binsize <= 0:
         raise ValidationError("daisy hxmt pipeline", {"binsize": [f"must be > 0 s; got {args.binsize}"]})
+    if args.group_min_counts is not None and args.group_min_counts < 1:
+        raise ValidationError(
+            "daisy hxmt pipeline", {"group-min-counts": [f"must be >= 1; got {args.group_min_counts}"]}
+        )
+    if args.ephemeris is not None:
+        from ..hxmt.ephemeris import EphemerisError, read_par
+
+        try:
+            read_par(args.ephemeris)
+        except EphemerisError as exc:
+            raise ValidationError("daisy hxmt pipeline", {"ephemeris": [str(exc)]}) from None
     kw = dict(
         gti_expr=args.gti_expr,
         pi_range=args.pi_range,
@@ -227,6 +274,8 @@ def run_pipeline_cmd(args: argparse.Namespace) -> int:
         frequency=args.frequency,
         search=args.search,
         nbin=args.nbin,
+        ephemeris=None if args.ephemeris is None else str(args.ephemeris.resolve()),
+        group_min_counts=args.group_min_counts,
     )
     if args.gti_expr is not None:
         from ..hxmt.gti import GTIExpressionError, parse_expression

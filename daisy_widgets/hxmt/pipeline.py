@@ -31,6 +31,8 @@ def pipeline_workflow(
     search: tuple[float, float] | None = None,
     nbin: int = 32,
     seed: int = 0,
+    ephemeris: str | None = None,
+    group_min_counts: int | None = None,
 ) -> Workflow:
     """The HXMTDAS-like chain of one instrument as a Workflow.
 
@@ -50,6 +52,10 @@ def pipeline_workflow(
         Light-curve bin (s).
     frequency, search
         Fold at ``frequency`` (Hz); search Z^2 over ``search = (f_min, f_max)`` (Hz) and fold at the best one.
+    ephemeris
+        TEMPO/TEMPO2 ``.par`` file: fold the barycentred events with its F0, F1, F2... and PEPOCH.
+    group_min_counts
+        Write a ``GROUPING`` column in the spectrum with at least this many counts per group.
     """
     x = spec(instrument).name
     inst = {"instrument": x}
@@ -147,7 +153,7 @@ def pipeline_workflow(
         "bkg_lc": "products/bkg_lc",
         "meta": "l1/meta",
     }
-    if frequency is not None or search is not None:
+    if frequency is not None or search is not None or ephemeris is not None:
         steps.append(
             Step(
                 id="barycorr",
@@ -168,15 +174,18 @@ def pipeline_workflow(
             )
             write_inputs["z2"] = "products/z2"
         fold_in = {"events": "work/bary"}
-        if search is not None and frequency is None:
+        if search is not None and frequency is None and ephemeris is None:
             fold_in["z2"] = "products/z2"  # fold at the best Z^2 frequency
         steps.append(
             Step(
                 id="fold",
                 algorithm="hxmt.fold",
                 params={
-                    "frequency": frequency if frequency is not None else 0.5 * (search[0] + search[1]),
+                    "frequency": frequency
+                    if frequency is not None
+                    else (0.5 * (search[0] + search[1]) if search is not None else 29.6),
                     "nbin": nbin,
+                    **({"ephemeris": str(ephemeris)} if ephemeris is not None else {}),
                 },
                 inputs=fold_in,
                 outputs={"profile": "products/profile"},
@@ -187,7 +196,12 @@ def pipeline_workflow(
         Step(
             id="write",
             algorithm="hxmt.write_products",
-            params={**inst, "out_dir": out_dir, **pr},
+            params={
+                **inst,
+                "out_dir": out_dir,
+                **pr,
+                **({"group_min_counts": group_min_counts} if group_min_counts else {}),
+            },
             inputs=write_inputs,
             outputs={"files": "products/files"},
         )

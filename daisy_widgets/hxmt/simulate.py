@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.atomic import atomic_path
 from .caldb import Calibration, load_calibration
+from .l1_write import write_fits_table
 from .mission import (
     INSTRUMENTS,
     L1_FOLDER,
@@ -67,7 +67,13 @@ class SimulationConfig:
     photon_index, norm
         Power law ``norm * E**-photon_index`` photons/cm2/s/keV (norm at 1 keV).
     pulsar_frequency, pulsed_fraction
-        Barycentric spin frequency (Hz; None: no pulsar) and fraction of source photons pulsed.
+        Barycentric spin frequency (Hz) of a constant-frequency pulsar with phase 0 at ``start``, and
+        the fraction of source photons pulsed.
+    pulsar_ephemeris
+        When ``pulsar_frequency`` is None: the pulsar's rotation, an
+        :class:`~daisy_widgets.hxmt.ephemeris.Ephemeris`, a ``.par`` file, ``"crab"`` (default: the
+        Crab's rotation at the exposure's epoch from the published Jodrell Bank timing solution, see
+        :func:`~daisy_widgets.hxmt.ephemeris.crab_braking_law`) or None (no pulsar).
     obs_id, exp_id
         ``P`` + 10 digits and the observation ID + 2 digits.
     seed
@@ -84,7 +90,8 @@ class SimulationConfig:
     target: str = "Crab"
     photon_index: float = 2.1
     norm: float = 9.7
-    pulsar_frequency: float | None = 29.6
+    pulsar_frequency: float | None = None
+    pulsar_ephemeris: object = "crab"
     pulsed_fraction: float = 0.15
     obs_id: str = "P0101299001"
     exp_id: str | None = None
@@ -106,6 +113,22 @@ def crab_profile_phases(rng: np.random.Generator, n: int) -> np.ndarray:
     main = rng.random(n) < 0.6
     ph = np.where(main, rng.normal(0.0, 0.015, n), rng.normal(0.4, 0.03, n))
     return np.mod(ph, 1.0)
+
+
+def pulsar_rotation(cfg: SimulationConfig):
+    """The :class:`~daisy_widgets.hxmt.ephemeris.Ephemeris` of the simulated pulsar, or None."""
+    from .ephemeris import Ephemeris, crab_ephemeris, read_par
+
+    if cfg.pulsar_frequency:
+        return Ephemeris((float(cfg.pulsar_frequency),), float(cfg.start), name=cfg.target)
+    eph = cfg.pulsar_ephemeris
+    if eph is None:
+        return None
+    if isinstance(eph, Ephemeris):
+        return eph
+    if str(eph).lower() == "crab":
+        return crab_ephemeris(float(np.floor(mission_time_to_mjd(cfg.start))))
+    return read_par(eph)
 
 
 def _sample_powerlaw(rng: np.random.Generator, n: int, index: float, lo: float, hi: float) -> np.ndarray:
@@ -177,16 +200,18 @@ def simulate_instrument(
     n_src = rng.poisson(rate / (1 - ME_SPLIT if inst == "ME" else 1.0) * visible.sum())
     t_src = _sample_times(rng, t_grid, visible.astype(float), n_src)
     e_src = np.interp(rng.random(n_src) * rate, cdf, eg)
-    if cfg.pulsar_frequency and n_src:
+    rotation = pulsar_rotation(cfg)
+    if rotation is not None and n_src:
         pulsed = rng.random(n_src) < cfg.pulsed_fraction
         tp = t_src[pulsed]
         delay = barycentric_delay(
             tp, cfg.ra, cfg.dec, ehk["TIME"], np.stack([ehk["X"], ehk["Y"], ehk["Z"]], -1)
         )
-        f = cfg.pulsar_frequency
-        tb = tp + delay - cfg.start
-        cycles = np.floor(tb * f)
-        t_src[pulsed] = cfg.start + (cycles + crab_profile_phases(rng, tp.size)) / f - delay
+        tb = tp + delay
+        target = np.floor(rotation.phase(tb)) + crab_profile_phases(rng, tp.size)
+        for _ in range(3):  # Newton steps on phase(tb) = target (the frequency changes slowly)
+            tb = tb + (target - rotation.phase(tb)) / rotation.frequency(tb)
+        t_src[pulsed] = tb - delay
     e_src = e_src + rng.normal(0, 1, n_src) * cal.sigma(e_src)
     d_src = rng.choice(open_det, n_src)
 
@@ -305,40 +330,6 @@ def _meta(cfg: SimulationConfig, inst: str) -> dict[str, object]:
         "CREATOR": "daisy hxmt simulate",
         **time_keywords(),
     }
-
-
-_FORMATS = {
-    np.dtype(np.float64): "D",
-    np.dtype(np.float32): "E",
-    np.dtype(np.int16): "I",
-    np.dtype(np.int32): "J",
-    np.dtype(np.uint8): "B",
-    np.dtype(np.int64): "K",
-}
-
-
-def write_fits_table(
-    path: Path,
-    extname: str,
-    columns: dict[str, np.ndarray],
-    meta: dict[str, object],
-    units: dict[str, str] | None = None,
-) -> Path:
-    """Write one binary table (plus a primary header carrying ``meta``) atomically."""
-    from astropy.io import fits
-
-    units = units or {}
-    cols = [
-        fits.Column(name=k, format=_FORMATS[np.asarray(v).dtype], array=v, unit=units.get(k))
-        for k, v in columns.items()
-    ]
-    prim = fits.PrimaryHDU()
-    prim.header.update(meta)
-    tab = fits.BinTableHDU.from_columns(cols, name=extname)
-    tab.header.update(meta)
-    with atomic_path(path) as tmp:
-        fits.HDUList([prim, tab]).writeto(tmp, overwrite=True)
-    return path
 
 
 def exposure_dir(out: Path, cfg: SimulationConfig) -> Path:
@@ -486,6 +477,7 @@ def write_sample_observations(
             start=start,
             obs_id=f"P01012990{i + 1:02d}",
             seed=seed + i,
+            pulsar_frequency=29.6,
         )
         paths.append(simulate_observation(out, cfg))
     return paths

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..core.algorithm import Algorithm
 from ..core.params import FilePath, Float, Int, Port
-from . import products
+from . import product_files, products
 from .mission import spec
 from .step_params import DETECTORS, INSTRUMENT
 
@@ -123,7 +123,7 @@ class WriteProducts(Algorithm):
             min=0,
             optional=True,
             unit="chan",
-            help="PI range of the light curves (keyword only)",
+            help="screened PI range: light-curve keywords, spectrum QUALITY, response channels",
         ),
         Int(
             "pi_max",
@@ -131,7 +131,15 @@ class WriteProducts(Algorithm):
             min=0,
             optional=True,
             unit="chan",
-            help="PI range of the light curves (keyword only)",
+            help="screened PI range: light-curve keywords, spectrum QUALITY, response channels",
+        ),
+        Int(
+            "group_min_counts",
+            None,
+            min=1,
+            optional=True,
+            unit="count",
+            help="write a GROUPING column with at least this many counts per group (default: none)",
         ),
     )
 
@@ -144,20 +152,35 @@ class WriteProducts(Algorithm):
             self.values["pi_min"] if self.values["pi_min"] is not None else s.band[0],
             self.values["pi_max"] if self.values["pi_max"] is not None else s.band[1],
         )
+        pf = product_files
+        grp = self.values["group_min_counts"]
         hl = {
-            f"{x}_screen.fits": products.events_hdulist(events, gti, x, meta),
-            f"{x}_spec.pha": products.spectrum_hdulist(
-                spectrum, meta, backfile=f"{x}_bkg.pha", respfile=f"{x}.rsp"
+            f"{x}_screen.fits": pf.events_hdulist(events, gti, x, meta),
+            f"{x}_spec.pha": pf.spectrum_hdulist(
+                spectrum,
+                meta,
+                backfile=f"{x}_bkg.pha",
+                respfile=f"{x}.rsp",
+                pi_range=pr,
+                group_min_counts=grp,
             ),
-            f"{x}_bkg.pha": products.spectrum_hdulist(bkg_spectrum, meta, respfile=f"{x}.rsp"),
-            f"{x}.rsp": products.response_hdulist(response, meta),
-            f"{x}_lc.fits": products.lightcurve_hdulist(lc, meta, pr),
-            f"{x}_bkg_lc.fits": products.lightcurve_hdulist(bkg_lc, meta, pr),
+            f"{x}_bkg.pha": pf.spectrum_hdulist(bkg_spectrum, meta, respfile=f"{x}.rsp", pi_range=pr),
+            f"{x}.rsp": pf.response_hdulist(response, meta, pi_range=pr),
+            f"{x}_lc.fits": pf.lightcurve_hdulist(lc, meta, pr),
+            f"{x}_bkg_lc.fits": pf.lightcurve_hdulist(bkg_lc, meta, pr),
         }
         if profile is not None:
             zval = float(z2["best_z2"]) if z2 is not None else profile.z2
-            hl[f"{x}_profile.fits"] = products.profile_hdulist(
-                profile.phase, profile.counts, profile.frequency, profile.epoch, x, meta, zval
+            hl[f"{x}_profile.fits"] = pf.profile_hdulist(
+                profile.phase,
+                profile.counts,
+                profile.frequency,
+                profile.epoch,
+                x,
+                meta,
+                zval,
+                derivatives=getattr(profile, "derivatives", ()),
+                ephemeris=getattr(profile, "ephemeris", None),
             )
-        written = products.write_hdulists(self.values["out_dir"], hl)
+        written = pf.write_hdulists(self.values["out_dir"], hl)
         return {"files": [str(p) for p in written.values()]}

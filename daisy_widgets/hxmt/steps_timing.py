@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.algorithm import Algorithm
-from ..core.params import Float, Int, Port
+from ..core.params import FilePath, Float, Int, Port
 from . import products, timing
 from . import screen as scr
 
@@ -77,22 +77,39 @@ class Fold(Algorithm):
         Float(
             "epoch", None, optional=True, unit="s", help="phase 0 (TDB mission seconds; default: first event)"
         ),
+        FilePath(
+            "ephemeris",
+            None,
+            optional=True,
+            help="TEMPO/TEMPO2 .par file (F0, F1, F2..., PEPOCH): fold with it instead of frequency/fdot",
+        ),
     )
 
     def compute(self, events, z2=None):
         v = self.values
         t = events["TIME"]
+        if v["ephemeris"]:
+            from .ephemeris import read_par
+
+            eph = read_par(v["ephemeris"])
+            ph, c = timing.fold_with_ephemeris(t, eph, v["nbin"])
+            prof = PulseProfile(ph, c, eph.f0, eph.epoch, None, eph.derivatives, str(v["ephemeris"]))
+            return {"profile": prof}
         f = float(z2["best_frequency"]) if z2 is not None else v["frequency"]
         epoch = v["epoch"] if v["epoch"] is not None else float(t[0])
         ph, c = timing.fold_events(t, f, v["nbin"], epoch, v["fdot"])
-        return {"profile": PulseProfile(ph, c, f, epoch, None if z2 is None else float(z2["best_z2"]))}
+        derivs = (v["fdot"],) if v["fdot"] else ()
+        z = None if z2 is None else float(z2["best_z2"])
+        return {"profile": PulseProfile(ph, c, f, epoch, z, derivs)}
 
 
 class PulseProfile:
-    """Folded profile: phase bin centres, counts, the frequency (Hz) and epoch (s)."""
+    """Folded profile: phase bin centres (nbin,), counts (nbin,), the frequency (Hz) and its
+    derivatives (Hz/s, Hz/s^2, ...) at ``epoch`` (TDB mission s), and the ephemeris file if one was used."""
 
-    def __init__(self, phase, counts, frequency, epoch, z2=None):
+    def __init__(self, phase, counts, frequency, epoch, z2=None, derivatives=(), ephemeris=None):
         self.phase, self.counts, self.frequency, self.epoch, self.z2 = phase, counts, frequency, epoch, z2
+        self.derivatives, self.ephemeris = tuple(derivatives), ephemeris
 
 
 class Z2Search(Algorithm):

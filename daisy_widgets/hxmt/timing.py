@@ -66,6 +66,16 @@ def fold_events(
     return (np.arange(nbin) + 0.5) / nbin, counts
 
 
+def fold_with_ephemeris(times: np.ndarray, ephemeris, nbin: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Pulse profile of barycentric (TDB mission s) event times with an :class:`~.ephemeris.Ephemeris`
+    (F0, F1, F2, ... at PEPOCH): phase bin centres (nbin,) and counts (nbin,)."""
+    phase = ephemeris.phase(times)
+    phase -= np.floor(phase)
+    idx = np.minimum((phase * nbin).astype(np.int64), nbin - 1)
+    counts = np.bincount(idx, minlength=nbin).astype(float)
+    return (np.arange(nbin) + 0.5) / nbin, counts
+
+
 def z2_statistic(
     times: np.ndarray,
     frequencies: np.ndarray,

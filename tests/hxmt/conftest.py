@@ -51,3 +51,41 @@ def products(sim_dir, tmp_path_factory):
         kw = {"search": (29.55, 29.65)} if inst == "HE" else {}
         out[inst] = (d, run_pipeline(sim_dir, inst, d, **kw))
     return out
+
+
+#: the 3000 s exposure of issue 15: a power law of index 1.73 seen through several GTIs, the Crab
+#: pulsar following the simulator's default ephemeris
+LONG_INDEX = 1.73
+NOMINAL_BANDS = {"HE": (28.0, 250.0), "ME": (10.0, 30.0), "LE": (1.0, 10.0)}
+
+
+@pytest.fixture(scope="session")
+def long_obs(tmp_path_factory):
+    """A 3000 s exposure (HE, ME, LE; several GTIs) and its pipeline products: ``(l1_dir, {inst: out})``."""
+    from daisy_widgets.hxmt.pipeline import run_pipeline
+    from daisy_widgets.hxmt.simulate import DEFAULT_START, SimulationConfig, simulate_observation
+
+    root = tmp_path_factory.mktemp("long")
+    cfg = SimulationConfig(
+        exposure=3000.0, start=DEFAULT_START + OFFSET, photon_index=LONG_INDEX, norm=9.7, seed=4
+    )
+    l1 = simulate_observation(root / "l1", cfg)
+    outs = {}
+    for inst in ("HE", "ME", "LE"):
+        outs[inst] = root / inst
+        run_pipeline(l1, inst, outs[inst])
+    return l1, outs
+
+
+@pytest.fixture(scope="session")
+def das():
+    """The helpers of ``hxmtdas_files.py`` (files written as HXMTDAS writes them), loaded by path."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "hxmt_test_das_files", Path(__file__).with_name("hxmtdas_files.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

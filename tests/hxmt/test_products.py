@@ -43,7 +43,12 @@ def test_product_names_and_ogip_keywords(products, x):
         ):
             assert k in h, k
         assert h["HDUCLAS1"] == "SPECTRUM" and h["BACKFILE"] == f"{x}_bkg.pha" and h["RESPFILE"] == f"{x}.rsp"
-        assert h["DETCHANS"] == spec(x).n_pi and hl["SPECTRUM"].columns.names == ["CHANNEL", "COUNTS"]
+        # OGIP/92-007 columns; QUALITY (5 outside the screened PI range) asked for by issue 15
+        assert h["DETCHANS"] == spec(x).n_pi and hl["SPECTRUM"].columns.names == [
+            "CHANNEL",
+            "COUNTS",
+            "QUALITY",
+        ]
         assert 0 < h["EXPOSURE"] < fits.getheader(out / f"{x}_screen.fits", "GTI")["TSTOP"]
     with fits.open(out / f"{x}.rsp") as hl:
         m = hl["MATRIX"]

@@ -3,7 +3,8 @@
 This module only composes: :class:`~.model.HxmtModel` (the state), the
 :class:`~.runner.JobRunner` (the controller: workflows on the Dask engine or in
 process, cached steps) and one view per stage (``stage_search``, ``stage_params``,
-``stage_run``, ``stage_results``). ``apps/hxmt.ipynb`` builds and displays
+``stage_run``, ``stage_results``), plus "My products" (``stage_products`` over its own
+:class:`~.products_model.MyProductsModel`: the user's own files, fitted as ``daisy hxmt fit`` does). ``apps/hxmt.ipynb`` builds and displays
 :class:`HxmtApp`; everything the page does is a method of the app object::
 
     app = HxmtApp(engine="inprocess")
@@ -39,8 +40,10 @@ from ...widgets.url_state import CopyLink, query_params
 from ..mission import INSTRUMENTS, spec
 from .archive import Archive, default_archive
 from .model import HxmtModel
+from .products_model import MyProductsModel
 from .runner import Job, JobRunner, JobState
 from .stage_params import ParamsStage
+from .stage_products import MyProductsStage
 from .stage_results import ResultsStage
 from .stage_run import RunStage
 from .stage_search import SearchStage
@@ -129,9 +132,17 @@ class HxmtApp(W.VBox):
         # (apps/hxmt.ipynb, also the app's card on the index); a second heading here doubled it
         h3 = lambda t: W.HTML(f"<h3 style='margin:6px 0'>{t}</h3>")  # noqa: E731
         s = self.stages
+        # the user's own products (not a pipeline stage): drawn when first opened
+        self.products_model = MyProductsModel(root=str(Path.home()))
+        self.products_stage = MyProductsStage(self.products_model)
+        self.products_box = W.Accordion(children=[self.products_stage], selected_index=None)
+        self.products_box.set_title(0, "5. My products: fit your own spectrum, see your light curve")
+        self.products_box.observe(
+            lambda c: self.products_stage.render() if c["new"] is not None else None, names="selected_index"
+        )
         children = [h3(s["search"].title), s["search"], h3(s["params"].title), s["params"]]
         self.link = CopyLink()  # the view's address (search, products shown), to share
-        super().__init__(children=[self.link, *children, s["run"], s["results"]], **kw)
+        super().__init__(children=[self.link, *children, s["run"], s["results"], self.products_box], **kw)
         self.add_class("daisy-hxmt-app")
         shared = query_params() if url_state is None else dict(url_state)  # Voila: the page's query
         if shared:
@@ -140,7 +151,7 @@ class HxmtApp(W.VBox):
 
     def close(self) -> None:
         """Close the stages (they stop following the model), then the page."""
-        for stage in self.stages.values():
+        for stage in [*self.stages.values(), self.products_stage]:
             stage.close()
         super().close()
 
