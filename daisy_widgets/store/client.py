@@ -123,6 +123,7 @@ def search_observations(
     api_key: str | None = None,
     client: Any = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> Any:
     """HXMT observations matching every given rule, as a pandas DataFrame.
 
@@ -136,8 +137,9 @@ def search_observations(
         ``(ra, dec, radius)`` in degrees (J2000); exact great-circle distance.
     start, stop
         Time range (ISO UTC or mission seconds); observations overlapping it match.
-    limit
-        Stop after this many matches.
+    limit, offset
+        Paging: at most ``limit`` matches from the ``offset``-th on, in registration order (the
+        catalog's order; ``limit=100`` is the first page). Default: every match.
 
     Returns
     -------
@@ -156,14 +158,14 @@ def search_observations(
     import pandas as pd
 
     q = ObservationQuery(target, obs_id, tuple(cone) if cone is not None else None, start, stop)
-    tq = q.tiled_queries()  # raises ValidationError first
+    tq = q.tiled_query()  # raises ValidationError first
     c = _client(client, url, api_key)
     node = _node(c, "hxmt")
     rows = []
     try:
-        for tiled_q in tq:
-            node = node.search(tiled_q)
-        for key, value in node.items():
+        found = node.search(tq).items()
+        page = found[offset : offset + limit] if limit is not None else found[offset:]
+        for key, value in page:
             meta = dict(value.metadata)
             ok, sep = q.accepts(meta)
             if not ok:
@@ -173,8 +175,6 @@ def search_observations(
             row["separation"] = sep
             row["uri"] = f"hxmt/{key}"
             rows.append(row)
-            if limit is not None and len(rows) >= limit:
-                break
     except (ValidationError, ServiceError):
         raise
     except Exception as exc:
