@@ -279,7 +279,7 @@ async def register_records(
                     "parent": parent,
                     "structure_family": "container",
                     "metadata": m,
-                    "specs": [{"name": "HXMTExposure", "version": "1", "media_type": None}],
+                    "specs": [{"name": "HXMTExposure", "version": "1"}],
                 }
                 for k, m in metas.items()
                 if k not in have
