@@ -112,6 +112,32 @@ def _node(client: Any, path: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- search
+#: entries per search request
+PAGE_SIZE = 100
+
+
+def _search_pages(root: Any, query: Any, offset: int, limit: int | None) -> Any:
+    """``(key, metadata)`` of the matches under ``hxmt``, fetched a page at a time (one request per
+    page, metadata only: no per-entry structure, links or client objects, which cost more than
+    the search itself)."""
+    from tiled.client.container import _queries_to_params
+    from tiled.client.utils import handle_error
+
+    http, url = root.context.http_client, root.item["links"]["search"].rstrip("/") + "/hxmt"
+    params = {**_queries_to_params(query), "fields": "metadata", "omit_links": "true"}
+    got = 0
+    while limit is None or got < limit:
+        size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - got)
+        page = handle_error(
+            http.get(url, params={**params, "page[offset]": offset + got, "page[limit]": size})
+        ).json()["data"]
+        for item in page:
+            yield item["id"], item["attributes"]["metadata"]
+        got += len(page)
+        if len(page) < size:
+            return
+
+
 def search_observations(
     target: str | None = None,
     obs_id: str | None = None,
@@ -160,13 +186,9 @@ def search_observations(
     q = ObservationQuery(target, obs_id, tuple(cone) if cone is not None else None, start, stop)
     tq = q.tiled_query()  # raises ValidationError first
     c = _client(client, url, api_key)
-    node = _node(c, "hxmt")
     rows = []
     try:
-        found = node.search(tq).items()
-        page = found[offset : offset + limit] if limit is not None else found[offset:]
-        for key, value in page:
-            meta = dict(value.metadata)
+        for key, meta in _search_pages(c, tq, offset, limit):
             ok, sep = q.accepts(meta)
             if not ok:
                 continue
