@@ -140,8 +140,9 @@ async def _index(catalog: Any, rows: list[dict]) -> None:
         await conn.execute(insert(obs_index.observations), rows)
 
 
-async def _register_exposure(hx: Any, exp: Any, files: list[dict], log: Callable[[str], None]) -> int:
-    """Create ``hxmt/<ExpID>`` and its file entries; returns the number of files skipped.
+async def _register_exposure(hx: Any, exp: Any, files: list[dict], log: Callable[[str], None]) -> int | None:
+    """Create ``hxmt/<ExpID>`` and its file entries; returns the number of files skipped (None:
+    another registration created it meanwhile).
 
     The exposure becomes searchable only when its index row is written, last; a registration
     interrupted before that leaves an entry without a row, which the next registration removes
@@ -157,7 +158,7 @@ async def _register_exposure(hx: Any, exp: Any, files: list[dict], log: Callable
             specs=[{"name": "HXMTExposure", "version": "1"}],
         )
     except Collision:  # registered meanwhile by a registration that does not take the lock
-        return 0
+        return None
     node = await _child(hx, exp.key)
     skipped = 0
     for rec, f in zip(files, exp.files, strict=False):
@@ -210,7 +211,10 @@ async def register_data(
                 continue
             log(f"  hxmt/{exp.key}: left half-registered by an interrupted run; registering it again")
             await old.delete(recursive=True)
-        counts["skipped"] += await _register_exposure(nodes["hxmt"], exp, files, log)
+        skipped = await _register_exposure(nodes["hxmt"], exp, files, log)
+        if skipped is None:
+            continue
+        counts["skipped"] += skipped
         counts["hxmt"] += 1
         log(f"  hxmt/{exp.key}: {exp.metadata['target']} {exp.metadata['start']} ({len(files)} files)")
     for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root))):
