@@ -242,6 +242,23 @@ def test_bulk_records_are_indexed_and_searchable(catalog, tmp_path):
     assert found(catalog, obs_id="P900000000") == sorted(r["exp_id"] for r in recs[:10])
     assert found(catalog, tstart=1e8 + 2e4 + 4e3, tstop=1e8 + 3e4 + 1) == ["P900000000201", "P900000000301"]
 
+    async def through_tiled():  # the bulk rows are whole Tiled entries, found by the Tiled query
+        c = cat.open_catalog(catalog, empty, tmp_path / "storage")
+        await c.startup()
+        try:
+            hx = await c.lookup_adapter(["hxmt"])
+            one = await hx.lookup_adapter(["P900000000501"])
+            page = await hx.search(
+                obs_index.make_query(None, None, (50.0, 0.0, 0.5), None, None)
+            ).items_range(0, 10)
+            return one.metadata(), [(k, v.metadata()["target"]) for k, v in page], [s.name for s in one.specs]
+        finally:
+            await c.shutdown()
+
+    meta, page, specs = asyncio.run(through_tiled())
+    assert meta["target"] == "Src 5" and meta["kind"] == "hxmt-observation" and specs == ["HXMTExposure"]
+    assert page == [("P900000000501", "Src 5")]
+
 
 # ----------------------------------------------------------------------------- migration
 def test_migrate_sqlite_to_postgresql_gives_identical_searches(postgres, tmp_path, data_folder):
