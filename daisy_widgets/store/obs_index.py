@@ -21,9 +21,9 @@ duration       ``tstop - tstart`` (B-tree: its maximum bounds the time-overlap r
 
 **Cones: declination zones** (Gray, Nieto-Santisteban & Szalay 2006, "The Zones
 Algorithm for Finding Points-Near-a-Point", MSR-TR-2006-52). A cone of radius ``r``
-around ``(ra0, dec0)`` lies in the zones of the band ``dec0 +- r`` and, in each, in the
-RA interval ``ra0 +- alpha`` with ``sin(alpha) = sin(r) / cos(dec0)`` (split in two
-across RA 0/360; every RA near a pole). That is a set of ``(zone, ra)`` range scans on an
+around ``(ra0, dec0)`` lies in the zones of the band ``dec0 +- r`` and, in each zone, in
+the RA interval the cone reaches at that zone's declinations (split in two across RA
+0/360; every RA when the cone holds a pole). That is a set of ``(zone, ra)`` range scans on an
 ordinary B-tree, identical on SQLite and PostgreSQL, needing no extension (q3c and
 pgSphere are PostgreSQL-only, and HEALPix needs a library to compute the cells of a
 cone); the candidates are then cut exactly in SQL with ``x*x0 + y*y0 + z*z0 >= cos(r)``.
@@ -135,24 +135,49 @@ def row_of(node_id: int, parent_id: int, meta: dict) -> dict[str, Any]:
     return row
 
 
+def _ra_half_width(dec0: float, r: float, lo: float, hi: float) -> float:
+    """Largest RA half-width (deg) of the cone ``(dec0, r)`` over declinations ``lo..hi`` (deg).
+
+    On the cone's edge at declination d, ``cos(dra) = (cos r - sin dec0 sin d) / (cos dec0 cos d)``;
+    ``dra`` is largest at ``d* = asin(sin dec0 / cos r)``, so over ``lo..hi`` at ``d*`` clamped.
+    """
+    d = min(hi, max(lo, math.degrees(math.asin(math.sin(math.radians(dec0)) / math.cos(math.radians(r))))))
+    cd = math.cos(math.radians(d)) * math.cos(math.radians(dec0))
+    if cd <= 1e-12:
+        return 180.0
+    c = (math.cos(math.radians(r)) - math.sin(math.radians(dec0)) * math.sin(math.radians(d))) / cd
+    return math.degrees(math.acos(max(-1.0, min(1.0, c)))) + 1e-9
+
+
+def _ra_ranges(ra: float, half: float) -> list[tuple[float, float]]:
+    if half >= 180.0:
+        return [(0.0, 360.0)]
+    lo, hi = ra - half, ra + half
+    if lo < 0:
+        return [(0.0, hi), (lo + 360.0, 360.0)]
+    if hi > 360:
+        return [(lo, 360.0), (0.0, hi - 360.0)]
+    return [(lo, hi)]
+
+
 def cone_condition(ra: float, dec: float, r: float) -> Any:
-    """SQL condition: zone/RA range scans, then the exact dot-product test (radius ``r`` deg)."""
+    """SQL condition: per declination zone, the RA range(s) the cone reaches there (B-tree range
+    scans on ``(zone, ra)``), then the exact dot-product test (radius ``r`` deg)."""
     o = observations.c
-    zones = list(range(zone_of(max(-90.0, dec - r)), zone_of(min(90.0, dec + r)) + 1))
-    if abs(dec) + r >= 89.999 or r >= 90:
-        ranges = [(0.0, 360.0)]
+    lo_dec, hi_dec = max(-90.0, dec - r), min(90.0, dec + r)
+    zones = range(zone_of(lo_dec), zone_of(hi_dec) + 1)
+    if abs(dec) + r >= 89.999 or r >= 90:  # the cone holds a pole: every RA
+        box = and_(o.zone.in_(list(zones)), o.ra >= 0.0, o.ra <= 360.0)
     else:
-        alpha = math.degrees(math.asin(min(1.0, math.sin(math.radians(r)) / math.cos(math.radians(dec)))))
-        lo, hi = ra - alpha, ra + alpha
-        if lo < 0:
-            ranges = [(0.0, hi), (lo + 360.0, 360.0)]
-        elif hi > 360:
-            ranges = [(lo, 360.0), (0.0, hi - 360.0)]
-        else:
-            ranges = [(lo, hi)]
-    box = or_(*(and_(o.zone.in_(zones), o.ra >= a, o.ra <= b) for a, b in ranges))
-    x0, y0, z0 = unit_vector(ra, dec)
-    exact = o.x * x0 + o.y * y0 + o.z * z0 >= math.cos(math.radians(r)) - COS_SLACK
+        terms = []
+        for z in zones:
+            z0 = max(lo_dec, -90.0 + z * ZONE_HEIGHT)
+            z1 = min(hi_dec, -90.0 + (z + 1) * ZONE_HEIGHT)
+            for a, b in _ra_ranges(ra, _ra_half_width(dec, r, z0, z1)):
+                terms.append(and_(o.zone == z, o.ra >= a, o.ra <= b))
+        box = or_(*terms)
+    x0, y0, z0_ = unit_vector(ra, dec)
+    exact = o.x * x0 + o.y * y0 + o.z * z0_ >= math.cos(math.radians(r)) - COS_SLACK
     return and_(box, exact)
 
 
