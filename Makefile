@@ -42,7 +42,7 @@ BUILD_CMDS := bison flex byacc pkg-config
 apt_install = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null || \
   { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null; }
 
-.PHONY: help demo test lint setup setup-test sample system-deps native-deps chromium container-test-setup node-check clean
+.PHONY: help demo test lint setup setup-test sample system-deps native-deps chromium container-test-setup node-check clean postgresql
 
 help:
 	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -62,7 +62,13 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-setup-test: setup chromium container-test-setup
+setup-test: setup chromium container-test-setup postgresql
+
+# the catalog tests start a throw-away PostgreSQL cluster (tests/store/pg_cluster.py); without it they skip
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$(IS_ROOT)" = yes ]; then echo "make: apt-get install postgresql"; $(call apt_install,postgresql); \
+	  else echo "make: PostgreSQL is missing; the catalog tests on PostgreSQL will skip: sudo apt-get install postgresql" >&2; fi; }
 
 sample: $(PY_STAMP)
 	@$(VENV)/bin/daisy data sample

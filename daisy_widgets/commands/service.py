@@ -30,10 +30,42 @@ def register_data(data_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--catalog",
         default=None,
-        help="catalog database URL (default: $DAISY_CATALOG_URI, else sqlite under .daisy/tiled/)",
+        help="catalog database: sqlite:///path/catalog.db or postgresql://USER@HOST:5432/DB, the password "
+        "from $DAISY_CATALOG_PASSWORD or the file $DAISY_CATALOG_PASSWORD_FILE, never here "
+        "(default: $DAISY_CATALOG_URI, else sqlite under .daisy/tiled/)",
     )
     p.add_argument("--rescan", action="store_true", help="re-register every file (users' areas are kept)")
     p.set_defaults(func=run_serve)
+
+    m = data_subparsers.add_parser(
+        "migrate",
+        help="copy a catalog into another database (e.g. SQLite to PostgreSQL)",
+        description="Copy every entry of a catalog with its metadata, keys, data sources and the "
+        "observation index into an empty database (upgrading an older source schema first). Passwords "
+        "as for `daisy data serve` ($DAISY_CATALOG_PASSWORD applies to --to).",
+    )
+    m.add_argument(
+        "--from", dest="src", required=True, help="source catalog (sqlite:///path/catalog.db, ...)"
+    )
+    m.add_argument("--to", dest="dst", required=True, help="target catalog (postgresql://USER@HOST:5432/DB)")
+    m.set_defaults(func=run_migrate)
+
+    r = data_subparsers.add_parser(
+        "register",
+        help="register new observations and scans in a running service's catalog",
+        description="Register what is new under DIR (a folder inside the data folder the service serves) "
+        "in the catalog, while the service runs: searches see it at once, readers are not blocked, and "
+        "a registration running at the same time waits (nothing is registered twice).",
+    )
+    r.add_argument("dir", type=Path, help="folder with new HXMT exposures or tomography scans")
+    r.add_argument("--catalog", default=None, help="the service's catalog (as for `daisy data serve`)")
+    r.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="the served data folder (default: $DAISY_DATA_DIR, else data/)",
+    )
+    r.set_defaults(func=run_register)
 
     s = data_subparsers.add_parser(
         "search",
@@ -76,6 +108,40 @@ def run_serve(args: argparse.Namespace) -> int:
         state=state_dir(),
         catalog_uri=args.catalog,
         rescan=args.rescan,
+        catalog_from_command_line=args.catalog is not None,
+    )
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from ..store.catalog_uri import resolve
+    from ..store.migrate import migrate
+
+    src = resolve(args.src, Path("catalog.db"), from_command_line=True)
+    dst = resolve(args.dst, Path("catalog.db"), from_command_line=True)
+    counts = migrate(src, dst, log=print)
+    print(
+        f"daisy: copied {counts.get('nodes', 0)} entries, {counts.get('daisy_observations', 0)} indexed observations"
+    )
+    return 0
+
+
+def run_register(args: argparse.Namespace) -> int:
+    from ..store import catalog as cat
+    from ..store.settings import default_data_dir, state_dir
+
+    root = (args.root or default_data_dir()).resolve()
+    folder = args.dir.resolve()
+    if not folder.is_dir():
+        raise DaisyError(f"{args.dir}: no such folder")
+    if not folder.is_relative_to(root):
+        raise DaisyError(f"{args.dir}: not inside the served data folder {root} (give --root)")
+    state = state_dir()
+    uri = cat.catalog_env_uri(state, args.catalog, from_command_line=args.catalog is not None)
+    counts = cat.build_catalog(uri, folder, state / "tiled" / "storage", log=print, data_root=root)
+    print(
+        f"daisy: {counts['hxmt']} new observation(s), {counts['tomography']} new scan(s), "
+        f"{counts['skipped']} file(s) skipped"
     )
     return 0
 

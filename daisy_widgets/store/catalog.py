@@ -18,12 +18,13 @@ service, into its writable storage.
 from __future__ import annotations
 
 import asyncio
-import os
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from . import catalog_uri, obs_index, schema
 from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
 from .scanning import find_exposures, find_scans
 
@@ -35,24 +36,31 @@ TOP_LEVEL = {
 
 
 def sqlite_uri(path: Path) -> str:
-    return f"sqlite:///{Path(path).resolve()}"
+    return f"sqlite+aiosqlite:///{Path(path).resolve()}"
 
 
 def adapters_by_mimetype() -> dict[str, Any]:
     return {FITS_MIMETYPE: FITSTableAdapter}
 
 
-def open_catalog(uri: str, data_dir: Path, writable: Path, init: bool = True) -> Any:
-    """The Tiled catalog adapter over ``uri`` (``sqlite:///...`` or ``postgresql://...``)."""
+#: connections the service keeps open to the catalog database, and how many more it may open
+POOL_SIZE, MAX_OVERFLOW = 5, 10
+
+
+def open_catalog(uri: str, data_dir: Path, writable: Path) -> Any:
+    """The Tiled catalog adapter over ``uri`` (prepared by :func:`.schema.prepare` first)."""
     from tiled.catalog import from_uri
 
     Path(writable).mkdir(parents=True, exist_ok=True)
+    obs_index.register_translation()
     return from_uri(
         uri,
         writable_storage=[str(Path(writable).resolve())],
         readable_storage=[str(Path(data_dir).resolve())],
-        init_if_not_exists=init,
+        init_if_not_exists=False,
         adapters_by_mimetype=adapters_by_mimetype(),
+        catalog_pool_size=POOL_SIZE,
+        catalog_max_overflow=MAX_OVERFLOW,
     )
 
 
@@ -117,6 +125,55 @@ def _hdf5_source(path: Path) -> Any:
     )
 
 
+async def _indexed(catalog: Any, node_id: int) -> bool:
+    from sqlalchemy import select
+
+    o = obs_index.observations
+    async with catalog.context.engine.connect() as conn:
+        return (await conn.execute(select(o.c.node_id).where(o.c.node_id == node_id))).first() is not None
+
+
+async def _index(catalog: Any, rows: list[dict]) -> None:
+    from sqlalchemy import insert
+
+    async with catalog.context.engine.begin() as conn:
+        await conn.execute(insert(obs_index.observations), rows)
+
+
+async def _register_exposure(hx: Any, exp: Any, files: list[dict], log: Callable[[str], None]) -> int | None:
+    """Create ``hxmt/<ExpID>`` and its file entries; returns the number of files skipped (None:
+    another registration created it meanwhile).
+
+    The exposure becomes searchable only when its index row is written, last; a registration
+    interrupted before that leaves an entry without a row, which the next registration removes
+    and registers again (:func:`register_data`).
+    """
+    from tiled.catalog.adapter import Collision
+
+    try:
+        await hx.create_node(
+            structure_family="container",
+            metadata=dict(exp.metadata, files=files),
+            key=exp.key,
+            specs=[{"name": "HXMTExposure", "version": "1"}],
+        )
+    except Collision:  # registered meanwhile by a registration that does not take the lock
+        return None
+    node = await _child(hx, exp.key)
+    skipped = 0
+    for rec, f in zip(files, exp.files, strict=False):
+        try:
+            src = await asyncio.to_thread(_table_source, f.path)
+        except Exception as exc:
+            log(f"  skipped {f.path}: {type(exc).__name__}: {exc}")
+            skipped += 1
+            continue
+        key = rec["kind"] if not await _child(node, rec["kind"]) else f"{rec['kind']}_V{rec['version']}"
+        await node.create_node(structure_family="table", metadata=rec, key=key, data_sources=[src])
+    await _index(hx, [obs_index.row_of(node.node.id, hx.node.id, node.metadata())])
+    return skipped
+
+
 async def register_data(
     catalog: Any,
     data_dir: Path,
@@ -124,12 +181,21 @@ async def register_data(
     rescan: bool = False,
     checksum: bool = True,
     log: Callable[[str], None] = lambda s: None,
+    uri: str | None = None,
+    data_root: Path | None = None,
 ) -> dict[str, int]:
     """Register the exposures and scans under ``data_dir`` that the catalog does not hold yet.
 
     ``rescan`` drops the ``hxmt/`` and ``tomography/`` entries first (``users/`` is kept).
+    One registration runs at a time (``uri`` given: :func:`.schema.registration_lock`); an
+    exposure left half-registered by an interrupted run is removed and registered again.
     Returns counts ``{"hxmt": n_new, "tomography": n_new, "skipped": n}``.
     """
+    if uri is not None:
+        async with schema.registration_lock(uri):
+            return await register_data(
+                catalog, data_dir, rescan=rescan, checksum=checksum, log=log, data_root=data_root
+            )
     data_dir = Path(data_dir).resolve()
     if rescan:
         for key in ("hxmt", "tomography"):
@@ -138,29 +204,20 @@ async def register_data(
                 await node.delete(recursive=True)
     nodes = {k: await _ensure_container(catalog, k, {"description": v}) for k, v in TOP_LEVEL.items()}
     counts = {"hxmt": 0, "tomography": 0, "skipped": 0}
-    for exp, files in await asyncio.to_thread(lambda: list(find_exposures(data_dir, checksum))):
-        if await _child(nodes["hxmt"], exp.key) is not None:
-            continue
-        meta = dict(exp.metadata, files=files)
-        await nodes["hxmt"].create_node(
-            structure_family="container",
-            metadata=meta,
-            key=exp.key,
-            specs=[{"name": "HXMTExposure", "version": "1"}],
-        )
-        node = await _child(nodes["hxmt"], exp.key)
-        for rec, f in zip(files, exp.files, strict=False):
-            try:
-                src = await asyncio.to_thread(_table_source, f.path)
-            except Exception as exc:
-                log(f"  skipped {f.path}: {type(exc).__name__}: {exc}")
-                counts["skipped"] += 1
+    for exp, files in await asyncio.to_thread(lambda: list(find_exposures(data_dir, checksum, data_root))):
+        old = await _child(nodes["hxmt"], exp.key)
+        if old is not None:
+            if await _indexed(catalog, old.node.id):
                 continue
-            key = rec["kind"] if not await _child(node, rec["kind"]) else f"{rec['kind']}_V{rec['version']}"
-            await node.create_node(structure_family="table", metadata=rec, key=key, data_sources=[src])
+            log(f"  hxmt/{exp.key}: left half-registered by an interrupted run; registering it again")
+            await old.delete(recursive=True)
+        skipped = await _register_exposure(nodes["hxmt"], exp, files, log)
+        if skipped is None:
+            continue
+        counts["skipped"] += skipped
         counts["hxmt"] += 1
         log(f"  hxmt/{exp.key}: {exp.metadata['target']} {exp.metadata['start']} ({len(files)} files)")
-    for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir))):
+    for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root))):
         if await _child(nodes["tomography"], scan.key) is not None:
             continue
         try:
@@ -169,13 +226,18 @@ async def register_data(
             log(f"  skipped {scan.path}: {type(exc).__name__}: {exc}")
             counts["skipped"] += 1
             continue
-        await nodes["tomography"].create_node(
-            structure_family="container",
-            metadata=scan.metadata,
-            key=scan.key,
-            data_sources=[src],
-            specs=[{"name": "TomographyScan", "version": "1"}],
-        )
+        try:
+            await nodes["tomography"].create_node(
+                structure_family="container",
+                metadata=scan.metadata,
+                key=scan.key,
+                data_sources=[src],
+                specs=[{"name": "TomographyScan", "version": "1"}],
+            )
+        except Exception as exc:  # Collision: registered meanwhile
+            if type(exc).__name__ != "Collision":
+                raise
+            continue
         counts["tomography"] += 1
         log(
             f"  tomography/{scan.key}: {scan.metadata.get('sample_name') or '-'} shape {scan.metadata['shape']}"
@@ -183,19 +245,57 @@ async def register_data(
     return counts
 
 
-async def register_records(catalog: Any, records: Iterable[dict]) -> int:
-    """Register metadata-only observation entries ``hxmt/<exp_id>`` (catalog benchmarks, tests)."""
+async def register_records(
+    catalog: Any,
+    records: Iterable[dict],
+    *,
+    batch: int = 5000,
+    log: Callable[[str], None] = lambda s: None,
+) -> int:
+    """Register metadata-only observation entries ``hxmt/<exp_id>`` in bulk (benchmarks, tests).
+
+    Each batch of ``batch`` records is one transaction writing Tiled's ``nodes`` rows and their
+    index rows together, so an interrupted run leaves whole batches only. Keys already present
+    are skipped. Returns the number of entries added.
+    """
+    from sqlalchemy import insert, select
+    from tiled.catalog import orm
+
     hx = await _ensure_container(catalog, "hxmt", {"description": TOP_LEVEL["hxmt"]})
-    n = 0
-    for rec in records:
-        await hx.create_node(
-            structure_family="container",
-            metadata=dict(rec, target_lc=str(rec["target"]).lower(), kind="hxmt-observation"),
-            key=rec["exp_id"],
-            specs=[{"name": "HXMTExposure", "version": "1"}],
-        )
-        n += 1
-    return n
+    parent, n_tab = hx.node.id, orm.Node.__table__
+    added, it = 0, iter(records)
+    while chunk := list(itertools.islice(it, batch)):
+        metas = {
+            str(r["exp_id"]): dict(r, target_lc=str(r["target"]).lower(), kind="hxmt-observation")
+            for r in chunk
+        }
+        async with catalog.context.engine.begin() as conn:
+            have = set(
+                (
+                    await conn.execute(
+                        select(n_tab.c.key).where(n_tab.c.parent == parent, n_tab.c.key.in_(list(metas)))
+                    )
+                ).scalars()
+            )
+            new = [
+                {
+                    "key": k,
+                    "parent": parent,
+                    "structure_family": "container",
+                    "metadata": m,
+                    "specs": [{"name": "HXMTExposure", "version": "1"}],
+                }
+                for k, m in metas.items()
+                if k not in have
+            ]
+            if not new:
+                continue
+            ids = (await conn.execute(insert(n_tab).returning(n_tab.c.id, n_tab.c.key), new)).all()
+            rows = [obs_index.row_of(i, parent, metas[k]) for i, k in ids]
+            await conn.execute(insert(obs_index.observations), rows)
+        added += len(new)
+        log(f"  {added} observation(s) registered")
+    return added
 
 
 def build_catalog(
@@ -207,16 +307,28 @@ def build_catalog(
     checksum: bool = True,
     records: Iterable[dict] | None = None,
     log: Callable[[str], None] = lambda s: None,
+    data_root: Path | None = None,
 ) -> dict:
-    """Create/update the catalog at ``uri`` (synchronously; run before the server starts)."""
-    catalog = open_catalog(uri, data_dir, writable)
+    """Create/upgrade the catalog at ``uri`` and register ``data_dir`` (run before the server starts).
+
+    Raises
+    ------
+    CatalogError
+        The database cannot be used (see :func:`.schema.prepare`).
+    """
+    uri = catalog_uri.resolve(uri, Path(writable) / "catalog.db", from_command_line=False)
+    schema.prepare(uri, log)
+    catalog = open_catalog(uri, data_root or data_dir, writable)
 
     async def run() -> dict:
         await catalog.startup()
         try:
-            counts = await register_data(catalog, data_dir, rescan=rescan, checksum=checksum, log=log)
+            counts = await register_data(
+                catalog, data_dir, rescan=rescan, checksum=checksum, log=log, uri=uri, data_root=data_root
+            )
             if records is not None:
-                counts["records"] = await register_records(catalog, records)
+                async with schema.registration_lock(uri):
+                    counts["records"] = await register_records(catalog, records, log=log)
             return counts
         finally:
             await catalog.shutdown()
@@ -224,7 +336,8 @@ def build_catalog(
     return asyncio.run(run())
 
 
-def catalog_env_uri(state: Path, uri: str | None) -> str:
+def catalog_env_uri(state: Path, uri: str | None, *, from_command_line: bool = False) -> str:
     """The catalog URI: the given one (PostgreSQL in production), else ``DAISY_CATALOG_URI``,
-    else the SQLite file ``<state>/tiled/catalog.db``."""
-    return uri or os.environ.get("DAISY_CATALOG_URI") or sqlite_uri(Path(state) / "tiled" / "catalog.db")
+    else the SQLite file ``<state>/tiled/catalog.db``; password filled in from the environment
+    (:func:`.catalog_uri.resolve`)."""
+    return catalog_uri.resolve(uri, Path(state) / "tiled" / "catalog.db", from_command_line=from_command_line)

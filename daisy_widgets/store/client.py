@@ -112,6 +112,32 @@ def _node(client: Any, path: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- search
+#: entries per search request
+PAGE_SIZE = 100
+
+
+def _search_pages(root: Any, query: Any, offset: int, limit: int | None) -> Any:
+    """``(key, metadata)`` of the matches under ``hxmt``, fetched a page at a time (one request per
+    page, metadata only: no per-entry structure, links or client objects, which cost more than
+    the search itself)."""
+    from tiled.client.container import _queries_to_params
+    from tiled.client.utils import handle_error
+
+    http, url = root.context.http_client, root.item["links"]["search"].rstrip("/") + "/hxmt"
+    params = {**_queries_to_params(query), "fields": "metadata", "omit_links": "true"}
+    got = 0
+    while limit is None or got < limit:
+        size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - got)
+        page = handle_error(
+            http.get(url, params={**params, "page[offset]": offset + got, "page[limit]": size})
+        ).json()["data"]
+        for item in page:
+            yield item["id"], item["attributes"]["metadata"]
+        got += len(page)
+        if len(page) < size:
+            return
+
+
 def search_observations(
     target: str | None = None,
     obs_id: str | None = None,
@@ -123,6 +149,7 @@ def search_observations(
     api_key: str | None = None,
     client: Any = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> Any:
     """HXMT observations matching every given rule, as a pandas DataFrame.
 
@@ -136,8 +163,9 @@ def search_observations(
         ``(ra, dec, radius)`` in degrees (J2000); exact great-circle distance.
     start, stop
         Time range (ISO UTC or mission seconds); observations overlapping it match.
-    limit
-        Stop after this many matches.
+    limit, offset
+        Paging: at most ``limit`` matches from the ``offset``-th on, in registration order (the
+        catalog's order; ``limit=100`` is the first page). Default: every match.
 
     Returns
     -------
@@ -156,15 +184,11 @@ def search_observations(
     import pandas as pd
 
     q = ObservationQuery(target, obs_id, tuple(cone) if cone is not None else None, start, stop)
-    tq = q.tiled_queries()  # raises ValidationError first
+    tq = q.tiled_query()  # raises ValidationError first
     c = _client(client, url, api_key)
-    node = _node(c, "hxmt")
     rows = []
     try:
-        for tiled_q in tq:
-            node = node.search(tiled_q)
-        for key, value in node.items():
-            meta = dict(value.metadata)
+        for key, meta in _search_pages(c, tq, offset, limit):
             ok, sep = q.accepts(meta)
             if not ok:
                 continue
@@ -173,8 +197,6 @@ def search_observations(
             row["separation"] = sep
             row["uri"] = f"hxmt/{key}"
             rows.append(row)
-            if limit is not None and len(rows) >= limit:
-                break
     except (ValidationError, ServiceError):
         raise
     except Exception as exc:

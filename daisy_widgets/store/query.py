@@ -3,9 +3,9 @@
 Every rule is given at once and must all match: target name (case-insensitive
 substring), ObsID or ExpID prefix, cone (RA, Dec, radius in degrees, exact
 great-circle distance), and time range (observations overlapping it; ISO UTC
-dates or mission seconds). The catalog narrows the candidates with indexable
-comparisons (a declination band and, away from the poles and the RA wrap, an RA
-band that contains the cone); the exact distance is then computed here.
+dates or mission seconds). The service answers from the catalog's observation index
+(:mod:`.obs_index`: ObsID range, declination zones and an exact dot-product test for
+cones, time ranges on B-trees); the separation is then computed here (Vincenty).
 """
 
 from __future__ import annotations
@@ -112,33 +112,16 @@ class ObservationQuery:
             raise ValidationError("archive search", problems)
         return times.get("start"), times.get("stop")
 
-    def tiled_queries(self) -> list[Any]:
-        """The Tiled queries that select a superset of the matches (exact cone applied by :meth:`accepts`)."""
-        from tiled.queries import Key, Like
+    def tiled_query(self) -> Any:
+        """The Tiled query (``daisy_observations``, answered from the catalog's observation index,
+        exact cone included); :meth:`accepts` then computes the separation."""
+        from .obs_index import make_query
 
         t0, t1 = self.checked()
-        qs: list[Any] = [Key("kind") == "hxmt-observation"]
-        if self.target is not None:
-            pat = (
-                str(self.target).strip().lower().replace("%", "")
-            )  # "_" is a LIKE wildcard: exact test in accepts()
-            qs.append(Like("target_lc", f"%{pat}%"))
-        if self.obs_id is not None:
-            qs.append(Like("exp_id", f"{str(self.obs_id).strip().upper()}%"))
-        if self.cone is not None:
-            ra, dec, r = (float(v) for v in self.cone)
-            qs += [Key("dec") >= max(-90.0, dec - r), Key("dec") <= min(90.0, dec + r)]
-            if abs(dec) + r < 89.0:
-                half = math.degrees(
-                    math.asin(min(1.0, math.sin(math.radians(r)) / math.cos(math.radians(dec))))
-                )
-                if ra - half >= 0 and ra + half <= 360:
-                    qs += [Key("ra") >= ra - half, Key("ra") <= ra + half]
-        if t0 is not None:
-            qs.append(Key("tstop") >= t0)
-        if t1 is not None:
-            qs.append(Key("tstart") <= t1)
-        return qs
+        target = str(self.target).strip() if self.target is not None else None
+        obs = str(self.obs_id).strip() if self.obs_id is not None else None
+        cone = tuple(float(v) for v in self.cone) if self.cone is not None else None
+        return make_query(target, obs, cone, t0, t1)
 
     def accepts(self, meta: dict) -> tuple[bool, float | None]:
         """Whether a candidate's metadata passes the exact rules; the cone distance (deg) if any."""

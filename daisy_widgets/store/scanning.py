@@ -139,22 +139,26 @@ def read_header(path: Path) -> dict[str, Any]:
         return {k: h[k] for k in HEADER_KEYS if k in h}
 
 
-def find_exposures(data_dir: Path, checksum: bool = True) -> Iterator[tuple[Exposure, list[dict]]]:
-    """Every exposure folder under ``data_dir`` with its metadata and file records.
+def find_exposures(
+    data_dir: Path, checksum: bool = True, root: Path | None = None
+) -> Iterator[tuple[Exposure, list[dict]]]:
+    """Every exposure folder under ``data_dir`` with its metadata and file records
+    (folders relative to ``root``, default ``data_dir``: the served data folder).
 
     A folder counts as an exposure when it has at least one of ``HE/ ME/ LE/ ACS/ AUX/``
     holding Level-1 files; unreadable headers are skipped (reported by the caller).
     """
     data_dir = Path(data_dir)
+    served = Path(root) if root is not None else data_dir
     seen: set[Path] = set()
     for sub in sorted(data_dir.rglob("*")):
         if not sub.is_dir() or sub.name not in L1_FOLDERS or sub.parent in seen:
             continue
-        root = sub.parent
-        seen.add(root)
+        root_of = sub.parent
+        seen.add(root_of)
         files: list[L1File] = []
         for folder in L1_FOLDERS:
-            d = root / folder
+            d = root_of / folder
             if not d.is_dir():
                 continue
             for p in sorted(d.iterdir()):
@@ -165,7 +169,7 @@ def find_exposures(data_dir: Path, checksum: bool = True) -> Iterator[tuple[Expo
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
         header = read_header(max(evts, key=lambda f: f.version).path)
-        exp = Exposure(root, files, exposure_metadata(header, files, root, data_dir))
+        exp = Exposure(root_of, files, exposure_metadata(header, files, root_of, served))
         yield exp, [f.record(checksum) for f in files]
 
 
@@ -285,12 +289,13 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
     return meta
 
 
-def find_scans(data_dir: Path) -> Iterator[ScanFile]:
-    """Every Data Exchange / NXtomo file under ``data_dir`` (others are skipped)."""
+def find_scans(data_dir: Path, root: Path | None = None) -> Iterator[ScanFile]:
+    """Every Data Exchange / NXtomo file under ``data_dir`` (others are skipped); paths relative
+    to ``root`` (default ``data_dir``)."""
     for p in sorted(Path(data_dir).rglob("*")):
         if p.suffix.lower() in SCAN_SUFFIXES and p.is_file() and p.stat().st_size > 0:
             try:
-                meta = scan_metadata(p, Path(data_dir))
+                meta = scan_metadata(p, Path(root) if root is not None else Path(data_dir))
             except (OSError, KeyError, ValueError):
                 continue  # damaged or foreign HDF5: not served
             if meta is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import catalog as cat
 from .access import UserAreaGuard
+from .catalog_uri import shown
 from .settings import KEY_VAR, service_api_key, write_url
 
 
@@ -70,7 +71,7 @@ def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) ->
     from tiled.config import Authentication
     from tiled.server.app import build_app as tiled_app
 
-    tree = cat.open_catalog(catalog_uri, data_dir, writable, init=False)
+    tree = cat.open_catalog(catalog_uri, data_dir, writable)
     auth = Authentication(single_user_api_key=api_key, allow_anonymous_access=False)
     app = tiled_app(
         tree,
@@ -89,17 +90,17 @@ def serve(
     state: Path,
     catalog_uri: str | None = None,
     rescan: bool = False,
+    catalog_from_command_line: bool = False,
     log: Callable[[str], None] = print,
 ) -> None:
     """Register the data folder and serve it until Ctrl-C / SIGTERM."""
     import uvicorn
 
     data_dir = Path(data_dir).resolve()
-    uri = cat.catalog_env_uri(state, catalog_uri)
+    uri = cat.catalog_env_uri(state, catalog_uri, from_command_line=catalog_from_command_line)
     writable = Path(state) / "tiled" / "storage"
     key = service_api_key(state)
-    shown = uri.split("@")[-1] if "@" in uri else uri  # never print a database password
-    log(f"daisy: data service catalog {shown}")
+    log(f"daisy: data service catalog {shown(uri)}")  # never print a database password
     log(f"daisy: registering {data_dir} ...")
     counts = cat.build_catalog(uri, data_dir, writable, rescan=rescan, log=log)
     log(

@@ -48,7 +48,18 @@ TILED_PORT = 8000
 SERVICE_ARGS = ["daisy", "data", "serve", "/data", "--host", "0.0.0.0", "--port", str(TILED_PORT)]
 #: its state folder (a claim of its own): users' written results under ``tiled/storage``
 SERVICE_STATE_DIR = "/var/lib/daisy-service"
-POSTGRES_IMAGE = "docker.io/library/postgres:16.6"
+#: the catalog's PostgreSQL: the major version and settings the tests run
+#: (``daisy_widgets.store.catalog_uri.POSTGRES_MAJOR`` / ``POSTGRES_SETTINGS``; Debian 12 ships 15)
+POSTGRES_IMAGE = "docker.io/library/postgres:15.10"
+
+
+def postgres_args() -> list[str]:
+    """``postgres -c name=value ...`` with the settings the tests' cluster runs."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from daisy_widgets.store.catalog_uri import POSTGRES_SETTINGS
+
+    return [a for k, v in POSTGRES_SETTINGS.items() for a in ("-c", f"{k}={v}")]
 
 
 def load_profiles():
@@ -353,6 +364,7 @@ def render_tiled(
                         {
                             "name": "postgres",
                             "image": POSTGRES_IMAGE,
+                            "args": postgres_args(),
                             "env": [
                                 {"name": "POSTGRES_USER", "value": "tiled"},
                                 {"name": "POSTGRES_DB", "value": "tiled"},

@@ -168,3 +168,14 @@ def test_the_pods_command_runs_and_requires_the_key(docs, tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_postgres_matches_the_tests_cluster(docs):
+    """The StatefulSet runs the PostgreSQL major version and settings of the tests' cluster."""
+    from daisy_widgets.store.catalog_uri import POSTGRES_MAJOR, POSTGRES_SETTINGS
+
+    (pg,) = docs["StatefulSet/daisy-postgres"]["spec"]["template"]["spec"]["containers"]
+    assert pg["image"].split(":")[-1].split(".")[0] == str(POSTGRES_MAJOR)
+    args = pg["args"]
+    assert {args[i + 1] for i in range(0, len(args), 2)} == {f"{k}={v}" for k, v in POSTGRES_SETTINGS.items()}
+    assert set(args[::2]) == {"-c"}

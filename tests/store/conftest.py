@@ -18,6 +18,13 @@ _spec = importlib.util.spec_from_file_location(
 fixtures = importlib.util.module_from_spec(_spec)
 sys.modules["daisy_store_fixtures"] = fixtures
 _spec.loader.exec_module(fixtures)
+_spec = importlib.util.spec_from_file_location("daisy_pg_cluster", Path(__file__).with_name("pg_cluster.py"))
+pg_cluster = importlib.util.module_from_spec(_spec)
+sys.modules["daisy_pg_cluster"] = pg_cluster
+_spec.loader.exec_module(pg_cluster)
+
+#: the catalog databases every catalog test runs on
+BACKENDS = ("sqlite", "postgresql")
 
 
 def free_port() -> int:
@@ -42,19 +49,51 @@ class Service:
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory):
+def postgres():
+    """A throw-away PostgreSQL cluster (skips, saying why, where PostgreSQL is not installed)."""
+    if pg_cluster.pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl): `make test` as root installs it")
+    cluster = pg_cluster.Cluster()
+    yield cluster
+    cluster.stop()
+
+
+def catalog_args(backend: str, request, name: str, env: dict) -> list[str]:
+    """``--catalog`` for ``backend`` (a fresh PostgreSQL database; its password in ``env``)."""
+    if backend == "sqlite":
+        return []
+    cluster = request.getfixturevalue("postgres")
+    cluster.create_database(name)
+    env["DAISY_CATALOG_PASSWORD"] = pg_cluster.PASSWORD
+    return ["--catalog", cluster.uri(name, password=False)]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def service(tmp_path_factory, request):
     pytest.importorskip("tiled.server")
-    base = tmp_path_factory.mktemp("service")
+    base = tmp_path_factory.mktemp(f"service-{request.param}")
     data, state = base / "data", base / "state"
     arrays = fixtures.write_data_folder(data)
     port = free_port()
     env = dict(os.environ, DAISY_STATE_DIR=str(state))
     env.pop("DAISY_TILED_URL", None)
     env.pop("DAISY_TILED_API_KEY", None)
+    env.pop("DAISY_CATALOG_URI", None)
+    extra = catalog_args(request.param, request, "service", env)
     log = base / "serve.log"
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "daisy_widgets.cli",
+                "data",
+                "serve",
+                str(data),
+                "--port",
+                str(port),
+                *extra,
+            ],
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
@@ -76,7 +115,9 @@ def service(tmp_path_factory):
             raise RuntimeError("daisy data serve did not start in 120 s:\n" + log.read_text())
         time.sleep(0.3)
     key = (state / "tiled_api_key").read_text().strip()
-    yield Service(url, key, state, data, arrays, proc, log)
+    svc = Service(url, key, state, data, arrays, proc, log)
+    svc.backend = request.param
+    yield svc
     proc.terminate()
     try:
         proc.wait(10)
