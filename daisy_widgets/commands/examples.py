@@ -41,6 +41,9 @@ EXAMPLES: dict[str, str] = {
     "data sample": "daisy data sample --small --out data",
     "data serve": "daisy data serve data --port 8008",
     "data search": "daisy data search --target crab --start 2018-03-01",
+    "data migrate": "daisy data migrate --from sqlite:///srv/daisy/catalog.db "
+    "--to postgresql://daisy@db.example:5432/daisy   # password: $DAISY_CATALOG_PASSWORD",
+    "data register": "daisy data register data/hxmt/P0101299003 --root data",
 }
 
 
