@@ -212,9 +212,19 @@ class Workflow:
     params: dict[str, Any] = field(default_factory=dict)
 
     # -- JSON --------------------------------------------------------------------
+    def format_version(self) -> int:
+        """The oldest format version that holds this workflow: 2 when it (or a sub-workflow)
+        uses a format-2 field or workflow params, else 1 (read by every Daisy)."""
+        if self.params:
+            return FORMAT_VERSION
+        for s in self.steps:
+            if s.is_v2 or (s.workflow is not None and s.workflow.format_version() > 1):
+                return FORMAT_VERSION
+        return 1
+
     def to_dict(self) -> dict[str, Any]:
         d = {
-            "version": FORMAT_VERSION,
+            "version": self.format_version(),
             "name": self.name,
             "description": self.description,
             "persist": list(self.persist),
