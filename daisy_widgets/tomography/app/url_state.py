@@ -94,14 +94,15 @@ def _open_result(app: Any, path: Path) -> bool:
         c.open_scan(str(input_path))
     first = int(str(params.get("slices", "0:")).split(":")[0] or 0)
     center = params.get("center")
+    not_applied = ""
     if center is not None and app.model.scan is not None:
         try:
             c.set_center(float(center), str(params.get("center_method") or "from the result file"))
-        except Exception:
-            pass
+        except Exception as exc:  # the volume still opens; the message says what was not restored
+            not_applied = f" Its centre {center!r} was not applied: {exc}"
     app.model.volume = VolumeResult(volume, params, first, input_path)
     app.model.saved_paths = [*app.model.saved_paths, str(path)]
-    c.info(f"Reopened the result {path.name} ({volume.shape[0]} slices).")
+    c.info(f"Reopened the result {path.name} ({volume.shape[0]} slices).{not_applied}")
     return True
 
 
