@@ -112,7 +112,7 @@ def test_runs_in_a_workflow_and_an_error_code_names_workflow_step_and_chunk(dask
     counts = np.random.default_rng(2).poisson(500, (10_000, 3)).astype(np.float64)
     want = reference(counts, 1.0, 100e-6)[0]
     np.testing.assert_allclose(run_workflow(_wf(), DataStore({"lc": counts}))["r"], want, rtol=1e-14)
-    got = np.asarray(dask_engine.run(_wf(), DataStore({"lc": counts}))["r"])
+    got = dask_engine.client.compute(dask_engine.run(_wf(), DataStore({"lc": counts}))["r"]).result()
     np.testing.assert_allclose(got, want, rtol=1e-14)
     counts[9000, 2] = 20_000  # chunk 3 of 4096 bins, its bin 808
     for run in (lambda s: run_workflow(_wf(), s), lambda s: dask_engine.run(_wf(), s)):

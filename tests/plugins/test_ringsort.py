@@ -157,7 +157,9 @@ def test_runs_in_a_workflow_and_a_cpp_exception_names_workflow_step_and_chunk(da
     striped = unique_values((20, 60, 64), seed=5)
     want = ringsort.remove_stripes(striped, 11)
     np.testing.assert_array_equal(run_workflow(_wf(), DataStore({"s": striped}))["o"], want)
-    np.testing.assert_array_equal(np.asarray(dask_engine.run(_wf(), DataStore({"s": striped}))["o"]), want)
+    np.testing.assert_array_equal(
+        dask_engine.client.compute(dask_engine.run(_wf(), DataStore({"s": striped}))["o"]).result(), want
+    )
     bad = striped.copy()
     bad[13, 5, 40] = np.nan  # in the second chunk of 8 slices, its slice 5
     for run in (lambda s: run_workflow(_wf(), s), lambda s: dask_engine.run(_wf(), s)):
