@@ -104,10 +104,11 @@ class DaskEngine(Engine):
                 from distributed import Client
 
                 if self._scheduler is None:
-                    from .local_cluster import start_local_cluster
+                    from .local_cluster import quiet_task_failures, start_local_cluster
 
                     self._cluster = start_local_cluster(self._cluster_kw, self._gpu_workers)
                     self._client = Client(self._cluster, set_as_default=True)
+                    quiet_task_failures(self._client)
                     self._own = True
                 elif isinstance(self._scheduler, str):
                     self._client = Client(self._scheduler, set_as_default=True)

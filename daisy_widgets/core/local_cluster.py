@@ -54,3 +54,13 @@ def start_local_cluster(cluster_kw: dict[str, Any], gpu_workers: int | str = "au
         cluster.new_spec = template
         cluster.wait_for_workers(n, timeout=120)
     return cluster
+
+
+def quiet_task_failures(client: Any) -> None:
+    """Stop ``client``'s workers (also later ones) logging "Compute Failed" with a traceback.
+
+    See :class:`~daisy_widgets.core.dask_worker_plugins.QuietTaskFailures`.
+    """
+    from .dask_worker_plugins import QuietTaskFailures
+
+    client.register_plugin(QuietTaskFailures())

@@ -220,6 +220,27 @@ def test_workflow_run_on_dask_localcluster(tmp_path):
         np.testing.assert_allclose(f["out/scaled"][()], 2 * x)
 
 
+def test_failed_dask_step_is_one_error_line_not_a_worker_traceback(tmp_path):
+    """A task failing on a worker process: the run report and one ``daisy: error`` line; the
+    worker's own "Compute Failed" traceback does not reach the terminal."""
+    _files(tmp_path)
+    with h5py.File(tmp_path / "text.h5", "w") as f:
+        f["names"] = np.array([b"abc", b"de"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "daisy_widgets.cli", "workflow", "run", str(tmp_path / "wf.json"), "-q"]
+        + ["--engine", "dask", "--workers", "1", "--input", f"raw={tmp_path / 'text.h5'}:/names"]
+        + ["--output", str(tmp_path / "out.h5")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 1
+    assert "daisy: error: workflow 'cli', step 'scale'" in proc.stderr
+    assert "UFuncTypeError" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Compute Failed" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out.h5").exists()
+
+
 def test_workflow_run_with_scheduler_address(tmp_path, dask_engine):
     x = _files(tmp_path)
     addr = dask_engine.client.scheduler.address
