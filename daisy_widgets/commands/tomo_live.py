@@ -118,10 +118,10 @@ def _source(args: argparse.Namespace, rows: slice | None):
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from ..tomography.live import LiveReconstruction
-    from ..tomography.recon import check_inputs  # noqa: F401  (kernels load before the scan starts)
 
     rows = _rows(args.rows)
     center: float | str = args.center if args.center == "auto" else float(args.center)
+    LiveReconstruction.warm_up(args.filter)  # compiled kernels loaded before the scan is followed
     source = _source(args, rows)
     last = [0.0]
 

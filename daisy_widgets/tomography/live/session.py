@@ -233,15 +233,16 @@ class LiveReconstruction:
             self.on_update(st)
 
     # ------------------------------------------------------------------ loop
-    def warm_up(self) -> None:
+    @staticmethod
+    def warm_up(filter: str = "ramp") -> None:
         """Compile the back-projection (numba) on a tiny slice, so the first preview is not late."""
-        p = SectorPreview(8, 3.5, math.pi / 4, self.filter, 1)
+        p = SectorPreview(8, 3.5, math.pi / 4, filter, 1)
         p.add(np.ones((2, 8), np.float32), np.array([0.0, math.pi / 4]))
 
     def run(self, cancel: Callable[[], bool] | None = None) -> LiveStatus:
         """Step until the scan ends or ``cancel()`` / :meth:`cancel`; returns the last status."""
         try:
-            self.warm_up()
+            self.warm_up(self.filter)
             while not self._cancel.is_set() and not (cancel is not None and cancel()):
                 if not self.step():
                     break

@@ -36,6 +36,7 @@ _DATASETS = (
     ("flat", "/exchange/data_white"),
     ("projection", "/exchange/data"),
 )
+_HELD = "a file held open for writing by a program that did not enable SWMR"
 _NOT_SWMR = (
     "a file written in SWMR mode (h5py: File(path, 'w', libver='latest'), then f.swmr_mode = True), "
     "or a closed file"
@@ -54,9 +55,7 @@ def open_swmr(path: str | os.PathLike) -> Any:
     except OSError as exc:
         text = str(exc)
         if "lock" in text or "already open" in text:
-            raise InputFileError(
-                p, "", _NOT_SWMR, "a file held open for writing by a program that did not enable SWMR"
-            ) from None
+            raise InputFileError(p, "", _NOT_SWMR, _HELD) from None
         raise InputFileError(p, "", "a readable HDF5 file", text.split("(")[0].strip()) from None
 
 
@@ -98,12 +97,19 @@ class SwmrFileSource:
         self.state, self.message = WAITING, "opening"
         self.counts = {"dark": 0, "flat": 0, "projection": 0}
         self._f: Any = None
+        self._error: LiveScanError | None = None
         self._last_new = time.monotonic()
         self.info = SourceInfo(self.path)
         deadline = time.monotonic() + float(wait)
-        while not Path(self.path).exists() and time.monotonic() < deadline:
-            time.sleep(0.05)  # the writer has not created the file yet
-        self._open()
+        while True:
+            try:
+                self._open()
+                break
+            except InputFileError as exc:
+                # the writer has not created the file, or not switched SWMR on yet: wait a little
+                if time.monotonic() >= deadline or exc.found not in ("no such file", _HELD):
+                    raise
+                time.sleep(0.05)
 
     # ------------------------------------------------------------------ open
     def _open(self) -> None:
@@ -153,6 +159,9 @@ class SwmrFileSource:
     # ------------------------------------------------------------------ poll
     def poll(self) -> list[FrameBlock]:
         """Blocks of the frames flushed since the last call, darks, flats, then projections."""
+        if self._error is not None:
+            self.state = FAILED
+            raise self._error
         if self.state in (COMPLETE, STOPPED, FAILED):
             return []
         flag = None
@@ -169,13 +178,16 @@ class SwmrFileSource:
             ds = self._f[name]
             ds.refresh()
             if tuple(ds.shape[1:]) != self.info.frame_shape:
-                self.state = FAILED
                 self.message = (
                     f"{name}: frames changed shape from {self.info.frame_shape} to {tuple(ds.shape[1:])} "
                     f"after {self.counts['projection']} projection(s); the {sum(self.counts.values())} "
                     "frame(s) received are kept"
                 )
-                raise LiveScanError(self.path, self.message, sum(self.counts.values()))
+                self._error = LiveScanError(self.path, self.message, sum(self.counts.values()))
+                if not blocks:
+                    self.state = FAILED
+                    raise self._error
+                return blocks  # hand the good frames over first; raise on the next poll
             n = min(n, done + self.max_block, int(ds.shape[0]))
             frames = np.asarray(ds[done:n, self.rows, :])
             theta = written = None

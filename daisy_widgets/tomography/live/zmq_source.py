@@ -65,19 +65,36 @@ class ZmqFrameSource:
         self._sock.setsockopt(zmq.LINGER, 0)
         (self._sock.bind if bind else self._sock.connect)(address)
         self._last_new = time.monotonic()
+        self._error: LiveScanError | None = None
 
     def _fail(self, text: str) -> None:
-        self.state = FAILED
         self.message = f"{text}; the {sum(self.counts.values())} frame(s) received are kept"
         raise LiveScanError(self.address, self.message, sum(self.counts.values()))
 
     def poll(self, timeout: float = 0.0) -> list[FrameBlock]:
-        """Every message waiting (after up to ``timeout`` s for the first), as blocks in order."""
-        import zmq
+        """Every message waiting (after up to ``timeout`` s for the first), as blocks in order.
 
+        A bad message (frame of another shape, lost frame, not JSON) raises
+        :class:`~.frames.LiveScanError`, after the good frames before it were handed over.
+        """
+        if self._error is not None:  # a bad message came after the frames handed over last time
+            self.state = FAILED
+            raise self._error
         if self.state in (COMPLETE, STOPPED, FAILED):
             return []
         blocks: list[FrameBlock] = []
+        try:
+            self._receive(blocks, timeout)
+        except LiveScanError as exc:
+            if not blocks:
+                self.state = FAILED
+                raise
+            self._error = exc  # hand the good frames over first; raise on the next poll
+        return blocks
+
+    def _receive(self, blocks: list[FrameBlock], timeout: float) -> None:
+        import zmq
+
         wait_ms = int(timeout * 1000)
         while self._sock.poll(wait_ms, zmq.POLLIN):
             wait_ms = 0
@@ -120,9 +137,8 @@ class ZmqFrameSource:
                 f"stalled: no frame for {self.stall_timeout:g} s after {self.counts['projection']} projection(s); "
                 "the detector may have stopped. The frames received are kept"
             )
-        elif blocks:
-            self.state = ACQUIRING
-        return blocks
+        elif blocks and self.state not in (COMPLETE, STOPPED):
+            self.state, self.message = ACQUIRING, "acquiring"
 
     def _add(self, blocks: list[FrameBlock], head: dict[str, Any], data: bytes) -> None:
         shape = tuple(int(s) for s in head.get("shape", ()))
