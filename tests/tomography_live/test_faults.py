@@ -161,3 +161,42 @@ def test_frames_change_shape_mid_scan(tmp_path):
         assert live.sinos.n == 5 and live.source.state == "failed"
     finally:
         writer.wait(30)
+
+
+def test_ctrl_c_stops_acquire_and_marks_the_file(tmp_path, acquire):
+    from daisy_widgets.store.acquisition import acquisition_state
+
+    path = tmp_path / "scan.h5"
+    writer = acquire(path, "--width", "64", "--rows", "2", "--angles", "500", "--rate", "50")
+    _wait_for_frames(path, 5)
+    writer.send_signal(signal.SIGINT)  # Ctrl-C
+    assert writer.wait(30) == 130
+    assert "stopped after" in writer.stderr.read()
+    assert acquisition_state(path) == "stopped"
+    src = SwmrFileSource(path)
+    blocks = src.poll()
+    assert src.state == "stopped" and "stopped the scan after" in src.message
+    kept = sum(len(b) for b in blocks if b.kind == "projection")
+    assert 5 <= kept < 500
+
+
+def test_writer_gone_without_the_complete_flag_is_incomplete(tmp_path):
+    from daisy_widgets.store.acquisition import acquisition_state
+
+    path = tmp_path / "scan.h5"
+    code = (
+        "import sys; from daisy_widgets.tomography.io.swmr_writer import PhantomDetector, acquire_phantom_scan; "
+        "acquire_phantom_scan(sys.argv[1], PhantomDetector(32, 2, 50), 2, 1, 0, stop_after=7)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        cwd=ROOT,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert acquisition_state(path) == "incomplete"
+    src = SwmrFileSource(path, stall_timeout=0.3)
+    got = sum(len(b) for b in src.poll() if b.kind == "projection")
+    time.sleep(0.4)
+    src.poll()
+    assert got == 7 and src.state == "stalled" and "after 7 projection(s) of 50" in src.message
