@@ -11,6 +11,7 @@ from daisy_widgets.store.acquisition import acquisition_state
 from daisy_widgets.store.scanning import scan_metadata
 
 from .conftest import daisy_process
+from .test_faults import _wait_for_frames
 
 
 def _wait(cond, timeout=120.0, what=""):
@@ -37,6 +38,7 @@ def test_live_mode_in_the_app(tmp_path, compiled):
     )  # fmt: skip
     try:
         _wait(lambda: acquisition_state(scan) == "acquiring", what="the writer to hold the file")
+        _wait_for_frames(scan, 1)  # SWMR on (before, the file is locked: listed as acquiring, not readable)
         # the data service lists it, marked acquiring
         meta = scan_metadata(scan, data)
         assert meta is not None and meta["acquisition"] == "acquiring" and meta["format"] == "data-exchange"
@@ -59,7 +61,8 @@ def test_live_mode_in_the_app(tmp_path, compiled):
     assert "complete" in status and "120 / 120 projections" in status and "estimated" in status
     assert panel.preview.value[:4] == b"\x89PNG" and panel.sinogram.value[:4] == b"\x89PNG"
     assert app.model.scan is not None and app.model.scan.shape == (120, 4, 96)
-    assert app.model.center_method == "live" and abs(app.model.center - (95 / 2 + 3.5)) < 0.5
+    assert app.model.center_method == "live", (app.model.message, panel.status.value)
+    assert abs(app.model.center - (95 / 2 + 3.5)) < 0.5
     result = app.model.volume
     assert result.data.shape == (4, 96, 96) and np.isfinite(result.data).all()
     assert result.input_path and result.input_path.endswith("growing.h5")

@@ -85,6 +85,7 @@ class LivePanel(W.VBox):
         self.live: Any = None
         self.path: str | None = None
         self._last_draw = 0.0
+        self._reported = False
         self._lock = threading.Lock()
         self.follow_button = W.Button(description="Follow live", icon="play", layout=W.Layout(width="130px"))
         self.follow_button.add_class("daisy-tomo-live-follow")
@@ -132,6 +133,7 @@ class LivePanel(W.VBox):
         self.stop()
         source = SwmrFileSource(path, stall_timeout=stall_timeout, wait=stall_timeout)
         self.path = str(path)
+        self._reported = False
         self.live = LiveReconstruction(source, on_update=self._update)
         self.follow_button.disabled, self.stop_button.disabled = True, False
         self.controller.info(f"Following {source.path} live.")
@@ -160,7 +162,8 @@ class LivePanel(W.VBox):
                 self.preview.value = png_bytes(st.preview)
                 if st.sinogram is not None:
                     self.sinogram.value = png_bytes(st.sinogram)
-        if final:
+        if final and not self._reported:
+            self._reported = True  # the end is reported once (a last redraw may follow)
             self.follow_button.disabled, self.stop_button.disabled = False, True
             if st.state == "failed":
                 self.controller.error(f"Live: {st.message}")

@@ -123,6 +123,8 @@ class LiveReconstruction:
         self._pending: list[float] = []  # writing times of projections not yet in a preview
         self._recent: deque[tuple[float, int]] = deque(maxlen=64)
         self._cancel = threading.Event()
+        self._centre_job: threading.Thread | None = None
+        self._centre_found: list[float] = []
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
@@ -168,9 +170,11 @@ class LiveReconstruction:
         if new > 0 and s.n >= 2:  # one angle alone: wait for the next to know the step
             self._update_preview(n_before if self.preview is not None else 0)
             updated = True
-        elif self.preview is not None and self.preview.rebuilding:
-            self._rebuild_step()
-        if updated or self.source.state in FINAL_STATES:
+        elif self.preview is not None:
+            self._take_centre()
+            if self.preview.rebuilding:
+                self._rebuild_step()
+        if updated:  # (the end is published by run(), once the centre and the last image are done)
             now = time.time()
             if updated and self._pending:
                 self.lags.extend(now - t for t in self._pending)
@@ -195,18 +199,32 @@ class LiveReconstruction:
         self.preview.add(row[first_new:], theta[first_new:])
         if (
             self.center_option == "auto"
-            and not self.status.center_found
-            and not self.preview.rebuilding
+            and self._centre_job is None
             and np.ptp(theta) + self.preview.delta >= math.pi - 1e-9
-        ):
-            from ..center import find_center
-
+        ):  # 180 degrees are in: find the centre on a thread, the preview goes on meanwhile
             half = theta < theta[0] + math.pi - 1e-9
-            c = find_center(row[half], theta[half])
-            self.status.center, self.status.center_found = float(c), True
-            self.preview.start_rebuild(c, s.n)
+            self._centre_job = threading.Thread(
+                target=self._find_centre, args=(row[half].copy(), theta[half].copy()), daemon=True
+            )
+            self._centre_job.start()
+        self._take_centre()
         if self.preview.rebuilding:
             self._rebuild_step()
+
+    def _find_centre(self, sino: np.ndarray, theta: np.ndarray) -> None:
+        from ..center import find_center
+
+        try:
+            self._centre_found.append(float(find_center(sino, theta)))
+        except Exception as exc:  # the preview keeps the middle; said in the status
+            self.status.extra["center_error"] = str(exc)
+
+    def _take_centre(self) -> None:
+        """Use the centre found on the thread (once): rebuild the preview with it."""
+        if self._centre_found and not self.status.center_found and self.preview is not None:
+            c = self._centre_found[0]
+            self.status.center, self.status.center_found = c, True
+            self.preview.start_rebuild(c, self.sinos.n)
 
     def _rebuild_step(self) -> None:
         s = self.sinos
@@ -214,7 +232,7 @@ class LiveReconstruction:
             s.sinograms()[self.preview_row], np.deg2rad(s.theta_deg), self.rebuild_chunk
         )
 
-    def _publish(self, now: float) -> None:
+    def _publish(self, now: float, final: bool = False) -> None:
         s, st = self.sinos, self.status
         if s is not None:
             if not self._recent or self._recent[-1][1] != s.n:
@@ -228,6 +246,8 @@ class LiveReconstruction:
                 st.sinogram = s.sinograms()[self.preview_row]
         st.expected = self.source.info.frames_expected
         st.state, st.message = self.source.state, self.source.message
+        if not final and st.state in FINAL_STATES:  # run() reports the end, after the centre and last image
+            st.state = "finishing"
         st.version += 1
         if self.on_update is not None:
             self.on_update(st)
@@ -248,10 +268,12 @@ class LiveReconstruction:
                     break
                 if self.source.state != COMPLETE:
                     time.sleep(self.poll_interval)
+            if self._centre_job is not None:
+                self._centre_job.join()
+                self._take_centre()
             while self.preview is not None and self.preview.rebuilding:
                 self._rebuild_step()
-            if self.preview is not None:
-                self.status.preview = self.preview.image()
+            self._publish(time.time(), final=True)  # the end: the last image, with the centre found
         except BaseException as exc:
             self.error = exc
             self.status.state, self.status.message = FAILED, str(exc)
