@@ -30,6 +30,8 @@ EXAMPLES: dict[str, str] = {
     "tomo recon": "daisy tomo recon data/tomography/tomo_sample_scan.h5 -o recon.h5 --algorithm fbp "
     "--filter hann",
     "tomo center": "daisy tomo center data/tomography/tomo_sample_scan.h5 --method all",
+    "tomo acquire": "daisy tomo acquire scan.h5 --width 1024 --rows 16 --angles 900 --rate 20",
+    "tomo watch": "daisy tomo watch scan.h5 -o recon.h5 --rows 6:10   # while daisy tomo acquire writes it",
     "tomo inspect": "daisy tomo inspect scan_0042.nxs   # prints the daisy tomo recon line that reads it",
     "plugin": "daisy plugin new ringfilter --lang cpp && pip install ./ringfilter",
     "plugin new": "daisy plugin new ringfilter --lang fortran --out plugins && pip install plugins/ringfilter",

@@ -174,6 +174,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     i.set_defaults(func=cmd_inspect)
 
+    from .tomo_live import register as register_live
+
+    register_live(sub)  # acquire, watch
+
 
 def cmd_recon(args: argparse.Namespace) -> int:
     from ..core.progress import TextProgressBar

@@ -204,7 +204,9 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
     import h5py
     import numpy as np
 
-    with h5py.File(path, "r") as f:
+    from .acquisition import open_h5_listing
+
+    with open_h5_listing(path) as (f, acquisition):  # also a scan a detector is still writing (SWMR)
         if "/exchange/data" in f:
             fmt, data, theta = "data-exchange", "/exchange/data", "/exchange/theta"
             energy = (
@@ -281,6 +283,8 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
                 for k, v in f["/exchange"].attrs.items()
                 if isinstance(v, (int, float, str, np.generic)) and not isinstance(v, np.bytes_)
             }
+    if acquisition is not None:
+        meta["acquisition"] = acquisition  # acquiring | incomplete | stopped
     try:
         meta["file"] = str(path.relative_to(data_dir))
     except ValueError:

@@ -50,6 +50,8 @@ class FileBrowser(W.VBox):
         Directory (under ``root``) to show first; default ``root``.
     rows
         Height of the list in rows.
+    annotate
+        ``annotate(path)`` -> a note shown after the file's name (e.g. ``"acquiring"``), or None.
     """
 
     def __init__(
@@ -59,10 +61,12 @@ class FileBrowser(W.VBox):
         start: str | os.PathLike | None = None,
         rows: int = 8,
         width: int = 420,
+        annotate: Callable[[Path], str | None] | None = None,
         **kw: Any,
     ):
         self.root = Path(os.path.expanduser(os.fspath(root))).resolve()
         self.extensions = tuple(e.lower() for e in extensions)
+        self.annotate = annotate  # a note shown after a file's name (e.g. "acquiring"), or None
         self.cwd = self.root
         self._callbacks: list[Callable[[str], None]] = []
         self.path_label = W.HTML(value="")
@@ -139,12 +143,16 @@ class FileBrowser(W.VBox):
             (_DIR + p.name + "/", p.name + "/") for p in items if p.is_dir() and not p.name.startswith(".")
         ]
         files = [
-            (p.name, p.name)
+            (self._label(p), p.name)
             for p in items
             if p.is_file() and self._matches(p.name) and not p.name.startswith(".")
         ]
         self.listing.options = dirs + files
         self.info.value = "" if dirs or files else "<i>no matching files here</i>"
+
+    def _label(self, p: Path) -> str:
+        note = self.annotate(p) if self.annotate is not None else None
+        return f"{p.name}  · {note}" if note else p.name
 
     def up(self) -> None:
         if self.cwd != self.root:

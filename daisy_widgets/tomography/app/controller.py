@@ -83,6 +83,8 @@ class TomographyController(VolumeJobs):
         self.scheduler = scheduler
         self.engine_kw = dict(engine_kw or {})
         self.service_url = service_url
+        #: ``hook(path, center)`` when a scan followed live completes (the app sets it)
+        self.on_live_complete: Callable[[str, float | None], None] | None = None
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -224,8 +226,11 @@ class TomographyController(VolumeJobs):
             node = client.get("tomography", {})
             options = []
             for name in node:
-                shape = dict(node[name].metadata).get("shape")
+                meta = dict(node[name].metadata)
+                shape = meta.get("shape")
                 label = f"{name}  ({' × '.join(str(v) for v in shape)})" if shape else name
+                if meta.get("acquisition"):
+                    label += f"  · {meta['acquisition']}"  # a scan a detector is still writing
                 options.append((label, name))
         except Exception as exc:
             self.error(exc)

@@ -71,7 +71,12 @@ class OpenStage(Stage):
 
     def _render(self) -> list[W.Widget]:
         c = self.controller
-        self.browser = FileBrowser(c.data_dir, extensions=BROWSE_EXTENSIONS, rows=10, width=460)
+        from ...store.acquisition import acquisition_state
+        from .live_panel import LivePanel
+
+        self.browser = FileBrowser(
+            c.data_dir, extensions=BROWSE_EXTENSIONS, rows=10, width=460, annotate=acquisition_state
+        )
         self.browser.on_open(lambda path: c.guard(c.open_scan, path))
         self.metadata = W.HTML(value=_NO_SCAN)
         self.metadata.add_class("daisy-tomo-metadata")
@@ -95,6 +100,8 @@ class OpenStage(Stage):
         self.observe_model(lambda _c: self._show_scan(), "scan")
         self.observe_model(lambda _c: self._show_service_scans(), "service_scans")
         self.layout_form = LayoutForm(self.model, c).render()
+        self.live_panel = LivePanel(c, lambda: self.browser.selected_path)  # live mode: a scan being written
+        left.append(self.live_panel)
         box = W.HBox(
             [
                 W.VBox(left),
@@ -112,6 +119,8 @@ class OpenStage(Stage):
         self.layout_form.refresh()
 
     def close(self) -> None:
+        if hasattr(self, "live_panel"):
+            self.live_panel.close()
         self.layout_form.close()
         super().close()
 

@@ -198,6 +198,7 @@ class TomographyApp(W.VBox):
         self.message.add_class("daisy-tomo-message")
         self.model.observe(self._show_message, names=["message", "message_error"])
         self.model.observe(self._volume_done, names="volume")
+        self.controller.on_live_complete = self._live_complete  # live mode: "reconstruct when complete"
         # a stage is put in its tab when first shown: figures laid out while hidden have no size
         self._content: list[W.Widget] = []
         for key, stage in self.stages.items():
@@ -273,6 +274,14 @@ class TomographyApp(W.VBox):
             self._mount(i)
         else:  # the tab is shown first, then filled (by the observer): figures never start hidden
             self.tabs.selected_index = i
+
+    def _live_complete(self, path: str, center: float | None) -> None:
+        """A scan followed live is complete: open it, use the live centre, reconstruct its volume."""
+        if self.open_scan(path) is None:
+            return
+        if center is not None:
+            self.set_center(center, "live")
+        self.reconstruct_volume()
 
     def _volume_done(self, _change: Any = None) -> None:
         self.show_stage("8 Result")
