@@ -30,7 +30,7 @@ def native_templates() -> str:
 def configure_authenticator(c: Any, site: SiteConfig) -> None:
     """Set the authenticator of the hub configuration ``c`` from ``site``."""
     if site.authenticator == "native":
-        c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+        c.JupyterHub.authenticator_class = "daisy_widgets.site.native_login.DaisyNativeAuthenticator"
         c.JupyterHub.template_paths = [native_templates()]
         c.NativeAuthenticator.open_signup = bool(site.native.get("open_signup", False))
         c.NativeAuthenticator.minimum_password_length = int(site.native.get("minimum_password_length", 10))
