@@ -10,13 +10,14 @@ within the site's limits (:mod:`daisy_widgets.site.limits`). See ``docs/deploy-s
 import asyncio
 import os
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 
-from daisy_hub import INDEX_URL, REPO, idle_culler, singleuser_args
+from daisy_hub import INDEX_URL, REPO, idle_culler, profiles, singleuser_args
 from daisy_widgets.site import accounts, limits
 from daisy_widgets.site.authenticators import configure_authenticator
 from daisy_widgets.site.config import load_config
@@ -27,7 +28,8 @@ BACKEND = limits.detect_backend()
 #: the data service's master key (the users get keys derived from it) and address
 MASTER_KEY = (site.state_dir / "tiled_api_key").read_text().strip()
 SERVICE_URL = os.environ.get("DAISY_TILED_URL", "")
-GPU_GROUP = "gpu"
+#: hub groups whose members may use the GPU: the GPU profile's, as on Kubernetes (daisy-gpu, beamtime-*)
+GPU_GROUPS = profiles().profile("gpu").allowed_groups
 
 
 class SitePreparation:
@@ -36,7 +38,7 @@ class SitePreparation:
     def _prepare(self) -> tuple:
         user = self.user.name
         account = accounts.ensure_account(site, user)
-        in_gpu = GPU_GROUP in {g.name for g in self.user.groups}
+        in_gpu = any(fnmatch(g.name, pattern) for g in self.user.groups for pattern in GPU_GROUPS)
         if site.gpu_system_group:
             accounts.set_group_membership(account.pw_name, site.gpu_system_group, in_gpu)
         home = accounts.prepare_home(site, account, REPO)

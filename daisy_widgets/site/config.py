@@ -2,7 +2,7 @@
 
 Every problem is reported at once, each naming its key (``https.certificate``,
 ``authenticator.kind``, ...) and what was expected: :class:`SiteConfigError`.
-The keys, with their defaults, are in :data:`EXAMPLE` (also ``docs/deploy-site.md``).
+The keys, with their meaning, are in ``hub_config/site.example.yaml`` and ``docs/deploy-site.md``.
 """
 
 from __future__ import annotations
@@ -35,32 +35,6 @@ _TOP_KEYS = {
     "cull_idle_seconds",
 }
 
-EXAMPLE = """\
-# /etc/daisy/site.yaml: the Daisy site on one machine (daisy site install --config site.yaml)
-root: /srv/daisy                 # hub database, cookie secret, keys, logs (root only)
-address: 0.0.0.0                 # where the hub listens
-port: 443
-https:                           # both, or "https: off" only behind a TLS-terminating proxy
-  certificate: /etc/daisy/tls/fullchain.pem
-  key: /etc/daisy/tls/privkey.pem
-authenticator:
-  kind: native                   # native (sign-up + admin approval) | pam | oauth
-users:
-  prefix: daisy-                 # hub user alice runs as system account daisy-alice
-  home_root: /home
-  admins: [admin]
-  groups:
-    gpu: [alice]                 # may use the GPU (system group below)
-  gpu_system_group: video        # owner group of /dev/nvidia*; gpu members are added to it
-limits:                          # per user server, with all its kernels
-  memory: 8G
-  cpu: 2                         # CPUs
-  tasks: 1024                    # processes and threads
-data: /srv/daisy/data            # shared data, read-only to the users
-data_service: true               # daisy data serve over it; each user gets their own key
-cull_idle_seconds: 3600          # stop a server idle this long (0: never)
-"""
-
 
 class SiteConfigError(DaisyError):
     """The site configuration is invalid; ``problems`` lists ``(key, what is wrong)``."""
@@ -82,7 +56,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class SiteConfig:
-    """A checked site configuration (see :data:`EXAMPLE` for the meaning of each field)."""
+    """A checked site configuration (``hub_config/site.example.yaml`` says what each field means)."""
 
     source: Path
     root: Path

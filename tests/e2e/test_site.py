@@ -93,7 +93,7 @@ def site(e2e_harness):
         f"root: {base / 'root'}\naddress: 127.0.0.1\nport: {port}\nhub_port: {hub_port}\n"
         f"proxy_api_port: {api_port}\nhttps:\n  certificate: cert.pem\n  key: key.pem\n"
         f"authenticator:\n  kind: native\nusers:\n  prefix: {PREFIX}\n  home_root: {base / 'homes'}\n"
-        f"  admins: [{ADMIN}]\n  groups:\n    gpu: [alice]\nlimits:\n  memory: 3G\n  cpu: 1.5\n  tasks: 2048\n"
+        f"  admins: [{ADMIN}]\n  groups:\n    daisy-gpu: [alice]\nlimits:\n  memory: 3G\n  cpu: 1.5\n  tasks: 2048\n"
         "cull_idle_seconds: 3600\n"
     )
     info = {"config": config, "base": base, "url": f"https://127.0.0.1:{port}/", "install": None}
@@ -193,6 +193,7 @@ attempt("append_shared_file", lambda: open({data_file!r}, "ab").write(b"x"))
 attempt("read_own_key", lambda: Path.home().joinpath(".daisy", "tiled_api_key").read_text())
 res["own_key"] = Path.home().joinpath(".daisy", "tiled_api_key").read_text().strip()
 res["home"] = str(Path.home())
+res["cuda_visible"] = os.environ.get("CUDA_VISIBLE_DEVICES")
 Path.home().joinpath("notes.txt").write_text("alice's notes")
 print("PROBE" + json.dumps(res))
 """
@@ -253,6 +254,11 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
     assert probe["write_shared_data"] == "PermissionError", probe
     assert probe["append_shared_file"] == "PermissionError", probe
     assert probe["read_own_key"] == "allowed" and probe["home"] == str(homes["alice"])
+    assert probe["cuda_visible"] is None  # alice is in daisy-gpu (site.yaml): the GPU is not hidden
+    bob = pages["bob"].evaluate(
+        RUN_IN_KERNEL, {"code": "import os; print(repr(os.environ.get('CUDA_VISIBLE_DEVICES')))"}
+    )
+    assert bob["out"].strip() == "''", bob  # bob is not: CuPy sees no GPU
     from daisy_widgets.store.access import user_api_key
 
     master = (site["base"] / "root" / "state" / "tiled_api_key").read_text().strip()
