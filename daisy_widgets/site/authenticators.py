@@ -56,7 +56,8 @@ def configure_authenticator(c: Any, site: SiteConfig) -> None:
         c.GenericOAuthenticator.username_claim = o.get("username_claim", "preferred_username")
         c.GenericOAuthenticator.enable_pkce = True
         groups_claim = o.get("groups_claim")
-        if groups_claim:
+        if groups_claim:  # the person's hub groups follow the identity provider at each login
+            c.GenericOAuthenticator.manage_groups = True
             c.GenericOAuthenticator.auth_state_groups_key = f"oauth_user.{groups_claim}"
         if o.get("allowed_groups"):
             c.GenericOAuthenticator.allowed_groups = set(o["allowed_groups"])

@@ -222,6 +222,12 @@ def _authenticator(chk: _Checker, raw: Any, base: Path) -> tuple[str, dict, dict
             oauth["client_secret_file"] = chk.path(
                 oauth["client_secret_file"], "authenticator.oauth.client_secret_file", base, "file"
             )
+        for k in ("allowed_groups", "admin_groups"):
+            if oauth.get(k) and not oauth.get("groups_claim"):
+                chk.bad(
+                    f"authenticator.oauth.{k}",
+                    "needs authenticator.oauth.groups_claim (where the groups are)",
+                )
         _unknown(
             chk,
             oauth,
