@@ -229,3 +229,12 @@ def test_cli_refuses_a_bad_configuration_before_anything_starts(tmp_path):
         for key in ("authenticator.kind", "https.certificate", "https.key"):
             assert f"{config}: {key}:" in proc.stderr
         assert not root.exists()  # nothing was made
+
+
+def test_systemd_unit_runs_the_launcher_and_starts_on_boot(tmp_path):
+    from daisy_widgets.site.install import unit_text
+
+    text = unit_text(tmp_path / "site.yaml")
+    exec_line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    assert exec_line.endswith(f"hub_config/site_launcher.py --config {tmp_path / 'site.yaml'}")
+    assert "WantedBy=multi-user.target" in text and "Restart=on-failure" in text and "User=root" in text
