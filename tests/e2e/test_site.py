@@ -37,6 +37,13 @@ ADMIN = "siteadmin"
 USERS = ("alice", "bob")
 
 
+def _cmdline(proc) -> list[str]:
+    try:
+        return proc.cmdline()
+    except Exception:  # gone, or not ours to read
+        return []
+
+
 def _password(user: str) -> str:
     return f"Daisy-{user}-7kq!Zr"
 
@@ -195,6 +202,12 @@ res["own_key"] = Path.home().joinpath(".daisy", "tiled_api_key").read_text().str
 res["home"] = str(Path.home())
 res["cuda_visible"] = os.environ.get("CUDA_VISIBLE_DEVICES")
 Path.home().joinpath("notes.txt").write_text("alice's notes")
+import requests
+from daisy_widgets.store.settings import client_settings
+url, key = client_settings()  # from ~/.daisy (DAISY_STATE_DIR), the key file only alice reads
+auth = {{"Authorization": "Apikey " + key}}
+res["service_shared"] = requests.get(url + "/v1/search/hxmt", headers=auth, timeout=30).status_code
+res["service_bobs_area"] = requests.get(url + "/v1/metadata/users/bob", headers=auth, timeout=30).status_code
 print("PROBE" + json.dumps(res))
 """
 
@@ -254,6 +267,7 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
     assert probe["write_shared_data"] == "PermissionError", probe
     assert probe["append_shared_file"] == "PermissionError", probe
     assert probe["read_own_key"] == "allowed" and probe["home"] == str(homes["alice"])
+    assert probe["service_shared"] == 200 and probe["service_bobs_area"] == 403, probe  # her own key
     assert probe["cuda_visible"] is None  # alice is in daisy-gpu (site.yaml): the GPU is not hidden
     bob = pages["bob"].evaluate(
         RUN_IN_KERNEL, {"code": "import os; print(repr(os.environ.get('CUDA_VISIBLE_DEVICES')))"}
@@ -286,6 +300,12 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
         assert group.contains(kernel.pid)
         limit_file = "memory.max" if backend == "cgroup2" else "memory.limit_in_bytes"
         assert int((group.paths[0] / limit_file).read_text()) == 3 * 2**30
+
+    assert (
+        pages["alice"].context.request.get(url + "user/alice/lab").status == 200
+    )  # JupyterLab as in the demo
+    culler = [p.cmdline() for p in psutil.process_iter() if "jupyterhub_idle_culler" in " ".join(_cmdline(p))]
+    assert any("--timeout=3600" in c for c in culler), culler  # cull_idle_seconds of site.yaml
 
     # --- alice's cookie does not open bob's server -----------------------------------------------
     for path in ("api/contents", "lab", "voila/render/apps/index.ipynb"):
