@@ -138,7 +138,7 @@ if BACKEND == "systemd":
     c.SystemdSpawner.disable_user_sudo = True
     c.SystemdSpawner.unit_name_template = "daisy-singleuser-{USERNAME}"
     if site.limits.memory:
-        c.SystemdSpawner.mem_limit = str(site.limits.memory)
+        c.SystemdSpawner.mem_limit = site.limits.memory  # bytes
     if site.limits.cpu:
         c.SystemdSpawner.cpu_limit = site.limits.cpu
     if site.limits.tasks:
@@ -147,5 +147,12 @@ else:
     c.JupyterHub.spawner_class = SiteLocalSpawner
 
 # --- idle servers are stopped ---------------------------------------------------------------
-os.environ["DAISY_CULL_SERVER_SECONDS"] = str(site.cull_idle_seconds)
-c.JupyterHub.services, c.JupyterHub.load_roles = idle_culler()
+_saved = os.environ.get("DAISY_CULL_SERVER_SECONDS")
+os.environ["DAISY_CULL_SERVER_SECONDS"] = str(site.cull_idle_seconds)  # what idle_culler() reads
+try:
+    c.JupyterHub.services, c.JupyterHub.load_roles = idle_culler()
+finally:
+    if _saved is None:
+        del os.environ["DAISY_CULL_SERVER_SECONDS"]
+    else:
+        os.environ["DAISY_CULL_SERVER_SECONDS"] = _saved
