@@ -155,6 +155,38 @@ def _start_background(site: SiteConfig, config_path: Path) -> int:
     return proc.pid
 
 
+def _port_free(address: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def _check_key(site: SiteConfig) -> None:
+    """Refuse a TLS key other accounts can read (the users' servers run on this machine)."""
+    if site.key is not None and site.key.stat().st_mode & 0o077:
+        raise SiteError(
+            f"https.key: {site.key} can be read by other accounts (mode {site.key.stat().st_mode & 0o777:o}): "
+            "chmod 600 it (the users' servers run on this machine)"
+        )
+
+
+def _check_ports(site: SiteConfig) -> None:
+    """Refuse ports another program holds (the health check would otherwise ask that program)."""
+    for key, address, port in (
+        ("port", site.address, site.port),
+        ("hub_port", "127.0.0.1", site.hub_port),
+        ("proxy_api_port", "127.0.0.1", site.proxy_api_port),
+    ):
+        if not _port_free(address, port):
+            raise SiteError(f"{site.source}: {key}: {address}:{port} is already in use by another program")
+
+
 def install(site: SiteConfig, say=print) -> str:
     """Install (or upgrade) and start the site; returns its address. SiteError when it cannot."""
     if os.geteuid() != 0:
@@ -165,6 +197,9 @@ def install(site: SiteConfig, say=print) -> str:
     from ..store.settings import ensure_api_key
 
     config_path = site.source.resolve()
+    _check_key(site)
+    if not limits.systemd_runs() and running_pid(site) is None:
+        _check_ports(site)  # before anything is made; a running site of ours is checked once stopped
     _prepare_folders(site)
     _prepare_data(site, say)
     ensure_api_key(site.state_dir)  # the data service's master key: made once, kept
@@ -180,6 +215,7 @@ def install(site: SiteConfig, say=print) -> str:
         if running_pid(site) is not None:
             say("stopping the running site (upgrade: homes, hub database and keys are kept) ...")
             stop(site, say)
+        _check_ports(site)
         pid = _start_background(site, config_path)
         say(f"no systemd here: started in the background (pid {pid}; log {site.log_dir / 'site.log'})")
     deadline = time.monotonic() + START_TIMEOUT

@@ -238,3 +238,25 @@ def test_systemd_unit_runs_the_launcher_and_starts_on_boot(tmp_path):
     exec_line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
     assert exec_line.endswith(f"hub_config/site_launcher.py --config {tmp_path / 'site.yaml'}")
     assert "WantedBy=multi-user.target" in text and "Restart=on-failure" in text and "User=root" in text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="daisy site install runs as root")
+def test_install_refuses_a_readable_key_or_a_taken_port_before_making_anything(pem):
+    import socket
+
+    from daisy_widgets.site.install import SiteError, install
+
+    site = check_config(_base(pem, address="127.0.0.1", port=18999), pem / "site.yaml")
+    os.chmod(pem / "key.pem", 0o644)
+    with pytest.raises(SiteError, match=r"https\.key: .*key\.pem can be read by other accounts"):
+        install(site, say=lambda text: None)
+    assert not site.root.exists()
+    os.chmod(pem / "key.pem", 0o600)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        site = check_config(_base(pem, address="127.0.0.1", port=port), pem / "site.yaml")
+        with pytest.raises(SiteError, match=rf"site\.yaml: port: 127\.0\.0\.1:{port} is already in use"):
+            install(site, say=lambda text: None)
+    assert not site.root.exists()

@@ -6,6 +6,7 @@ systemd (``jupyterhub-systemdspawner``): every value set must be one the spawner
 
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_local_site_settings(site_file, tmp_path, monkeypatch):
     assert c.Spawner.environment["PATH"].startswith(str(tmp_path / "root" / "venv" / "bin"))
     (service,) = c.JupyterHub.services
     assert service["name"] == "idle-culler" and "--timeout=1800" in service["command"]
-    assert "DAISY_CULL_SERVER_SECONDS" not in __import__("os").environ  # the config leaves no trace
+    assert "DAISY_CULL_SERVER_SECONDS" not in os.environ  # the config leaves no trace
     assert ns["GPU_GROUPS"] == ("beamtime-*", "daisy-gpu")  # the GPU profile's groups, as on Kubernetes
 
 
