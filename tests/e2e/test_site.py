@@ -163,7 +163,7 @@ RUN_IN_KERNEL = """async ({code}) => {
   const id = 'daisy-site-test-' + Math.random();
   let out = '';
   return await new Promise((resolve, reject) => {
-    setTimeout(() => reject(new Error('no answer: ' + out)), 120000);
+    setTimeout(() => reject(new Error('no answer in 240 s: ' + out)), 240000);
     ws.onerror = (e) => reject(new Error('websocket error'));
     ws.onopen = () => ws.send(JSON.stringify({header: {msg_id: id, msg_type: 'execute_request', username: '',
         session: id, version: '5.3', date: new Date().toISOString()}, parent_header: {}, metadata: {},
@@ -322,7 +322,7 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
     # --- the admin sees both; wrong password and anonymous API refused -------------------------
     admin.goto(url + "hub/admin")
     for user in USERS:
-        admin.get_by_text(user, exact=True).first.wait_for(timeout=60_000)
+        admin.get_by_text(user, exact=True).first.wait_for(timeout=180_000)
     listed = admin.evaluate(
         """async () => {
              const xsrf = decodeURIComponent((document.cookie.split('; ').find(c => c.startsWith('_xsrf=')) || '=').split('=')[1]);
