@@ -12,6 +12,7 @@
 #   make lint               ruff check and ruff format --check (part of make test)
 #   make sample             only the sample data (daisy data sample)
 #   make clean              remove the venv, node_modules and stamps (keeps data/ and .daisy/)
+#   make site CONFIG=/etc/daisy/site.yaml   (root) install or upgrade the site on one machine (docs/deploy-site.md)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -42,7 +43,9 @@ BUILD_CMDS := bison flex byacc pkg-config
 apt_install = DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null || \
   { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1) >/dev/null; }
 
-.PHONY: help demo test lint setup setup-test sample system-deps native-deps chromium container-test-setup node-check clean postgresql
+CONFIG ?= /etc/daisy/site.yaml
+
+.PHONY: site help demo test lint setup setup-test sample system-deps native-deps chromium container-test-setup node-check clean postgresql
 
 help:
 	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
@@ -69,6 +72,10 @@ postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
 	  if [ "$(IS_ROOT)" = yes ]; then echo "make: apt-get install postgresql"; $(call apt_install,postgresql); \
 	  else echo "make: PostgreSQL is missing; the catalog tests on PostgreSQL will skip: sudo apt-get install postgresql" >&2; fi; }
+
+# the site on one machine: a system account per user, the facility's login, HTTPS (docs/deploy-site.md)
+site: setup
+	@$(PY) -m daisy_widgets.cli site install --config $(CONFIG)
 
 sample: $(PY_STAMP)
 	@$(VENV)/bin/daisy data sample

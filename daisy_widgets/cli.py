@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "daisy_widgets.commands.tomo",  # daisy tomo recon|center
     "daisy_widgets.commands.hxmt",  # daisy hxmt simulate|pipeline
     "daisy_widgets.commands.plugin",  # daisy plugin new NAME --lang python|cpp|fortran
+    "daisy_widgets.commands.site",  # daisy site install|status|stop --config site.yaml
 )
 #: modules with ``register_data(data_subparsers)``
 DATA_MODULES = (

@@ -45,6 +45,11 @@ EXAMPLES: dict[str, str] = {
     "data search": "daisy data search --target crab --start 2018-03-01",
     "data migrate": "daisy data migrate --from sqlite:///srv/daisy/catalog.db "
     "--to postgresql://daisy@db.example:5432/daisy   # password: $DAISY_CATALOG_PASSWORD",
+    "site": "daisy site install --config /etc/daisy/site.yaml   # as root; see docs/deploy-site.md",
+    "site install": "daisy site install --config /etc/daisy/site.yaml   # again after an upgrade: data kept",
+    "site status": "daisy site status --config /etc/daisy/site.yaml",
+    "site stop": "daisy site stop --config /etc/daisy/site.yaml",
+    "site check": "daisy site check --config site.yaml",
     "data register": "daisy data register data/hxmt/P0101299003 --root data",
 }
 
