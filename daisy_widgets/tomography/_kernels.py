@@ -251,16 +251,30 @@ def forward_project(img, cos_t, sin_t, center, ndet):  # pragma: no cover - comp
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def grid_spread(P, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cover - compiled
-    """Spread polar Fourier samples onto a Cartesian grid (gridding, as in gridrec).
+def grid_spread(F, filt, shift, aw, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cover - compiled
+    """Weight radial spectra and spread them onto a centred Cartesian grid (gridding, as in gridrec).
+
+    Each sample is multiplied here by its radial weight (filter, angular weight and the
+    phase that moves the rotation axis to the origin), so no weighted copy of the
+    spectra is made. The grid is stored centred (frequency ``(u, v)`` at
+    ``[v + G//2, u + G//2]``) and multiplied by ``(-1)^(u+v)``, so that its inverse
+    transform holds the slice as one contiguous block around the centre (times
+    ``(-1)^(x+y)``, see :func:`daisy_widgets.tomography.fourier_cpu.gridrec`).
 
     Parameters
     ----------
-    P : complex64 (angles, L)
-        Weighted radial spectra; column ``m`` holds frequency index ``m - L//2``.
+    F : complex64 (angles, L)
+        Spectra of the padded projections in ``fft`` order (column ``j``: frequency
+        index ``j`` for ``j < L/2``, else ``j - L``).
+    filt : float32 (L,)
+        Real radial filter in the same order, divided by ``L``.
+    shift : float64 (angles,)
+        Detector position (pixels) moved to the origin: phase ``exp(2 pi i shift m / L)``.
+    aw : float
+        Angular weight (radians per projection).
     cos_t, sin_t : float64 (angles,)
     G : int
-        Grid size (the radial frequency step equals the grid step).
+        Grid size (the radial frequency step equals the grid step); ``L <= G``.
     W : int
         Kernel width in grid cells.
     table : float32 (T,)
@@ -270,17 +284,19 @@ def grid_spread(P, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cov
 
     Returns
     -------
-    complex64 (G, G), indexed ``[v mod G, u mod G]``.
+    complex64 (G, G): rows ``v + G//2`` for ``v`` in ``-G//2 .. G - G//2 - 1`` (frequencies
+    beyond are dropped), columns ``(u + G//2) mod G``.
     """
-    na, L = P.shape
+    na, L = F.shape
     H = np.zeros((G, G), np.complex64)
     half = W / 2.0
     bh = (G + nbands - 1) // nbands
     mc = L // 2
     ntab = table.shape[0]
+    g2 = G // 2
     for band in prange(nbands):
-        r0 = band * bh - G // 2
-        r1 = min(r0 + bh, G - G // 2)
+        r0 = band * bh - g2
+        r1 = min(r0 + bh, G - g2)
         wa = np.empty(W, np.float32)
         for k in range(na):
             c = cos_t[k]
@@ -297,15 +313,28 @@ def grid_spread(P, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cov
                     m1, m2 = m2, m1
                 mlo = max(int(math.floor(m1)) - 1, -mc)
                 mhi = min(int(math.ceil(m2)) + 2, L - mc)
+            if mlo >= mhi:
+                continue
+            # phase exp(2 pi i shift m / L) by recurrence in double precision
+            ang = 2.0 * math.pi * shift[k] / L
+            step = complex(math.cos(ang), math.sin(ang))
+            ph = complex(math.cos(ang * mlo), math.sin(ang * mlo)) * aw
             for m in range(mlo, mhi):
-                val = P[k, m + mc]
+                j = m if m >= 0 else m + L
+                v = F[k, j] * ph * filt[j]
+                ph *= step
+                val = np.complex64(v)
                 a0 = m * c
                 b0 = m * s
                 ia = int(math.floor(a0 - half)) + 1
                 ib = int(math.floor(b0 - half)) + 1
+                sg = np.float32(1.0 - 2.0 * (ia & 1))  # (-1)^u of the first column
                 for d in range(W):
                     ti = int(abs(ia + d - a0) * tscale)
-                    wa[d] = table[ti] if ti < ntab else 0.0
+                    wa[d] = sg * table[ti] if ti < ntab else np.float32(0.0)
+                    sg = -sg
+                c0 = ia + g2
+                wrap = c0 < 0 or c0 + W > G
                 for db in range(W):
                     bb = ib + db
                     if bb < r0 or bb >= r1:
@@ -313,10 +342,14 @@ def grid_spread(P, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cov
                     ti = int(abs(bb - b0) * tscale)
                     if ti >= ntab:
                         continue
-                    vb = val * table[ti]
-                    row = bb % G
-                    for d in range(W):
-                        H[row, (ia + d) % G] += vb * wa[d]
+                    vb = val * (table[ti] if (bb & 1) == 0 else -table[ti])
+                    row = bb + g2
+                    if wrap:
+                        for d in range(W):
+                            H[row, (c0 + d) % G] += vb * wa[d]
+                    else:
+                        for d in range(W):
+                            H[row, c0 + d] += vb * wa[d]
     return H
 
 
