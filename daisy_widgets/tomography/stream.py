@@ -114,7 +114,8 @@ def resolve_center(scan: Any, rows: slice, center: Any, wf: Any, cancel: Any = N
     return float(result["out/center"])
 
 
-def _read_bytes(scan: Any, nrows: int) -> int:
+def counts_bytes(scan: Any, nrows: int) -> int:
+    """Bytes of counts (projections, flats, darks, as stored in the file) read for ``nrows`` detector rows."""
     total = 0
     for name in ("projections", "flats", "darks", "flats_after"):
         arr = getattr(scan, name, None)
@@ -223,7 +224,7 @@ def stream_reconstruction(
             t = time.perf_counter()
             data = scan.block(slice(a, b))
             stats.read_seconds += time.perf_counter() - t
-            stats.bytes_read += _read_bytes(scan, b - a)
+            stats.bytes_read += counts_bytes(scan, b - a)
             nbytes = sum(v.nbytes for v in data.values())
             account(nbytes)
             if not _put(q_in, (a, data, nbytes), stop):
