@@ -13,7 +13,9 @@ Measures, in one run on the same slices:
   not the volume);
 * *not overlapped*: the same steps from the HDF5 file with reading, computing and writing
   one after another (a loop here over the same reader, chain and writer), so the gain of
-  the overlap is seen in the same run.
+  the overlap is seen in the same run;
+* *whole array*: the path ``daisy tomo recon`` took before streaming (the workflow over all
+  rows at once, then the write), with its memory.
 
 The scan is synthetic (spheres of known attenuation, analytic line integrals, Poisson-free
 counts in uint16), 2048 wide by default. The machine is shared: each figure is the median
@@ -128,13 +130,16 @@ def compute_only(scan, opts, center: float, block: int) -> float:
     return time.perf_counter() - t
 
 
-def file_to_file(path, out: Path, opts, layout=None, serial: bool = False) -> dict:
-    """One ``run_reconstruction`` (streamed), or with ``serial`` the same steps one after another."""
+def file_to_file(path, out: Path, opts, layout=None, serial: bool = False, whole: bool = False) -> dict:
+    """One ``run_reconstruction`` (streamed), or with ``serial`` the same steps one after another,
+    or with ``whole`` the workflow over the whole array (the path before streaming)."""
     from daisy_widgets.tomography.pipeline import run_reconstruction
 
     with PeakRSS() as mem:
         t = time.perf_counter()
-        if serial:
+        if whole:
+            st = _whole_array(path, out, opts, layout)
+        elif serial:
             st = _serial(path, out, opts, layout)
         else:
             st = run_reconstruction(path, out, opts, layout=layout)["stream"]
@@ -149,6 +154,34 @@ def file_to_file(path, out: Path, opts, layout=None, serial: bool = False) -> di
         "rss": mem.above,
         "stages": (st.read_seconds, st.compute_seconds, st.write_seconds),
     }
+
+
+def _whole_array(path, out: Path, opts, layout):
+    """As ``daisy tomo recon`` ran before streaming: the workflow over all rows at once, then the write."""
+    from daisy_widgets.core.datastore import DataStore
+    from daisy_widgets.core.engine import run_workflow
+    from daisy_widgets.tomography.io import read_scan, scan_provenance, write_recon
+    from daisy_widgets.tomography.pipeline import build_workflow
+    from daisy_widgets.tomography.stream import StreamStats, counts_bytes
+
+    scan = read_scan(path, layout=layout)
+    _, nr, width = scan.shape
+    prov = scan_provenance(scan, slice(0, nr))
+    store = DataStore(
+        {
+            "raw/projections": scan.projections[:, 0:nr, :],
+            "raw/flats": scan.flats[:, 0:nr, :],
+            "raw/darks": scan.darks[:, 0:nr, :],
+            "raw/theta": np.asarray(scan.theta, np.float64),
+        }
+    )
+    t = time.perf_counter()
+    rec = run_workflow(build_workflow(opts), store)["out/recon"]
+    t1 = time.perf_counter()
+    write_recon(out, rec, provenance=prov)
+    st = StreamStats(slices=nr, bytes_read=counts_bytes(scan, nr), bytes_written=rec.nbytes)
+    st.compute_seconds, st.write_seconds = t1 - t, time.perf_counter() - t1
+    return st
 
 
 def _serial(path, out: Path, opts, layout):
@@ -190,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--algorithm", default="gridrec", choices=("gridrec", "fbp"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-serial", action="store_true", help="skip the not-overlapped comparison")
+    ap.add_argument("--no-whole", action="store_true", help="skip the whole-array workflow (the path before)")
     args = ap.parse_args(argv)
     import numba
 
@@ -215,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     tiff_layout = {"angles": "angles.txt", "flats": ["flat_*.tif"], "darks": ["dark_*.tif"]}
     scan = read_scan(h5)
     compute_only(read_scan(h5), opts, center, args.block)  # compile / warm the caches
-    runs: dict[str, list] = {"compute": [], "hdf5": [], "tiff": [], "hdf5 serial": []}
+    runs: dict[str, list] = {"compute": [], "hdf5": [], "tiff": [], "hdf5 serial": [], "hdf5 whole array": []}
     for _ in range(args.repeat):  # interleaved, so a burst of load hits every variant alike
         runs["compute"].append(compute_only(scan, opts, center, args.block))
         runs["hdf5"].append(file_to_file(h5, tmp / "out.h5", opts))
         runs["tiff"].append(file_to_file(tif, tmp / "out_t.h5", opts, layout=tiff_layout))
         if not args.no_serial:
             runs["hdf5 serial"].append(file_to_file(h5, tmp / "out_s.h5", opts, serial=True))
+        if not args.no_whole:
+            runs["hdf5 whole array"].append(file_to_file(h5, tmp / "out_w.h5", opts, whole=True))
     n = args.rows
     t_c = statistics.median(runs["compute"])
     rate_c = n / t_c
@@ -230,13 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{args.algorithm}, {n} slices {args.width}x{args.width}, {args.angles} angles; medians of {args.repeat}"
     )
     hdr = (
-        f"{'run':26s} {'time s':>8s} {'slices/s':>9s} {'vs compute':>10s} {'read MB/s':>10s} "
+        f"{'run':32s} {'time s':>8s} {'slices/s':>9s} {'vs compute':>10s} {'read MB/s':>10s} "
         f"{'write MB/s':>10s} {'queued MiB':>10s} {'RSS+ MiB':>9s}  read/compute/write busy s"
     )
     print(hdr)
     print("-" * len(hdr))
-    print(f"{'compute only (memory)':26s} {t_c:8.2f} {rate_c:9.2f} {'100 %':>10s}")
-    for name in ("hdf5", "tiff", "hdf5 serial"):
+    print(f"{'compute only (memory)':32s} {t_c:8.2f} {rate_c:9.2f} {'100 %':>10s}")
+    for name in ("hdf5", "tiff", "hdf5 serial", "hdf5 whole array"):
         rs = runs[name]
         if not rs:
             continue
@@ -244,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         r0 = rs[0]
         busy = "/".join(f"{statistics.median(r['stages'][i] for r in rs):.1f}" for i in range(3))
         print(
-            f"{'file to file, ' + name:26s} {w:8.2f} {n / w:9.2f} {100 * (n / w) / rate_c:8.0f} % "
+            f"{'file to file, ' + name:32s} {w:8.2f} {n / w:9.2f} {100 * (n / w) / rate_c:8.0f} % "
             f"{r0['read'] / 1e6 / w:10.1f} {r0['written'] / 1e6 / w:10.1f} "
             f"{max(r['queued'] for r in rs) / 2**20:10.0f} {max(r['rss'] for r in rs) / 2**20:9.0f}  {busy}"
         )

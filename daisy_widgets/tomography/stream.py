@@ -27,8 +27,9 @@ import numpy as np
 
 from ..core.errors import Cancelled
 
-#: blocks waiting between the reader and the computation, and between it and the writer
-QUEUE_BLOCKS = 2
+#: blocks waiting between the reader and the computation, and between it and the writer (reading
+#: and writing are much faster than reconstructing: one block ahead keeps the cores busy)
+QUEUE_BLOCKS = 1
 _DONE = object()
 
 
