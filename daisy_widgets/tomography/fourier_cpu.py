@@ -32,7 +32,8 @@ def _plan(n: int, theta_bytes: bytes, filter: str) -> dict:
     # output row i holds y' = n//2 - i, taken from grid row G//2 + y' (rows read backwards)
     sign_rows = 1.0 - 2.0 * ((G // 2 + n // 2 - np.arange(n)) % 2)
     norm = (G * G) * np.outer(sign_rows / deap, sign / deap)  # symmetric: deap(-y') is deap[i]
-    norm.flags.writeable = False
+    # a lone real slice: half-plane grid, columns not centred (no (-1)^x factor)
+    norm_real = (G * G) * np.outer(sign_rows / deap, 1.0 / deap)
     filt = (ramp_spectrum(L) * window(filter, np.fft.fftfreq(L)) / L).astype(np.float32)
     return {
         "G": G,
@@ -42,6 +43,7 @@ def _plan(n: int, theta_bytes: bytes, filter: str) -> dict:
         "sin": np.sin(theta),
         "aw": float(angle_weight(theta)),
         "norm": norm.astype(np.float32),
+        "norm_real": norm_real.astype(np.float32),
         "rows": slice(G // 2 + n // 2 - n + 1, G // 2 + n // 2 + 1),
         "cols": slice(lo, lo + n),
     }
@@ -53,7 +55,8 @@ def gridrec_plan(n: int, theta: np.ndarray, filter: str = "ramp") -> dict:
     Cached on (``n``, ``theta``, ``filter``): a block of slices, or the next block, reuses them.
     Returns a dict with the grid size ``G``, the padded length ``L``, the radial ``filt``
     (float32 (L,), ``fft`` order, divided by ``L``), ``cos``/``sin`` (float64 (angles,)),
-    the angular weight ``aw`` and the float32 (n, n) deapodization ``norm``.
+    the angular weight ``aw`` and the float32 (n, n) deapodization maps ``norm`` (pairs of
+    slices) and ``norm_real`` (a lone slice).
     """
     return _plan(int(n), np.ascontiguousarray(theta, np.float64).tobytes(), str(filter))
 
@@ -83,10 +86,12 @@ def gridrec(
     nbands = max(4, 2 * _threads())
     norm, rows, cols = p["norm"], p["rows"], p["cols"]
     for s0 in range(0, ns, 2):
+        if s0 + 1 == ns:  # a lone slice: its spectrum is Hermitian, half the grid holds it
+            out[s0] = _gridrec_real(sino[s0], p, shift, table, tscale, nbands, pad_mode)
+            break
         c = np.zeros((na, L), np.complex64)
         c.real[:, :nd] = sino[s0]
-        if s0 + 1 < ns:
-            c.imag[:, :nd] = sino[s0 + 1]
+        c.imag[:, :nd] = sino[s0 + 1]
         if pad_mode == "edge" and nd < L:
             r = (L - nd) // 2
             c[:, nd : nd + r] = c[:, nd - 1 : nd]
@@ -102,9 +107,36 @@ def gridrec(
         del H
         h = sfft.ifft(h[rows], axis=1, workers=-1, overwrite_x=True)[::-1, cols]
         np.multiply(h.real, norm, out=out[s0])
-        if s0 + 1 < ns:
-            np.multiply(h.imag, norm, out=out[s0 + 1])
+        np.multiply(h.imag, norm, out=out[s0 + 1])
     return out
+
+
+def _gridrec_real(
+    sino: np.ndarray, p: dict, shift: np.ndarray, table: np.ndarray, tscale: float, nbands: int, pad_mode: str
+) -> np.ndarray:
+    """One slice (angles, detector) by a real FFT, half-plane gridding and an inverse real 2-D FFT."""
+    import scipy.fft as sfft
+
+    from . import _kernels
+
+    na, nd = sino.shape
+    G, L = p["G"], p["L"]
+    c = np.zeros((na, L), np.float32)
+    c[:, :nd] = sino
+    if pad_mode == "edge" and nd < L:
+        r = (L - nd) // 2
+        c[:, nd : nd + r] = c[:, nd - 1 : nd]
+        c[:, nd + r :] = c[:, :1]
+    F = sfft.rfft(c, axis=1, workers=-1, overwrite_x=True)
+    del c
+    H = _kernels.grid_spread_real(
+        F, p["filt"], shift, p["aw"], p["cos"], p["sin"], G, KERNEL_WIDTH, table, tscale, nbands
+    )
+    del F
+    h = sfft.ifft(H, axis=0, workers=-1, overwrite_x=True)
+    del H
+    img = sfft.irfft(h[p["rows"]], n=G, axis=1, workers=-1, overwrite_x=True)[::-1, p["cols"]]
+    return img * p["norm_real"]
 
 
 def _threads() -> int:
