@@ -19,7 +19,8 @@ from .geometry import angle_weight
 from .gridding import KERNEL_WIDTH, SIGMA, deapodization, grid_size, kaiser_bessel_table
 
 
-@functools.lru_cache(maxsize=4)
+#: two geometries kept: about 32 MiB each at 2048 px (two float32 deapodization maps)
+@functools.lru_cache(maxsize=2)
 def _plan(n: int, theta_bytes: bytes, filter: str) -> dict:
     theta = np.frombuffer(theta_bytes, np.float64)
     G = grid_size(n)
