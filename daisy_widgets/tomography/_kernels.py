@@ -251,72 +251,212 @@ def forward_project(img, cos_t, sin_t, center, ndet):  # pragma: no cover - comp
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def grid_spread(P, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cover - compiled
-    """Spread polar Fourier samples onto a Cartesian grid (gridding, as in gridrec).
+def grid_spread(F, filt, shift, aw, cos_t, sin_t, G, W, table, tscale, nbands):  # pragma: no cover - compiled
+    """Weight radial spectra and spread them onto a centred Cartesian grid (gridding, as in gridrec).
+
+    Each sample is multiplied here by its radial weight (filter, angular weight, axis
+    phase): no weighted copy of the spectra is made. The grid is stored centred and
+    multiplied by ``(-1)^(u+v)``, so that its inverse transform holds the slice as one
+    contiguous block (times ``(-1)^(x+y)``; see :mod:`daisy_widgets.tomography.fourier_cpu`).
 
     Parameters
     ----------
-    P : complex64 (angles, L)
-        Weighted radial spectra; column ``m`` holds frequency index ``m - L//2``.
+    F : complex64 (angles, L)
+        Spectra of the padded projections in ``fft`` order (column ``j``: frequency
+        index ``j`` for ``j < L/2``, else ``j - L``).
+    filt : float32 (L,)
+        Real radial filter in the same order, divided by ``L``.
+    shift : float64 (angles,)
+        Detector position (pixels) moved to the origin: phase ``exp(2 pi i shift m / L)``.
+    aw : float
+        Angular weight (radians per projection).
     cos_t, sin_t : float64 (angles,)
-    G : int
-        Grid size (the radial frequency step equals the grid step).
-    W : int
-        Kernel width in grid cells.
+    G, W : int
+        Grid size (radial frequency step = grid step; ``L <= G``) and kernel width (cells).
     table : float32 (T,)
         Kernel sampled at ``|t| * tscale`` for ``|t| <= W/2``.
     nbands : int
-        Number of row bands processed in parallel (each band owns its rows).
+        Row bands processed in parallel (each band owns its rows).
 
     Returns
     -------
-    complex64 (G, G), indexed ``[v mod G, u mod G]``.
+    complex64 (G, G): rows ``(v + G//2) mod G``, columns ``(u + G//2) mod G`` (the grid is
+    periodic, as the GPU twin's).
     """
-    na, L = P.shape
+    na, L = F.shape
     H = np.zeros((G, G), np.complex64)
     half = W / 2.0
     bh = (G + nbands - 1) // nbands
     mc = L // 2
     ntab = table.shape[0]
+    g2 = G // 2
     for band in prange(nbands):
-        r0 = band * bh - G // 2
-        r1 = min(r0 + bh, G - G // 2)
+        r0 = band * bh - g2
+        r1 = min(r0 + bh, G - g2)
         wa = np.empty(W, np.float32)
-        for k in range(na):
-            c = cos_t[k]
-            s = sin_t[k]
-            if abs(s) < 1e-9:
-                if r0 - half > 0 or r1 + half < 0:
+        # rows wrap modulo G: the edge bands also take the cells of samples beyond the other edge
+        for t in range(-1, 2):
+            sh = t * G
+            w0 = r0 + sh
+            w1 = r1 + sh
+            if w1 + half < -mc - 1 or w0 - half > L - mc + 1:
+                continue
+            for k in range(na):
+                c = cos_t[k]
+                s = sin_t[k]
+                if abs(s) < 1e-9:
+                    if w0 - half > 0 or w1 + half < 0:
+                        continue
+                    mlo = -mc
+                    mhi = L - mc
+                else:
+                    m1 = (w0 - half) / s
+                    m2 = (w1 + half) / s
+                    if m1 > m2:
+                        m1, m2 = m2, m1
+                    mlo = max(int(math.floor(m1)) - 1, -mc)
+                    mhi = min(int(math.ceil(m2)) + 2, L - mc)
+                if mlo >= mhi:
                     continue
-                mlo = -mc
-                mhi = L - mc
-            else:
-                m1 = (r0 - half) / s
-                m2 = (r1 + half) / s
-                if m1 > m2:
-                    m1, m2 = m2, m1
-                mlo = max(int(math.floor(m1)) - 1, -mc)
-                mhi = min(int(math.ceil(m2)) + 2, L - mc)
-            for m in range(mlo, mhi):
-                val = P[k, m + mc]
-                a0 = m * c
-                b0 = m * s
-                ia = int(math.floor(a0 - half)) + 1
-                ib = int(math.floor(b0 - half)) + 1
-                for d in range(W):
-                    ti = int(abs(ia + d - a0) * tscale)
-                    wa[d] = table[ti] if ti < ntab else 0.0
-                for db in range(W):
-                    bb = ib + db
-                    if bb < r0 or bb >= r1:
-                        continue
-                    ti = int(abs(bb - b0) * tscale)
-                    if ti >= ntab:
-                        continue
-                    vb = val * table[ti]
-                    row = bb % G
+                # phase exp(2 pi i shift m / L) by recurrence in double precision
+                ang = 2.0 * math.pi * shift[k] / L
+                step = complex(math.cos(ang), math.sin(ang))
+                ph = complex(math.cos(ang * mlo), math.sin(ang * mlo)) * aw
+                for m in range(mlo, mhi):
+                    j = m if m >= 0 else m + L
+                    v = F[k, j] * ph * filt[j]
+                    ph *= step
+                    val = np.complex64(v)
+                    a0 = m * c
+                    b0 = m * s
+                    ia = int(math.floor(a0 - half)) + 1
+                    ib = int(math.floor(b0 - half)) + 1
+                    sg = np.float32(1.0 - 2.0 * (ia & 1))  # (-1)^u of the first column
                     for d in range(W):
-                        H[row, (ia + d) % G] += vb * wa[d]
+                        ti = int(abs(ia + d - a0) * tscale)
+                        wa[d] = sg * table[ti] if ti < ntab else np.float32(0.0)
+                        sg = -sg
+                    c0 = ia + g2
+                    wrap = c0 < 0 or c0 + W > G
+                    for db in range(W):
+                        bb = ib + db
+                        if bb < w0 or bb >= w1:
+                            continue
+                        ti = int(abs(bb - b0) * tscale)
+                        if ti >= ntab:
+                            continue
+                        vb = val * (table[ti] if (bb & 1) == 0 else -table[ti])
+                        row = bb - sh + g2
+                        if wrap:
+                            for d in range(W):
+                                H[row, (c0 + d) % G] += vb * wa[d]
+                        else:
+                            for d in range(W):
+                                H[row, c0 + d] += vb * wa[d]
+    return H
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def grid_spread_real(
+    F, filt, shift, aw, cos_t, sin_t, G, W, table, tscale, nbands
+):  # pragma: no cover - compiled
+    """:func:`grid_spread` for one real slice: only the half-plane ``u = 0 .. G//2`` is gridded.
+
+    A real slice's spectrum is Hermitian: columns ``u = 0 .. G//2`` hold all of it, so
+    samples whose kernel lies wholly in the other half are skipped (half the work). Every
+    stored cell receives exactly the contributions it receives in :func:`grid_spread`.
+
+    Parameters
+    ----------
+    F : complex64 (angles, L//2 + 1)
+        ``rfft`` of the padded real projections (``m < 0`` is ``conj(F[:, -m])``).
+    filt, shift, aw, cos_t, sin_t, G, W, table, tscale, nbands
+        As for :func:`grid_spread`.
+
+    Returns
+    -------
+    complex64 (G, G//2 + 1): rows as :func:`grid_spread`, columns ``u`` (not centred), times ``(-1)^(u+v)``.
+    """
+    na = F.shape[0]
+    L = 2 * (F.shape[1] - 1)
+    g2 = G // 2
+    H = np.zeros((G, g2 + 1), np.complex64)
+    half = W / 2.0
+    bh = (G + nbands - 1) // nbands
+    mc = L // 2
+    ntab = table.shape[0]
+    for band in prange(nbands):
+        r0 = band * bh - g2
+        r1 = min(r0 + bh, G - g2)
+        wa = np.empty(W, np.float32)
+        ca = np.empty(W, np.int64)
+        for t in range(-1, 2):
+            sh = t * G
+            w0 = r0 + sh
+            w1 = r1 + sh
+            if w1 + half < -mc - 1 or w0 - half > L - mc + 1:
+                continue
+            for k in range(na):
+                c = cos_t[k]
+                s = sin_t[k]
+                if abs(s) < 1e-9:
+                    if w0 - half > 0 or w1 + half < 0:
+                        continue
+                    mlo = -mc
+                    mhi = mc + 1
+                else:
+                    m1 = (w0 - half) / s
+                    m2 = (w1 + half) / s
+                    if m1 > m2:
+                        m1, m2 = m2, m1
+                    mlo = max(int(math.floor(m1)) - 1, -mc)
+                    mhi = min(int(math.ceil(m2)) + 2, mc + 1)  # +L/2 too: see the Nyquist terms
+                if mlo >= mhi:
+                    continue
+                ang = 2.0 * math.pi * shift[k] / L
+                step = complex(math.cos(ang), math.sin(ang))
+                ph = complex(math.cos(ang * mlo), math.sin(ang * mlo)) * aw
+                for m in range(mlo, mhi):
+                    cur = ph
+                    ph *= step
+                    a0 = m * c
+                    ia = int(math.floor(a0 - half)) + 1
+                    fast = ia >= 0 and ia + W <= g2
+                    if not fast and ia + W <= 0 and ia > -g2:
+                        continue  # wholly in the half-plane u < 0, no wrap: the Hermitian twin covers it
+                    if -mc < m < mc:
+                        f = F[k, m] if m >= 0 else F[k, -m].conjugate()
+                    else:  # the Nyquist term, split between -L/2 and its twin +L/2 (a Hermitian grid)
+                        f = F[k, mc] * 0.5 if m < 0 else F[k, mc].conjugate() * 0.5
+                    val = np.complex64(f * cur * filt[m if m >= 0 else m + L])
+                    b0 = m * s
+                    ib = int(math.floor(b0 - half)) + 1
+                    sg = np.float32(1.0 - 2.0 * (ia & 1))  # (-1)^u of the first column
+                    for d in range(W):
+                        ti = int(abs(ia + d - a0) * tscale)
+                        wa[d] = sg * table[ti] if ti < ntab else np.float32(0.0)
+                        sg = -sg
+                        if fast:
+                            ca[d] = ia + d
+                        else:  # the stored column of this cell, or -1 if it is in the other half
+                            uu = (ia + d + g2) % G - g2
+                            ca[d] = uu if uu >= 0 else (g2 if uu == -g2 else -1)
+                    for db in range(W):
+                        bb = ib + db
+                        if bb < w0 or bb >= w1:
+                            continue
+                        ti = int(abs(bb - b0) * tscale)
+                        if ti >= ntab:
+                            continue
+                        vb = val * (table[ti] if (bb & 1) == 0 else -table[ti])
+                        row = bb - sh + g2
+                        if fast:
+                            for d in range(W):
+                                H[row, ia + d] += vb * wa[d]
+                        else:
+                            for d in range(W):
+                                if ca[d] >= 0:
+                                    H[row, ca[d]] += vb * wa[d]
     return H
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -226,13 +226,19 @@ def run_reconstruction(
     ``"nexus"`` (NXtomoproc) or ``"tiff"`` (``output`` is a folder of slices). Every output
     carries the parameters and the input's provenance (files, layout, checksums, versions).
 
-    Returns a summary: ``{"center", "shape", "output", "seconds"}``.
+    Chains whose steps all work row by row, run in this process to an HDF5 file, stream:
+    blocks of ``opts.block`` rows are read, reconstructed and written with the three
+    overlapped (:mod:`.stream`); the others run as a workflow on the chosen engine.
+
+    Returns a summary: ``{"center", "shape", "output", "seconds"}`` (and ``"stream"``, a
+    :class:`~daisy_widgets.tomography.stream.StreamStats`, when streamed).
     """
     import time
 
     from ..core.datastore import DataStore
     from ..core.engine import run_workflow
     from .io import FORMATS, read_scan, scan_provenance, write_recon, write_recon_nexus, write_tiff_stack
+    from .stream import resolve_center, stream_reason, stream_reconstruction
 
     t0 = time.monotonic()
     if output_format not in FORMATS:
@@ -245,6 +251,47 @@ def run_reconstruction(
     check_center(opts.center, width, str(path))
     # one read of the selected rows: checksums for the provenance, and NaN/inf refused (as check_finite)
     provenance = scan_provenance(scan, rows, (lambda: bool(cancel.cancelled)) if cancel is not None else None)
+    if stream_reason(opts, engine, scheduler, output_format) is None:
+        # rows stream through the chain: reading, computing and writing overlap, memory bounded by the block
+        if save_workflow:
+            build_workflow(opts).save(save_workflow)
+        center = resolve_center(scan, rows, opts.center, build_workflow(opts), cancel)
+        params = {k: v for k, v in asdict(opts).items() if k != "block"}
+        params.update(
+            center=center,
+            slices=f"{rows.start}:{rows.stop}",
+            engine=engine or "inprocess",
+            theta_units="degrees",
+            software="daisy_widgets.tomography",
+        )
+        stats = stream_reconstruction(
+            scan,
+            rows,
+            build_workflow(replace(opts, center=center)),
+            output,
+            block=opts.block,
+            params=params,
+            provenance=provenance,
+            input_path=path,
+            progress=progress,
+            cancel=cancel,
+        )
+        if tiff:
+            from .io import read_recon
+
+            write_tiff_stack(
+                tiff,
+                read_recon(output)[0],
+                first=rows.start,
+                metadata={"parameters": params, "provenance": provenance},
+            )
+        return {
+            "center": center,
+            "shape": (stats.slices, width, width),
+            "output": str(Path(output)),
+            "seconds": time.monotonic() - t0,
+            "stream": stats,
+        }
     store = DataStore()
     store["raw/projections"] = scan.projections[:, rows, :]
     store["raw/flats"] = scan.flats[:, rows, :]

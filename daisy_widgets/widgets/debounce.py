@@ -43,6 +43,10 @@ class DebouncedRunner:
         Called with the exception when the latest request fails (not for stale or cancelled runs).
     on_state
         Called with ``"waiting"``, ``"running"``, ``"done"``, ``"failed"`` as the latest request progresses.
+    leading
+        Start a request at once when the runner is idle and the previous request is at
+        least ``delay`` old (a single change is answered without waiting for the timer);
+        requests that follow within ``delay`` are debounced as usual.
 
     Attributes
     ----------
@@ -60,9 +64,12 @@ class DebouncedRunner:
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_state: Callable[[str], None] | None = None,
+        leading: bool = False,
     ):
         self.func = func
         self.delay = float(delay)
+        self.leading = bool(leading)
+        self._last_request = float("-inf")
         self.on_result = on_result
         self.on_error = on_error
         self.on_state = on_state
@@ -91,12 +98,19 @@ class DebouncedRunner:
                 self._token.cancel()  # a run in progress is now stale
             token = CancelToken()
             self._token = token
-            self._idle.clear()
             t_req = time.monotonic()
-            self._timer = threading.Timer(self.delay, self._launch, (gen, token, t_req, args, kw))
-            self._timer.daemon = True
-            self._timer.start()
+            at_once = self.leading and self._idle.is_set() and t_req - self._last_request >= self.delay
+            self._last_request = t_req
+            self._idle.clear()
+            if at_once:
+                self._timer = None
+            else:
+                self._timer = threading.Timer(self.delay, self._launch, (gen, token, t_req, args, kw))
+                self._timer.daemon = True
+                self._timer.start()
         self._state("waiting")
+        if at_once:
+            self._launch(gen, token, t_req, args, kw)
         return gen
 
     def run_now(self, *args: Any, **kw: Any) -> Any:

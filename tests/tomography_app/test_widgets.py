@@ -167,3 +167,27 @@ def test_debounced_runner_errors_and_run_now():
     r.cancel()
     assert not r.busy and isinstance(threading.current_thread(), threading.Thread)
     assert issubclass(Cancelled, Exception)
+
+
+def test_debounced_runner_leading_edge_answers_a_single_change_at_once():
+    seen, started = [], []
+
+    def work(token, x):
+        started.append(x)
+        for _ in range(10):
+            time.sleep(0.01)
+            token.raise_if_cancelled()
+        return x
+
+    r = DebouncedRunner(work, delay=0.5, on_result=seen.append, leading=True)
+    t = time.monotonic()
+    r.request(1)  # idle and quiet: starts without waiting for the 0.5 s timer
+    assert r.wait(5)
+    assert seen == [1] and time.monotonic() - t < 0.45
+    time.sleep(0.55)
+    for x in (2, 3, 4):  # a burst: the first starts at once, the rest are merged, the latest wins
+        r.request(x)
+    assert r.wait(10)
+    time.sleep(0.1)
+    assert seen == [1, 4] and started[1] == 2 and started[-1] == 4 and 3 not in started
+    assert r.stale >= 1

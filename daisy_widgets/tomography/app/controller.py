@@ -59,7 +59,8 @@ class TomographyController(VolumeJobs):
     service_url
         The data service (Tiled) listing scans, or None.
     preview_delay
-        Debounce time of the live preview, s.
+        Debounce time of the live preview, s: a change made after a quiet moment starts at
+        once; changes that follow it within this time are merged (the latest wins).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class TomographyController(VolumeJobs):
             on_result=self.safe(self._preview_done),
             on_error=self._preview_failed,
             on_state=self._preview_state,
+            leading=True,
         )
         model.observe(self._inputs_changed, names=list(PREVIEW_INPUTS))
 

@@ -31,7 +31,15 @@ from .paths import read_paths, read_tiff_scan
 from .provenance import scan_provenance, software_versions
 from .readers import UnknownLayoutError, read_scan, standard_layout
 from .scan import DX_DARKS, DX_DATA, DX_FLATS, DX_FLATS_POST, DX_THETA, Scan
-from .writers import FORMATS, read_provenance, read_recon, write_recon, write_recon_nexus, write_tiff_stack
+from .writers import (
+    FORMATS,
+    read_provenance,
+    read_recon,
+    recon_writer,
+    write_recon,
+    write_recon_nexus,
+    write_tiff_stack,
+)
 
 __all__ = [
     "DX_DARKS",
@@ -55,6 +63,7 @@ __all__ = [
     "read_scan",
     "read_tiff_scan",
     "recon_command",
+    "recon_writer",
     "scan_provenance",
     "scan_summary",
     "software_versions",

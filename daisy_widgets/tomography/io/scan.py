@@ -142,6 +142,9 @@ class Scan:
                 continue
             part = arr[:, rows, :]
             part = np.asarray(part.compute() if hasattr(part, "compute") else part, dtype=np.float32)
+            if np.dtype(arr.dtype).kind not in "fc":  # integer counts are finite: no pass over the block
+                out[name] = part
+                continue
             bad = ~np.isfinite(part)
             if bad.any():
                 raise InputFileError(

@@ -10,10 +10,11 @@ NXnote; in each TIFF a JSON ImageDescription. Every file is written atomically
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +54,58 @@ def write_recon(
     The parameters and the input's path are stored as attributes of ``/exchange``
     and of the dataset (``units = "1/pixel"``); ``provenance`` as JSON in ``/provenance``.
     """
-    import h5py
-
     vol = volume if volume.ndim == 3 else volume[None]
     n_s, n_y, n_x = vol.shape
+    with recon_writer(
+        path, (n_s, n_y, n_x), params=params, input_path=input_path, first_slice=first_slice
+    ) as out:
+        for a, block in _blocks(vol, n_y, n_x):
+            out.write(a, block)
+        out.provenance = provenance
+    return Path(path)
+
+
+class ReconFileWriter:
+    """Slices written into an open ``/exchange/data`` dataset (see :func:`recon_writer`).
+
+    ``provenance`` may be set any time before the writer closes; it is stored then.
+    """
+
+    def __init__(self, dataset: Any):
+        self.dataset = dataset
+        self.provenance: Mapping[str, Any] | None = None
+        self.bytes_written = 0
+
+    def write(self, first: int, block: np.ndarray) -> None:
+        """Store float32 (k, N, N) ``block`` as slices ``first .. first + k - 1``."""
+        self.dataset[first : first + len(block)] = block
+        self.bytes_written += int(block.nbytes)
+
+
+@contextlib.contextmanager
+def recon_writer(
+    path: str | os.PathLike,
+    shape: tuple[int, int, int],
+    *,
+    params: Mapping[str, Any] | None = None,
+    input_path: str | os.PathLike | None = None,
+    first_slice: int = 0,
+) -> Iterator[ReconFileWriter]:
+    """Open a Data Exchange reconstruction file of ``shape`` (slices, N, N) to be filled block by block.
+
+    The file is written to a temporary name and renamed onto ``path`` only when the
+    ``with`` block ends without an exception (otherwise nothing is left behind). The
+    layout, attributes and provenance are those of :func:`write_recon`.
+    """
+    import h5py
+
+    n_s, n_y, n_x = (int(v) for v in shape)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["implements"] = "exchange"
         ex = f.create_group("exchange")
         d = ex.create_dataset("data", shape=(n_s, n_y, n_x), dtype=np.float32, chunks=(1, n_y, n_x))
-        for a, block in _blocks(vol, n_y, n_x):
-            d[a : a + len(block)] = block
+        out = ReconFileWriter(d)
+        yield out
         d.attrs["units"] = "1/pixel"
         d.attrs["axes"] = "slice:y:x"
         d.attrs["first_slice"] = int(first_slice)
@@ -72,10 +115,9 @@ def write_recon(
         if input_path is not None:
             ex.attrs["input_path"] = os.path.abspath(os.fspath(input_path))
             d.attrs["input_path"] = os.path.abspath(os.fspath(input_path))
-        if provenance:
-            f.create_dataset("provenance", data=json.dumps(provenance, default=str))
-            ex.attrs["software_versions"] = json.dumps(provenance.get("software", {}))
-    return Path(path)
+        if out.provenance:
+            f.create_dataset("provenance", data=json.dumps(out.provenance, default=str))
+            ex.attrs["software_versions"] = json.dumps(out.provenance.get("software", {}))
 
 
 def read_recon(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
