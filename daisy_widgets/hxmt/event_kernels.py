@@ -101,7 +101,39 @@ def _kernels() -> dict[str, Any]:
                 k += 1
         return k
 
+    @njit(cache=True, nogil=True)
+    def copy_rows_loop(src, dst):  # pragma: no cover - compiled
+        width = src.shape[1]
+        for i in range(src.shape[0]):
+            for j in range(width):
+                dst[i, j] = src[i, j]
+
+    @njit(cache=True, nogil=True)
+    def gain_pi_loop(det, channel, u, c0, c1, pi_max, out):  # pragma: no cover - compiled
+        for i in range(det.size):
+            d = det[i]
+            v = np.floor(c0[d] + c1[d] * (channel[i] + u[i]))
+            if v < 0.0:
+                v = 0.0
+            elif v > pi_max:
+                v = pi_max
+            out[i] = np.int16(v)
+
+    @njit(cache=True, nogil=True)
+    def min_max_loop(x):  # pragma: no cover - compiled
+        lo = hi = x[0]
+        for i in range(1, x.size):
+            v = x[i]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+        return lo, hi
+
     _KERNELS.update(
+        min_max=min_max_loop,
+        copy_rows=copy_rows_loop,
+        gain_pi=gain_pi_loop,
         gti_mask=gti_mask_loop,
         bin_counts=bin_counts_loop,
         fold=fold_loop,
@@ -234,3 +266,61 @@ def compress_rows(table: np.ndarray, mask: np.ndarray) -> np.ndarray:
         table.view(np.uint8).reshape(-1, width), mask, out.view(np.uint8).reshape(-1, width)
     )
     return out
+
+
+def with_new_column(table: np.ndarray, name: str, dtype: Any) -> np.ndarray:
+    """A copy of a structured array with column ``name`` appended (its values left to be filled).
+
+    Parameters
+    ----------
+    table
+        1-D structured array; ``name`` must not be one of its columns.
+    """
+    out = np.empty(table.shape, np.dtype([(n, table.dtype[n]) for n in table.dtype.names] + [(name, dtype)]))
+    packed = table.dtype.itemsize == sum(table.dtype[n].itemsize for n in table.dtype.names)
+    same = packed and all(out.dtype.fields[n][1] == table.dtype.fields[n][1] for n in table.dtype.names)
+    if table.size >= COMPILED_FROM and same and table.ndim == 1 and table.flags.c_contiguous:
+        _kernels()["copy_rows"](
+            table.view(np.uint8).reshape(table.size, -1), out.view(np.uint8).reshape(table.size, -1)
+        )
+    else:
+        for n in table.dtype.names:
+            out[n] = table[n]
+    return out
+
+
+def gain_pi(
+    det: np.ndarray,
+    channel: np.ndarray,
+    u: np.ndarray,
+    c0: np.ndarray,
+    c1: np.ndarray,
+    n_pi: int,
+    out: np.ndarray,
+) -> None:
+    """``out[:] = clip(floor(c0[det] + c1[det] * (channel + u)), 0, n_pi - 1)`` as int16, in one pass.
+
+    Parameters
+    ----------
+    det, channel, u
+        Detector IDs (valid indices of ``c0``/``c1``), raw channels and uniform deviates in [0, 1), shape (n,).
+    c0, c1
+        Per-detector gain offset and slope (PI channels), float64.
+    out
+        PI column to write, int16, shape (n,) (a column of a structured array is written in place).
+    """
+    c0, c1 = np.ascontiguousarray(c0, np.float64), np.ascontiguousarray(c1, np.float64)
+    if det.size < COMPILED_FROM or c0.dtype != np.float64:
+        d = np.asarray(det).astype(np.int64)
+        out[:] = np.clip(np.floor(c0[d] + c1[d] * (channel + u)), 0, n_pi - 1).astype(np.int16)
+        return
+    _kernels()["gain_pi"](det, channel, np.asarray(u, np.float64), c0, c1, float(n_pi - 1), out)
+
+
+def int_range(x: np.ndarray) -> tuple[int, int]:
+    """``(x.min(), x.max())`` of a non-empty integer array in one pass (strided columns read in place)."""
+    x = np.asarray(x)
+    if x.size < COMPILED_FROM or not np.issubdtype(x.dtype, np.integer):
+        return int(x.min()), int(x.max())
+    lo, hi = _kernels()["min_max"](x.reshape(-1) if x.ndim != 1 else x)
+    return int(lo), int(hi)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.errors import DaisyError
 from .caldb import load_calibration
+from .event_kernels import compress_rows
 from .gti import gti_mask
 from .mission import spec
 
@@ -109,8 +110,8 @@ def screen_sets(
     good &= flag_mask(events, s.name)
     raw, raw_blind = in_gti & on_det, in_gti & on_blind
     return {
-        "events": events[raw & good],
-        "blind": events[raw_blind & good],
+        "events": compress_rows(events, raw & good),
+        "blind": compress_rows(events, raw_blind & good),
         "raw": events["TIME"][raw],
         "raw_blind": events["TIME"][raw_blind],
     }
@@ -150,7 +151,7 @@ def screen(
     pi = events["PI"]
     m &= (pi >= lo) & (pi <= hi)
     m &= flag_mask(events, s.name)
-    return events[m]
+    return compress_rows(events, m)
 
 
 def raw_in_gti(
