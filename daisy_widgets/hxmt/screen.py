@@ -55,10 +55,13 @@ def flag_mask(events: np.ndarray, instrument: str) -> np.ndarray:
     """True for good X-ray events: HE NaI pulse widths, no ACD veto, normal type, no flag;
     ME grade 0; LE grade 0 or 1 (single or reconstructed double)."""
     s = spec(instrument)
-    ok = (events["FLAG"] == 0) & (events["EVENT_TYPE"] == 0)
+    ok = events["FLAG"] == 0  # combined in place: one temporary mask at a time
+    ok &= events["EVENT_TYPE"] == 0
     if s.name == "HE":
         pw = events["PULSE_WIDTH"]
-        ok &= (pw >= s.pulse_width[0]) & (pw <= s.pulse_width[1]) & (events["ACD"] == 0)
+        ok &= pw >= s.pulse_width[0]
+        ok &= pw <= s.pulse_width[1]
+        ok &= events["ACD"] == 0
     elif s.name == "ME":
         ok &= events["GRADE"] == 0
     else:
@@ -104,17 +107,22 @@ def screen_sets(
         raise NoGoodTimeError(f"{s.name}: the GTI is empty: no good time to screen")
     det, blind = select_detectors(s.name, detectors), select_detectors(s.name, None, True)
     in_gti = gti_mask(events["TIME"], gti)
-    on_det, on_blind = _on_detectors(events["DET_ID"], det), _on_detectors(events["DET_ID"], blind)
+    raw = _on_detectors(events["DET_ID"], det)
+    raw &= in_gti
+    raw_blind = _on_detectors(events["DET_ID"], blind)
+    raw_blind &= in_gti
+    del in_gti  # masks combined in place: a few event-sized boolean arrays alive at a time
     pi = events["PI"]
-    good = (pi >= lo) & (pi <= hi)
+    good = pi >= lo
+    good &= pi <= hi
     good &= flag_mask(events, s.name)
-    raw, raw_blind = in_gti & on_det, in_gti & on_blind
-    return {
-        "events": compress_rows(events, raw & good),
-        "blind": compress_rows(events, raw_blind & good),
-        "raw": events["TIME"][raw],
-        "raw_blind": events["TIME"][raw_blind],
-    }
+    out = {"raw": events["TIME"][raw], "raw_blind": events["TIME"][raw_blind]}
+    raw &= good
+    raw_blind &= good
+    del good
+    out["events"] = compress_rows(events, raw)
+    out["blind"] = compress_rows(events, raw_blind)
+    return {k: out[k] for k in ("events", "blind", "raw", "raw_blind")}
 
 
 def screen(
