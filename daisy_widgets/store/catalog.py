@@ -153,7 +153,11 @@ async def _registered_folders(hx: Any) -> dict[str, list[tuple[str, str, int]]]:
             folder = (meta or {}).get("folder")
             if folder is not None:
                 out[str(folder)] = [
-                    (str(f.get("folder")), str(f.get("name")), int(f.get("size") or -1))
+                    (
+                        str(f.get("folder")),
+                        str(f.get("name")),
+                        int(f["size"]) if f.get("size") is not None else -1,
+                    )
                     for f in meta.get("files") or []
                 ]
     return out
