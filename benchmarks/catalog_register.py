@@ -2,7 +2,7 @@
 
 Run by hand (not part of the tests)::
 
-    .venv/bin/python benchmarks/catalog_register.py                  # 1,000 exposures (quick)
+    .venv/bin/python benchmarks/catalog_register.py                  # 500 exposures (quick)
     .venv/bin/python benchmarks/catalog_register.py --n-exp 10000
 
 It writes ``--n-exp`` Level-1 exposure folders (``HE/`` events with a primary header giving
@@ -90,7 +90,7 @@ def walk_floor(data: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-exp", type=int, default=1000, help="exposures (default 1,000)")
+    ap.add_argument("--n-exp", type=int, default=500, help="exposures (default 500)")
     ap.add_argument("--repeat", type=int, default=3, help="re-registrations timed (default 3)")
     args = ap.parse_args(argv)
 
