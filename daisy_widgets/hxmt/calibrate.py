@@ -8,9 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from .caldb import Calibration, load_calibration
+from .event_kernels import gain_pi, int_range, with_new_column
 from .mission import spec
 
 COINCIDENCE = 1e-6  # s
+#: events calibrated per block by :func:`pical`
+PICAL_BLOCK = 1 << 20
 
 
 def with_column(table: np.ndarray, name: str, values: np.ndarray) -> np.ndarray:
@@ -35,15 +38,20 @@ def pical(events: np.ndarray, instrument: str, seed: int = 0, cal: Calibration |
     """
     s = spec(instrument)
     cal = cal or load_calibration(s.name)
-    det = events["DET_ID"].astype(np.int64)
-    if det.size and (det.min() < 0 or det.max() >= cal.det_id.size):
-        raise ValueError(
-            f"DET_ID outside 0..{cal.det_id.size - 1} for {s.name}: found {det.min()}..{det.max()}"
-        )
+    det_col = events["DET_ID"]
+    if det_col.size:
+        d_min, d_max = int_range(det_col)
+        if d_min < 0 or d_max >= cal.det_id.size:
+            raise ValueError(f"DET_ID outside 0..{cal.det_id.size - 1} for {s.name}: found {d_min}..{d_max}")
     rng = np.random.default_rng(seed)
-    pi = np.floor(cal.gain_c0[det] + cal.gain_c1[det] * (events["CHANNEL"] + rng.random(det.size)))
-    pi = np.clip(pi, 0, s.n_pi - 1).astype(np.int16)
-    return with_column(events, "PI", pi)
+    out = events.copy() if "PI" in events.dtype.names else with_new_column(events, "PI", np.int16)
+    # in blocks of events (the generator's stream does not depend on the block size): the same
+    # values as over the whole table at once, without table-sized temporaries
+    ch, pi = events["CHANNEL"], out["PI"]
+    for a in range(0, det_col.size, PICAL_BLOCK):
+        b = min(a + PICAL_BLOCK, det_col.size)
+        gain_pi(det_col[a:b], ch[a:b], rng.random(b - a), cal.gain_c0, cal.gain_c1, s.n_pi, pi[a:b])
+    return out
 
 
 def me_grade(events: np.ndarray) -> np.ndarray:

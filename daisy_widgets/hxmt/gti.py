@@ -241,8 +241,9 @@ def gti_mask(t: np.ndarray, gti: np.ndarray) -> np.ndarray:
     gti = np.asarray(gti, dtype=float).reshape(-1, 2)
     if gti.size == 0:
         return np.zeros(np.shape(t), bool)
-    edges = gti.ravel()
-    return (np.searchsorted(edges, t, side="right") & 1).astype(bool)
+    from .event_kernels import gti_mask_of
+
+    return gti_mask_of(t, gti.ravel())
 
 
 def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -163,24 +163,74 @@ def read_table(path: str | Path, kind: str) -> np.ndarray:
                 raise InputFileError(
                     path, f"{ext}.{col}", f"column {col!r}{hint}", "columns " + ", ".join(hdu.columns.names)
                 )
-        try:
-            data = hdu.data
-            n = 0 if data is None else len(data)
-            cols = {
-                c.upper(): np.asarray(data[have[c.upper()]]) if n else np.zeros(0) for c in REQUIRED[kind]
-            }
-            for extra in ("X", "Y", "Z"):
-                if extra in have:
-                    cols[extra] = np.asarray(data[have[extra]])
-        except Exception as exc:
-            raise InputFileError(path, ext, "complete table data", f"{type(exc).__name__}: {exc}") from None
-    out = np.empty(n, dtype=[(k, v.dtype.newbyteorder("=")) for k, v in cols.items()])
-    for k, v in cols.items():
-        out[k] = v
+        direct = _direct_dtype(hdu, kind, have)
+        if direct is not None:
+            out = _read_direct(path, hdu, ext, direct)
+            n = out.size
+        else:
+            out, n = _read_columns(path, hdu, ext, kind, have)
     t = out[REQUIRED[kind][0].upper()]
     if n and not np.all(np.isfinite(t)):
         raise InputFileError(path, f"{ext}.{REQUIRED[kind][0]}", "finite times", "NaN or infinite values")
     return out
+
+
+#: FITS binary-table formats read straight into numpy (no scaling or conversion by astropy)
+_PLAIN_FORMATS = {"B": ">u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
+
+
+def _direct_dtype(hdu, kind: str, have: dict[str, str]) -> np.dtype | None:
+    """The big-endian record dtype of a table whose rows are exactly the columns :func:`read_table`
+    returns (required ones, then X, Y, Z if present, in that order), each a plain scalar number
+    without scaling; None otherwise (read column by column through astropy)."""
+    want = [c.upper() for c in REQUIRED[kind]] + [c for c in ("X", "Y", "Z") if c in have]
+    cols = hdu.columns
+    if [c.upper() for c in cols.names] != want:
+        return None
+    fields = []
+    for c in cols:
+        fmt = str(c.format).strip().upper()
+        if fmt.startswith("1"):
+            fmt = fmt[1:]
+        if fmt not in _PLAIN_FORMATS or c.bscale not in (None, 1) or c.bzero not in (None, 0):
+            return None
+        fields.append((c.name.upper(), _PLAIN_FORMATS[fmt]))
+    dt = np.dtype(fields)
+    return dt if dt.itemsize == hdu.header.get("NAXIS1") else None
+
+
+def _read_direct(path: Path, hdu, ext: str, dtype: np.dtype) -> np.ndarray:
+    """The table's rows read from the file into one array, swapped to native byte order in place."""
+    n = int(hdu.header.get("NAXIS2", 0))
+    offset = int(hdu.fileinfo()["datLoc"])
+    if offset + n * dtype.itemsize > path.stat().st_size:
+        raise InputFileError(
+            path, ext, f"complete table data ({n} rows)", "the file ends before the table's last row"
+        )
+    raw = np.fromfile(path, dtype=dtype, count=n, offset=offset)
+    if raw.size != n:
+        raise InputFileError(path, ext, f"complete table data ({n} rows)", f"{raw.size} rows read")
+    native = dtype.newbyteorder("=")
+    if native != dtype:
+        raw.byteswap(inplace=True)
+    return raw.view(native)
+
+
+def _read_columns(path: Path, hdu, ext: str, kind: str, have: dict[str, str]) -> tuple[np.ndarray, int]:
+    """The columns through astropy, copied into one native-order structured array; ``(table, rows)``."""
+    try:
+        data = hdu.data
+        n = 0 if data is None else len(data)
+        cols = {c.upper(): np.asarray(data[have[c.upper()]]) if n else np.zeros(0) for c in REQUIRED[kind]}
+        for extra in ("X", "Y", "Z"):
+            if extra in have:
+                cols[extra] = np.asarray(data[have[extra]])
+    except Exception as exc:
+        raise InputFileError(path, ext, "complete table data", f"{type(exc).__name__}: {exc}") from None
+    out = np.empty(n, dtype=[(k, v.dtype.newbyteorder("=")) for k, v in cols.items()])
+    for k, v in cols.items():
+        out[k] = v
+    return out, n
 
 
 def ehk_columns(ehk: np.ndarray) -> dict[str, np.ndarray]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .caldb import load_calibration
+from .event_kernels import bin_counts, channel_histogram
 from .gti import gti_mask, total
 from .mission import spec
 
@@ -150,10 +151,8 @@ def make_lightcurve(
 
 
 def fast_lightcurve_counts(times: np.ndarray, t0: float, dt: float, nbins: int) -> np.ndarray:
-    """Counts in ``nbins`` bins of ``dt`` starting at ``t0`` (bincount; events outside are dropped)."""
-    idx = np.floor((np.asarray(times) - t0) / dt).astype(np.int64)
-    ok = (idx >= 0) & (idx < nbins)
-    return np.bincount(idx[ok], minlength=nbins)
+    """Counts in ``nbins`` bins of ``dt`` starting at ``t0`` (events outside are dropped), int64 (nbins,)."""
+    return bin_counts(times, t0, dt, nbins)
 
 
 def make_spectrum(
@@ -165,8 +164,8 @@ def make_spectrum(
     gti = np.asarray(gti, float).reshape(-1, 2)
     t_good = total(gti)
     live = 1.0 - len(raw_times) * tau / (n_det * t_good) if t_good > 0 else 0.0
-    counts = np.bincount(np.asarray(pi, np.int64), minlength=s.n_pi)[: s.n_pi]
-    return Spectrum(counts.astype(np.int64), t_good * live, float(n_det), s.name, kind, gti)
+    counts = channel_histogram(pi, s.n_pi)
+    return Spectrum(counts, t_good * live, float(n_det), s.name, kind, gti)
 
 
 def make_response(instrument: str, n_detectors: int | None = None, n_sigma: float = 6.0) -> Response:

@@ -163,14 +163,10 @@ class Screen(Algorithm):
             s.band[0] if v["pi_min"] is None else v["pi_min"],
             s.band[1] if v["pi_max"] is None else v["pi_max"],
         )
-        ev = scr.screen(events, gti, s.name, pr, v["detectors"])
+        out = scr.screen_sets(events, gti, s.name, pr, v["detectors"])
+        ev = out["events"]
         if ev.size == 0:
             raise scr.NoGoodTimeError(
                 f"{s.name}: no events left after screening (GTI {gtimod.total(gti):.0f} s, PI {pr[0]}:{pr[1]})"
             )
-        return {
-            "events": ev,
-            "blind": scr.screen(events, gti, s.name, pr, blind=True),
-            "raw": scr.raw_in_gti(events, gti, s.name, v["detectors"]),
-            "raw_blind": scr.raw_in_gti(events, gti, s.name, blind=True),
-        }
+        return out

@@ -57,12 +57,9 @@ def fold_events(
     """Pulse profile of event times (s): phase bin centres (nbin,) and counts (nbin,)."""
     t = np.asarray(times, dtype=float)
     t0 = t[0] if epoch is None and t.size else (epoch or 0.0)
-    dt = t - t0
-    phase = dt * frequency + 0.5 * fdot * dt * dt
-    phase -= np.floor(phase)
-    idx = (phase * nbin).astype(np.int64)
-    np.minimum(idx, nbin - 1, out=idx)
-    counts = np.bincount(idx, minlength=nbin).astype(float)
+    from .event_kernels import fold_counts
+
+    counts = fold_counts(t, t0, frequency, fdot, nbin).astype(float)
     return (np.arange(nbin) + 0.5) / nbin, counts
 
 

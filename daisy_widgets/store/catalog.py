@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from . import catalog_uri, obs_index, schema
-from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
+from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter, read_fits_table
 from .scanning import find_exposures, find_scans
 
 TOP_LEVEL = {
@@ -82,10 +83,13 @@ async def _ensure_container(node: Any, key: str, metadata: dict) -> Any:
 
 
 def _table_source(path: Path) -> Any:
+    from tiled.adapters.table import TableAdapter
     from tiled.structures.data_source import Asset, DataSource, Management
     from tiled.utils import ensure_uri
 
-    adapter = FITSTableAdapter.from_uris(ensure_uri(path))
+    # the structure (columns and types) from the first row: the same as from the whole table,
+    # without reading a large event file at registration
+    adapter = TableAdapter.from_pandas(read_fits_table(path, rows=1))
     return DataSource(
         structure_family="table",
         structure=asdict(adapter.structure()),
@@ -133,6 +137,53 @@ async def _indexed(catalog: Any, node_id: int) -> bool:
         return (await conn.execute(select(o.c.node_id).where(o.c.node_id == node_id))).first() is not None
 
 
+async def _registered_folders(hx: Any) -> dict[str, list[tuple[str, str, int]]]:
+    """``{folder: [(L1 folder, file name, size), ...]}`` of the exposures under ``hxmt`` that are
+    registered completely (their index row written), in one query."""
+    from sqlalchemy import select
+    from tiled.catalog import orm
+
+    n, o = orm.Node.__table__, obs_index.observations
+    query = select(n.c.metadata).join(o, o.c.node_id == n.c.id).where(n.c.parent == hx.node.id)
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    async with hx.context.engine.connect() as conn:
+        for (meta,) in await conn.execute(query):
+            if isinstance(meta, str):
+                meta = json.loads(meta)
+            folder = (meta or {}).get("folder")
+            if folder is not None:
+                out[str(folder)] = [
+                    (
+                        str(f.get("folder")),
+                        str(f.get("name")),
+                        int(f["size"]) if f.get("size") is not None else -1,
+                    )
+                    for f in meta.get("files") or []
+                ]
+    return out
+
+
+def _unchanged(registered: dict[str, list[tuple[str, str, int]]], served: Path) -> Callable[..., bool]:
+    """``known(folder, files)`` for :func:`.scanning.find_exposures`: the folder is registered with the
+    same Level-1 files (names and sizes)."""
+
+    def known(root_of: Path, files: list) -> bool:
+        try:
+            rel = str(root_of.relative_to(served))
+        except ValueError:
+            rel = str(root_of)
+        had = registered.get(rel)
+        if had is None or len(had) != len(files):
+            return False
+        try:
+            now = [(f.folder, f.path.name, f.path.stat().st_size) for f in files]
+        except OSError:
+            return False
+        return now == had
+
+    return known
+
+
 async def _index(catalog: Any, rows: list[dict]) -> None:
     from sqlalchemy import insert
 
@@ -140,38 +191,93 @@ async def _index(catalog: Any, rows: list[dict]) -> None:
         await conn.execute(insert(obs_index.observations), rows)
 
 
+def _table_sources(exp: Any, log: Callable[[str], None]) -> list[Any]:
+    """The data source of each Level-1 file of ``exp`` (None for a file that cannot be read: logged)."""
+    out = []
+    for f in exp.files:
+        try:
+            out.append(_table_source(f.path))
+        except Exception as exc:
+            log(f"  skipped {f.path}: {type(exc).__name__}: {exc}")
+            out.append(None)
+    return out
+
+
+async def _create_exposure_entries(hx: Any, exp: Any, files: list[dict], sources: list[Any]) -> int | None:
+    """``hxmt/<ExpID>`` and one table entry per readable file, in one transaction (what Tiled's
+    ``create_node`` writes for each: node, structure, data source, asset and its association);
+    returns the exposure's node id, None when another registration created it meanwhile."""
+    from sqlalchemy.exc import IntegrityError
+    from tiled.catalog import orm
+    from tiled.catalog.adapter import _prepare_structure
+    from tiled.catalog.utils import compute_structure_id
+
+    async with hx.context.session() as db:
+        node = orm.Node(
+            key=exp.key,
+            parent=hx.node.id,
+            metadata_=dict(exp.metadata, files=files),
+            structure_family="container",
+            specs=[{"name": "HXMTExposure", "version": "1"}],
+        )
+        db.add(node)
+        try:
+            await db.flush()
+        except IntegrityError:  # registered meanwhile by a registration that does not take the lock
+            await db.rollback()
+            return None
+        used: set[str] = set()
+        for rec, src in zip(files, sources, strict=False):
+            if src is None:
+                continue
+            key = rec["kind"] if rec["kind"] not in used else f"{rec['kind']}_V{rec['version']}"
+            used.add(key)
+            child = orm.Node(key=key, parent=node.id, metadata_=rec, structure_family="table", specs=[])
+            db.add(child)
+            await db.flush()
+            structure = _prepare_structure(src.structure_family, src.structure)
+            structure_id = compute_structure_id(structure)
+            await db.execute(
+                hx.insert(orm.Structure)
+                .values(id=structure_id, structure=structure)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            ds = orm.DataSource(
+                node_id=child.id,
+                structure_family=src.structure_family,
+                mimetype=src.mimetype,
+                management=src.management,
+                parameters=src.parameters,
+                properties=src.properties,
+                structure_id=structure_id,
+            )
+            db.add(ds)
+            await db.flush()
+            for asset in src.assets:
+                asset_id = await hx._put_asset(db, asset)
+                db.add(
+                    orm.DataSourceAssetAssociation(
+                        asset_id=asset_id, data_source_id=ds.id, parameter=asset.parameter, num=asset.num
+                    )
+                )
+        await db.commit()
+        return node.id
+
+
 async def _register_exposure(hx: Any, exp: Any, files: list[dict], log: Callable[[str], None]) -> int | None:
     """Create ``hxmt/<ExpID>`` and its file entries; returns the number of files skipped (None:
     another registration created it meanwhile).
 
-    The exposure becomes searchable only when its index row is written, last; a registration
-    interrupted before that leaves an entry without a row, which the next registration removes
-    and registers again (:func:`register_data`).
+    The entries are written in one transaction; the exposure becomes searchable only when its
+    index row is written, after it; a registration interrupted between the two leaves an entry
+    without a row, which the next registration removes and registers again (:func:`register_data`).
     """
-    from tiled.catalog.adapter import Collision
-
-    try:
-        await hx.create_node(
-            structure_family="container",
-            metadata=dict(exp.metadata, files=files),
-            key=exp.key,
-            specs=[{"name": "HXMTExposure", "version": "1"}],
-        )
-    except Collision:  # registered meanwhile by a registration that does not take the lock
+    sources = await asyncio.to_thread(_table_sources, exp, log)
+    node_id = await _create_exposure_entries(hx, exp, files, sources)
+    if node_id is None:
         return None
-    node = await _child(hx, exp.key)
-    skipped = 0
-    for rec, f in zip(files, exp.files, strict=False):
-        try:
-            src = await asyncio.to_thread(_table_source, f.path)
-        except Exception as exc:
-            log(f"  skipped {f.path}: {type(exc).__name__}: {exc}")
-            skipped += 1
-            continue
-        key = rec["kind"] if not await _child(node, rec["kind"]) else f"{rec['kind']}_V{rec['version']}"
-        await node.create_node(structure_family="table", metadata=rec, key=key, data_sources=[src])
-    await _index(hx, [obs_index.row_of(node.node.id, hx.node.id, node.metadata())])
-    return skipped
+    await _index(hx, [obs_index.row_of(node_id, hx.node.id, dict(exp.metadata, files=files))])
+    return sum(s is None for s in sources)
 
 
 async def register_data(
@@ -204,7 +310,11 @@ async def register_data(
                 await node.delete(recursive=True)
     nodes = {k: await _ensure_container(catalog, k, {"description": v}) for k, v in TOP_LEVEL.items()}
     counts = {"hxmt": 0, "tomography": 0, "skipped": 0}
-    for exp, files in await asyncio.to_thread(lambda: list(find_exposures(data_dir, checksum, data_root))):
+    # exposures registered before with the same files are passed over without reading or hashing them
+    served = Path(data_root) if data_root is not None else data_dir  # as find_exposures relates folders
+    known = _unchanged(await _registered_folders(nodes["hxmt"]), served)
+    found = await asyncio.to_thread(lambda: list(find_exposures(data_dir, checksum, data_root, known)))
+    for exp, files in found:
         old = await _child(nodes["hxmt"], exp.key)
         if old is not None:
             if await _indexed(catalog, old.node.id):

@@ -13,16 +13,21 @@ from typing import Any
 FITS_MIMETYPE = "application/fits"
 
 
-def read_fits_table(path: str | Path) -> Any:
-    """First binary-table extension of a FITS file as a pandas DataFrame (native byte order)."""
+def read_fits_table(path: str | Path, rows: int | None = None) -> Any:
+    """First binary-table extension of a FITS file as a pandas DataFrame (native byte order).
+
+    ``rows``: only the first ``rows`` rows (the file is memory-mapped, the rest never read);
+    enough for the table's structure (column names and types), which does not depend on the
+    number of rows.
+    """
     import numpy as np
     import pandas as pd
     from astropy.io import fits
 
-    with fits.open(path, memmap=False) as hl:
+    with fits.open(path, memmap=rows is not None) as hl:
         for hdu in hl[1:]:
             if isinstance(hdu, fits.BinTableHDU):
-                data = hdu.data
+                data = hdu.data if rows is None or hdu.data is None else hdu.data[:rows]
                 cols = {}
                 for c in hdu.columns.names:
                     v = np.asarray(data[c]) if data is not None else np.zeros(0)

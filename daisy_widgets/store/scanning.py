@@ -10,8 +10,9 @@ metadata the catalog registers and searches.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,33 +140,59 @@ def read_header(path: Path) -> dict[str, Any]:
         return {k: h[k] for k in HEADER_KEYS if k in h}
 
 
+def _folders_in_order(top: Path) -> Iterator[Path]:
+    """Every folder below ``top`` (symbolic links followed), in the order of ``sorted(top.rglob("*"))``:
+    depth first, each folder's entries by name."""
+    try:
+        with os.scandir(top) as it:
+            subs = sorted(e.name for e in it if e.is_dir())
+    except OSError:
+        return
+    for name in subs:
+        p = top / name
+        yield p
+        yield from _folders_in_order(p)
+
+
+def _l1_files(root_of: Path) -> list[L1File]:
+    files: list[L1File] = []
+    for folder in L1_FOLDERS:
+        try:
+            with os.scandir(root_of / folder) as it:
+                entries = sorted(((e.name, e) for e in it), key=lambda t: t[0])
+        except OSError:  # no such folder (or not a folder)
+            continue
+        for name, e in entries:
+            m = L1_NAME.match(name)
+            if m and e.is_file():
+                files.append(L1File(Path(e.path), folder, m["kind"], int(m["ver"])))
+    return files
+
+
 def find_exposures(
-    data_dir: Path, checksum: bool = True, root: Path | None = None
+    data_dir: Path,
+    checksum: bool = True,
+    root: Path | None = None,
+    known: Callable[[Path, list[L1File]], bool] | None = None,
 ) -> Iterator[tuple[Exposure, list[dict]]]:
     """Every exposure folder under ``data_dir`` with its metadata and file records
     (folders relative to ``root``, default ``data_dir``: the served data folder).
 
     A folder counts as an exposure when it has at least one of ``HE/ ME/ LE/ ACS/ AUX/``
     holding Level-1 files; unreadable headers are skipped (reported by the caller).
+    ``known(folder, files)`` True: the exposure is left out before its header is read or its
+    files hashed (one already registered, unchanged).
     """
     data_dir = Path(data_dir)
     served = Path(root) if root is not None else data_dir
     seen: set[Path] = set()
-    for sub in sorted(data_dir.rglob("*")):
-        if not sub.is_dir() or sub.name not in L1_FOLDERS or sub.parent in seen:
+    for sub in _folders_in_order(data_dir):
+        if sub.name not in L1_FOLDERS or sub.parent in seen:
             continue
         root_of = sub.parent
         seen.add(root_of)
-        files: list[L1File] = []
-        for folder in L1_FOLDERS:
-            d = root_of / folder
-            if not d.is_dir():
-                continue
-            for p in sorted(d.iterdir()):
-                m = L1_NAME.match(p.name)
-                if m and p.is_file():
-                    files.append(L1File(p, folder, m["kind"], int(m["ver"])))
-        if not files:
+        files = _l1_files(root_of)
+        if not files or (known is not None and known(root_of, files)):
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
         header = read_header(max(evts, key=lambda f: f.version).path)

@@ -79,6 +79,19 @@ async def _initialize_tiled(uri: str) -> None:
         await eng.dispose()
 
 
+async def _use_write_ahead_log(uri: str) -> None:
+    """SQLite: write-ahead-log journal (what Tiled's initialisation asks for, but from inside a
+    transaction, where SQLite ignores it): one sync per commit instead of several, and readers
+    never wait for a registration. Persistent in the file; the sync level stays FULL (durable)."""
+    eng = engine_for(uri)
+    try:
+        async with eng.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("PRAGMA journal_mode=WAL"))
+    finally:
+        await eng.dispose()
+
+
 async def schema_version(conn: Any) -> int:
     """The Daisy schema version of the catalog on ``conn`` (1 when it has no ``daisy_schema`` table)."""
 
@@ -192,6 +205,8 @@ def prepare(uri: str, log: Callable[[str], None] = lambda s: None, create: bool 
         log(f"daisy: creating the catalog in {shown(uri)}")
         asyncio.run(_initialize_tiled(uri))
         stamp_head(ALEMBIC_INI_TEMPLATE_PATH, ALEMBIC_DIR, uri)
+    if not is_postgresql(uri):
+        asyncio.run(_use_write_ahead_log(uri))
     return asyncio.run(_upgrade_daisy(uri, log))
 
 

@@ -59,3 +59,21 @@ def test_service_down_keeps_the_app_usable(make_app, data_root):
     app.use_local(data_root)
     assert "local data folder" in app.source.value
     assert len(app.search(target="Crab")) == 2
+
+
+def test_results_come_a_page_at_a_time(make_app, monkeypatch):
+    from daisy_widgets.hxmt.app import stage_search
+
+    monkeypatch.setattr(stage_search, "PAGE_ROWS", 1)
+    app = make_app()
+    first = app.search(target="Crab")
+    assert len(first) == 1 and len(app.table.rows) == 1
+    stage = app.stages["search"]
+    assert stage.more_button.layout.display == "" and "first 1 observations shown" in app.search_message.value
+    app.table.select([0])
+    second = stage.more()
+    assert len(second) == 1 and second[0]["obs_id"] != first[0]["obs_id"]
+    assert len(app.table.rows) == 2 and [r["obs_id"] for r in app.table.selected] == [first[0]["obs_id"]]
+    assert stage.more() == []  # nothing left: the button goes
+    assert stage.more_button.layout.display == "none" and "2 observations found" in app.search_message.value
+    assert len(app.table.rows) == 2

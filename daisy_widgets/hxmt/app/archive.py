@@ -129,7 +129,9 @@ class Archive(Protocol):
 
     label: str
 
-    def search(self, query: Query) -> list[dict]: ...
+    def search(self, query: Query, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """The matches from the ``offset``-th on, at most ``limit`` (None: all)."""
+        ...
 
     def fetch(self, row: dict) -> Path: ...
 
@@ -195,9 +197,10 @@ class LocalArchive:
     def refresh(self) -> None:
         self._rows = None
 
-    def search(self, query: Query) -> list[dict]:
+    def search(self, query: Query, limit: int | None = None, offset: int = 0) -> list[dict]:
         query.check()
-        return [r for r in self.scan() if matches(r, query)]
+        rows = [r for r in self.scan() if matches(r, query)]
+        return rows[offset : None if limit is None else offset + limit]
 
     def fetch(self, row: dict) -> Path:
         p = Path(row["uri"])
@@ -213,6 +216,7 @@ class ServiceArchive:
         self.url = url
         self.api_key = api_key
         self.label = f"data service {url}"
+        self._client: Any = None  # connected on the first search, kept for the next ones
 
     def _store(self) -> Any:
         try:
@@ -237,7 +241,7 @@ class ServiceArchive:
                 f"nothing answers at {self.url} ({exc.strerror or exc}); is the data service running?"
             ) from None
 
-    def search(self, query: Query) -> list[dict]:
+    def search(self, query: Query, limit: int | None = None, offset: int = 0) -> list[dict]:
         query.check()
         self.check_reachable()
         store = self._store()
@@ -248,6 +252,8 @@ class ServiceArchive:
             )
         cone = (query.ra, query.dec, query.radius) if query.radius is not None else None
         try:
+            if self._client is None and hasattr(store, "connect"):
+                self._client = store.connect(self.url, self.api_key)
             res = fn(
                 target=query.target or None,
                 obs_id=query.obs_id or None,
@@ -256,12 +262,17 @@ class ServiceArchive:
                 stop=query.stop or None,
                 url=self.url,
                 api_key=self.api_key,
+                client=self._client,
+                limit=limit,
+                offset=offset,
             )
         except ValidationError:
             raise
         except DaisyError as exc:  # the client's ServiceError: already in plain words
+            self._client = None
             raise ArchiveUnavailable(str(exc)) from None
         except Exception as exc:
+            self._client = None
             raise ArchiveUnavailable(f"the data service at {self.url} did not answer: {exc}") from None
         return [self._row(r) for r in _records(res)]
 

@@ -15,6 +15,9 @@ from .archive import ArchiveUnavailable, LocalArchive, Query, default_data_dir
 from .help_texts import stage_help
 from .messages import plain_error, say
 
+#: matches fetched per search (and per "More results")
+PAGE_ROWS = 100
+
 COLUMNS = [
     Column("target", "Target"),
     Column("obs_id", "ObsID"),
@@ -84,6 +87,15 @@ class SearchStage(Stage):
         self.local_button.on_click(lambda _b: self.use_local())
         self.search_message = W.HTML("")
         self.search_message.add_class("daisy-hxmt-search-message")
+        self.more_button = W.Button(
+            description="More results",
+            icon="angle-double-down",
+            tooltip=f"the next {PAGE_ROWS} matches",
+            layout=W.Layout(display="none"),
+        )
+        self.more_button.add_class("daisy-hxmt-search-more")
+        self.more_button.on_click(lambda _b: self.more())
+        self._last_query: Query | None = None
         self.table = ResultsTable(COLUMNS, empty_text="no search yet", on_select=self._selection_changed)
         self.observe_model(lambda _c: self._show_source(), "archive")
         row = lambda *ws: W.HBox(list(ws))  # noqa: E731
@@ -96,6 +108,7 @@ class SearchStage(Stage):
             row(self.start, self.stop, W.VBox([errors["start"], errors["stop"]])),
             row(self.search_button, self.local_button, self.search_message),
             self.table,
+            self.more_button,
         ]
 
     def refresh(self) -> None:
@@ -141,9 +154,11 @@ class SearchStage(Stage):
         for e in self.search_errors.values():
             e.value = ""
         self.search_message.value = ""
+        self.more_button.layout.display = "none"
         archive = self.model.archive
         try:
-            rows = archive.search(self.query())
+            query = self.query()
+            rows = archive.search(query, limit=PAGE_ROWS)
         except ValidationError as exc:
             for k, msgs in exc.problems.items():
                 if k in self.search_errors:
@@ -155,6 +170,7 @@ class SearchStage(Stage):
             return self._no_rows(f"The data service is not available: {exc}")
         except Exception as exc:
             return self._no_rows(f"Search failed: {plain_error(exc)}")
+        self._last_query = query
         self.table.empty_text = "no observations match"
         self.table.rows = rows
         self.model.rows = list(rows)
@@ -163,17 +179,44 @@ class SearchStage(Stage):
             where = "the local data folder" if isinstance(archive, LocalArchive) else "the data service"
             say(self.search_message, f"No observations in {where} match this search.", error=True)
         else:
-            n = len(rows)
-            say(
-                self.search_message,
-                f"{n} observation{'s' if n != 1 else ''} found; tick the ones to process.",
-            )
-            if n == 1:
+            self._say_found(len(rows), more=len(rows) == PAGE_ROWS)
+            if len(rows) == 1:
                 self.table.select([0])
         return rows
 
+    def more(self) -> list[dict]:
+        """The next page of matches of the last search, added below the rows shown; returns the new rows."""
+        if self._last_query is None:
+            return []
+        have = list(self.model.rows)
+        try:
+            new = self.model.archive.search(self._last_query, limit=PAGE_ROWS, offset=len(have))
+        except ArchiveUnavailable as exc:
+            say(self.search_message, f"The data service is not available: {exc}", error=True)
+            return []
+        except Exception as exc:
+            say(self.search_message, f"Search failed: {plain_error(exc)}", error=True)
+            return []
+        selected = list(self.table.selected)
+        self.table.rows = have + new
+        self.model.rows = have + new
+        if selected:
+            self.table.select_where(lambda r: r in selected)
+        self.model.selected = list(self.table.selected)
+        self._say_found(len(have) + len(new), more=len(new) == PAGE_ROWS)
+        return new
+
+    def _say_found(self, n: int, more: bool) -> None:
+        self.more_button.layout.display = "" if more else "none"
+        shown = f"first {n} observations shown (more match: 'More results')" if more else None
+        say(
+            self.search_message,
+            f"{shown or str(n) + ' observation' + ('s' if n != 1 else '') + ' found'}; tick the ones to process.",
+        )
+
     def _no_rows(self, message: str) -> list[dict]:
         say(self.search_message, message, error=True)
+        self._last_query = None
         self.table.rows = []
         self.model.rows = []
         self.model.selected = list(self.table.selected)
