@@ -23,6 +23,8 @@ Environment variables read here
 ``DAISY_CULL_EVERY_SECONDS``
                           how often the culler looks (default: ``CULL_SERVER_EVERY``, 300,
                           or half the timeout when that is shorter)
+``DAISY_VOILA_POOL``      kernels each user server keeps started for the next app page
+                          (default 1, see ``daisy_widgets.kernel_pool``; 0: none)
 """
 
 from __future__ import annotations
@@ -153,6 +155,8 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
         ),
     }
     env.update(data_service_env(settings))
+    if os.environ.get("DAISY_VOILA_POOL"):  # pre-started kernels of the Voila apps (daisy_widgets.kernel_pool)
+        env["DAISY_VOILA_POOL"] = os.environ["DAISY_VOILA_POOL"]
     return env
 
 
