@@ -155,7 +155,8 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
         ),
     }
     env.update(data_service_env(settings))
-    if os.environ.get("DAISY_VOILA_POOL"):  # pre-started kernels of the Voila apps (daisy_widgets.kernel_pool)
+    # pre-started kernels of the Voila apps (daisy_widgets.kernel_pool)
+    if os.environ.get("DAISY_VOILA_POOL"):
         env["DAISY_VOILA_POOL"] = os.environ["DAISY_VOILA_POOL"]
     return env
 
