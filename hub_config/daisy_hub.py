@@ -207,6 +207,28 @@ def singleuser_args() -> list[str]:
     )
 
 
+async def wait_listening(host: str, port: int, timeout: float, alive=None, every: float = 0.1) -> bool:
+    """Wait until ``host:port`` accepts a connection (True), ``alive()`` says the process is gone, or
+    ``timeout`` s pass (False). JupyterHub polls a new server with a back-off that grows to 5 s
+    between tries, so a server that came up just after a try waits up to seconds for the next
+    one; a spawner that waits for the port itself hands over a server that answers the first try."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), every * 5)
+        except (TimeoutError, OSError):
+            if alive is not None and not await alive():
+                return False
+            await asyncio.sleep(every)
+        else:
+            writer.close()
+            return True
+    return False
+
+
 def profiles():
     """``hub_config/profiles.py``: the sizes and culling times shared with the Kubernetes values."""
     if "daisy_profiles" in sys.modules:
