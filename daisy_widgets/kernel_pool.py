@@ -59,8 +59,17 @@ def handover_code(changed: dict[str, str], removed: list[str]) -> str:
 
 
 def preload_code(modules: list[str]) -> str:
-    """Python run (silently) in a new pooled kernel: import ``modules``; defines no name."""
-    return f"[__import__('importlib').import_module(m) for m in {json.dumps(list(modules))}]"
+    """Python run (silently) in a new pooled kernel: import ``modules`` (those not installed are
+    skipped; any other error fails the preload); leaves no name behind."""
+    return (
+        "def _daisy_preload(modules):\n"
+        "    import importlib, importlib.util\n"
+        "    for m in modules:\n"
+        "        if importlib.util.find_spec(m.split('.')[0]) is not None:\n"
+        "            importlib.import_module(m)\n"
+        f"_daisy_preload({json.dumps(list(modules))})\n"
+        "del _daisy_preload\n"
+    )
 
 
 class PooledKernelManager(AsyncMappingKernelManager):

@@ -4,13 +4,14 @@ A :class:`PooledKernelManager` (jupyter-server's kernel manager) over a temporar
 ``apps`` folder starts a real ``python3`` kernel ahead, preloads a module in it, and hands it to a
 request that carries Voila's environment mark, with that request's environment; JupyterLab's
 requests (no mark) get new kernels; a pooled kernel is hidden from the kernel list and not culled;
-a failed preload falls back on a new kernel; ``DAISY_VOILA_POOL=0`` switches the pool off.
+a preload that fails falls back on a new kernel (a module not installed is skipped); ``DAISY_VOILA_POOL=0`` switches the pool off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 
 import pytest
@@ -21,6 +22,7 @@ from daisy_widgets.kernel_pool import (
     PooledKernelManager,
     environment_update,
     handover_code,
+    preload_code,
 )
 
 pytest.importorskip("ipykernel")
@@ -130,18 +132,26 @@ def test_a_voila_page_gets_the_preloaded_kernel_with_its_environment(tmp_path, m
     asyncio.run(scenario())
 
 
+def test_preload_skips_modules_not_installed():
+    ns: dict = {}
+    exec(preload_code(["colorsys", "daisy_no_such_module", "daisy_no_such_module.sub"]), ns)
+    assert set(ns) == {"__builtins__"} and "colorsys" in sys.modules
+
+
 def test_a_failed_preload_falls_back_on_a_new_kernel(tmp_path, monkeypatch):
     monkeypatch.delenv(POOL_VARIABLE, raising=False)
     (tmp_path / "apps").mkdir()
+    # a module of the apps folder (the kernel's folder) that fails when imported
+    (tmp_path / "apps" / "daisy_broken_preload.py").write_text("raise RuntimeError('broken on purpose')\n")
 
     async def scenario():
-        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_no_such_module"], refill_delay=60)
+        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_broken_preload"], refill_delay=60)
         try:
             deadline = time.monotonic() + 180
             while not (km._pool and km._pool[0][0].done()):
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.2)
-            with pytest.raises(RuntimeError, match="daisy_no_such_module"):
+            with pytest.raises(RuntimeError, match="broken on purpose"):
                 await km._pool[0][0]
             assert km.list_kernels() == []  # the failed kernel was shut down
             kid = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("a=1"))
