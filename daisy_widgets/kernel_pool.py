@@ -14,9 +14,10 @@ one to the next Voila page that asks for a kernel of that kind in that folder:
   the pooled kernel before the kernel is handed over, so ``os.environ`` in the notebook is
   what a new kernel would have had; the kernel's folder must be the page's folder;
 * pooled kernels are not listed by ``/api/kernels`` and not culled while they wait;
-* only a kernel that has finished its preload is handed out: a page that comes while the
-  pooled kernel is still starting (just after the server started) gets a new kernel, and the
-  pooled one stays for the next page;
+* a page that comes while the pooled kernel is still starting or preloading waits for it (on
+  a busy machine, a new kernel would compete with it for the CPU and take longer), except the
+  first page after the server started (the landing page, which needs few modules): it gets a
+  new kernel and the pooled one stays for the next page;
 * a pooled kernel that died or failed to preload is discarded (logged) and the page gets a
   new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take
   (so the refill does not compete with the page being drawn).
@@ -101,6 +102,7 @@ class PooledKernelManager(AsyncMappingKernelManager):
         #: kernels being prepared or ready, oldest first: (kernel id future, start environment)
         self._pool: list[tuple[asyncio.Future, dict[str, str]]] = []
         self._pooled: set[str] = set()
+        self._pages = 0  # Voila pages that asked for a kernel of the pool's kind and folder
         self._refill_handle: asyncio.TimerHandle | None = None
         if self.pool_size > 0:
             from tornado.ioloop import IOLoop
@@ -159,8 +161,11 @@ class PooledKernelManager(AsyncMappingKernelManager):
             return None
         if path is None or self.cwd_for_path(path) != self.cwd_for_path(self.pool_path):
             return None
-        if not self._pool[0][0].done():
-            return None  # still starting or preloading: a new kernel is as quick, and this one stays for the next page
+        first_page, self._pages = self._pages == 0, self._pages + 1
+        if first_page and not self._pool[0][0].done():
+            # the landing page just after the server started: the pooled kernel has only begun its
+            # preload (every app's modules), a new kernel needs only the page's own; it stays for the next
+            return None
         fut, start_env = self._pool.pop(0)
         self._schedule_refill()
         kernel_id = None

@@ -173,3 +173,30 @@ def test_the_pool_is_off_with_daisy_voila_pool_0(tmp_path, monkeypatch):
         assert km.pool_size == 0 and km._pool == [] and km.list_kernels() == []
 
     asyncio.run(scenario())
+
+
+def test_the_first_page_does_not_wait_for_the_preload_and_the_next_does(tmp_path, monkeypatch):
+    monkeypatch.delenv(POOL_VARIABLE, raising=False)
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "daisy_slow_preload.py").write_text("import time\ntime.sleep(3)\n")
+
+    async def scenario():
+        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_slow_preload"], refill_delay=60)
+        try:
+            await asyncio.sleep(0.1)  # the pool has begun its kernel
+            pending = km._pool[0][0]
+            first = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("page=1"))
+            assert len(km._pool) == 1 and km._pool[0][0] is pending  # a new kernel; the pool's is kept
+            second = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("page=2"))
+            assert second == pending.result() != first  # waited for the pooled kernel
+            seen = await _expressions(
+                km,
+                second,
+                q="__import__('os').environ.get('QUERY_STRING')",
+                slow="'daisy_slow_preload' in __import__('sys').modules",
+            )
+            assert seen == {"q": repr("page=2"), "slow": "True"}
+        finally:
+            await km.shutdown_all(now=True)
+
+    asyncio.run(scenario())
