@@ -24,7 +24,8 @@ Measures
 
 The peer of the run is the same opening with the Voila kernel pool switched off
 (``--compare-pool``, ``DAISY_VOILA_POOL=0``): the figure Voila gives when every page starts a
-kernel of its own.
+kernel of its own. Both hubs run at once and are measured turn about (one opening on each, then
+the next), so both see the same load of the shared machine.
 
 Targets (issue 21): warm <= 3 s for each app; cold (login to the tomography app usable) <= 8 s.
 
@@ -110,47 +111,57 @@ def cold_login(h, browser, hub, user: str) -> dict[str, float]:
     return {"index": t_index, "widgets": t_widgets, "ready": t_ready}
 
 
-def warm_openings(h, page, hub, user: str, app: str, repeat: int, pause: float) -> list[tuple[float, float]]:
-    """``repeat + 1`` openings of ``app``, ``pause`` s apart (the user using the page, not counted):
-    (seconds to usable, seconds the server took to send the page) each."""
-    out = []
-    for _ in range(repeat + 1):
-        time.sleep(pause)
-        t0 = time.perf_counter()
-        page.goto(hub.app_url(user, app))
-        page.wait_for_function(READY[app], polling=50)
-        out.append((time.perf_counter() - t0, float(page.evaluate(_RESPONSE_END))))
-    return out
+def open_app(page, hub, user: str, app: str) -> tuple[float, float]:
+    """One opening of ``app`` in ``page``: (seconds to usable, seconds the server took to send the page)."""
+    t0 = time.perf_counter()
+    page.goto(hub.app_url(user, app))
+    page.wait_for_function(READY[app], polling=50)
+    return time.perf_counter() - t0, float(page.evaluate(_RESPONSE_END))
 
 
-def run_hub(h, base: Path, data: Path, label: str, pool: bool, repeat: int, cold: int, pause: float) -> dict:
-    """Start a demo hub, measure cold logins and warm openings, stop it."""
+def run_hubs(
+    h, base: Path, data: Path, runs: list[tuple[str, bool]], repeat: int, cold: int, pause: float
+) -> list:
+    """Start one demo hub per run (kernel pool on or off), then measure them turn about, in the same
+    minutes (the load of a shared machine changes from minute to minute): the cold logins (a new
+    user each), then ``repeat + 1`` warm openings of each app, ``pause`` s apart (the user using the
+    page, not counted). Returns one result dict per run."""
     from playwright.sync_api import sync_playwright
 
-    t0 = time.perf_counter()
-    hub = h.start_demo_hub(
-        base / f"state-{label}", data, extra_env={"DAISY_VOILA_POOL": "1" if pool else "0"}
-    )
-    hub_start = time.perf_counter() - t0
-    res: dict = {"label": label, "hub_start": hub_start, "cold": [], "warm": {}}
+    hubs, results = [], []
     try:
+        for label, pool in runs:
+            t0 = time.perf_counter()
+            env = {"DAISY_VOILA_POOL": "1" if pool else "0"}
+            hubs.append(h.start_demo_hub(base / f"state-{label.replace(' ', '-')}", data, extra_env=env))
+            results.append({"label": label, "hub_start": time.perf_counter() - t0, "cold": [], "warm": {}})
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=h.CHROMIUM, args=h.CHROMIUM_ARGS, headless=True)
             for k in range(cold):
-                res["cold"].append(cold_login(h, browser, hub, f"cold{k}"))
-            ctx = browser.new_context(viewport={"width": 1366, "height": 768})
-            page = ctx.new_page()
-            page.set_default_timeout(300_000)
-            h.login_in_browser(page, hub, "bench")
-            page.wait_for_url("**/user/bench/voila/render/apps/index.ipynb*")
-            page.wait_for_function(READY["index"], polling=50)
+                for hub, res in zip(hubs, results, strict=True):
+                    res["cold"].append(cold_login(h, browser, hub, f"cold{k}"))
+            pages = []
+            for hub in hubs:
+                page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+                page.set_default_timeout(300_000)
+                h.login_in_browser(page, hub, "bench")
+                page.wait_for_url("**/user/bench/voila/render/apps/index.ipynb*")
+                page.wait_for_function(READY["index"], polling=50)
+                pages.append(page)
             for app in APPS:
-                res["warm"][app] = warm_openings(h, page, hub, "bench", app, repeat, pause)
-            h.screenshot(page, f"bench-apps-interactive-{label}")
+                for res in results:
+                    res["warm"][app] = []
+                for _ in range(repeat + 1):
+                    for hub, page, res in zip(hubs, pages, results, strict=True):
+                        time.sleep(pause)
+                        res["warm"][app].append(open_app(page, hub, "bench", app))
+            for page, res in zip(pages, results, strict=True):
+                h.screenshot(page, f"bench-apps-interactive-{res['label'].replace(' ', '-')}")
             browser.close()
     finally:
-        hub.stop()
-    return res
+        for hub in hubs:
+            hub.stop()
+    return results
 
 
 def _med(xs: list[float]) -> str:
@@ -212,9 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     base = Path(tempfile.mkdtemp(prefix="daisy-bench-apps-"))
     data = _sample_data(base)
     runs = [("pool on", True)] + ([("pool off", False)] if args.compare_pool else [])
-    results = [
-        run_hub(h, base, data, label, pool, args.repeat, args.cold, args.pause) for label, pool in runs
-    ]
+    results = run_hubs(h, base, data, runs, args.repeat, args.cold, args.pause)
     rows = table(results, args.repeat)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print("\nApps, time to interactive through the demo hub (shared 2-core machine: noisy; medians)")
