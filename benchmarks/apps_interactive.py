@@ -23,7 +23,7 @@ Measures
    rest (the browser loading the widget code and drawing the widgets).
 
 The peer of the run is the same opening with the Voila kernel pool switched off
-(``--compare-pool``, ``DAISY_VOILA_POOL=0``): the figure Voila gives when every page starts a
+(``DAISY_VOILA_POOL=0``; ``--no-peer`` skips it): the figure Voila gives when every page starts a
 kernel of its own. Both hubs run at once and are measured turn about (one opening on each, then
 the next), so both see the same load of the shared machine.
 
@@ -31,8 +31,8 @@ Targets (issue 21): warm <= 3 s for each app; cold (login to the tomography app 
 
 Usage::
 
-    .venv/bin/python benchmarks/apps_interactive.py [--repeat 5] [--cold 2] [--compare-pool]
-    .venv/bin/python benchmarks/apps_interactive.py --quick     # 2 warm openings, 1 cold login
+    .venv/bin/python benchmarks/apps_interactive.py [--repeat 5] [--cold 2] [--pause 5] [--no-peer]
+    .venv/bin/python benchmarks/apps_interactive.py --quick     # 3 warm openings, 1 cold login
 """
 
 from __future__ import annotations
@@ -208,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="warm openings of each app (after the first)")
     ap.add_argument("--cold", type=int, default=2, help="cold logins (a new user each)")
     ap.add_argument(
-        "--compare-pool", action="store_true", help="also run with the kernel pool off (the peer)"
+        "--no-peer", action="store_true", help="skip the peer (the same hub with the kernel pool off)"
     )
     ap.add_argument("--pause", type=float, default=5.0, help="seconds between warm openings (default 5)")
-    ap.add_argument("--quick", action="store_true", help="2 warm openings, 1 cold login")
+    ap.add_argument("--quick", action="store_true", help="3 warm openings of each app, 1 cold login")
     args = ap.parse_args(argv)
     if args.quick:
-        args.repeat, args.cold = 2, 1
+        args.repeat, args.cold = 3, 1
     h = _harness()
     why = h.missing_prerequisites()
     if why:
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     base = Path(tempfile.mkdtemp(prefix="daisy-bench-apps-"))
     data = _sample_data(base)
-    runs = [("pool on", True)] + ([("pool off", False)] if args.compare_pool else [])
+    runs = [("pool on", True)] + ([] if args.no_peer else [("pool off", False)])
     results = run_hubs(h, base, data, runs, args.repeat, args.cold, args.pause)
     rows = table(results, args.repeat)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
