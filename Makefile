@@ -11,6 +11,7 @@
 #   make setup              only the Python/node/kernel set-up
 #   make lint               ruff check and ruff format --check (part of make test)
 #   make sample             only the sample data (daisy data sample)
+#   make bench [BENCH_ARGS=--full]  every benchmarks/*.py with its peers: benchmarks/results/, docs/performance.md
 #   make clean              remove the venv, node_modules and stamps (keeps data/ and .daisy/)
 #   make site CONFIG=/etc/daisy/site.yaml   (root) install or upgrade the site on one machine (docs/deploy-site.md)
 
@@ -48,7 +49,7 @@ CONFIG ?= /etc/daisy/site.yaml
 .PHONY: site help demo test lint setup setup-test sample system-deps native-deps chromium container-test-setup node-check clean postgresql
 
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,16p' Makefile | sed 's/^# \{0,1\}//'
 
 demo: setup sample
 	@PORT=$(PORT) $(PY) hub_config/demo.py
@@ -79,6 +80,12 @@ site: setup
 
 sample: $(PY_STAMP)
 	@$(VENV)/bin/daisy data sample
+
+# every benchmark in benchmarks/ (quick sizes; BENCH_ARGS=--full: their defaults), not part of `make test`
+.PHONY: bench
+BENCH_ARGS ?=
+bench: setup
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 # --- Python ---------------------------------------------------------------------------
 $(PY_STAMP):

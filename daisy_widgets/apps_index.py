@@ -23,6 +23,7 @@ CSS classes for browser tests: ``daisy-app-index``, ``daisy-app-entry``
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import os
 import socket
@@ -216,7 +217,8 @@ def probe_resources() -> Resources:
             detail += f": {size}" if size else ""
         return Resources(gpu, gpu_detail, ok, detail, service, service_detail)
     try:
-        import distributed  # noqa: F401
+        if importlib.util.find_spec("distributed") is None:  # installed? (not imported: that takes a second)
+            raise ImportError("distributed")
 
         cores = os.cpu_count() or 1
         try:

@@ -23,6 +23,8 @@ Environment variables read here
 ``DAISY_CULL_EVERY_SECONDS``
                           how often the culler looks (default: ``CULL_SERVER_EVERY``, 300,
                           or half the timeout when that is shorter)
+``DAISY_VOILA_POOL``      kernels each user server keeps started for the next app page
+                          (default 1, see ``daisy_widgets.kernel_pool``; 0: none)
 """
 
 from __future__ import annotations
@@ -153,6 +155,9 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
         ),
     }
     env.update(data_service_env(settings))
+    # pre-started kernels of the Voila apps (daisy_widgets.kernel_pool)
+    if os.environ.get("DAISY_VOILA_POOL"):
+        env["DAISY_VOILA_POOL"] = os.environ["DAISY_VOILA_POOL"]
     return env
 
 
@@ -200,6 +205,28 @@ def singleuser_args() -> list[str]:
         if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").exists()
         else []
     )
+
+
+async def wait_listening(host: str, port: int, timeout: float, alive=None, every: float = 0.1) -> bool:
+    """Wait until ``host:port`` accepts a connection (True), ``alive()`` says the process is gone, or
+    ``timeout`` s pass (False). JupyterHub polls a new server with a back-off that grows to 5 s
+    between tries, so a server that came up just after a try waits up to seconds for the next
+    one; a spawner that waits for the port itself hands over a server that answers the first try."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), every * 5)
+        except (TimeoutError, OSError):
+            if alive is not None and not await alive():
+                return False
+            await asyncio.sleep(every)
+        else:
+            writer.close()
+            return True
+    return False
 
 
 def profiles():

@@ -34,6 +34,7 @@ from daisy_hub import (
     singleuser_args,
     user_server_env,
     user_service_env,
+    wait_listening,
 )
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
@@ -54,7 +55,12 @@ class DaisyLocalSpawner(SimpleLocalProcessSpawner):
         self.notebook_dir = self.home_dir
         # the data service: this user's own key, derived from the service's master key
         self.environment = user_service_env(self.environment, self.user.name)
-        return await super().start()
+        ip, port = await super().start()
+        await wait_listening(ip or "127.0.0.1", port, self.start_timeout, self._alive)  # no back-off lag
+        return ip, port
+
+    async def _alive(self) -> bool:
+        return await self.poll() is None
 
 
 # --- addresses -------------------------------------------------------------------

@@ -75,9 +75,17 @@
     return m ? m[2] : null;
   }
 
+  /* leaving the page: Voila shuts the page's kernel down itself, that is no loss to report */
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pagehide", function () { leaving = true; });
+
   function checkStillThere(url) {
-    if (!url) { return; }
-    fetch(url + "?" + Date.now(), { credentials: "same-origin" }).then(function (r) {
+    if (!url || leaving) { return; }
+    /* the user server wants the xsrf token on scripted requests (else: 403, as if logged out) */
+    var xsrf = (document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/) || [])[1];
+    var headers = xsrf ? { "X-XSRFToken": decodeURIComponent(xsrf) } : {};
+    fetch(url + "?" + Date.now(), { credentials: "same-origin", headers: headers }).then(function (r) {
       if (r.status === 404) { showBanner("stopped"); return null; }
       return r.ok ? r.json() : null;
     }).then(function (model) {
@@ -95,7 +103,7 @@
           var state = m.content.execution_state;
           if (state === "restarting" || state === "autorestarting") { showBanner("restarted"); }
           else if (state === "dead") { showBanner("stopped"); }
-        } else if (m && m.type === "shutdown_reply") {
+        } else if (m && m.type === "shutdown_reply" && !leaving) {
           /* the kernel announces its own shutdown on iopub to every client (idle culling, a shutdown request) */
           showBanner(m.content.restart ? "restarted" : "stopped");
         }
