@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--photon-index", type=float, default=2.1, help="power-law photon index (default 2.1)")
     s.add_argument(
+        "--nh", type=float, default=0.35, help="absorbing column, 1e22 H atoms/cm2 (default 0.35: the Crab)"
+    )
+    s.add_argument(
         "--norm",
         type=float,
         default=9.7,
@@ -207,6 +210,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         problems["exposure"] = [f"must be > 0 s; got {args.exposure}"]
     if args.norm < 0:
         problems["norm"] = [f"must be >= 0; got {args.norm}"]
+    if args.nh < 0:
+        problems["nh"] = [f"must be >= 0 (1e22 cm-2); got {args.nh}"]
     if not 0 <= args.pulsed_fraction <= 1:
         problems["pulsed_fraction"] = [f"must be within 0..1; got {args.pulsed_fraction}"]
     if problems:
@@ -220,6 +225,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         target=args.target,
         photon_index=args.photon_index,
         norm=args.norm,
+        nh=args.nh,
         pulsar_frequency=args.pulsar_frequency,
         pulsar_ephemeris=None if str(args.ephemeris).lower() == "none" else args.ephemeris,
         pulsed_fraction=args.pulsed_fraction,
