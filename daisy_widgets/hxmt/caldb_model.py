@@ -29,13 +29,14 @@ Where each number comes from:
   between bands is a piecewise power law through those levels; the lines (HE 59.5 keV: the 241Am
   calibration sources; ME 22.1 keV; LE 1.74 and 8.05 keV) are placed where the instrument papers
   show them, with rates of our own. The modulation along the orbit (cut-off rigidity, SAA
-  activation) is of our own form, normalised so that it averages about 1 over the default GTI.
+  activation) is of our own form; the levels were set with it applied, so that the rates averaged
+  over the default exposure's good time match the table.
   Blind detectors see the same particle background per detector as open ones (the relation the
   pipeline's estimate ``blind x n_open / n_blind`` assumes).
 * **Dead time**: non-paralysable, ``TAU`` per recorded event and detector; HE 20 us, ME 250 us,
-  LE 100 us (round numbers, not from the papers). At Crab rates HE loses a few per mille of its time;
-  LE pile-up (two X-rays in one 100 us read-out of one device) is negligible: about 6 counts/s per
-  device gives a coincidence probability of ~6e-4.
+  LE 100 us (round numbers, not from the papers). At Crab rates (about 90 recorded events/s per
+  HE detector) HE loses about 0.2 % of its time; LE pile-up (two X-rays in one 100 us read-out of
+  one device) is negligible: about 17 counts/s per small-field CCD give a probability of ~2e-3.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def tail_fraction(inst: str, e: np.ndarray) -> np.ndarray:
 
 
 #: particle background per detector: nodes (keV, counts/s/keV/detector), log-log interpolation,
-#: at mean orbit conditions; lines (keV, counts/s/detector); events screened out (counts/s/detector)
+#: at modulation 1 (see :func:`orbit_modulation`); lines (keV, counts/s/detector); events screened out (counts/s/detector)
 BACKGROUND = {
     "HE": dict(
         nodes=[
@@ -206,15 +207,15 @@ def background_density(inst: str, e: np.ndarray) -> np.ndarray:
 
 
 def orbit_modulation(cor: np.ndarray, t_saa: np.ndarray) -> np.ndarray:
-    """Background modulation along the orbit (mean ~1 over the default GTI): higher at low cut-off
-    rigidity ``cor`` (GV), and activation after an SAA passage decaying over ``t_saa`` s."""
+    """Background modulation along the orbit: higher at low cut-off rigidity ``cor`` (GV), and
+    activation after an SAA passage decaying over ``t_saa`` s (1 at ``cor`` >= 12 GV long after it)."""
     cor = np.maximum(np.asarray(cor, float), 1.0)
     rig = 1.0 + 0.25 * np.clip(12.0 / cor - 1.0, 0.0, 3.0)
     act = 1.0 + 0.6 * np.exp(-np.asarray(t_saa, float) / 1500.0)
     return rig * act / MODULATION_MEAN
 
 
-#: mean of ``rig * act`` over the default GTI of the default simulation (measured; see docs)
+#: divisor of the modulation (1: the background levels were calibrated with the modulation applied)
 MODULATION_MEAN = 1.0
 
 

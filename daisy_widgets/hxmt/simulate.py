@@ -478,7 +478,9 @@ def write_sample_observations(
 
     Observation ``i`` (0-based) has ObsID ``P01012990{i+1:02d}``, starts on 2018-03-01 + ``i`` days at
     the first window with good time, points at the Crab (RA 83.63308, Dec 22.01450), and
-    holds a power law (index 2.1, norm 9.7) with a 29.6 Hz pulsar. Returns the exposure folders.
+    holds the default Crab (index 2.1, norm 9.7, N_H 0.35e22) with a 29.6 Hz pulsar, 20 % of the source
+    photons pulsed (the Crab's pulsed fraction in HE's band; 15 % by default, its value at a few keV),
+    so that the demo's short exposures show the pulse. Returns the exposure folders.
     """
     out = Path(out_dir) / "data" / "hxmt"
     paths = []
@@ -491,6 +493,7 @@ def write_sample_observations(
             obs_id=f"P01012990{i + 1:02d}",
             seed=seed + i,
             pulsar_frequency=29.6,
+            pulsed_fraction=0.2,
         )
         paths.append(simulate_observation(out, cfg))
     return paths
