@@ -88,7 +88,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Jodrell Bank timing solution) or 'none' (no pulsar)",
     )
     s.add_argument(
-        "--pulsed-fraction", type=float, default=0.15, help="fraction of source photons pulsed (default 0.15)"
+        "--pulsed-fraction",
+        type=float,
+        default=None,
+        help="fraction of source photons pulsed (default: the Crab's, 10 %% at 2 keV to 25 %% above 150 keV)",
     )
     s.add_argument("--ra", type=float, default=None, help="source RA, deg (default: Crab)")
     s.add_argument("--dec", type=float, default=None, help="source Dec, deg (default: Crab)")
@@ -212,7 +215,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         problems["norm"] = [f"must be >= 0; got {args.norm}"]
     if args.nh < 0:
         problems["nh"] = [f"must be >= 0 (1e22 cm-2); got {args.nh}"]
-    if not 0 <= args.pulsed_fraction <= 1:
+    if args.pulsed_fraction is not None and not 0 <= args.pulsed_fraction <= 1:
         problems["pulsed_fraction"] = [f"must be within 0..1; got {args.pulsed_fraction}"]
     if problems:
         raise ValidationError("daisy hxmt simulate", problems)

@@ -45,6 +45,7 @@ from .mission import (
     time_keywords,
 )
 from .orbit import ehk_table
+from .pulsar_sim import crab_profile_phases, pulsar_rotation, pulsed_probability
 from .timing import barycentric_delay
 
 CRAB_RA, CRAB_DEC = 83.63308, 22.01450
@@ -72,12 +73,13 @@ class SimulationConfig:
         ``nh`` (1e22 H atoms/cm2; Morrison & McCammon 1983 cross-sections). Defaults: the Crab.
     pulsar_frequency, pulsed_fraction
         Barycentric spin frequency (Hz) of a constant-frequency pulsar with phase 0 at ``start``, and
-        the fraction of source photons pulsed.
+        the fraction of source photons pulsed (None: the Crab's, rising with energy, see
+        :func:`~daisy_widgets.hxmt.pulsar_sim.crab_pulsed_fraction`).
     pulsar_ephemeris
         When ``pulsar_frequency`` is None: the pulsar's rotation, an
         :class:`~daisy_widgets.hxmt.ephemeris.Ephemeris`, a ``.par`` file, ``"crab"`` (default: the
-        Crab's rotation at the exposure's epoch from the published Jodrell Bank timing solution, see
-        :func:`~daisy_widgets.hxmt.ephemeris.crab_braking_law`) or None (no pulsar).
+        Crab's rotation at the exposure's epoch from the Jodrell Bank monthly ephemeris, see
+        :func:`~daisy_widgets.hxmt.ephemeris.crab_ephemeris`) or None (no pulsar).
     obs_id, exp_id
         ``P`` + 10 digits and the observation ID + 2 digits.
     seed
@@ -97,7 +99,7 @@ class SimulationConfig:
     nh: float = CRAB_NH
     pulsar_frequency: float | None = None
     pulsar_ephemeris: object = "crab"
-    pulsed_fraction: float = 0.15
+    pulsed_fraction: float | None = None
     obs_id: str = "P0101299001"
     exp_id: str | None = None
     seed: int = 0
@@ -113,29 +115,6 @@ class SimulationConfig:
             raise ValueError(f"exposure must be > 0 s; got {self.exposure}")
         if self.nh < 0:
             raise ValueError(f"nh must be >= 0 (1e22 cm-2); got {self.nh}")
-
-
-def crab_profile_phases(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Phases (0..1) drawn from a Crab-like profile: main peak at 0, interpulse at 0.4."""
-    main = rng.random(n) < 0.6
-    ph = np.where(main, rng.normal(0.0, 0.015, n), rng.normal(0.4, 0.03, n))
-    return np.mod(ph, 1.0)
-
-
-def pulsar_rotation(cfg: SimulationConfig):
-    """The :class:`~daisy_widgets.hxmt.ephemeris.Ephemeris` of the simulated pulsar, or None."""
-    from .ephemeris import Ephemeris, crab_ephemeris, read_par
-
-    if cfg.pulsar_frequency:
-        return Ephemeris((float(cfg.pulsar_frequency),), float(cfg.start), name=cfg.target)
-    eph = cfg.pulsar_ephemeris
-    if eph is None:
-        return None
-    if isinstance(eph, Ephemeris):
-        return eph
-    if str(eph).lower() == "crab":
-        return crab_ephemeris(float(np.floor(mission_time_to_mjd(cfg.start))))
-    return read_par(eph)
 
 
 def _sample_powerlaw(rng: np.random.Generator, n: int, index: float, lo: float, hi: float) -> np.ndarray:
@@ -214,7 +193,7 @@ def simulate_instrument(
     e_src = np.interp(rng.random(n_src) * rate, cdf, eg)
     rotation = pulsar_rotation(cfg)
     if rotation is not None and n_src:
-        pulsed = rng.random(n_src) < cfg.pulsed_fraction
+        pulsed = rng.random(n_src) < pulsed_probability(cfg.pulsed_fraction, e_src)
         tp = t_src[pulsed]
         delay = barycentric_delay(
             tp, cfg.ra, cfg.dec, ehk["TIME"], np.stack([ehk["X"], ehk["Y"], ehk["Z"]], -1)
@@ -479,8 +458,8 @@ def write_sample_observations(
     Observation ``i`` (0-based) has ObsID ``P01012990{i+1:02d}``, starts on 2018-03-01 + ``i`` days at
     the first window with good time, points at the Crab (RA 83.63308, Dec 22.01450), and
     holds the default Crab (index 2.1, norm 9.7, N_H 0.35e22) with a 29.6 Hz pulsar, 20 % of the source
-    photons pulsed (the Crab's pulsed fraction in HE's band; 15 % by default, its value at a few keV),
-    so that the demo's short exposures show the pulse. Returns the exposure folders.
+    photons pulsed at every energy (about the Crab's fraction in HE's band), so that the demo's short
+    exposures show the pulse. Returns the exposure folders.
     """
     out = Path(out_dir) / "data" / "hxmt"
     paths = []
