@@ -160,6 +160,16 @@ def _dead_time_filter(time: np.ndarray, det: np.ndarray, tau: float) -> np.ndarr
 _dt_kernel = None
 
 
+def read_out_channel(cal: Calibration, energy: np.ndarray, det: np.ndarray, rng: np.random.Generator):
+    """Raw ``Channel`` (int16) of recorded energies (keV) on detectors ``det``: the inverse of ``pical``'s
+    gain, with a random fraction of a channel (the ADC's rounding)."""
+    s = spec(cal.instrument)
+    ch = np.floor(
+        (s.pi_of_energy(energy) - cal.gain_c0[det]) / cal.gain_c1[det] + rng.random(energy.size) - 0.5
+    )
+    return np.clip(ch, 0, s.n_channel - 1).astype(np.int16)
+
+
 def simulate_instrument(
     cfg: SimulationConfig,
     inst: str,
@@ -236,9 +246,7 @@ def simulate_instrument(
     t, e, d, junk = t[keep], e[keep], d[keep], junk[keep]
 
     def channel(energy, det):
-        pc = s.pi_of_energy(energy)
-        ch = np.floor((pc - cal.gain_c0[det]) / cal.gain_c1[det] + rng.random(energy.size) - 0.5)
-        return np.clip(ch, 0, s.n_channel - 1).astype(np.int16)
+        return read_out_channel(cal, energy, det, rng)
 
     n = t.size
     cols: dict[str, np.ndarray] = {"Time": t, "Det_ID": d}
