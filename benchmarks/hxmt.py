@@ -151,7 +151,9 @@ def fit_benchmark(exposure: float, seed: int = 4) -> list[tuple[str, str, float,
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = SimulationConfig(exposure=exposure, start=DEFAULT_START + 950.0, photon_index=1.73, seed=seed)
+        cfg = SimulationConfig(
+            exposure=exposure, start=DEFAULT_START + 950.0, photon_index=1.73, nh=0.0, seed=seed
+        )
         l1 = simulate_observation(tmp, cfg)
         out = {x: Path(tmp) / x for x in ("HE", "ME", "LE")}
         for x, d in out.items():

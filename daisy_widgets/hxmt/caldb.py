@@ -3,14 +3,20 @@
 Layout (under ``daisy_widgets/hxmt/caldb/``)::
 
     caldb.indx.json                          index: instrument, CNAME -> file
-    hxmt/<inst>/bcf/hxmt_<inst>_detectors_v1.fits  DETECTORS: DET_ID, BLIND, GAIN_C0, GAIN_C1; TAU (s)
-    hxmt/<inst>/bcf/hxmt_<inst>_resol_v1.fits      RESOLUTION: ENERGY (keV), FWHM (keV)
+    hxmt/<inst>/bcf/hxmt_<inst>_detectors_v1.fits  DETECTORS: DET_ID, BLIND, INUSE, GAIN_C0, GAIN_C1; TAU (s)
+    hxmt/<inst>/bcf/hxmt_<inst>_resol_v1.fits      RESOLUTION: ENERGY (keV), FWHM (keV), ESCFRAC, TAILFRAC;
+                                                   ESCENER (keV)
     hxmt/<inst>/cpf/hxmt_<inst>_arf_v1.fits        SPECRESP: ENERG_LO, ENERG_HI (keV), SPECRESP (cm2)
-    hxmt/<inst>/bcf/hxmt_<inst>_bkg_v1.fits        BACKGROUND: per-detector particle continuum and LINES
+    hxmt/<inst>/bcf/hxmt_<inst>_bkg_v1.fits        BACKGROUND: lines ENERGY (keV), RATE (count/s/det);
+                                                   BKGSPEC: ENERGY (keV), RATE (count/s/keV/det)
 
 The same files drive the simulator and the pipeline (``pical``, ``rspgen``, ``lcgen``).
 ``PI = GAIN_C0 + GAIN_C1 * (Channel + u)``, u uniform in [0, 1). ``SPECRESP`` is the
-on-axis area of all open (non-blind) detectors together.
+on-axis area of all open (non-blind) detectors together. Of the photons it counts, a fraction
+``ESCFRAC`` lands ``ESCENER`` keV lower (K-escape), ``TAILFRAC`` anywhere between 0 and E (partial
+absorption), the rest in the photopeak with the Gaussian resolution ``FWHM``.
+
+The numbers, and where each comes from, are in :mod:`.caldb_model`.
 
 :func:`build_caldb` regenerates the files (run once by the developers; the files are committed).
 """
@@ -26,37 +32,11 @@ import numpy as np
 
 from ..core.atomic import atomic_path
 from ..core.errors import InputFileError
+from . import caldb_model as model
 from .mission import INSTRUMENTS, spec
 
 CALDB_ROOT = Path(__file__).with_name("caldb")
 VERSION = 1
-
-
-# -- the instrument model used to build the files -------------------------------------------------
-def _area_model(inst: str, e: np.ndarray) -> np.ndarray:
-    if inst == "HE":
-        return 5100.0 * (1 - np.exp(-((e / 28.0) ** 4))) * np.exp(-((e / 320.0) ** 2))
-    if inst == "ME":
-        return 900.0 * (1 - np.exp(-((e / 6.0) ** 3))) * np.exp(-((e / 40.0) ** 2))
-    return 384.0 * (1 - np.exp(-((e / 1.5) ** 2.5))) * np.exp(-((e / 12.0) ** 3))
-
-
-def _fwhm_model(inst: str, e: np.ndarray) -> np.ndarray:
-    if inst == "HE":
-        return 0.15 * 60.0 * np.sqrt(e / 60.0)  # 15 % at 60 keV
-    if inst == "ME":
-        return np.sqrt(1.0 + 3.0**2 * e / 17.8 - 1.0 * e / 17.8)  # ~3 keV at 17.8 keV
-    return np.sqrt(0.05**2 + 0.135**2 * e / 5.9)  # ~140 eV at 5.9 keV
-
-
-_BLIND = {"HE": [16], "ME": [i for i in range(1728) if i % 72 == 71], "LE": [20, 52, 84]}
-_TAU = {"HE": 20e-6, "ME": 250e-6, "LE": 1.0e-4}
-#: background: per-detector continuum rate (counts/s over the full PI range), photon index, and lines
-_BKG = {
-    "HE": dict(rate=15.0, index=1.4, lines=[(31.0, 1.0), (59.5, 0.6)], junk=8.0),
-    "ME": dict(rate=0.08, index=1.0, lines=[(22.1, 0.01)], junk=0.01),
-    "LE": dict(rate=0.4, index=0.7, lines=[(1.74, 0.03), (8.05, 0.05)], junk=0.05),
-}
 
 
 def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
@@ -80,7 +60,7 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
         entry = index.setdefault(inst, {})
         # detectors and gains
         det = np.arange(s.n_det, dtype=np.int16)
-        blind = np.isin(det, _BLIND[inst])
+        blind = np.isin(det, model.BLIND[inst])
         nominal = s.n_pi / s.n_channel
         c1 = nominal * (1 + rng.normal(0, 0.02, s.n_det))
         c0 = rng.normal(0, 1.0, s.n_det)
@@ -88,6 +68,7 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
             [
                 fits.Column("DET_ID", "I", array=det),
                 fits.Column("BLIND", "L", array=blind),
+                fits.Column("INUSE", "L", array=~np.isin(det, model.NOT_IN_USE[inst])),
                 fits.Column("GAIN_C0", "D", array=c0, unit="chan"),
                 fits.Column("GAIN_C1", "D", array=c1, unit="chan/chan"),
             ],
@@ -99,7 +80,7 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
                 "INSTRUME": inst,
                 "CCLS0001": "BCF",
                 "CCNM0001": "DETECTORS",
-                "TAU": (_TAU[inst], "[s] dead time per event per detector"),
+                "TAU": (model.TAU[inst], "[s] dead time per event per detector"),
                 "E0": (s.e0, "[keV] E = E0 + SLOPE * PI"),
                 "SLOPE": (s.slope, "[keV/chan]"),
                 "NPI": s.n_pi,
@@ -117,7 +98,7 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
             [
                 fits.Column("ENERG_LO", "E", array=edges[:-1], unit="keV"),
                 fits.Column("ENERG_HI", "E", array=edges[1:], unit="keV"),
-                fits.Column("SPECRESP", "E", array=_area_model(inst, mid), unit="cm**2"),
+                fits.Column("SPECRESP", "E", array=model.area_model(inst, mid), unit="cm**2"),
             ],
             name="SPECRESP",
         )
@@ -139,16 +120,25 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
         h = fits.BinTableHDU.from_columns(
             [
                 fits.Column("ENERGY", "E", array=e, unit="keV"),
-                fits.Column("FWHM", "E", array=_fwhm_model(inst, e), unit="keV"),
+                fits.Column("FWHM", "E", array=model.fwhm_model(inst, e), unit="keV"),
+                fits.Column("ESCFRAC", "E", array=model.escape_fraction(inst, e)),
+                fits.Column("TAILFRAC", "E", array=model.tail_fraction(inst, e)),
             ],
             name="RESOLUTION",
         )
-        h.header.update({"TELESCOP": "HXMT", "INSTRUME": inst, "CCNM0001": "RESOLUTION"})
+        h.header.update(
+            {
+                "TELESCOP": "HXMT",
+                "INSTRUME": inst,
+                "CCNM0001": "RESOLUTION",
+                "ESCENER": (model.HE_ESCAPE[1] if inst == "HE" else 0.0, "[keV] escape peak below photopeak"),
+            }
+        )
         p = base / "bcf" / f"hxmt_{low}_resol_v{VERSION}.fits"
         write(p, [h])
         entry["RESOLUTION"] = str(p.relative_to(root))
         # particle background
-        b = _BKG[inst]
+        b = model.BACKGROUND[inst]
         h = fits.BinTableHDU.from_columns(
             [
                 fits.Column("ENERGY", "E", array=[ln[0] for ln in b["lines"]], unit="keV"),
@@ -161,13 +151,20 @@ def build_caldb(root: Path | None = None, seed: int = 2017) -> list[Path]:
                 "TELESCOP": "HXMT",
                 "INSTRUME": inst,
                 "CCNM0001": "BACKGROUND",
-                "CONTRATE": (b["rate"], "[cts/s/det] particle continuum"),
-                "CONTINDX": (b["index"], "continuum photon index"),
                 "JUNKRATE": (b["junk"], "[cts/s/det] events cut by flags/PW/ACD"),
             }
         )
+        eb = np.geomspace(s.energy(0), s.energy(s.n_pi), 120)
+        hs = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("ENERGY", "E", array=eb, unit="keV"),
+                fits.Column("RATE", "E", array=model.background_density(inst, eb), unit="count/s/keV"),
+            ],
+            name="BKGSPEC",
+        )
+        hs.header.update({"TELESCOP": "HXMT", "INSTRUME": inst, "CCNM0001": "BKGSPEC"})
         p = base / "bcf" / f"hxmt_{low}_bkg_v{VERSION}.fits"
-        write(p, [h])
+        write(p, [h, hs])
         entry["BACKGROUND"] = str(p.relative_to(root))
     ip = root / "caldb.indx.json"
     with atomic_path(ip) as tmp:
@@ -186,14 +183,20 @@ class Calibration:
         ``"HE"``, ``"ME"`` or ``"LE"``.
     det_id, blind, gain_c0, gain_c1
         Per-detector arrays, shape (n_det,).
+    in_use
+        Per detector: recording events (False: switched off or left out, e.g. LE's large-field CCDs).
     tau
         Dead time per recorded event and detector (s).
     arf_lo, arf_hi, area
         Effective area of all open detectors on the energy grid (keV, keV, cm2), shape (n_e,).
-    res_energy, res_fwhm
-        Energy resolution table (keV).
-    bkg_rate, bkg_index, bkg_junk
-        Particle continuum (count/s/detector), its index, screened-out event rate (count/s/detector).
+    res_energy, res_fwhm, res_escape, res_tail
+        Energy resolution table (keV), escape and partial-absorption fractions.
+    escape_energy
+        Energy carried away by an escape (keV; 0 when none).
+    bkg_energy, bkg_density
+        Particle continuum per detector (keV, count/s/keV), mean orbit conditions.
+    bkg_junk
+        Screened-out event rate (count/s/detector).
     line_energy, line_rate
         Background lines (keV, count/s/detector).
     files
@@ -211,16 +214,28 @@ class Calibration:
     area: np.ndarray
     res_energy: np.ndarray
     res_fwhm: np.ndarray
-    bkg_rate: float
-    bkg_index: float
+    res_escape: np.ndarray
+    res_tail: np.ndarray
+    escape_energy: float
+    bkg_energy: np.ndarray
+    bkg_density: np.ndarray
     bkg_junk: float
     line_energy: np.ndarray
     line_rate: np.ndarray
     files: dict
+    in_use: np.ndarray | None = None
 
     @property
     def open_detectors(self) -> np.ndarray:
-        return self.det_id[~self.blind]
+        """Detectors that see the sky and are in use (the pipeline's default selection)."""
+        use = np.ones(self.det_id.size, bool) if self.in_use is None else self.in_use
+        return self.det_id[~self.blind & use]
+
+    @property
+    def recording_detectors(self) -> np.ndarray:
+        """Detectors that record events: the open ones and the blind ones."""
+        use = np.ones(self.det_id.size, bool) if self.in_use is None else self.in_use
+        return self.det_id[use | self.blind]
 
     @property
     def blind_detectors(self) -> np.ndarray:
@@ -229,6 +244,19 @@ class Calibration:
     def sigma(self, energy: np.ndarray) -> np.ndarray:
         """Gaussian sigma of the energy resolution (keV) at ``energy`` (keV)."""
         return np.interp(energy, self.res_energy, self.res_fwhm) / 2.3548
+
+    def escape_at(self, energy: np.ndarray) -> np.ndarray:
+        """Fraction of the counted photons at ``energy`` (keV) landing ``escape_energy`` lower."""
+        return np.interp(energy, self.res_energy, self.res_escape)
+
+    def tail_at(self, energy: np.ndarray) -> np.ndarray:
+        """Fraction of the counted photons at ``energy`` (keV) landing uniformly in 0..energy."""
+        return np.interp(energy, self.res_energy, self.res_tail)
+
+    def background_at(self, energy: np.ndarray) -> np.ndarray:
+        """Particle continuum (count/s/keV per detector) at ``energy`` (keV), log-log interpolated."""
+        le, lr = np.log(self.bkg_energy), np.log(np.maximum(self.bkg_density, 1e-30))
+        return np.exp(np.interp(np.log(np.asarray(energy, float)), le, lr))
 
     def area_at(self, energy: np.ndarray) -> np.ndarray:
         """Effective area (cm2) of all open detectors at ``energy`` (keV)."""
@@ -271,10 +299,13 @@ def load_calibration(instrument: str, root: str | None = None) -> Calibration:
         index = json.loads(ip.read_text())["files"][inst]
     except (OSError, KeyError, ValueError) as exc:
         raise InputFileError(ip, inst, "a CALDB index listing the instrument's files", str(exc)) from None
-    det, hd = _read_table(base / index["DETECTORS"], "DETECTORS", ["DET_ID", "BLIND", "GAIN_C0", "GAIN_C1"])
+    det, hd = _read_table(
+        base / index["DETECTORS"], "DETECTORS", ["DET_ID", "BLIND", "INUSE", "GAIN_C0", "GAIN_C1"]
+    )
     arf, _ = _read_table(base / index["SPECRESP"], "SPECRESP", ["ENERG_LO", "ENERG_HI", "SPECRESP"])
-    res, _ = _read_table(base / index["RESOLUTION"], "RESOLUTION", ["ENERGY", "FWHM"])
+    res, hr = _read_table(base / index["RESOLUTION"], "RESOLUTION", ["ENERGY", "FWHM", "ESCFRAC", "TAILFRAC"])
     bkg, hb = _read_table(base / index["BACKGROUND"], "BACKGROUND", ["ENERGY", "RATE"])
+    bsp, _ = _read_table(base / index["BACKGROUND"], "BKGSPEC", ["ENERGY", "RATE"])
     return Calibration(
         instrument=inst,
         det_id=det["DET_ID"].astype(np.int32),
@@ -287,10 +318,14 @@ def load_calibration(instrument: str, root: str | None = None) -> Calibration:
         area=arf["SPECRESP"].astype(float),
         res_energy=res["ENERGY"].astype(float),
         res_fwhm=res["FWHM"].astype(float),
-        bkg_rate=float(hb["CONTRATE"]),
-        bkg_index=float(hb["CONTINDX"]),
+        res_escape=res["ESCFRAC"].astype(float),
+        res_tail=res["TAILFRAC"].astype(float),
+        escape_energy=float(hr.get("ESCENER", 0.0)),
+        bkg_energy=bsp["ENERGY"].astype(float),
+        bkg_density=bsp["RATE"].astype(float),
         bkg_junk=float(hb["JUNKRATE"]),
         line_energy=bkg["ENERGY"].astype(float),
         line_rate=bkg["RATE"].astype(float),
         files={k: str(base / v) for k, v in index.items()},
+        in_use=det["INUSE"].astype(bool),
     )

@@ -236,12 +236,29 @@ CRAB_PEPOCH_MJD = 58178.0
 
 
 def crab_ephemeris(mjd: float = CRAB_PEPOCH_MJD) -> Ephemeris:
-    """The Crab pulsar's rotation at ``mjd`` (see :func:`crab_braking_law`), phase 0 at ``mjd``."""
+    """The Crab pulsar's rotation at ``mjd``: the published Jodrell Bank monthly entry valid then.
+
+    The entry (F0, F1, F2 at its reference epoch, phase 0 at that epoch) comes from
+    :mod:`.crab_jodrell` (the Jodrell Bank Crab pulsar monthly ephemeris, rows for 2017-11-08 to
+    2018-07-01). Outside those dates the long-term braking law of :func:`crab_braking_law`
+    (Lyne, Pritchard & Graham-Smith 1993) at ``mjd`` is used instead (glitches not included).
+    """
+    from .crab_jodrell import CITATION, jodrell_row
     from .mission import mjd_to_mission_time
 
+    row = jodrell_row(mjd)
+    if row is None:
+        return Ephemeris(
+            crab_braking_law(mjd),
+            float(mjd_to_mission_time(mjd)),
+            name="J0534+2200",
+            source="Lyne, Pritchard & Graham-Smith 1993 (Jodrell Bank) braking law, MNRAS 265, 1003",
+        )
+    mjd1, mjd2, pepoch, freqs = row
     return Ephemeris(
-        crab_braking_law(mjd),
-        float(mjd_to_mission_time(mjd)),
+        freqs,
+        float(mjd_to_mission_time(pepoch)),
         name="J0534+2200",
-        source="Lyne, Pritchard & Graham-Smith 1993 (Jodrell Bank), MNRAS 265, 1003",
+        source=CITATION.format(mjd1=mjd1, mjd2=mjd2),
+        valid=(float(mjd_to_mission_time(mjd1)), float(mjd_to_mission_time(mjd2 + 1.0))),
     )

@@ -169,26 +169,20 @@ def make_spectrum(
 
 
 def make_response(instrument: str, n_detectors: int | None = None, n_sigma: float = 6.0) -> Response:
-    """Response matrix from the CALDB: area(E) x Gaussian(E, sigma(E)) integrated over PI channels.
+    """Response matrix from the CALDB: area(E) x redistribution (:mod:`.response`) over PI channels.
 
     The area is that of all open detectors times ``n_detectors / n_open``.
     """
+    from .response import redistribution
+
     s = spec(instrument)
     cal = load_calibration(instrument)
     n_open = cal.open_detectors.size
     n_det = n_open if n_detectors is None else int(n_detectors)
     lo, hi = cal.arf_lo, cal.arf_hi
-    mid = 0.5 * (lo + hi)
-    ch = np.arange(s.n_pi + 1)
-    ce = s.energy(ch)  # channel edges (keV)
-    sig = cal.sigma(mid)
-    from scipy.special import ndtr
-
-    z = (ce[None, :] - mid[:, None]) / sig[:, None]
-    cdf = ndtr(z)
-    red = np.diff(cdf, axis=1)  # (n_e, n_pi)
-    red[red < 1e-7] = 0.0
+    red = redistribution(cal, 0.5 * (lo + hi), n_sigma)  # (n_e, n_pi)
     matrix = (cal.area * n_det / n_open)[:, None] * red
+    ce = s.energy(np.arange(s.n_pi + 1))
     return Response(lo, hi, matrix.astype(np.float32), ce[:-1], ce[1:], s.name, n_det)
 
 

@@ -43,6 +43,9 @@ def select_detectors(instrument: str, detectors: Sequence[int] | None, blind: bo
         raise ValueError(
             f"detector(s) {', '.join(map(str, bad))} do not exist on {instrument} (0..{cal.det_id.size - 1})"
         )
+    off = det[~np.isin(det, cal.recording_detectors)]
+    if off.size:
+        raise ValueError(f"detector(s) {', '.join(map(str, off))} of {instrument} are not in use (no events)")
     blind_sel = det[np.isin(det, cal.blind_detectors)]
     if blind_sel.size:
         raise ValueError(

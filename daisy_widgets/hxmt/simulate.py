@@ -11,12 +11,14 @@ Writes, for one exposure, the mission's folders and file names::
         AUX/HXMT_<ExpID>_EHK_FFFFFF_V1_L1P.FITS     TIME, ELV, DYE_ELV, COR, SAA_FLAG, T_SAA, TN_SAA, ANG_DIST, SUN_ANG, MOON_ANG
 
 Physics: the orbit of :mod:`.orbit` (the source is blocked while occulted by the
-Earth; detectors are off in the SAA); a power-law source ``norm * E**-index``
-photons/cm2/s/keV (optionally pulsed with a Crab-like two-peak profile, peaks 0.4
-apart in phase, periodic in barycentric time) folded through the CALDB effective
-area and resolution; a particle background (continuum plus lines) in every
-detector including the blind ones, modulated by the cut-off rigidity and by
-activation after SAA passages; events that the screening must remove (HE CsI
+Earth; detectors are off in the SAA); an absorbed power-law source
+``exp(-nh sigma(E)) norm * E**-index`` photons/cm2/s/keV (by default the Crab: index 2.1, norm 9.7,
+N_H 0.35e22; pulsed with a Crab-like two-peak profile, peaks 0.4 apart in phase, following the
+published Jodrell Bank ephemeris in barycentric time) folded through the CALDB effective area and
+redistribution (:mod:`.response`); a particle background (continuum shape and lines of the CALDB)
+in every detector including the blind ones, modulated by the cut-off rigidity and by activation
+after SAA passages (:func:`.caldb_model.orbit_modulation`); the figures and their sources are in
+:mod:`.caldb_model`; events that the screening must remove (HE CsI
 pulse widths and ACD vetoes, flagged events); ME split events (grade) and LE
 split events (recon); non-paralysable dead time per detector; and per-detector
 gains (Channel = (PI - GAIN_C0) / GAIN_C1).
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .caldb import Calibration, load_calibration
+from .caldb_model import CRAB_INDEX, CRAB_NH, CRAB_NORM, orbit_modulation
 from .l1_write import write_fits_table
 from .mission import (
     INSTRUMENTS,
@@ -42,6 +45,7 @@ from .mission import (
     time_keywords,
 )
 from .orbit import ehk_table
+from .pulsar_sim import crab_profile_phases, pulsar_rotation, pulsed_probability
 from .timing import barycentric_delay
 
 CRAB_RA, CRAB_DEC = 83.63308, 22.01450
@@ -64,16 +68,18 @@ class SimulationConfig:
         Mission time of the start (s).
     ra, dec, target
         Source position (deg) and name.
-    photon_index, norm
-        Power law ``norm * E**-photon_index`` photons/cm2/s/keV (norm at 1 keV).
+    photon_index, norm, nh
+        Power law ``norm * E**-photon_index`` photons/cm2/s/keV (norm at 1 keV), absorbed by a column
+        ``nh`` (1e22 H atoms/cm2; Morrison & McCammon 1983 cross-sections). Defaults: the Crab.
     pulsar_frequency, pulsed_fraction
         Barycentric spin frequency (Hz) of a constant-frequency pulsar with phase 0 at ``start``, and
-        the fraction of source photons pulsed.
+        the fraction of source photons pulsed (None: the Crab's, rising with energy, see
+        :func:`~daisy_widgets.hxmt.pulsar_sim.crab_pulsed_fraction`).
     pulsar_ephemeris
         When ``pulsar_frequency`` is None: the pulsar's rotation, an
         :class:`~daisy_widgets.hxmt.ephemeris.Ephemeris`, a ``.par`` file, ``"crab"`` (default: the
-        Crab's rotation at the exposure's epoch from the published Jodrell Bank timing solution, see
-        :func:`~daisy_widgets.hxmt.ephemeris.crab_braking_law`) or None (no pulsar).
+        Crab's rotation at the exposure's epoch from the Jodrell Bank monthly ephemeris, see
+        :func:`~daisy_widgets.hxmt.ephemeris.crab_ephemeris`) or None (no pulsar).
     obs_id, exp_id
         ``P`` + 10 digits and the observation ID + 2 digits.
     seed
@@ -88,11 +94,12 @@ class SimulationConfig:
     ra: float = CRAB_RA
     dec: float = CRAB_DEC
     target: str = "Crab"
-    photon_index: float = 2.1
-    norm: float = 9.7
+    photon_index: float = CRAB_INDEX
+    norm: float = CRAB_NORM
+    nh: float = CRAB_NH
     pulsar_frequency: float | None = None
     pulsar_ephemeris: object = "crab"
-    pulsed_fraction: float = 0.15
+    pulsed_fraction: float | None = None
     obs_id: str = "P0101299001"
     exp_id: str | None = None
     seed: int = 0
@@ -106,29 +113,8 @@ class SimulationConfig:
             self.exp_id = self.obs_id + "01"
         if self.exposure <= 0:
             raise ValueError(f"exposure must be > 0 s; got {self.exposure}")
-
-
-def crab_profile_phases(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Phases (0..1) drawn from a Crab-like profile: main peak at 0, interpulse at 0.4."""
-    main = rng.random(n) < 0.6
-    ph = np.where(main, rng.normal(0.0, 0.015, n), rng.normal(0.4, 0.03, n))
-    return np.mod(ph, 1.0)
-
-
-def pulsar_rotation(cfg: SimulationConfig):
-    """The :class:`~daisy_widgets.hxmt.ephemeris.Ephemeris` of the simulated pulsar, or None."""
-    from .ephemeris import Ephemeris, crab_ephemeris, read_par
-
-    if cfg.pulsar_frequency:
-        return Ephemeris((float(cfg.pulsar_frequency),), float(cfg.start), name=cfg.target)
-    eph = cfg.pulsar_ephemeris
-    if eph is None:
-        return None
-    if isinstance(eph, Ephemeris):
-        return eph
-    if str(eph).lower() == "crab":
-        return crab_ephemeris(float(np.floor(mission_time_to_mjd(cfg.start))))
-    return read_par(eph)
+        if self.nh < 0:
+            raise ValueError(f"nh must be >= 0 (1e22 cm-2); got {self.nh}")
 
 
 def _sample_powerlaw(rng: np.random.Generator, n: int, index: float, lo: float, hi: float) -> np.ndarray:
@@ -174,6 +160,16 @@ def _dead_time_filter(time: np.ndarray, det: np.ndarray, tau: float) -> np.ndarr
 _dt_kernel = None
 
 
+def read_out_channel(cal: Calibration, energy: np.ndarray, det: np.ndarray, rng: np.random.Generator):
+    """Raw ``Channel`` (int16) of recorded energies (keV) on detectors ``det``: the inverse of ``pical``'s
+    gain, with a random fraction of a channel (the ADC's rounding)."""
+    s = spec(cal.instrument)
+    ch = np.floor(
+        (s.pi_of_energy(energy) - cal.gain_c0[det]) / cal.gain_c1[det] + rng.random(energy.size) - 0.5
+    )
+    return np.clip(ch, 0, s.n_channel - 1).astype(np.int16)
+
+
 def simulate_instrument(
     cfg: SimulationConfig,
     inst: str,
@@ -188,12 +184,17 @@ def simulate_instrument(
     on = ehk["SAA_FLAG"][:-1] == 0  # detectors off in the SAA
     visible = on & (ehk["ELV"][:-1] > 0)  # source above the Earth limb
     open_det = cal.open_detectors
-    n_det = cal.det_id.size
+    rec_det = cal.recording_detectors  # open and blind: the particle background hits them all
+    n_det = rec_det.size
     e_lo, e_hi = float(cal.arf_lo[0]), float(cal.arf_hi[-1])
 
     # -- source photons: power law x effective area, in visible seconds
+    from .fit_models import absorption_cross_section
+    from .response import measured_energy
+
     eg = np.geomspace(e_lo, e_hi, 4000)
-    dens = cfg.norm * eg**-cfg.photon_index * cal.area_at(eg)  # counts/s/keV
+    absorbed = np.exp(-cfg.nh * absorption_cross_section(eg)) if cfg.nh > 0 else 1.0
+    dens = cfg.norm * eg**-cfg.photon_index * absorbed * cal.area_at(eg)  # counts/s/keV
     cdf = np.concatenate([[0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(eg))])
     rate = cdf[-1]
     # ME: the CALDB area is that of grade-0 (single-pixel) events; split events come on top
@@ -202,7 +203,7 @@ def simulate_instrument(
     e_src = np.interp(rng.random(n_src) * rate, cdf, eg)
     rotation = pulsar_rotation(cfg)
     if rotation is not None and n_src:
-        pulsed = rng.random(n_src) < cfg.pulsed_fraction
+        pulsed = rng.random(n_src) < pulsed_probability(cfg.pulsed_fraction, e_src)
         tp = t_src[pulsed]
         delay = barycentric_delay(
             tp, cfg.ra, cfg.dec, ehk["TIME"], np.stack([ehk["X"], ehk["Y"], ehk["Z"]], -1)
@@ -212,27 +213,28 @@ def simulate_instrument(
         for _ in range(3):  # Newton steps on phase(tb) = target (the frequency changes slowly)
             tb = tb + (target - rotation.phase(tb)) / rotation.frequency(tb)
         t_src[pulsed] = tb - delay
-    e_src = e_src + rng.normal(0, 1, n_src) * cal.sigma(e_src)
+    e_src = measured_energy(cal, e_src, rng)
     d_src = rng.choice(open_det, n_src)
 
     # -- particle background in every detector (blind ones included)
-    cor = np.maximum(ehk["COR"][:-1], 1.0)
-    mod = on * (1 + 0.3 * np.clip(12.0 / cor - 1, 0, 3)) * (1 + 1.5 * np.exp(-ehk["T_SAA"][:-1] / 1200.0))
-    mod = mod * cfg.background_scale
+    mod = on * orbit_modulation(ehk["COR"][:-1], ehk["T_SAA"][:-1]) * cfg.background_scale
     e_full = (s.energy(0), s.energy(s.n_pi))
-    n_b = rng.poisson(cal.bkg_rate * n_det * mod.sum())
-    e_b = [_sample_powerlaw(rng, n_b, cal.bkg_index, *e_full)]
+    eb = np.geomspace(*e_full, 2000)
+    bd = cal.background_at(eb)
+    bcdf = np.concatenate([[0], np.cumsum(0.5 * (bd[1:] + bd[:-1]) * np.diff(eb))])
+    n_b = rng.poisson(bcdf[-1] * n_det * mod.sum())
+    e_b = [np.interp(rng.random(n_b) * bcdf[-1], bcdf, eb)]
     for le, lr in zip(cal.line_energy, cal.line_rate, strict=False):
         k = rng.poisson(lr * n_det * mod.sum())
         e_b.append(le + rng.normal(0, 1, k) * cal.sigma(np.full(k, le)))
     e_bkg = np.concatenate(e_b)
     t_bkg = _sample_times(rng, t_grid, mod, e_bkg.size)
-    d_bkg = rng.integers(0, n_det, e_bkg.size)
+    d_bkg = rng.choice(rec_det, e_bkg.size)
     # -- events the screening must remove
     n_j = rng.poisson(cal.bkg_junk * n_det * mod.sum())
     t_j = _sample_times(rng, t_grid, mod, n_j)
     e_j = _sample_powerlaw(rng, n_j, 1.0, *e_full)
-    d_j = rng.integers(0, n_det, n_j)
+    d_j = rng.choice(rec_det, n_j)
 
     t = np.concatenate([t_src, t_bkg, t_j])
     e = np.concatenate([e_src, e_bkg, e_j])
@@ -244,9 +246,7 @@ def simulate_instrument(
     t, e, d, junk = t[keep], e[keep], d[keep], junk[keep]
 
     def channel(energy, det):
-        pc = s.pi_of_energy(energy)
-        ch = np.floor((pc - cal.gain_c0[det]) / cal.gain_c1[det] + rng.random(energy.size) - 0.5)
-        return np.clip(ch, 0, s.n_channel - 1).astype(np.int16)
+        return read_out_channel(cal, energy, det, rng)
 
     n = t.size
     cols: dict[str, np.ndarray] = {"Time": t, "Det_ID": d}
@@ -465,7 +465,9 @@ def write_sample_observations(
 
     Observation ``i`` (0-based) has ObsID ``P01012990{i+1:02d}``, starts on 2018-03-01 + ``i`` days at
     the first window with good time, points at the Crab (RA 83.63308, Dec 22.01450), and
-    holds a power law (index 2.1, norm 9.7) with a 29.6 Hz pulsar. Returns the exposure folders.
+    holds the default Crab (index 2.1, norm 9.7, N_H 0.35e22) with a 29.6 Hz pulsar, 20 % of the source
+    photons pulsed at every energy (about the Crab's fraction in HE's band), so that the demo's short
+    exposures show the pulse. Returns the exposure folders.
     """
     out = Path(out_dir) / "data" / "hxmt"
     paths = []
@@ -478,6 +480,7 @@ def write_sample_observations(
             obs_id=f"P01012990{i + 1:02d}",
             seed=seed + i,
             pulsar_frequency=29.6,
+            pulsed_fraction=0.2,
         )
         paths.append(simulate_observation(out, cfg))
     return paths

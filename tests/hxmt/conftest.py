@@ -33,6 +33,7 @@ def sim_dir(tmp_path_factory):
         start=DEFAULT_START + OFFSET,
         photon_index=2.1,
         norm=9.7,
+        nh=0.0,  # a bare power law: the tests fit one (the default Crab is absorbed, nh 0.35e22)
         pulsar_frequency=PULSAR_F,
         pulsed_fraction=0.3,
         seed=11,
@@ -67,7 +68,7 @@ def long_obs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("long")
     cfg = SimulationConfig(
-        exposure=3000.0, start=DEFAULT_START + OFFSET, photon_index=LONG_INDEX, norm=9.7, seed=4
+        exposure=3000.0, start=DEFAULT_START + OFFSET, photon_index=LONG_INDEX, norm=9.7, nh=0.0, seed=4
     )
     l1 = simulate_observation(root / "l1", cfg)
     outs = {}
