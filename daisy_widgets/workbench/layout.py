@@ -1,0 +1,288 @@
+"""The Daisy Workbench in JupyterLab: Daisy's panels docked around the editor, with a console on the same kernel.
+
+:class:`Workbench` holds the session (:class:`.objects.SessionObjects`, the
+:class:`.events.EventLog`) and its panels; :meth:`Workbench.dock` puts them into
+JupyterLab's shell through ipylab (a Python handle on JupyterLab's front end):
+
+* left: the data toolbox; right: the algorithm toolbox; bottom ("down" area): the log
+  and status panel; main: the workbench notebook (the editor) and, below it, a
+  console attached to the same kernel (``console:create`` with the kernel's id);
+* plot windows and the workflow builder open as tabs of the main area.
+
+:func:`start_workbench` is what the "Daisy Workbench" kernel runs first
+(:mod:`.kernel`): it hooks the console's namespace to the store (after each cell)
+and docks the panels when JupyterLab connects (``on_ready``). Docking happens
+once per kernel: ipylab keeps the docked panels in its shell model, and a
+reloaded page re-docks them itself.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as W
+
+from ..core.datastore import DataStore
+from .algorithm_panel import AlgorithmToolbox
+from .data_panel import DataToolbox
+from .events import EventLog
+from .log_panel import LogPanel
+from .objects import SessionObjects
+from .plots import plot_window
+
+#: session path (relative to the server's root) of the workbench's console
+CONSOLE_NAME = "daisy-console"
+#: DOM ids of the docked panels
+PANEL_IDS = {"data": "daisy-wb-data", "algorithms": "daisy-wb-algorithms", "log": "daisy-wb-log"}
+
+_WORKBENCH: Workbench | None = None
+
+
+def _kernel_id() -> str | None:
+    """The id of this kernel (from its connection file ``kernel-<id>.json``), or None outside a kernel."""
+    try:
+        from ipykernel.connect import get_connection_file
+
+        stem = Path(get_connection_file()).stem
+    except Exception:
+        return None
+    return stem[len("kernel-") :] if stem.startswith("kernel-") else None
+
+
+def _lab_dir() -> str:
+    """The folder of the workbench notebook relative to the server's root (``$JPY_SESSION_NAME``)."""
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    if session and not os.path.isabs(session):
+        parent = os.path.dirname(session)
+        return parent
+    return ""
+
+
+class Workbench:
+    """The workbench session: data store, log, panels, and (in JupyterLab) the front-end handle.
+
+    Parameters
+    ----------
+    store
+        The session's store (a new one if None).
+    namespace
+        The console's namespace (the kernel's ``user_ns``); None in scripts and tests.
+    frontend
+        An ``ipylab.JupyterFrontEnd``; None: no docking (the panels can still be displayed).
+    """
+
+    def __init__(self, store: DataStore | None = None, namespace: dict | None = None, frontend: Any = None):
+        self.objects = SessionObjects(store, namespace)
+        self.log = EventLog()
+        self.frontend = frontend
+        self.data = DataToolbox(self.objects)
+        self.algorithms = AlgorithmToolbox(self.objects, self.log)
+        self.log_panel = LogPanel(self.log, engine=self._dask_engine_if_running)
+        self.builder: Any = None
+        self.windows: dict[str, Any] = {}
+        self.replayed: list[str] = []
+        self.docked = False
+        self.data.on_open(self.open_plot)
+        self.algorithms.on_replay(self.replay)
+        self.log.info("workbench started")
+
+    @property
+    def store(self) -> DataStore:
+        return self.objects.store
+
+    @staticmethod
+    def _dask_engine_if_running() -> Any:
+        from ..core import engine_dask
+
+        engines = dict(getattr(engine_dask, "_engines", {}) or {})
+        return next(iter(engines.values()), None)
+
+    # -- JupyterLab ----------------------------------------------------------------------------
+    def _panel(self, widget: W.Widget, label: str, css: str) -> Any:
+        from ipylab import Panel
+
+        panel = Panel([widget])
+        panel.title.label = label
+        panel.title.closable = False
+        panel.add_class(css)
+        panel.layout.overflow = "auto"
+        return panel
+
+    def _add(self, panel: Any, area: str, panel_id: str, args: dict | None = None) -> None:
+        """ipylab's ``shell.add`` with a fixed DOM id (so that the panel can be activated by id)."""
+        from ipywidgets import widget_serialization
+
+        self.frontend.shell.send(
+            {
+                "func": "add",
+                "payload": {
+                    "serializedWidget": widget_serialization["to_json"](panel, None),
+                    "area": area,
+                    "args": args or {},
+                    "id": panel_id,
+                },
+            }
+        )
+
+    def dock(self) -> None:
+        """Dock the panels into JupyterLab and open the console on this kernel (once per kernel;
+        a reloaded page gets its panels back from ipylab and is only brought to the front)."""
+        if self.frontend is None:
+            return
+        shell = self.frontend.shell
+        if self.docked or shell._widgets:
+            self.docked = True
+            self.activate_panels()
+            self.open_console()
+            return
+        self.docked = True
+        shell.observe(self._on_docked, names="_widgets")
+        self._add(
+            self._panel(self.data, "Data", "daisy-wb-data-panel"), "left", PANEL_IDS["data"], {"rank": 50}
+        )
+        self._add(
+            self._panel(self.algorithms, "Algorithms", "daisy-wb-algorithm-panel"),
+            "right",
+            PANEL_IDS["algorithms"],
+            {"rank": 50},
+        )
+        log = self._panel(self.log_panel, "Daisy log", "daisy-wb-log-panel")
+        log.layout.width, log.layout.height = "100%", "100%"
+        self._add(log, "down", PANEL_IDS["log"])
+
+    def _on_docked(self, change: dict) -> None:
+        ids = {w.get("id") for w in change["new"] or []}
+        if set(PANEL_IDS.values()) <= ids and not getattr(self, "_console_opened", False):
+            self._console_opened = True
+            self.frontend.shell.unobserve(self._on_docked, names="_widgets")
+            self.activate_panels()
+            self.open_console()
+            self.log.info("panels docked in JupyterLab")
+
+    def activate_panels(self) -> None:
+        """Bring the data, algorithm and log panels to the front of their areas."""
+        for panel_id in PANEL_IDS.values():
+            self.frontend.commands.execute("tabsmenu:activate-by-id", {"id": panel_id})
+
+    def open_console(self) -> None:
+        """Open the console on this kernel below the editor (or reopen the session's console after a reload)."""
+        kid = _kernel_id()
+        if self.frontend is None or kid is None:
+            return
+        running = [s for s in (self.frontend.sessions.sessions or []) if s.get("path") == self.console_path]
+        if running:
+            self.frontend.commands.execute("console:open", {"path": self.console_path, "activate": False})
+            return
+        self.frontend.commands.execute(
+            "console:create",
+            {
+                "path": self.console_path,
+                "name": "Daisy console",
+                "kernelPreference": {"id": kid},
+                "insertMode": "split-bottom",
+                "activate": False,
+            },
+        )
+
+    @property
+    def console_path(self) -> str:
+        return "/".join(x for x in (_lab_dir(), CONSOLE_NAME) if x)
+
+    def replay(self, line: str) -> None:
+        """Write ``line`` to the console (it runs there and so enters the kernel's history)."""
+        self.replayed.append(line)
+        self.log.info(f"replay: {line}")
+        if self.frontend is not None:
+            self.frontend.commands.execute(
+                "console:inject", {"path": self.console_path, "code": line, "activate": False}
+            )
+
+    def add_main(self, widget: W.Widget, label: str, css: str) -> Any:
+        """Open ``widget`` as a tab of the main area (split to the right); returns the panel."""
+        panel = self._panel(widget, label, css)
+        panel.title.closable = True
+        if self.frontend is not None:
+            self.frontend.shell.add(panel, "main", {"mode": "split-right"})
+        return panel
+
+    # -- windows -------------------------------------------------------------------------------
+    def open_plot(self, key: str) -> Any:
+        """Open the plot window of store object ``key`` (image, profile, spectrum, light curve)."""
+        try:
+            window = plot_window(key, self.store[key], dict(self.store.attrs(key)))
+        except Exception as exc:
+            self.log.error(f"cannot plot {key}: {type(exc).__name__}: {exc}")
+            return None
+        self.windows[key] = self.add_main(window, f"Plot: {key}", "daisy-wb-plot-panel")
+        self.log.info(f"plot window of {key}")
+        return self.windows[key]
+
+    def open_builder(self) -> Any:
+        """Open the workflow builder over the session's store (its results go back into the store)."""
+        from ..widgets.workflow_builder import WorkflowBuilder
+
+        if self.builder is None:
+            self.builder = WorkflowBuilder(self.store)
+            self.builder.on_result(self._builder_result)
+            editor = W.Button(description="Open JSON in the editor", icon="file-code-o")
+            editor.add_class("daisy-wb-open-json")
+            editor.on_click(lambda _b: self.open_workflow_json())
+            self._builder_box = W.VBox([self.builder, editor])
+        self.builder._show_inputs()
+        self.builder_panel = self.add_main(self._builder_box, "Workflow builder", "daisy-wb-builder-panel")
+        return self.builder
+
+    def _builder_result(self, builder: Any) -> None:
+        wf = builder.workflow
+        keys = sorted({k for _p, st in wf.flatten() for k in st.outputs.values()})
+        merged = self.objects.merge(builder.result, [k for k in keys if k in builder.result])
+        self.log.info(f"workflow '{wf.name}': {len(wf.flatten())} step(s) ran; wrote {', '.join(merged)}")
+
+    def open_workflow_json(self) -> Path:
+        """Save the builder's workflow as JSON beside the notebook and open it in JupyterLab's editor."""
+        path = Path(self.builder.save())
+        self.log.info(f"workflow saved to {path}")
+        if self.frontend is not None:
+            rel = "/".join(x for x in (_lab_dir(), path.name) if x) if not path.is_absolute() else path.name
+            self.frontend.commands.execute("docmanager:open", {"path": rel, "factory": "Editor"})
+        return path
+
+    def toolbar(self) -> W.Widget:
+        """Buttons for the notebook: open the workflow builder, re-dock the panels."""
+        builder = W.Button(description="Workflow builder", icon="sitemap")
+        builder.add_class("daisy-wb-open-builder")
+        builder.on_click(lambda _b: self.open_builder())
+        return W.HBox([builder, W.HTML(f"<span style='color:#666'>{html.escape(self.status_text())}</span>")])
+
+    def status_text(self) -> str:
+        return f"{len(self.store.keys())} object(s) in the session's store"
+
+
+def start_workbench(store: DataStore | None = None) -> Workbench:
+    """The session's workbench (created once per kernel): hooks the console to the store and docks
+    the panels in JupyterLab when it connects. Outside JupyterLab the panels are built, not docked."""
+    global _WORKBENCH
+    if _WORKBENCH is not None:
+        return _WORKBENCH
+    ip = None
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    except ImportError:
+        pass
+    frontend = None
+    if ip is not None and getattr(ip, "kernel", None) is not None:
+        from ipylab import JupyterFrontEnd
+
+        frontend = JupyterFrontEnd()
+    wb = Workbench(store, ip.user_ns if ip is not None else None, frontend)
+    if ip is not None:
+        ip.events.register("post_run_cell", wb.objects.sync_from_namespace)
+    if frontend is not None:
+        frontend.on_ready(wb.dock)
+    _WORKBENCH = wb
+    return wb
