@@ -43,6 +43,7 @@ EXAMPLES: dict[str, str] = {
     "data search": "daisy data search --target crab --start 2018-03-01",
     "data migrate": "daisy data migrate --from sqlite:///srv/daisy/catalog.db "
     "--to postgresql://daisy@db.example:5432/daisy   # password: $DAISY_CATALOG_PASSWORD",
+    "workbench": "daisy workbench --dir ~/analysis --port 8890   # JupyterLab with the Daisy Workbench",
     "data register": "daisy data register data/hxmt/P0101299003 --root data",
 }
 
