@@ -14,7 +14,7 @@ CSS classes: ``daisy-algorithm-toolbox``, ``daisy-alg-search``, ``daisy-alg-list
 ``daisy-alg-category``, ``daisy-alg-item`` (one per algorithm, text = its name),
 ``daisy-alg-form``, ``daisy-alg-title``, ``daisy-alg-in-<port>`` (picker),
 ``daisy-alg-field-error`` (message next to an input or output), ``daisy-alg-out-<port>``,
-``daisy-alg-engine``, ``daisy-alg-run``, ``daisy-alg-message``; the form's
+``daisy-alg-engine``, ``daisy-alg-run``, ``daisy-alg-message``, ``daisy-wb-open-builder``; the form's
 ``daisy-param-*`` and the progress's ``daisy-job-*`` classes.
 """
 
@@ -97,7 +97,14 @@ class AlgorithmToolbox(W.VBox):
             ]
         )
         form.add_class("daisy-alg-form")
-        super().__init__([W.HTML("<b>Algorithms</b>"), self.search, self.list_box, form], **kw)
+        self.builder_button = W.Button(
+            description="Workflow builder",
+            icon="sitemap",
+            tooltip="build, run and save a workflow of several steps",
+        )
+        self.builder_button.add_class("daisy-wb-open-builder")
+        head = W.HBox([W.HTML("<b>Algorithms</b>"), self.builder_button])
+        super().__init__([head, self.search, self.list_box, form], **kw)
         self.add_class("daisy-algorithm-toolbox")
         objects.on_change(lambda _o: self._refresh_pickers())
         self.show_list()

@@ -37,6 +37,8 @@ from .plots import plot_window
 CONSOLE_NAME = "daisy-console"
 #: DOM ids of the docked panels
 PANEL_IDS = {"data": "daisy-wb-data", "algorithms": "daisy-wb-algorithms", "log": "daisy-wb-log"}
+#: DOM id of the workflow builder's tab (opened on demand)
+BUILDER_ID = "daisy-wb-builder"
 
 _WORKBENCH: Workbench | None = None
 
@@ -83,10 +85,13 @@ class Workbench:
         self.log_panel = LogPanel(self.log, engine=self._dask_engine_if_running)
         self.builder: Any = None
         self.windows: dict[str, Any] = {}
+        self._main_panels: dict[str, Any] = {}
+        self._plots = 0
         self.replayed: list[str] = []
         self.docked = False
         self.data.on_open(self.open_plot)
         self.algorithms.on_replay(self.replay)
+        self.algorithms.builder_button.on_click(lambda _b: self.open_builder())
         self.log.info("workbench started")
 
     @property
@@ -109,6 +114,7 @@ class Workbench:
         panel.title.closable = False
         panel.add_class(css)
         panel.layout.overflow = "auto"
+        panel.layout.width, panel.layout.height = "100%", "100%"  # fill the dock area it is put in
         return panel
 
     def _add(self, panel: Any, area: str, panel_id: str, args: dict | None = None) -> None:
@@ -149,9 +155,7 @@ class Workbench:
             PANEL_IDS["algorithms"],
             {"rank": 50},
         )
-        log = self._panel(self.log_panel, "Daisy log", "daisy-wb-log-panel")
-        log.layout.width, log.layout.height = "100%", "100%"
-        self._add(log, "down", PANEL_IDS["log"])
+        self._add(self._panel(self.log_panel, "Daisy log", "daisy-wb-log-panel"), "down", PANEL_IDS["log"])
 
     def _on_docked(self, change: dict) -> None:
         ids = {w.get("id") for w in change["new"] or []}
@@ -200,12 +204,19 @@ class Workbench:
                 "console:inject", {"path": self.console_path, "code": line, "activate": False}
             )
 
-    def add_main(self, widget: W.Widget, label: str, css: str) -> Any:
-        """Open ``widget`` as a tab of the main area (split to the right); returns the panel."""
+    def add_main(self, widget: W.Widget, label: str, css: str, panel_id: str) -> Any:
+        """Open ``widget`` as a tab of the main area (split to the right), or bring it to the front
+        when it is open already; returns the panel."""
+        if self.frontend is not None and any(
+            w.get("id") == panel_id for w in self.frontend.shell._widgets or []
+        ):
+            self.frontend.commands.execute("tabsmenu:activate-by-id", {"id": panel_id})
+            return self._main_panels.get(panel_id)
         panel = self._panel(widget, label, css)
         panel.title.closable = True
+        self._main_panels[panel_id] = panel
         if self.frontend is not None:
-            self.frontend.shell.add(panel, "main", {"mode": "split-right"})
+            self._add(panel, "main", panel_id, {"mode": "split-right"})
         return panel
 
     # -- windows -------------------------------------------------------------------------------
@@ -216,7 +227,10 @@ class Workbench:
         except Exception as exc:
             self.log.error(f"cannot plot {key}: {type(exc).__name__}: {exc}")
             return None
-        self.windows[key] = self.add_main(window, f"Plot: {key}", "daisy-wb-plot-panel")
+        self._plots += 1
+        self.windows[key] = self.add_main(
+            window, f"Plot: {key}", "daisy-wb-plot-panel", f"daisy-wb-plot-{self._plots}"
+        )
         self.log.info(f"plot window of {key}")
         return self.windows[key]
 
@@ -232,7 +246,9 @@ class Workbench:
             editor.on_click(lambda _b: self.open_workflow_json())
             self._builder_box = W.VBox([self.builder, editor])
         self.builder._show_inputs()
-        self.builder_panel = self.add_main(self._builder_box, "Workflow builder", "daisy-wb-builder-panel")
+        self.builder_panel = self.add_main(
+            self._builder_box, "Workflow builder", "daisy-wb-builder-panel", BUILDER_ID
+        )
         return self.builder
 
     def _builder_result(self, builder: Any) -> None:
@@ -253,7 +269,7 @@ class Workbench:
     def toolbar(self) -> W.Widget:
         """Buttons for the notebook: open the workflow builder, re-dock the panels."""
         builder = W.Button(description="Workflow builder", icon="sitemap")
-        builder.add_class("daisy-wb-open-builder")
+        builder.add_class("daisy-wb-toolbar-builder")
         builder.on_click(lambda _b: self.open_builder())
         return W.HBox([builder, W.HTML(f"<span style='color:#666'>{html.escape(self.status_text())}</span>")])
 
