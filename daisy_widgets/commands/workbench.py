@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def run_workbench(args: argparse.Namespace) -> int:
         print(f"daisy: Daisy Workbench at {url}  (Ctrl-C to stop)", flush=True)
         cmd = lab_command(root, port, NOTEBOOK_NAME, Path(tmp) / "workspaces", not args.no_browser, token)
         proc = subprocess.Popen(cmd, cwd=root, env=env, start_new_session=True)
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: same clean-up
         try:
             return proc.wait()
         except KeyboardInterrupt:
@@ -90,3 +92,9 @@ def run_workbench(args: argparse.Namespace) -> int:
 
             stop_process_tree(proc)
             return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

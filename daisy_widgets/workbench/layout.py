@@ -7,7 +7,7 @@ JupyterLab's shell through ipylab (a Python handle on JupyterLab's front end):
 * left: the data toolbox; right: the algorithm toolbox; bottom ("down" area): the log
   and status panel; main: the workbench notebook (the editor) and, below it, a
   console attached to the same kernel (``console:create`` with the kernel's id);
-* plot windows and the workflow builder open as tabs of the main area.
+* plot windows and the workflow builder open as tabs of the bottom area, beside the log.
 
 :func:`start_workbench` is what the "Daisy Workbench" kernel runs first
 (:mod:`.kernel`): it hooks the console's namespace to the store (after each cell)
@@ -85,7 +85,9 @@ class Workbench:
         self.log_panel = LogPanel(self.log, engine=self._dask_engine_if_running)
         self.builder: Any = None
         self.windows: dict[str, Any] = {}
-        self._main_panels: dict[str, Any] = {}
+        self._windows: dict[str, Any] = {}
+        self._pending: set[str] = set()  # main-area tabs asked for, not yet reported added
+        self._console_opened = False
         self._plots = 0
         self.replayed: list[str] = []
         self.docked = False
@@ -113,8 +115,7 @@ class Workbench:
         panel.title.label = label
         panel.title.closable = False
         panel.add_class(css)
-        panel.layout.overflow = "auto"
-        panel.layout.width, panel.layout.height = "100%", "100%"  # fill the dock area it is put in
+        widget.layout.overflow = "auto"
         return panel
 
     def _add(self, panel: Any, area: str, panel_id: str, args: dict | None = None) -> None:
@@ -155,16 +156,23 @@ class Workbench:
             PANEL_IDS["algorithms"],
             {"rank": 50},
         )
-        self._add(self._panel(self.log_panel, "Daisy log", "daisy-wb-log-panel"), "down", PANEL_IDS["log"])
+        log = self._panel(self.log_panel, "Daisy log", "daisy-wb-log-panel")
+        # the bottom area does not size what ipylab puts there (ipywidgets applies a panel's layout
+        # after JupyterLab has placed it, which clears its size): the panel fills the area itself
+        log.layout.width, log.layout.height = "100%", "100%"
+        self._add(log, "down", PANEL_IDS["log"])
 
     def _on_docked(self, change: dict) -> None:
+        """ipylab reports the panels it has added: finish docking, lay out again for new tabs."""
         ids = {w.get("id") for w in change["new"] or []}
-        if set(PANEL_IDS.values()) <= ids and not getattr(self, "_console_opened", False):
+        if set(PANEL_IDS.values()) <= ids and not self._console_opened:
             self._console_opened = True
-            self.frontend.shell.unobserve(self._on_docked, names="_widgets")
             self.activate_panels()
             self.open_console()
             self.log.info("panels docked in JupyterLab")
+        for panel_id in self._pending & ids:  # a new window: to the front
+            self._pending.discard(panel_id)
+            self.frontend.commands.execute("tabsmenu:activate-by-id", {"id": panel_id})
 
     def activate_panels(self) -> None:
         """Bring the data, algorithm and log panels to the front of their areas."""
@@ -204,19 +212,21 @@ class Workbench:
                 "console:inject", {"path": self.console_path, "code": line, "activate": False}
             )
 
-    def add_main(self, widget: W.Widget, label: str, css: str, panel_id: str) -> Any:
-        """Open ``widget`` as a tab of the main area (split to the right), or bring it to the front
-        when it is open already; returns the panel."""
+    def add_window(self, widget: W.Widget, label: str, css: str, panel_id: str) -> Any:
+        """Open ``widget`` as a tab of the bottom area, beside the log (plot windows, the workflow
+        builder), or bring it to the front when it is open already; returns the panel."""
         if self.frontend is not None and any(
             w.get("id") == panel_id for w in self.frontend.shell._widgets or []
         ):
             self.frontend.commands.execute("tabsmenu:activate-by-id", {"id": panel_id})
-            return self._main_panels.get(panel_id)
+            return self._windows.get(panel_id)
         panel = self._panel(widget, label, css)
         panel.title.closable = True
-        self._main_panels[panel_id] = panel
+        panel.layout.width, panel.layout.height = "100%", "100%"
+        self._windows[panel_id] = panel
         if self.frontend is not None:
-            self._add(panel, "main", panel_id, {"mode": "split-right"})
+            self._pending.add(panel_id)
+            self._add(panel, "down", panel_id)
         return panel
 
     # -- windows -------------------------------------------------------------------------------
@@ -228,7 +238,7 @@ class Workbench:
             self.log.error(f"cannot plot {key}: {type(exc).__name__}: {exc}")
             return None
         self._plots += 1
-        self.windows[key] = self.add_main(
+        self.windows[key] = self.add_window(
             window, f"Plot: {key}", "daisy-wb-plot-panel", f"daisy-wb-plot-{self._plots}"
         )
         self.log.info(f"plot window of {key}")
@@ -246,7 +256,7 @@ class Workbench:
             editor.on_click(lambda _b: self.open_workflow_json())
             self._builder_box = W.VBox([self.builder, editor])
         self.builder._show_inputs()
-        self.builder_panel = self.add_main(
+        self.builder_panel = self.add_window(
             self._builder_box, "Workflow builder", "daisy-wb-builder-panel", BUILDER_ID
         )
         return self.builder

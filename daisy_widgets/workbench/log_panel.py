@@ -72,11 +72,12 @@ class LogPanel(W.VBox):
     def render(self) -> None:
         entries = self.events.entries[-self.rows :]
         lines = "".join(
-            f"<div class='daisy-log-{e.level}' style='color:{_COLOURS[e.level]}'>{html.escape(e.text)}</div>"
+            f"<span class='daisy-log-{e.level}' style='color:{_COLOURS[e.level]}'>{html.escape(e.text)}</span>\n"
             for e in entries
         )
         self.text.value = (
-            f"<div style='font-family:monospace;font-size:12px'>{lines or '<i>no runs yet</i>'}</div>"
+            "<pre style='font-size:12px;line-height:1.35;margin:0;white-space:pre-wrap'>"
+            f"{lines or '<i>no runs yet</i>'}</pre>"
         )
 
     def clear(self) -> None:
