@@ -10,7 +10,7 @@ thread with progress and Cancel (:class:`~daisy_widgets.widgets.progress.JobProg
 its outputs go into the store (and show in the data toolbox), and the equivalent
 Python line goes to the console (``on_replay`` callbacks).
 
-CSS classes: ``daisy-algorithm-toolbox``, ``daisy-alg-search``, ``daisy-alg-list``,
+CSS classes: ``daisy-algorithm-toolbox``, ``daisy-alg-search``, ``daisy-alg-count``, ``daisy-alg-list``,
 ``daisy-alg-category``, ``daisy-alg-item`` (one per algorithm, text = its name),
 ``daisy-alg-form``, ``daisy-alg-title``, ``daisy-alg-in-<port>`` (picker),
 ``daisy-alg-field-error`` (message next to an input or output), ``daisy-alg-out-<port>``,
@@ -64,6 +64,8 @@ class AlgorithmToolbox(W.VBox):
         self.search.observe(lambda _c: self.show_list(), names="value")
         self.list_box = W.VBox([], layout=W.Layout(max_height="260px", overflow_y="auto"))
         self.list_box.add_class("daisy-alg-list")
+        self.count = W.HTML("")
+        self.count.add_class("daisy-alg-count")
         self.title = W.HTML("<i>pick an algorithm</i>")
         self.title.add_class("daisy-alg-title")
         self.inputs_box = W.VBox([])
@@ -104,7 +106,7 @@ class AlgorithmToolbox(W.VBox):
         )
         self.builder_button.add_class("daisy-wb-open-builder")
         head = W.HBox([W.HTML("<b>Algorithms</b>"), self.builder_button])
-        super().__init__([head, self.search, self.list_box, form], **kw)
+        super().__init__([head, self.search, self.count, self.list_box, form], **kw)
         self.add_class("daisy-algorithm-toolbox")
         objects.on_change(lambda _o: self._refresh_pickers())
         self.show_list()
@@ -133,6 +135,9 @@ class AlgorithmToolbox(W.VBox):
         if not rows:
             rows.append(W.HTML(f"<i>no algorithm matches {html.escape(self.search.value)!r}</i>"))
         self.list_box.children = tuple(rows)
+        n = sum(len(v) for v in groups.values())
+        query = self.search.value.strip()
+        self.count.value = f"{n} algorithm(s)" + (f" matching '{html.escape(query)}'" if query else "")
         return groups
 
     # -- the form ----------------------------------------------------------------------------

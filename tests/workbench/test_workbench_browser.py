@@ -32,6 +32,16 @@ def _console_text(page) -> str:
     return page.locator(".jp-CodeConsole-content").first.inner_text()
 
 
+def _pick_algorithm(algos, name: str, search: str) -> None:
+    """Search the algorithm toolbox, wait until the list is redrawn, pick ``name``."""
+    from playwright.sync_api import expect
+
+    algos.locator(".daisy-alg-search input").fill(search)
+    expect(algos.locator(".daisy-alg-count")).to_contain_text(f"'{search}'")  # the list is redrawn
+    algos.locator(".daisy-alg-item", has_text=name).click()
+    expect(algos.locator(".daisy-alg-title")).to_contain_text(name)
+
+
 def _open_workbench(hub_page, h):
     index = hub_page(USER)
     link = index.locator('.daisy-tool-card[data-tool="workbench"] a.daisy-workbench-link')
@@ -78,9 +88,8 @@ def test_workbench_from_the_index_console_toolboxes_plot_builder_replay(hub_page
     expect(data.locator(".daisy-preview-image img")).to_be_visible()
 
     # 2. an algorithm on it, from the toolbox, with progress: core.delay, 40 chunks of 0.03 s
-    algos.locator(".daisy-alg-search input").fill("delay")
+    _pick_algorithm(algos, "core.delay", "delay")
     expect(algos.locator(".daisy-alg-item")).to_have_count(1)
-    algos.locator(".daisy-alg-item", has_text="core.delay").click()
     algos.locator(".daisy-alg-in-data select").select_option("img")
     seconds = algos.locator(".daisy-param-seconds input")
     seconds.fill("0.03")
@@ -109,8 +118,7 @@ def test_workbench_from_the_index_console_toolboxes_plot_builder_replay(hub_page
     algos.locator(".daisy-alg-out-data input").fill("")
 
     # core.scale: the output, its log line, its plot window (double-click), its replay line
-    algos.locator(".daisy-alg-search input").fill("scale")
-    algos.locator(".daisy-alg-item", has_text="core.scale").click()
+    _pick_algorithm(algos, "core.scale", "scale")
     algos.locator(".daisy-alg-in-data select").select_option("img")
     factor = algos.locator(".daisy-param-factor input")
     factor.fill("3")
@@ -146,8 +154,7 @@ def test_workbench_from_the_index_console_toolboxes_plot_builder_replay(hub_page
     expect(page.locator(".jp-CodeConsole-content").first).to_contain_text("replay max error 0.0")
 
     # 3. bad input: missing, then wrongly shaped; shown at the field and in the log
-    algos.locator(".daisy-alg-search input").fill("smooth")
-    algos.locator(".daisy-alg-item", has_text="core.smooth").click()
+    _pick_algorithm(algos, "core.smooth", "smooth")
     algos.locator(".daisy-alg-in-data select").select_option(index=0)  # nothing chosen
     algos.locator("button.daisy-alg-run").click()
     field_error = algos.locator(".daisy-alg-field-error").first
