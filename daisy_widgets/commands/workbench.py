@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import signal
@@ -59,7 +58,7 @@ def lab_command(
 
 
 def run_workbench(args: argparse.Namespace) -> int:
-    from ..workbench.kernel import kernelspec_installed, workbench_notebook, write_kernelspec
+    from ..workbench.kernel import kernelspec_installed, workbench_notebook_text, write_kernelspec
     from .apps import _free_port, _port_busy
 
     root = (args.dir or Path.cwd()).resolve()
@@ -70,7 +69,7 @@ def run_workbench(args: argparse.Namespace) -> int:
         raise DaisyError(f"port {port} is already in use; choose another with --port")
     notebook = root / NOTEBOOK_NAME
     if not notebook.exists():
-        notebook.write_text(json.dumps(workbench_notebook(), indent=1) + "\n", encoding="utf-8")
+        notebook.write_text(workbench_notebook_text(), encoding="utf-8")
         print(f"daisy: wrote {notebook}", flush=True)
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="daisy-workbench-") as tmp:

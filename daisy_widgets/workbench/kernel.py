@@ -95,6 +95,11 @@ def workbench_notebook() -> dict:
     }
 
 
+def workbench_notebook_text() -> str:
+    """:func:`workbench_notebook` as JupyterLab writes it (so that saving it in Lab changes nothing)."""
+    return json.dumps(workbench_notebook(), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the kernel (``argv``: the kernel's command-line arguments, ``-f CONNECTION_FILE``)."""
     from ipykernel.kernelapp import IPKernelApp

@@ -55,12 +55,27 @@ def _kernel_id() -> str | None:
 
 
 def _lab_dir() -> str:
-    """The folder of the workbench notebook relative to the server's root (``$JPY_SESSION_NAME``)."""
+    """The folder of the workbench notebook relative to the server's root, when ``$JPY_SESSION_NAME``
+    gives it relatively (newer servers give an absolute path: then the console sits at the root)."""
     session = os.environ.get("JPY_SESSION_NAME", "")
-    if session and not os.path.isabs(session):
-        parent = os.path.dirname(session)
-        return parent
-    return ""
+    return os.path.dirname(session) if session and not os.path.isabs(session) else ""
+
+
+def server_root(sessions: list[dict], kernel_id: str | None, cwd: Path | None = None) -> tuple[Path, str]:
+    """The server's root folder on disk and the notebook's folder under it (``"notebooks"``).
+
+    The kernel runs in its notebook's folder; JupyterLab's sessions (ipylab) give that notebook's
+    path relative to the root, so the root is the working folder less that many levels. Without a
+    session of this kernel: the working folder and ``""``."""
+    cwd = Path.cwd() if cwd is None else Path(cwd)
+    for s in sessions:
+        path = str(s.get("path") or "")
+        if (s.get("kernel") or {}).get("id") == kernel_id and path.endswith(".ipynb"):
+            folder = os.path.dirname(path).strip("/")
+            depth = len([p for p in folder.split("/") if p])
+            if depth <= len(cwd.parts) - 1:
+                return (cwd.parents[depth - 1] if depth else cwd), folder
+    return cwd, ""
 
 
 class Workbench:
@@ -268,11 +283,22 @@ class Workbench:
         self.log.info(f"workflow '{wf.name}': {len(wf.flatten())} step(s) ran; wrote {', '.join(merged)}")
 
     def open_workflow_json(self) -> Path:
-        """Save the builder's workflow as JSON beside the notebook and open it in JupyterLab's editor."""
-        path = Path(self.builder.save())
+        """Save the builder's workflow as JSON (``workflows/<name>.json`` under the server's root, or the
+        builder's file field when it names another file) and open it in JupyterLab's editor."""
+        sessions = list(self.frontend.sessions.sessions or []) if self.frontend is not None else []
+        root, _folder = server_root(sessions, _kernel_id())
+        field = Path(self.builder.path.value)
+        if field == Path("workflow.json"):  # the builder's default: keep it out of the notebook's folder
+            field = root / "workflows" / f"{self.builder.workflow.name or 'workflow'}.json"
+            field.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(self.builder.save(str(field))).resolve()
         self.log.info(f"workflow saved to {path}")
         if self.frontend is not None:
-            rel = "/".join(x for x in (_lab_dir(), path.name) if x) if not path.is_absolute() else path.name
+            try:
+                rel = path.relative_to(root.resolve()).as_posix()
+            except ValueError:
+                self.log.warning(f"{path} is outside the server's folder {root}: open it from there")
+                return path
             self.frontend.commands.execute("docmanager:open", {"path": rel, "factory": "Editor"})
         return path
 
