@@ -152,6 +152,8 @@ class SessionObjects:
         self.selected_hint: str | None = None
         #: store keys that came from console names (removed from the store when the name is deleted)
         self.from_console: set[str] = set()
+        #: console name -> store key of the objects published to the console
+        self._published: dict[str, str] = {}
         self._listeners: list[Callable[[SessionObjects], None]] = []
         self._lock = threading.RLock()
 
@@ -180,6 +182,9 @@ class SessionObjects:
                 seen.add(name)
                 if name in self.store and self.store[name] is value:
                     continue
+                key = self._published.get(name)
+                if key is not None and key in self.store and self.store[key] is value:
+                    continue  # a store object published under its console name: already there
                 if _is_group_key(self.store, name):
                     continue  # never replace a whole group by a console value
                 self.store[name] = value
@@ -198,6 +203,7 @@ class SessionObjects:
     def publish(self, key: str) -> str:
         """Make the store object ``key`` available in the console; returns its Python name."""
         name = console_name(key)
+        self._published[name] = key
         if self.namespace is not None:
             value = self.store[key]
             self.namespace[name] = value
