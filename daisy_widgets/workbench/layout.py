@@ -61,17 +61,24 @@ def _lab_dir() -> str:
     return os.path.dirname(session) if session and not os.path.isabs(session) else ""
 
 
-def server_root(sessions: list[dict], kernel_id: str | None, cwd: Path | None = None) -> tuple[Path, str]:
+def server_root(
+    sessions: list[dict], kernel_id: str | None, cwd: Path | None = None, session_file: str | None = None
+) -> tuple[Path, str]:
     """The server's root folder on disk and the notebook's folder under it (``"notebooks"``).
 
-    The kernel runs in its notebook's folder; JupyterLab's sessions (ipylab) give that notebook's
-    path relative to the root, so the root is the working folder less that many levels. Without a
-    session of this kernel: the working folder and ``""``."""
+    JupyterLab's sessions (ipylab) give the notebook's path relative to the root; the server gives
+    the kernel the notebook's path on disk (``$JPY_SESSION_NAME``, not resolved through symbolic
+    links, as the hub's linked folders are): the root is that path less the relative one. Else
+    the kernel's working folder (its notebook's folder) less that many levels. Without a session
+    of this kernel: the working folder and ``""``."""
     cwd = Path.cwd() if cwd is None else Path(cwd)
+    session_file = os.environ.get("JPY_SESSION_NAME", "") if session_file is None else session_file
     for s in sessions:
         path = str(s.get("path") or "")
         if (s.get("kernel") or {}).get("id") == kernel_id and path.endswith(".ipynb"):
             folder = os.path.dirname(path).strip("/")
+            if os.path.isabs(session_file) and session_file.endswith("/" + path.strip("/")):
+                return Path(session_file[: -len(path.strip("/"))]), folder
             depth = len([p for p in folder.split("/") if p])
             if depth <= len(cwd.parts) - 1:
                 return (cwd.parents[depth - 1] if depth else cwd), folder

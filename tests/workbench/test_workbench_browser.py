@@ -13,12 +13,14 @@ the data toolbox, and its JSON opens in the editor. Screenshots go to test-artif
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
 USER = "wanda"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _console_run(page, code: str) -> None:
@@ -199,6 +201,8 @@ def test_workbench_from_the_index_console_toolboxes_plot_builder_replay(hub_page
     page.locator("button.daisy-wb-open-json").click()
     editor = page.locator(".jp-FileEditor .cm-content")
     expect(editor).to_contain_text("core.smooth", timeout=60_000)
+    expect(log).to_contain_text("workflows/workflow.json")
+    assert not (ROOT / "workflows").exists()  # saved in the user's home, not in the linked repository folder
     h.screenshot(page, "workbench-6-json")
 
     problems = [p for p in page.daisy_watch.problems() if "external request" in p or "page error" in p]

@@ -294,8 +294,11 @@ def test_server_root_from_the_kernel_session(tmp_path):
         {"path": "notebooks/workbench.ipynb", "kernel": {"id": "k1"}},
         {"path": "other.ipynb", "kernel": {"id": "k2"}},
     ]
-    assert server_root(sessions, "k1", cwd) == (tmp_path / "home", "notebooks")
-    assert server_root(sessions, "k3", cwd) == (cwd, "")
+    assert server_root(sessions, "k1", cwd, session_file="") == (tmp_path / "home", "notebooks")
+    assert server_root(sessions, "k3", cwd, session_file="") == (cwd, "")
+    # the hub links notebooks/ into the home: the working folder is the link's target, the session file is not
+    linked = server_root(sessions, "k1", tmp_path / "repo" / "notebooks", "/home/u/notebooks/workbench.ipynb")
+    assert linked == (Path("/home/u"), "notebooks")
 
 
 # -- the kernel, its notebook, the index and the CLI -------------------------------------------
