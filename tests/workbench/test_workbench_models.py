@@ -321,3 +321,28 @@ def test_cli_workbench_command_line(tmp_path):
     cmd = lab_command(tmp_path, 9999, "workbench.ipynb", tmp_path / "ws", browser=False, token="t")
     assert "--ServerApp.ip=127.0.0.1" in cmd and "--no-browser" in cmd and "--port=9999" in cmd
     assert "--ServerApp.default_url=/lab/workspaces/daisy-workbench/tree/workbench.ipynb" in cmd
+
+
+def test_toolbox_runs_on_dask_and_the_log_shows_the_cluster():
+    from daisy_widgets.core.engine import DaskEngine
+    from daisy_widgets.workbench.events import cluster_state
+    from daisy_widgets.workbench.layout import Workbench
+
+    engine = DaskEngine(n_workers=2, threads_per_worker=1, processes=False, memory_limit="1GB")
+    try:
+        ns: dict = {"stack": np.arange(24.0).reshape(4, 2, 3)}
+        wb = Workbench(namespace=ns)
+        wb.algorithms._dask_engine = engine
+        wb.objects.sync_from_namespace()
+        wb.algorithms.select("core.scale")
+        wb.algorithms.input_pickers["data"].value = "stack"
+        wb.algorithms.form.set_values({"factor": -1.0})
+        wb.algorithms.engine.value = "dask"
+        _wait(wb.algorithms.run())
+        np.testing.assert_allclose(wb.store["stack_scale"], -ns["stack"])
+        assert isinstance(wb.store["stack_scale"], np.ndarray)  # computed, not left on the workers
+        assert wb.replayed[-1].endswith("factor=-1.0, engine='dask')[\"data\"]")
+        state = cluster_state(engine)
+        assert "2 workers, 2 threads" in state and "GiB memory in use" in state
+    finally:
+        engine.close()
