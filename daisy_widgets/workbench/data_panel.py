@@ -6,11 +6,12 @@ below, and the object becomes available in the console under its Python name.
 Clicking it again (a double-click) or *Plot* opens its plot window. Objects
 created in the console or the editor appear after the cell runs (the panel
 listens to :class:`.objects.SessionObjects`). *Files* adds an HDF5 file's datasets
-(lazily) or a ``.npy`` array to the store; *Catalog* lists the data service.
+(lazily) or a ``.npy`` array to the store; *Catalog* browses the data service and
+loads an array or a table from it.
 
 CSS classes: ``daisy-data-toolbox``, ``daisy-data-tree``, ``daisy-data-row`` (with
 ``daisy-data-group`` for groups and ``daisy-data-selected``), ``daisy-data-plot``,
-``daisy-data-info``, ``daisy-data-sections``, ``daisy-data-catalog``, ``daisy-data-files``.
+``daisy-data-info``, ``daisy-data-sections``, ``daisy-data-catalog`` (``daisy-catalog-entry``), ``daisy-data-files``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class DataToolbox(W.VBox):
         self.info.add_class("daisy-data-info")
         self.preview_box = W.VBox([])
         self.catalog_box = W.VBox([])
+        self.catalog: Any = None  # CatalogBrowser, made on first use
+        self._catalog_message = W.HTML("")
         self.catalog_box.add_class("daisy-data-catalog")
         self.files_box = W.VBox([])
         self.files_box.add_class("daisy-data-files")
@@ -168,24 +171,52 @@ class DataToolbox(W.VBox):
         self.catalog_box.layout.display = "flex" if which == "Catalog" else "none"
         self.files_box.layout.display = "flex" if which == "Files" else "none"
         if which == "Catalog" and not self.catalog_box.children:
-            self.catalog_box.children = (W.HTML(self.catalog_text()),)
+            self.show_catalog()
         if which == "Files" and not self.files_box.children:
             self._build_files()
 
-    def catalog_text(self) -> str:
-        """The data service's catalog (top-level entries), or why it cannot be listed."""
-        url = os.environ.get("DAISY_TILED_URL")
-        if not url:
-            return "<i>no data service configured (DAISY_TILED_URL): use Files</i>"
-        try:
-            from ..store.client import connect
+    def show_catalog(self) -> None:
+        """List the current container of the data service (buttons: enter a container, load an array
+        or a table into the store), or say why it cannot be listed."""
+        if self.catalog is None:
+            if not os.environ.get("DAISY_TILED_URL"):
+                self.catalog_box.children = (
+                    W.HTML("<i>no data service configured (DAISY_TILED_URL): use Files</i>"),
+                )
+                return
+            from .catalog import CatalogBrowser
 
-            client = connect(url)
-            keys = list(client.keys())[:100]
+            self.catalog = CatalogBrowser()
+        try:
+            entries = self.catalog.entries()
+        except Exception as exc:  # the service unreachable, a bad key: said, the toolbox goes on
+            self.catalog_box.children = (
+                W.HTML(f"<span style='color:#c00'>data service: {html.escape(str(exc))}</span>"),
+            )
+            return
+        where = "/" + "/".join(self.catalog.path)
+        up = W.Button(description="Up", icon="arrow-up", disabled=not self.catalog.path)
+        up.on_click(lambda _b: (self.catalog.up(), self.show_catalog()))
+        rows: list[W.Widget] = [W.HBox([up, W.HTML(f"<code>{html.escape(where)}</code>")])]
+        for key, family in entries:
+            b = W.Button(description=f"{key}  {family}", layout=W.Layout(width="100%", flex="0 0 auto"))
+            b.add_class("daisy-catalog-entry")
+            b.on_click(lambda _b, k=key, f=family: self._catalog_clicked(k, f))
+            rows.append(b)
+        rows.append(self._catalog_message)
+        self.catalog_box.children = tuple(rows)
+
+    def _catalog_clicked(self, key: str, family: str) -> None:
+        try:
+            if family in ("array", "table"):
+                store_key = self.catalog.load(key, self.objects)
+                self._catalog_message.value = f"loaded {html.escape(store_key)} into the store"
+                return
+            self.catalog.enter(key)
         except Exception as exc:
-            return f"<span style='color:#c00'>data service {html.escape(url)}: {html.escape(str(exc))}</span>"
-        items = "".join(f"<li>{html.escape(str(k))}</li>" for k in keys)
-        return f"<div>{html.escape(url)}</div><ul>{items or '<li><i>empty</i></li>'}</ul>"
+            self._catalog_message.value = f"<span style='color:#c00'>{html.escape(str(exc))}</span>"
+            return
+        self.show_catalog()
 
     def _build_files(self) -> None:
         from ..widgets.file_browser import FileBrowser

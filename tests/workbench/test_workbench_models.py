@@ -346,3 +346,44 @@ def test_toolbox_runs_on_dask_and_the_log_shows_the_cluster():
         assert "2 workers, 2 threads" in state and "GiB memory in use" in state
     finally:
         engine.close()
+
+
+def test_catalog_browser_walks_the_service_and_loads_arrays_and_tables():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("tiled.server")
+    from tiled.adapters.array import ArrayAdapter
+    from tiled.adapters.mapping import MapAdapter
+    from tiled.client import Context, from_context
+    from tiled.server.app import build_app
+
+    from daisy_widgets.workbench.catalog import CatalogBrowser
+
+    try:
+        from tiled.adapters.table import TableAdapter
+    except ImportError:  # older tiled
+        from tiled.adapters.dataframe import DataFrameAdapter as TableAdapter
+
+    image = np.arange(12.0).reshape(3, 4)
+    lc = pd.DataFrame({"time": np.arange(5.0), "rate": np.ones(5)})
+    tree = MapAdapter(
+        {
+            "tomo": MapAdapter({"scan": ArrayAdapter.from_array(image, metadata={"units": "counts"})}),
+            "hxmt": MapAdapter({"lc": TableAdapter.from_pandas(lc, npartitions=1)}),
+        }
+    )
+    with Context.from_app(build_app(tree)) as context:
+        client = from_context(context, structure_clients="dask")
+        objects = SessionObjects(namespace={})
+        cat = CatalogBrowser(client)
+        assert dict(cat.entries()) == {"tomo": "container", "hxmt": "container"}
+        cat.enter("tomo")
+        assert cat.entries() == [("scan", "array")]
+        assert cat.load("scan", objects) == "catalog/tomo/scan"
+        np.testing.assert_array_equal(np.asarray(objects.store["catalog/tomo/scan"]), image)
+        assert objects.store.attrs("catalog/tomo/scan")["units"] == "counts"
+        cat.up()
+        cat.enter("hxmt")
+        key = cat.load("lc", objects)
+        assert object_kind(objects.store[key]) == "lightcurve"
+        with pytest.raises(KeyError, match="no entry 'hxmt/nope'"):
+            cat.enter("nope")
