@@ -333,12 +333,17 @@ def start_workbench(store: DataStore | None = None) -> Workbench:
         ip = get_ipython()
     except ImportError:
         pass
-    frontend = None
+    frontend, missing = None, ""
     if ip is not None and getattr(ip, "kernel", None) is not None:
-        from ipylab import JupyterFrontEnd
-
-        frontend = JupyterFrontEnd()
+        try:
+            from ipylab import JupyterFrontEnd
+        except ImportError:  # installed without the hub extra: the panels can still be displayed
+            missing = "ipylab is not installed (pip install 'daisy-widgets[hub]'): the panels are not docked"
+        else:
+            frontend = JupyterFrontEnd()
     wb = Workbench(store, ip.user_ns if ip is not None else None, frontend)
+    if missing:
+        wb.log.warning(missing)
     if ip is not None:
         ip.events.register("post_run_cell", wb.objects.sync_from_namespace)
     if frontend is not None:
