@@ -208,7 +208,9 @@ class Workbench:
             return
         running = [s for s in (self.frontend.sessions.sessions or []) if s.get("path") == self.console_path]
         if running:
-            self.frontend.commands.execute("console:open", {"path": self.console_path, "activate": False})
+            self.frontend.commands.execute(
+                "console:open", {"path": self.console_path, "insertMode": "split-bottom", "activate": False}
+            )
             return
         self.frontend.commands.execute(
             "console:create",
