@@ -12,6 +12,7 @@ around the notebook, with a console on the same kernel.
 from __future__ import annotations
 
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -88,7 +89,16 @@ def workbench_notebook() -> dict:
                 "language": "python",
                 "name": KERNEL_NAME,
             },
-            "language_info": {"name": "python"},
+            # what the kernel reports, so that JupyterLab finds nothing to save when it connects
+            "language_info": {
+                "codemirror_mode": {"name": "ipython", "version": 3},
+                "file_extension": ".py",
+                "mimetype": "text/x-python",
+                "name": "python",
+                "nbconvert_exporter": "python",
+                "pygments_lexer": "ipython3",
+                "version": platform.python_version(),
+            },
         },
         "nbformat": 4,
         "nbformat_minor": 5,
