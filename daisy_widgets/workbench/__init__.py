@@ -11,6 +11,7 @@ module              what it holds
 ``algorithms``      registry by category, search, one run request (model)
 ``events``          the session's log, Dask and GPU state (model)
 ``replay``          ``daisy_run``: the function of the replay lines
+``catalog``         browsing the data service's catalog (model)
 ``data_panel``      the data toolbox (tree, preview, files, catalog)
 ``algorithm_panel`` the algorithm toolbox (list, form, Run with progress/Cancel)
 ``log_panel``       the log and status panel
