@@ -30,6 +30,7 @@ NPM_HASH := $(shell cat package.json package-lock.json 2>/dev/null | sha256sum |
 PY_STAMP := $(VENV)/.daisy-install-$(PY_HASH)
 NPM_STAMP := node_modules/.daisy-install-$(NPM_HASH)
 KERNEL_STAMP := $(VENV)/share/jupyter/kernels/daisy-python3/kernel.json
+WORKBENCH_KERNEL_STAMP := $(VENV)/share/jupyter/kernels/daisy-workbench/kernel.json
 # the example native plug-ins (plugins/), rebuilt when their sources or the lock change
 NATIVE_PKGS := g++ gfortran cmake
 PLUGINS := plugins/ringsort plugins/deadtime
@@ -59,7 +60,7 @@ test: setup-test lint
 	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
 
-setup: $(PY_STAMP) $(PLUGINS_STAMP) $(NPM_STAMP) $(KERNEL_STAMP)
+setup: $(PY_STAMP) $(PLUGINS_STAMP) $(NPM_STAMP) $(KERNEL_STAMP) $(WORKBENCH_KERNEL_STAMP)
 
 # ruff (rules in pyproject.toml [tool.ruff]): any finding or unformatted file fails `make test`
 lint: $(PY_STAMP)
@@ -153,6 +154,11 @@ $(NPM_STAMP): package.json package-lock.json | node-check
 # --- the Jupyter kernel "Daisy (Python 3)" ------------------------------------------------
 $(KERNEL_STAMP): kernels/daisy-python3/kernel.json $(PY_STAMP)
 	$(VENV)/bin/jupyter kernelspec install kernels/daisy-python3 --sys-prefix --name daisy-python3 >/dev/null
+	@touch $@
+
+# --- the Jupyter kernel "Daisy Workbench (Python 3)": docks the workbench's panels when it starts ---
+$(WORKBENCH_KERNEL_STAMP): kernels/daisy-workbench/kernel.json $(PY_STAMP)
+	$(VENV)/bin/jupyter kernelspec install kernels/daisy-workbench --sys-prefix --name daisy-workbench >/dev/null
 	@touch $@
 
 # --- the test browser --------------------------------------------------------------------

@@ -15,7 +15,7 @@ computing resources (GPU, Dask workers and memory, the data service reachable
 or not) and the user's recent results, newest first, each reopening in its app.
 CSS classes for browser tests: ``daisy-app-index``, ``daisy-app-entry``
 (``data-app``), ``daisy-app-link``, ``daisy-app-thumb``, ``daisy-app-open``,
-``daisy-tool-card`` (``data-tool``), ``daisy-lab-link``, ``daisy-notebook-link``,
+``daisy-tool-card`` (``data-tool``), ``daisy-workbench-link``, ``daisy-lab-link``, ``daisy-notebook-link``,
 ``daisy-res-gpu``/``-dask``/``-service``, ``daisy-recent-item`` (``data-app``),
 ``daisy-recent-link``, ``daisy-recent-none``.
 """
@@ -37,6 +37,9 @@ from .app_thumbnails import data_uri
 
 #: the index itself is not listed among the apps
 INDEX_NAME = "index"
+#: the Daisy Workbench under JupyterLab's address: the workbench notebook in a workspace of its own,
+#: laid out afresh on each opening (``?reset``); its kernel docks the panels (daisy_widgets.workbench)
+WORKBENCH_PATH = "workspaces/daisy-workbench/tree/notebooks/workbench.ipynb?reset"
 
 
 @dataclass(frozen=True)
@@ -302,8 +305,14 @@ def _tool_cards(lab: str | None) -> list[str]:
     return [
         '<li class="daisy-card daisy-tool-card" data-tool="workbench">'
         '<div class="daisy-thumb-none">&#9881;</div><b>Workbench</b>'
+        '<div class="daisy-app-description">Data and algorithm toolboxes, console, editor, log, plots '
+        "and the workflow builder over one data store, in JupyterLab.</div>"
+        f'<a class="daisy-tool-open daisy-workbench-link" href="{lab_q}/{WORKBENCH_PATH}" target="_blank">'
+        "Open</a></li>",
+        '<li class="daisy-card daisy-tool-card" data-tool="workflow-builder">'
+        '<div class="daisy-thumb-none">&#8680;</div><b>Workflow builder</b>'
         '<div class="daisy-app-description">Build, save and run workflows from the algorithm toolbox '
-        "without code (the workflow builder), in JupyterLab.</div>"
+        "without code, in a notebook.</div>"
         f'<a class="daisy-tool-open" href="{lab_q}/tree/notebooks/workflows.ipynb" target="_blank">'
         "Open</a></li>",
         '<li class="daisy-card daisy-tool-card daisy-lab-link" data-tool="jupyterlab">'

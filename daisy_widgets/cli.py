@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "daisy_widgets.commands.hxmt",  # daisy hxmt simulate|pipeline
     "daisy_widgets.commands.plugin",  # daisy plugin new NAME --lang python|cpp|fortran
     "daisy_widgets.commands.site",  # daisy site install|status|stop --config site.yaml
+    "daisy_widgets.commands.workbench",  # daisy workbench (JupyterLab, no hub)
 )
 #: modules with ``register_data(data_subparsers)``
 DATA_MODULES = (

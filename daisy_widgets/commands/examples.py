@@ -50,6 +50,7 @@ EXAMPLES: dict[str, str] = {
     "site status": "daisy site status --config /etc/daisy/site.yaml",
     "site stop": "daisy site stop --config /etc/daisy/site.yaml",
     "site check": "daisy site check --config site.yaml",
+    "workbench": "daisy workbench --dir ~/analysis --port 8890   # JupyterLab with the Daisy Workbench",
     "data register": "daisy data register data/hxmt/P0101299003 --root data",
 }
 
