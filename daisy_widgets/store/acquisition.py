@@ -22,7 +22,7 @@ HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5", ".cxi")
 
 def _held_by_writer(exc: OSError) -> bool:
     text = str(exc)
-    return "already open for write" in text or "lock" in text or "SWMR" in text
+    return "already open for write" in text or "unable to lock file" in text
 
 
 def flag_state(f: Any) -> str | None:

@@ -56,6 +56,9 @@ def test_live_mode_in_the_app(tmp_path, compiled):
     finally:
         assert writer.wait(60) == 0
     assert acquisition_state(scan) is None  # finished: no longer acquiring
+    broken = data / "truncated.h5"
+    broken.write_bytes(scan.read_bytes()[:2000])
+    assert acquisition_state(broken) is None  # a damaged file is not "acquiring"
     assert len(set(seen)) > 2 and seen[-1] == 120
     status = panel.status.value
     assert "complete" in status and "120 / 120 projections" in status and "estimated" in status
@@ -67,4 +70,5 @@ def test_live_mode_in_the_app(tmp_path, compiled):
     assert result.data.shape == (4, 96, 96) and np.isfinite(result.data).all()
     assert result.input_path and result.input_path.endswith("growing.h5")
     assert abs(float(result.params["center"]) - app.model.center) < 1e-6
-    app.close()
+    panel.stop()
+    app.wait_idle(60)

@@ -33,9 +33,12 @@ _PIXELS = """(el) => {
 
 def _preview_pixels(page) -> np.ndarray:
     img = page.locator(".daisy-tomo-live-preview").first
-    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img.element_handle())
-    got = img.evaluate(_PIXELS)
-    return np.asarray(got["px"], np.float64).reshape(got["h"], got["w"])
+    for _ in range(100):  # the image is replaced as the preview updates: read one that has loaded
+        got = img.evaluate("(el) => (el.complete && el.naturalWidth > 0) ? (" + _PIXELS + ")(el) : null")
+        if got:
+            return np.asarray(got["px"], np.float64).reshape(got["h"], got["w"])
+        page.wait_for_timeout(100)
+    raise AssertionError("the live preview image never loaded")
 
 
 def _frames(page) -> int:
@@ -107,6 +110,9 @@ def test_live_mode_in_the_browser(hub_page, e2e_harness):
         page.locator(".daisy-tomo-live").first.screenshot(
             path=str(ROOT / "docs" / "img" / "tomography-live.png")
         )
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= window.innerWidth + 1"
+        )  # no side scroll
         status = page.locator(".daisy-tomo-live-status").inner_text()
         assert "frames/s" in status and "preview lag" in status and "(estimated)" in status  # > 180° in
         assert n2 > n1 + 100, (n1, n2)

@@ -101,9 +101,9 @@ class LivePanel(W.VBox):
             "<i>Pick a file being acquired (listed as 'acquiring') and press Follow live.</i>"
         )
         self.status.add_class("daisy-tomo-live-status")
-        self.preview = W.Image(format="png", layout=W.Layout(width="256px", height="256px"))
+        self.preview = W.Image(format="png", layout=W.Layout(width="220px", height="220px"))
         self.preview.add_class("daisy-tomo-live-preview")
-        self.sinogram = W.Image(format="png", layout=W.Layout(width="256px", height="160px"))
+        self.sinogram = W.Image(format="png", layout=W.Layout(width="220px", height="140px"))
         self.sinogram.add_class("daisy-tomo-live-sinogram")
         images = W.HBox(
             [

@@ -54,7 +54,7 @@ def open_swmr(path: str | os.PathLike) -> Any:
         return h5py.File(p, "r", swmr=True, libver="latest")
     except OSError as exc:
         text = str(exc)
-        if "lock" in text or "already open" in text:
+        if "unable to lock file" in text or "already open for write" in text:
             raise InputFileError(p, "", _NOT_SWMR, _HELD) from None
         raise InputFileError(p, "", "a readable HDF5 file", text.split("(")[0].strip()) from None
 
