@@ -139,12 +139,7 @@ def test_live_mode_in_the_browser(hub_page, e2e_harness):
         assert abs(centre - (255 / 2 + 2.5)) < 0.5  # the centre found live, used for the volume
         assert not h.blank_canvases(page), h.blank_canvases(page)
         assert not h.page_error_texts(page), h.page_error_texts(page)
-        # ipylab (installed in the shared venv by another branch, not a Daisy dependency) fails to activate
-        # in Voila: its one console error is not this page's problem
-        problems = [
-            p for p in page.daisy_watch.problems() if "Plugin 'ipylab:plugin' failed to activate" not in p
-        ]
-        assert not problems, problems
+        assert not page.daisy_watch.problems(), page.daisy_watch.problems()
         print(f"live preview error vs phantom: {n1} frames {e1:.3f}, {n2} frames {e2:.3f}; screenshot {shot}")
     finally:
         if writer.poll() is None:
