@@ -261,3 +261,10 @@ def test_closed_app_follows_nothing(app):
     generation = app.preview_runner.generation  # (close cancels the preview: one more generation)
     model.center = 40.0  # a script changes the model of a closed app
     assert slider.value != 40.0 and app.preview_runner.generation == generation
+
+
+def test_app_close_twice_is_harmless(app):
+    """ipywidgets' ``__del__`` closes a closed app again: the second close does nothing."""
+    app.close()
+    app.close()
+    assert app.comm is None

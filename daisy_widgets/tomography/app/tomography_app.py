@@ -287,7 +287,13 @@ class TomographyApp(W.VBox):
         self.show_stage("8 Result")
 
     def close(self) -> None:
-        """Close the stages and the controller: nothing keeps following the model afterwards."""
+        """Close the stages and the controller: nothing keeps following the model afterwards.
+
+        A second call (ipywidgets' ``__del__`` closes again) does nothing.
+        """
+        if self.__dict__.get("_app_closed"):
+            return
+        self.__dict__["_app_closed"] = True
         for stage in self.stages.values():
             stage.close()
         self.controller.close()
