@@ -54,7 +54,8 @@ class DaskEngine(Engine):
         or None to start a ``LocalCluster`` (closed with :meth:`close`).
     n_workers, threads_per_worker, processes, memory_limit
         LocalCluster settings (ignored with a scheduler address). ``memory_limit`` per worker,
-        e.g. ``"2GB"``.
+        e.g. ``"2GB"``; thread workers (``processes=False``) get none: their memory monitor
+        would measure the whole process and pause them for good once it grew past the limit.
     retries
         Times a failing chunk is retried (chunks of a lost worker are always rescheduled).
     gpu_workers
@@ -85,7 +86,7 @@ class DaskEngine(Engine):
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
             processes=processes,
-            memory_limit=memory_limit,
+            memory_limit=memory_limit if processes else 0,
             dashboard_address=":0",
         )
         self._client = None

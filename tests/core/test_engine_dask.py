@@ -217,3 +217,25 @@ def test_lazy_error_at_save_time_still_names_step_and_chunk(dask_engine, tmp_pat
     assert ei.value.step == "finite" and ei.value.chunk.startswith("4/4 (axis 0, 30:40)")
     assert "index (3, 1)" in str(ei.value)
     assert not (tmp_path / "out.h5").exists()
+
+
+@pytest.mark.timeout(180)
+def test_thread_workers_are_not_paused_by_the_whole_process_memory():
+    """Thread workers' memory monitor measures the whole process: with a limit below its size
+    they paused for good and a run hung. Thread workers now get no memory limit."""
+    import psutil
+
+    from daisy_widgets.core.engine import DaskEngine
+
+    assert psutil.Process().memory_info().rss > 100e6  # numpy, dask, distributed imported
+    eng = DaskEngine(n_workers=1, threads_per_worker=1, processes=False, memory_limit="50MB")
+    try:
+        limits = eng.client.run(lambda dask_worker: dask_worker.memory_manager.memory_limit)
+        assert list(limits.values()) == [None]
+        time.sleep(1.0)  # the memory monitor runs every 100 ms: a limited worker would be paused by now
+        wf = Workflow("mem", [Step("scale", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "y"})])
+        x = np.arange(12.0).reshape(3, 4)
+        out = eng.run(wf, DataStore({"x": x}))
+        np.testing.assert_allclose(eng.client.compute(out["y"]).result(), 2 * x)
+    finally:
+        eng.close()
