@@ -57,7 +57,7 @@ demo: setup sample
 
 test: setup-test lint
 	@mkdir -p test-artifacts
-	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 $(PYTEST_ARGS); \
+	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 --durations=25 $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
 
 setup: $(PY_STAMP) $(PLUGINS_STAMP) $(NPM_STAMP) $(KERNEL_STAMP) $(WORKBENCH_KERNEL_STAMP)
