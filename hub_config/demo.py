@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -138,6 +139,48 @@ def terminate_all(pids: list[int], grace: float = 10.0) -> None:
             except ProcessLookupError:
                 pass
     _reap()
+
+
+def supervise_hub(
+    hub: subprocess.Popen,
+    service: subprocess.Popen | None,
+    on_stop: Callable[[], None] = lambda: None,
+    after_service: Callable[[], None] = lambda: None,
+) -> tuple[int | None, bool]:
+    """Wait for the hub (in its own session); on Ctrl-C or SIGTERM send it one SIGTERM, kill it after
+    ``SHUTDOWN_GRACE`` seconds; then stop the data service (``after_service`` runs once it is
+    stopped), and every process left below this one. Returns (the hub's exit code, whether a stop
+    was asked)."""
+    stop: list[float] = []
+
+    def on_signal(signum, frame):
+        if not stop:
+            stop.append(time.monotonic())
+            on_stop()
+            if hub.poll() is None:
+                hub.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = None
+    try:
+        while code is None:
+            try:
+                code = hub.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if stop and time.monotonic() - stop[0] > SHUTDOWN_GRACE:
+                    hub.kill()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if service is not None:
+            if service.poll() is None:
+                terminate_all([service.pid])
+            after_service()
+        left = descendants(os.getpid())
+        if left:
+            terminate_all(left)
+    return code, bool(stop)
 
 
 def start_data_service(
@@ -284,39 +327,14 @@ def main() -> int:
         preexec_fn=_die_with_parent,
     )
     # the hub has its own session: a terminal's Ctrl-C reaches only us, and we send it one SIGTERM
-    stop_requested: list[float] = []
-
-    def on_signal(signum, frame):
-        if not stop_requested:
-            stop_requested.append(time.monotonic())
-            print(
-                "\ndaisy demo: stopping the hub, the proxy and the user servers ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            if hub.poll() is None:
-                hub.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    code = None
-    try:
-        while code is None:
-            try:
-                code = hub.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                if stop_requested and time.monotonic() - stop_requested[0] > SHUTDOWN_GRACE:
-                    hub.kill()
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if service is not None:
-            if service.poll() is None:
-                terminate_all([service.pid])
-            _forget_service_address(settings)
-        left = descendants(os.getpid())
-        if left:
-            terminate_all(left)
+    code, stop_requested = supervise_hub(
+        hub,
+        service,
+        on_stop=lambda: print(
+            "\ndaisy demo: stopping the hub, the proxy and the user servers ...", file=sys.stderr, flush=True
+        ),
+        after_service=lambda: _forget_service_address(settings),
+    )
     print("daisy demo: stopped", file=sys.stderr, flush=True)
     return 0 if stop_requested else (code or 1)
 

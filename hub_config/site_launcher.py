@@ -14,21 +14,18 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo import _die_with_parent, descendants, free_port, start_data_service, terminate_all
+from demo import _die_with_parent, free_port, start_data_service, supervise_hub
 
 from daisy_hub import HubSettings
 from daisy_widgets.site.config import load_config
 
 CONFIG = Path(__file__).resolve().parent / "site_config.py"
-SHUTDOWN_GRACE = 60.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,32 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )
-    stop: list[float] = []
-
-    def on_signal(signum, frame):
-        if not stop:
-            stop.append(time.monotonic())
-            if hub.poll() is None:
-                hub.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    code = None
-    try:
-        while code is None:
-            try:
-                code = hub.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                if stop and time.monotonic() - stop[0] > SHUTDOWN_GRACE:
-                    hub.kill()
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if service is not None and service.poll() is None:
-            terminate_all([service.pid])
-        left = descendants(os.getpid())
-        if left:
-            terminate_all(left)
+    code, stop = supervise_hub(hub, service)
     print("daisy site: stopped", flush=True)
     return 0 if stop else (code or 1)
 
