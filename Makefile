@@ -7,7 +7,7 @@
 # and node >= 20; system packages are apt-get installed when run as root.
 #
 #   make demo [PORT=8000]   set up, write the sample data, start the hub (Ctrl-C stops it)
-#   make test               set up (with chromium), run pytest: unit, nbval, hub + browser e2e
+#   make test [TEST_WORKERS=2]  set up (with chromium), run pytest: unit, nbval, hub + browser e2e
 #   make setup              only the Python/node/kernel set-up
 #   make lint               ruff check and ruff format --check (part of make test)
 #   make sample             only the sample data (daisy data sample)
@@ -24,6 +24,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 EXTRAS := hub,service,test,peers
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test (the end-to-end tests run on one of them, one after another)
+TEST_WORKERS ?= 2
 
 PY_HASH := $(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
 NPM_HASH := $(shell cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
@@ -57,7 +59,7 @@ demo: setup sample
 
 test: setup-test lint
 	@mkdir -p test-artifacts
-	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 --durations=25 $(PYTEST_ARGS); \
+	$(PY) -m pytest tests notebooks apps --nbval-lax --timeout=900 --durations=25 -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; fi; exit $$rc
 
 setup: $(PY_STAMP) $(PLUGINS_STAMP) $(NPM_STAMP) $(KERNEL_STAMP) $(WORKBENCH_KERNEL_STAMP)

@@ -36,6 +36,40 @@ def _load_harness():
 harness = _load_harness()
 
 
+def _end_to_end_files(rootpath: Path) -> set[str]:
+    """Test files (paths relative to the root, as in node ids) marked ``pytest.mark.e2e``."""
+    here = Path(__file__).resolve().parent
+    return {
+        path.relative_to(rootpath).as_posix()
+        for path in here.rglob("test_*.py")
+        if "pytest.mark.e2e" in path.read_text(encoding="utf-8")
+    }
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``pytest -n N --dist loadfile`` (``make test``): each file on one worker (notebook cells
+    run in order in one kernel; module fixtures are built once), and every end-to-end file (a
+    hub, a browser: the files marked ``e2e``) on one worker, one after another, while the other
+    workers run the rest. The end-to-end tests then share one demo hub (``daisy_hub``) and never
+    compete with each other for the page loads and server starts they wait on.
+
+    (xdist's own ``--dist loadgroup`` would express this with marks, but it renames node ids
+    through an attribute pytest 9 no longer reads, so its groups are silently ignored.)
+    """
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    end_to_end = _end_to_end_files(Path(config.rootpath))
+
+    class FileAndEndToEndScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "end-to-end tests" if path in end_to_end else path
+
+    return FileAndEndToEndScheduling(config, log)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _no_dask_cluster_left_behind():
     """After each test module: close the Dask engines it left (the shared ``run_workflow``

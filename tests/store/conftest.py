@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import socket
 import subprocess
@@ -25,6 +26,8 @@ _spec.loader.exec_module(pg_cluster)
 
 #: the catalog databases every catalog test runs on
 BACKENDS = ("sqlite", "postgresql")
+#: numbers the throw-away databases of one session
+_DATABASE_NUMBERS = itertools.count(1)
 
 
 def free_port() -> int:
@@ -63,6 +66,9 @@ def catalog_args(backend: str, request, name: str, env: dict) -> list[str]:
     if backend == "sqlite":
         return []
     cluster = request.getfixturevalue("postgres")
+    # a new name each time: a session fixture may be set up again later in the same session
+    # (under pytest-xdist its tests can come in any order), and the cluster lives for the session
+    name = f"{name}_{next(_DATABASE_NUMBERS)}"
     cluster.create_database(name)
     env["DAISY_CATALOG_PASSWORD"] = pg_cluster.PASSWORD
     return ["--catalog", cluster.uri(name, password=False)]
