@@ -5,17 +5,26 @@ Measures, in one run on the same slices:
 * *compute only*: the chain ``daisy tomo recon`` runs (normalise, minus-log, gridrec) on
   blocks of rows already in memory, one block after another: slices/s;
 * *file to file*, from Data Exchange HDF5 and from a folder of single-page TIFFs:
-  :func:`~daisy_widgets.tomography.pipeline.run_reconstruction` end to end (the provenance
-  pass that checksums the input and refuses NaN/inf, the centre, the streamed chain, the
-  atomic write): slices/s and its ratio to the compute-only rate (target >= 85 %), MB/s read
-  (counts, as stored) and written (float32 slices), the peak of the blocks held in the
-  queues and the peak resident memory above the start (memory is bounded by the block,
-  not the volume);
+  :func:`~daisy_widgets.tomography.pipeline.run_reconstruction` end to end (opening the scan,
+  the provenance pass that checksums the input and refuses NaN/inf, run in a thread beside
+  the streamed chain, the centre, the atomic write): slices/s and its ratio to the
+  compute-only rate (target >= 85 %), MB/s read (counts, as stored) and written (float32
+  slices), the peak of the blocks held in the queues and the peak resident memory above the
+  start (memory is bounded by the block, not the volume);
+* *checksum first*: the same, with the provenance pass run before the stream (the order
+  before it ran beside it), from both files, so the gain is seen in the same run
+  (``--no-first`` skips these);
 * *not overlapped*: the same steps from the HDF5 file with reading, computing and writing
   one after another (a loop here over the same reader, chain and writer), so the gain of
   the overlap is seen in the same run;
 * *whole array*: the path ``daisy tomo recon`` took before streaming (the workflow over all
   rows at once, then the write), with its memory.
+
+The SHA-256 of the input is taken in frame order (as stored), the stream reads blocks of
+rows: one read cannot serve both without holding the whole volume, so the checksum pass
+reads the input a second time (from the page cache), beside the computation. Opening the
+TIFF folder checks every file's header, but parses only the first of a series written alike
+(the others are compared byte for byte outside their image data).
 
 The scan is synthetic (spheres of known attenuation, analytic line integrals, Poisson-free
 counts in uint16), 2048 wide by default. The machine is shared: each figure is the median
