@@ -16,6 +16,9 @@ Cases:
 * ``dask``  a volume larger than the Dask workers' memory limit, reconstructed with the
   lazy Dask engine and written to HDF5: reports the peak resident memory of the workers.
 
+FBP's CPU back-projection (90 % of its time) runs ``tomography._fbp_kernels``; its speed
+against the kernel it replaced, interleaved in one run, is ``benchmarks/fbp_backprojector.py``.
+
 For each single-slice case the sinogram is the exact projection of the Shepp-Logan
 phantom, so the table also gives each method's RMSE against the phantom (inside the
 reconstruction circle): speed is compared at equal accuracy. Ratios are peer time / our

@@ -5,17 +5,26 @@ Measures, in one run on the same slices:
 * *compute only*: the chain ``daisy tomo recon`` runs (normalise, minus-log, gridrec) on
   blocks of rows already in memory, one block after another: slices/s;
 * *file to file*, from Data Exchange HDF5 and from a folder of single-page TIFFs:
-  :func:`~daisy_widgets.tomography.pipeline.run_reconstruction` end to end (the provenance
-  pass that checksums the input and refuses NaN/inf, the centre, the streamed chain, the
-  atomic write): slices/s and its ratio to the compute-only rate (target >= 85 %), MB/s read
-  (counts, as stored) and written (float32 slices), the peak of the blocks held in the
-  queues and the peak resident memory above the start (memory is bounded by the block,
-  not the volume);
+  :func:`~daisy_widgets.tomography.pipeline.run_reconstruction` end to end (opening the scan,
+  the provenance pass that checksums the input and refuses NaN/inf, run in a thread beside
+  the streamed chain, the centre, the atomic write): slices/s and its ratio to the
+  compute-only rate (target >= 85 %), MB/s read (counts, as stored) and written (float32
+  slices), the peak of the blocks held in the queues and the peak resident memory above the
+  start (memory is bounded by the block, not the volume);
+* *checksum first*: the same, with the provenance pass run before the stream (the order
+  before it ran beside it), from both files, so the gain is seen in the same run
+  (``--no-first`` skips these);
 * *not overlapped*: the same steps from the HDF5 file with reading, computing and writing
   one after another (a loop here over the same reader, chain and writer), so the gain of
   the overlap is seen in the same run;
 * *whole array*: the path ``daisy tomo recon`` took before streaming (the workflow over all
   rows at once, then the write), with its memory.
+
+The SHA-256 of the input is taken in frame order (as stored), the stream reads blocks of
+rows: one read cannot serve both without holding the whole volume, so the checksum pass
+reads the input a second time (from the page cache), beside the computation. Opening the
+TIFF folder checks every file's header, but parses only the first of a series written alike
+(the others are compared byte for byte outside their image data).
 
 The scan is synthetic (spheres of known attenuation, analytic line integrals, Poisson-free
 counts in uint16), 2048 wide by default. The machine is shared: each figure is the median
@@ -130,9 +139,12 @@ def compute_only(scan, opts, center: float, block: int) -> float:
     return time.perf_counter() - t
 
 
-def file_to_file(path, out: Path, opts, layout=None, serial: bool = False, whole: bool = False) -> dict:
+def file_to_file(
+    path, out: Path, opts, layout=None, serial: bool = False, whole: bool = False, first: bool = False
+) -> dict:
     """One ``run_reconstruction`` (streamed), or with ``serial`` the same steps one after another,
-    or with ``whole`` the workflow over the whole array (the path before streaming)."""
+    with ``whole`` the workflow over the whole array (the path before streaming), with ``first``
+    the streamed run after the checksum pass (the order before the pass ran beside the stream)."""
     from daisy_widgets.tomography.pipeline import run_reconstruction
 
     with PeakRSS() as mem:
@@ -141,6 +153,8 @@ def file_to_file(path, out: Path, opts, layout=None, serial: bool = False, whole
             st = _whole_array(path, out, opts, layout)
         elif serial:
             st = _serial(path, out, opts, layout)
+        elif first:
+            st = _checksum_first(path, out, opts, layout)
         else:
             st = run_reconstruction(path, out, opts, layout=layout)["stream"]
         wall = time.perf_counter() - t
@@ -184,6 +198,21 @@ def _whole_array(path, out: Path, opts, layout):
     return st
 
 
+def _checksum_first(path, out: Path, opts, layout):
+    """As ``daisy tomo recon`` streamed before: the checksum pass over the input, then the stream."""
+    from dataclasses import replace
+
+    from daisy_widgets.tomography.io import read_scan, scan_provenance
+    from daisy_widgets.tomography.pipeline import build_workflow
+    from daisy_widgets.tomography.stream import stream_reconstruction
+
+    scan = read_scan(path, layout=layout)
+    rows = slice(0, scan.shape[1])
+    prov = scan_provenance(scan, rows)
+    wf = build_workflow(replace(opts, center=float(opts.center)))
+    return stream_reconstruction(scan, rows, wf, out, block=opts.block, provenance=prov, input_path=path)
+
+
 def _serial(path, out: Path, opts, layout):
     """Provenance pass, then read a block, run the chain, write it; next block (no overlap)."""
     from dataclasses import replace
@@ -224,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-serial", action="store_true", help="skip the not-overlapped comparison")
     ap.add_argument("--no-whole", action="store_true", help="skip the whole-array workflow (the path before)")
+    ap.add_argument(
+        "--no-first",
+        action="store_true",
+        help="skip the runs with the checksum pass first (the order before)",
+    )
     args = ap.parse_args(argv)
     import numba
 
@@ -249,11 +283,24 @@ def main(argv: list[str] | None = None) -> int:
     tiff_layout = {"angles": "angles.txt", "flats": ["flat_*.tif"], "darks": ["dark_*.tif"]}
     scan = read_scan(h5)
     compute_only(read_scan(h5), opts, center, args.block)  # compile / warm the caches
-    runs: dict[str, list] = {"compute": [], "hdf5": [], "tiff": [], "hdf5 serial": [], "hdf5 whole array": []}
+    runs: dict[str, list] = {
+        "compute": [],
+        "hdf5": [],
+        "tiff": [],
+        "hdf5 checksum first": [],
+        "tiff checksum first": [],
+        "hdf5 serial": [],
+        "hdf5 whole array": [],
+    }
     for _ in range(args.repeat):  # interleaved, so a burst of load hits every variant alike
         runs["compute"].append(compute_only(scan, opts, center, args.block))
         runs["hdf5"].append(file_to_file(h5, tmp / "out.h5", opts))
         runs["tiff"].append(file_to_file(tif, tmp / "out_t.h5", opts, layout=tiff_layout))
+        if not args.no_first:
+            runs["hdf5 checksum first"].append(file_to_file(h5, tmp / "out_f.h5", opts, first=True))
+            runs["tiff checksum first"].append(
+                file_to_file(tif, tmp / "out_ft.h5", opts, layout=tiff_layout, first=True)
+            )
         if not args.no_serial:
             runs["hdf5 serial"].append(file_to_file(h5, tmp / "out_s.h5", opts, serial=True))
         if not args.no_whole:
@@ -266,13 +313,15 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{args.algorithm}, {n} slices {args.width}x{args.width}, {args.angles} angles; medians of {args.repeat}"
     )
     hdr = (
-        f"{'run':32s} {'time s':>8s} {'slices/s':>9s} {'vs compute':>10s} {'read MB/s':>10s} "
+        f"{'run':36s} {'time s':>8s} {'slices/s':>9s} {'vs compute':>10s} {'read MB/s':>10s} "
         f"{'write MB/s':>10s} {'queued MiB':>10s} {'RSS+ MiB':>9s}  read/compute/write busy s"
     )
     print(hdr)
     print("-" * len(hdr))
-    print(f"{'compute only (memory)':32s} {t_c:8.2f} {rate_c:9.2f} {'100 %':>10s}")
-    for name in ("hdf5", "tiff", "hdf5 serial", "hdf5 whole array"):
+    print(f"{'compute only (memory)':36s} {t_c:8.2f} {rate_c:9.2f} {'100 %':>10s}")
+    for name in runs:
+        if name == "compute":
+            continue
         rs = runs[name]
         if not rs:
             continue
@@ -280,14 +329,15 @@ def main(argv: list[str] | None = None) -> int:
         r0 = rs[0]
         busy = "/".join(f"{statistics.median(r['stages'][i] for r in rs):.1f}" for i in range(3))
         print(
-            f"{'file to file, ' + name:32s} {w:8.2f} {n / w:9.2f} {100 * (n / w) / rate_c:8.0f} % "
+            f"{'file to file, ' + name:36s} {w:8.2f} {n / w:9.2f} {100 * (n / w) / rate_c:8.0f} % "
             f"{r0['read'] / 1e6 / w:10.1f} {r0['written'] / 1e6 / w:10.1f} "
             f"{max(r['queued'] for r in rs) / 2**20:10.0f} {max(r['rss'] for r in rs) / 2**20:9.0f}  {busy}"
         )
     print(
         f"\none block (counts as float32 + slices) = {block_bytes / 2**20:.0f} MiB; the whole volume's counts "
         f"+ slices = {n * (args.angles + 6) * args.width * 4 / 2**20 + n * args.width**2 * 4 / 2**20:.0f} MiB. "
-        "File to file includes the provenance pass (one more read of the input, SHA-256)."
+        "File to file includes the provenance pass (SHA-256 of the input, read once more in frame order): "
+        "beside the stream, or before it in the 'checksum first' rows."
     )
     return 0
 

@@ -263,7 +263,7 @@ def test_no_import_cycles():
 #: the tomography kernels from the bottom up; a module imports only modules of lower layers
 #: (the twins of one layer, CPU and GPU, do not import each other)
 TOMOGRAPHY_KERNEL_LAYERS = [
-    ["filters", "geometry", "gridding", "_kernels"],
+    ["filters", "geometry", "gridding", "_kernels", "_fbp_kernels"],
     ["primitives_cpu", "primitives_gpu"],
     ["projectors"],
     ["fbp", "fourier_cpu", "fourier_gpu"],

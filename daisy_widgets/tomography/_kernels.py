@@ -9,8 +9,8 @@ Geometry shared by every kernel (see ``docs/tomography.md``):
 * values are linearly interpolated between detector pixels.
 
 :func:`backproject_linear` is the exact adjoint of :func:`forward_project` when
-the detector is zero-padded, so SIRT/CGLS use a matched pair; FBP uses
-:func:`backproject_nearest` on Fourier-upsampled filtered projections.
+the detector is zero-padded, so SIRT/CGLS use a matched pair; :func:`backproject_nearest` is
+FBP's reference (FBP runs the faster :mod:`._fbp_kernels`, which picks the same samples).
 """
 
 from __future__ import annotations

@@ -249,8 +249,6 @@ def run_reconstruction(
     n_angles, n_rows, width = scan.shape
     rows = parse_slices(slices, n_rows, str(path))
     check_center(opts.center, width, str(path))
-    # one read of the selected rows: checksums for the provenance, and NaN/inf refused (as check_finite)
-    provenance = scan_provenance(scan, rows, (lambda: bool(cancel.cancelled)) if cancel is not None else None)
     if stream_reason(opts, engine, scheduler, output_format) is None:
         # rows stream through the chain: reading, computing and writing overlap, memory bounded by the block
         if save_workflow:
@@ -264,6 +262,14 @@ def run_reconstruction(
             theta_units="degrees",
             software="daisy_widgets.tomography",
         )
+        # the input's checksums (and NaN/inf refused) in a thread beside the reconstruction:
+        # the same pass as below, off the critical path; an error stops the run, nothing is written
+        prov: dict[str, Any] = {}
+
+        def checksums(stopped: Callable[[], bool]) -> dict[str, Any]:
+            prov.update(scan_provenance(scan, rows, stopped))
+            return prov
+
         stats = stream_reconstruction(
             scan,
             rows,
@@ -271,7 +277,7 @@ def run_reconstruction(
             output,
             block=opts.block,
             params=params,
-            provenance=provenance,
+            provenance=checksums,
             input_path=path,
             progress=progress,
             cancel=cancel,
@@ -283,7 +289,7 @@ def run_reconstruction(
                 tiff,
                 read_recon(output)[0],
                 first=rows.start,
-                metadata={"parameters": params, "provenance": provenance},
+                metadata={"parameters": params, "provenance": prov},
             )
         return {
             "center": center,
@@ -292,6 +298,8 @@ def run_reconstruction(
             "seconds": time.monotonic() - t0,
             "stream": stats,
         }
+    # one read of the selected rows: checksums for the provenance, and NaN/inf refused (as check_finite)
+    provenance = scan_provenance(scan, rows, (lambda: bool(cancel.cancelled)) if cancel is not None else None)
     store = DataStore()
     store["raw/projections"] = scan.projections[:, rows, :]
     store["raw/flats"] = scan.flats[:, rows, :]

@@ -1,6 +1,7 @@
 """CPU primitives (numpy + numba): back-projection and forward projection on host arrays.
 
-The compiled loops are in :mod:`._kernels` (imported, and numba with it, on first use);
+The compiled loops are in :mod:`._kernels` and, for FBP's back-projection, :mod:`._fbp_kernels`
+(imported, and numba with them, on first use);
 this module pads the detector so that every ray lands on it and converts the angles.
 The GPU twin is :mod:`.primitives_gpu`, with the same geometry (:mod:`.geometry`) and
 interpolation, so both backends agree to float32 rounding.
@@ -23,7 +24,7 @@ def backproject(
     :func:`forward_project`); ``upsample > 1``: nearest sample of Fourier-upsampled
     projections (FBP). Rays outside the detector contribute zero.
     """
-    from . import _kernels
+    from . import _fbp_kernels, _kernels
 
     ns, na, ndu = q.shape
     nd = ndu // upsample
@@ -33,7 +34,7 @@ def backproject(
     qp[..., left * upsample : left * upsample + ndu] = q
     if upsample == 1:
         return _kernels.backproject_linear(qp, cos_t, sin_t, float(center + left), int(n), float(scale))
-    return _kernels.backproject_nearest(
+    return _fbp_kernels.backproject_nearest(
         qp, cos_t, sin_t, float(center + left), int(n), int(upsample), float(scale)
     )
 

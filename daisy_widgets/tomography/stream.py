@@ -131,6 +131,7 @@ class _Stage(threading.Thread):
     def __init__(self, name: str, body: Callable[[], None], stop: threading.Event):
         super().__init__(name=name, daemon=True)
         self.body, self.stop, self.error = body, stop, None
+        self.result: Any = None  # what ``body`` left here (the checksum stage: the provenance)
 
     def run(self) -> None:
         try:
@@ -138,6 +139,21 @@ class _Stage(threading.Thread):
         except BaseException as exc:  # handed to the caller's thread
             self.error = exc
             self.stop.set()
+
+
+def _checksum_stage(provenance: Any, stop: threading.Event, cancel: Any) -> _Stage | None:
+    """The thread computing ``provenance`` (a function) beside the stream; None for a ready dict."""
+    if not callable(provenance):
+        return None
+
+    def stopped() -> bool:
+        return stop.is_set() or (cancel is not None and bool(cancel.cancelled))
+
+    def body() -> None:
+        stage.result = provenance(stopped)
+
+    stage = _Stage("daisy-stream-checksum", body, stop)
+    return stage  # ``body`` refers to it
 
 
 def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
@@ -167,7 +183,7 @@ def stream_reconstruction(
     *,
     block: int,
     params: dict[str, Any] | None = None,
-    provenance: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | Callable[[Callable[[], bool]], dict[str, Any]] | None = None,
     input_path: str | os.PathLike | None = None,
     progress: Callable | None = None,
     cancel: Any = None,
@@ -188,7 +204,11 @@ def stream_reconstruction(
     block
         Rows per block.
     params, provenance, input_path
-        Stored in the file as :func:`~daisy_widgets.tomography.io.write_recon` does.
+        Stored in the file as :func:`~daisy_widgets.tomography.io.write_recon` does. ``provenance``
+        may be a function ``provenance(stopped) -> dict`` (the input's checksum pass,
+        :func:`~daisy_widgets.tomography.io.scan_provenance`): it then runs in a thread beside the
+        reconstruction instead of before it (``stopped()`` turns true when the run stops), and an
+        error it raises (NaN/inf in the input) stops the run with nothing written.
     progress
         Called with a :class:`~daisy_widgets.core.progress.ProgressEvent` after each block is written.
     cancel
@@ -269,8 +289,12 @@ def stream_reconstruction(
 
         reader = _Stage("daisy-stream-read", read, stop)
         writer_t = _Stage("daisy-stream-write", write, stop)
-        reader.start()
-        writer_t.start()
+        stages = [reader, writer_t]
+        checksum = _checksum_stage(provenance, stop, cancel)
+        if checksum is not None:
+            stages.append(checksum)
+        for stage in stages:
+            stage.start()
         try:
             while True:
                 if cancel is not None and cancel.cancelled:
@@ -292,17 +316,20 @@ def stream_reconstruction(
                     break
             _put(q_out, _DONE, stop)
             writer_t.join()
+            if checksum is not None:
+                checksum.join()
         except BaseException:
             stop.set()
             raise
         finally:
             stop.set()
-            reader.join()
-            writer_t.join()
-        for stage in (reader, writer_t):
-            if stage.error is not None:
-                raise stage.error
-        writer.provenance = provenance
+            for stage in stages:
+                stage.join()
+        # the first error, one that stopped the run before the others it caused (Cancelled)
+        errors = [s.error for s in stages if s.error is not None]
+        if errors:
+            raise sorted(errors, key=lambda e: isinstance(e, Cancelled))[0]
+        writer.provenance = checksum.result if checksum is not None else provenance
         stats.bytes_written = writer.bytes_written
     stats.seconds = time.perf_counter() - t0
     return stats
