@@ -381,8 +381,17 @@ def gain_pi(
     """
     c0, c1 = np.ascontiguousarray(c0, np.float64), np.ascontiguousarray(c1, np.float64)
     if not compiled_for(det.size) or c0.dtype != np.float64:
-        d = np.asarray(det).astype(np.int64)
-        out[:] = np.clip(np.floor(c0[d] + c1[d] * (channel + u)), 0, n_pi - 1).astype(np.int16)
+        # c0[d] + c1[d] * (channel + u), floor, clip: in place, the same operations in the same order
+        d = np.asarray(det).astype(np.intp)
+        v = np.asarray(channel + u)
+        if v.dtype != np.float64:
+            out[:] = np.clip(np.floor(c0[d] + c1[d] * v), 0, n_pi - 1).astype(np.int16)
+            return
+        v *= c1[d]
+        v += c0[d]
+        np.floor(v, out=v)
+        np.clip(v, 0, n_pi - 1, out=v)
+        out[:] = v
         return
     _kernels()["gain_pi"](det, channel, np.asarray(u, np.float64), c0, c1, float(n_pi - 1), out)
 

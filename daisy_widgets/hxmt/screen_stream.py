@@ -160,8 +160,14 @@ def _split_numpy(
         raw &= good
         rows, a = out[k_rows], int(counts[k_rows])
         b = a + int(np.count_nonzero(raw))
-        for name in block.dtype.names:
-            rows[name][a:b] = block[name][raw]
+        if _packed(block.dtype) and block.flags.c_contiguous:  # the rows' bytes, then PI
+            width = block.dtype.itemsize
+            rows.view(np.uint8).reshape(rows.size, -1)[a:b, :width] = block.view(np.uint8).reshape(-1, width)[
+                raw
+            ]
+        else:
+            for name in block.dtype.names:
+                rows[name][a:b] = block[name][raw]
         rows["PI"][a:b] = pi[raw]
         counts[k_rows] = b
 
