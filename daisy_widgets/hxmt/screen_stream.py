@@ -114,18 +114,26 @@ def pical_screen_file(
                 f"{Path(path).name}: DET_ID outside 0..{cal.det_id.size - 1} for {s.name}: "
                 f"found {d_min}..{d_max} in rows {done}..{done + m - 1}"
             )
-        pi = np.empty(m, np.int16)
-        gain_pi(block["DET_ID"], block["CHANNEL"], rng.random(m), cal.gain_c0, cal.gain_c1, s.n_pi, pi)
-        good = flag_mask(block, s.name)
+        u = rng.random(m)  # one deviate per event, in file order, whichever events are kept
         if out is None:
             # room for every event: pages never written are never committed, and the outputs
             # are shrunk to their length at the end (in place, no copy)
             dt = _calibrated_dtype(block.dtype)
             out = (np.empty(n, dt), np.empty(n, dt), np.empty(n, np.float64), np.empty(n, np.float64))
-        if compiled_for(n) and _packed(block.dtype) and block.flags.c_contiguous:
+        packed = _packed(block.dtype) and block.flags.c_contiguous
+        if compiled_for(n) and packed:
+            pi = np.empty(m, np.int16)
+            gain_pi(block["DET_ID"], block["CHANNEL"], u, cal.gain_c0, cal.gain_c1, s.n_pi, pi)
+            good = flag_mask(block, s.name)
             split_block(block, pi, good, edges, sel_lut, blind_lut, (lo, hi), out, counts)  # type: ignore[arg-type]
         else:
-            _split_numpy(block, pi, good, gti, sel_lut, blind_lut, (lo, hi), out, counts)
+            # numpy: only the rows inside the GTI are calibrated and split (in time order: slices)
+            for part in _gti_parts(block, gti, packed):
+                rows_in = block[part]
+                pi = np.empty(rows_in.size, np.int16)
+                gain_pi(rows_in["DET_ID"], rows_in["CHANNEL"], u[part], cal.gain_c0, cal.gain_c1, s.n_pi, pi)
+                good = flag_mask(rows_in, s.name)
+                _split_numpy(rows_in, pi, good, sel_lut, blind_lut, (lo, hi), out, counts)
         done += m
         if progress is not None:
             progress(done, n, f"{done:,} of {n:,} events")
@@ -137,34 +145,42 @@ def pical_screen_file(
     return dict(zip(("events", "blind", "raw", "raw_blind"), out, strict=True))
 
 
+def _gti_parts(block: np.ndarray, gti: np.ndarray, packed: bool) -> list[slice | np.ndarray]:
+    """The block's rows inside the GTI: row slices ``[first t >= start, first t >= stop)`` of each
+    GTI when the times are sorted (and the rows packed, so a slice stays contiguous), else
+    one index array of :func:`.gti.gti_mask` (the same rows either way)."""
+    t = block["TIME"]
+    edges = gti.ravel()
+    if packed and t.size and bool(np.all(t[1:] >= t[:-1])) and bool(np.all(edges[1:] >= edges[:-1])):
+        cut = np.searchsorted(t, edges, side="left")
+        return [slice(int(a), int(b)) for a, b in cut.reshape(-1, 2) if b > a]
+    return [np.flatnonzero(gti_mask(t, gti))]
+
+
 def _split_numpy(
     block: np.ndarray,
     pi: np.ndarray,
     good: np.ndarray,
-    gti: np.ndarray,
     selected: np.ndarray,
     blind: np.ndarray,
     pi_range: tuple[int, int],
     out: tuple[np.ndarray, ...],
     counts: np.ndarray,
 ) -> None:
-    """:func:`.event_kernels.split_block` with numpy masks over the block (the same rows)."""
-    in_gti = gti_mask(block["TIME"], gti)
+    """:func:`.event_kernels.split_block` of rows all inside the GTI, with numpy masks."""
     good &= pi >= pi_range[0]
     good &= pi <= pi_range[1]
     det = block["DET_ID"]
     for lut, k_rows, k_raw in ((selected, 0, 2), (blind, 1, 3)):
         raw = lut[det]
-        raw &= in_gti
         _append(out[k_raw], counts, k_raw, block["TIME"][raw])
         raw &= good
         rows, a = out[k_rows], int(counts[k_rows])
         b = a + int(np.count_nonzero(raw))
         if _packed(block.dtype) and block.flags.c_contiguous:  # the rows' bytes, then PI
             width = block.dtype.itemsize
-            rows.view(np.uint8).reshape(rows.size, -1)[a:b, :width] = block.view(np.uint8).reshape(-1, width)[
-                raw
-            ]
+            src = block.view(np.uint8).reshape(-1, width)
+            rows.view(np.uint8).reshape(rows.size, -1)[a:b, :width] = src[raw]
         else:
             for name in block.dtype.names:
                 rows[name][a:b] = block[name][raw]

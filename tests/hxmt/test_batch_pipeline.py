@@ -185,3 +185,21 @@ def test_batch_run_releases_intermediate_tables(sim_dir, tmp_path):
     store = DataStore()
     seen = _watch(pipeline_workflow("HE", str(sim_dir), str(tmp_path / "c"), stream=False), store)
     assert {"l1/events", "cal/events", "work/raw"} <= set(store.keys())
+
+
+def test_gti_parts_are_the_rows_of_gti_mask():
+    """Row slices of sorted times (touching and empty GTIs, edges on event times) and the mask's
+    rows otherwise: the very rows :func:`gti_mask` selects."""
+    from daisy_widgets.hxmt.gti import gti_mask
+    from daisy_widgets.hxmt.screen_stream import _gti_parts
+
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.integers(0, 400, 5000).astype(float))  # many equal times
+    gti = np.array([[10.0, 50.0], [50.0, 50.0], [50.0, 80.0], [120.5, 121.0], [200.0, 399.0]])
+    block = np.zeros(t.size, [("TIME", float), ("DET_ID", np.uint8)])
+    block["TIME"] = t
+    for tab, sorted_ in ((block, True), (block[rng.permutation(t.size)], False)):
+        parts = _gti_parts(tab, gti, packed=True)
+        rows = np.concatenate([np.arange(tab.size)[p] for p in parts])
+        np.testing.assert_array_equal(rows, np.flatnonzero(gti_mask(tab["TIME"], gti)))
+        assert all(isinstance(p, slice) for p in parts) == sorted_
