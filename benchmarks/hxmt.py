@@ -2,8 +2,27 @@
 
 1. ``N`` (default 10^7) events: screening (GTI + PI range) + light curve + spectrum + folding,
    Daisy's functions against stingray's equivalent calls on the same events; ratio printed.
-2. A full HE pipeline on a simulated ``S``-second (default 10 ks) observation, in a child
-   process: wall time and peak memory (targets: < 30 s, < 2 GB).
+2. A full HE pipeline (``run_pipeline``, what ``daisy hxmt pipeline`` runs) on a simulated
+   ``S``-second (default 10 ks: 16.7 M Level-1 events, 2.6 M screened) observation, in a fresh
+   process, imports included: wall time, CPU time and peak memory (VmHWM). Targets (issue 21):
+   2 s, 500 MB. ``--l1 DIR`` uses an existing HE exposure instead of simulating one (40 s).
+   ``--compare-with TREE`` (e.g. a checkout of main's commit) runs TREE's pipeline and this
+   tree's alternately in fresh processes, ``--rounds`` times each after one untimed run of
+   each, prints the load average, the medians and ratios, and whether all runs wrote the same
+   products (FITS data and headers but the date). Example::
+
+       git archive main daisy_widgets | tar -x -C /tmp/main-tree
+       python benchmarks/hxmt.py --only pipeline --compare-with /tmp/main-tree --rounds 3
+
+   Since issue 21 (HE batch runs): the events are read, calibrated and screened block by block
+   (``hxmt.pical_screen``: no Level-1 or calibrated table held, 600 MB before), each
+   intermediate table is dropped once its last reader has run, and a process without numba
+   started runs the numpy forms of the event loops (numba's start costs about 1 s and 180 MB,
+   more than its loops save on one observation). Measured 2026-12-02, load 7-10 on 2 cores:
+   1165 MB -> 367 MB peak, CPU 5.7 s -> 2.9-3.3 s (see docs/performance.md). What is left of
+   the time: imports (astropy.io.fits, astropy.coordinates, scipy.special: about 1 s), the
+   pass over the 300 MB event file (0.6 s), Z^2 search (0.5 s), writing the FITS products
+   (0.5 s: astropy fills and converts the 94 MB event table).
 3. ``daisy hxmt fit`` (``--fit-exposure``, default 3000 s, HE/ME/LE products): one instrument (HE)
    and a joint LE+ME+HE fit, with the Sherpa and the built-in backends: the command's wall time
    (a fresh process, imports included) and the fit alone in-process; ratio built-in / Sherpa.
