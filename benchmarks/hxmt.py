@@ -18,11 +18,12 @@
    (``hxmt.pical_screen``: no Level-1 or calibrated table held, 600 MB before), each
    intermediate table is dropped once its last reader has run, and a process without numba
    started runs the numpy forms of the event loops (numba's start costs about 1 s and 180 MB,
-   more than its loops save on one observation). Measured 2026-12-02, load 7-10 on 2 cores:
-   1165 MB -> 367 MB peak, CPU 5.7 s -> 2.9-3.3 s (see docs/performance.md). What is left of
-   the time: imports (astropy.io.fits, astropy.coordinates, scipy.special: about 1 s), the
-   pass over the 300 MB event file (0.6 s), Z^2 search (0.5 s), writing the FITS products
-   (0.5 s: astropy fills and converts the 94 MB event table).
+   more than its loops save on one observation). Measured 2026-12-02 against main's commit,
+   alternating, load 9-11 on 2 cores: peak 1165 MB -> 367 MB, CPU 6.82 s -> 3.30 s (2.07x),
+   wall 27.4 s -> 13.0 s (2.11x), same products (docs/performance.md). What is left of the
+   time: imports (astropy.io.fits, astropy.coordinates, scipy.special: about 1 s), the pass
+   over the 300 MB event file (0.65 s), Z^2 search (0.25-0.5 s), writing the FITS products
+   (0.5-0.75 s: astropy fills and converts the 94 MB event table).
 3. ``daisy hxmt fit`` (``--fit-exposure``, default 3000 s, HE/ME/LE products): one instrument (HE)
    and a joint LE+ME+HE fit, with the Sherpa and the built-in backends: the command's wall time
    (a fresh process, imports included) and the fit alone in-process; ratio built-in / Sherpa.
