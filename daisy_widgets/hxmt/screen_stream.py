@@ -3,8 +3,9 @@
 What ``hxmt.load_l1`` (events) → ``hxmt.pical`` → ``hxmt.screen`` give, the same arrays, without
 holding the Level-1 or the calibrated table: each block of rows is read from the file, given its
 PI (the same random stream as :func:`.calibrate.pical`: one uniform deviate per event, in file
-order) and split into the screening outputs by a compiled loop
-(:func:`.event_kernels.split_block`). Memory: one block plus the outputs (a fraction of the
+order) and split into the screening outputs, by a compiled loop
+(:func:`.event_kernels.split_block`) or, in :func:`.event_kernels.numpy_loops`, by numpy masks
+over the rows inside the GTI only. Memory: one block plus the outputs (a fraction of the
 Level-1 events), instead of the Level-1 and calibrated tables together (about 600 MB for a
 10 ks HE observation).
 
@@ -39,6 +40,8 @@ def _calibrated_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def _packed(dtype: np.dtype) -> bool:
+    """Whether rows of ``dtype`` are its fields back to back, in order, without a PI column
+    (their bytes then start the calibrated rows)."""
     names = dtype.names or ()
     offsets = [dtype.fields[n][1] for n in names]
     return (

@@ -203,6 +203,12 @@ class PiCalScreen(Algorithm):
 
     @classmethod
     def check_params(cls, values):
+        x = spec(values.get("instrument", "HE")).name
+        if x != "HE":
+            return {
+                "instrument": f"HE only ({x}'s grading pairs neighbouring events, which blocks would "
+                "separate): use hxmt.pical, hxmt.grade or hxmt.recon, and hxmt.screen"
+            }
         return _pi_check(values)
 
     def compute(self, meta, gti):
@@ -210,11 +216,6 @@ class PiCalScreen(Algorithm):
 
         v = self.values
         s = spec(v["instrument"])
-        if s.name != "HE":
-            raise ValueError(
-                f"hxmt.pical_screen streams HE events only ({s.name}'s grading pairs neighbouring "
-                "events): use hxmt.pical, hxmt.grade or hxmt.recon, and hxmt.screen"
-            )
         pr = (
             s.band[0] if v["pi_min"] is None else v["pi_min"],
             s.band[1] if v["pi_max"] is None else v["pi_max"],

@@ -104,6 +104,10 @@ def test_pical_screen_file_cancel_and_bad_detector(sim_dir, tmp_path):
     assert len(calls) == 2  # stopped before the second block
     with pytest.raises(ValueError, match="detector"):
         pical_screen_file(_evt(sim_dir), _gti(sim_dir), "HE", detectors=[16])  # the blind one
+    from daisy_widgets.hxmt.steps_reduction import PiCalScreen
+
+    assert "HE only" in PiCalScreen.validate_params({"instrument": "ME"})["instrument"][0]
+    assert PiCalScreen.validate_params({"instrument": "HE"}) == {}
 
 
 def test_batch_products_equal_the_cached_interactive_run(sim_dir, tmp_path):
