@@ -111,8 +111,11 @@ class Controller:
         cancel: CancelToken,
         run_leaf: LeafRunner,
         report: RunReport,
+        after_node: Callable[[int], None] | None = None,
     ):
         self.wf_name = wf_name
+        #: called with a top-level node's position once it has run (e.g. to release what it consumed)
+        self.after_node = after_node
         self.nodes = nodes
         self.store = store
         self.rep = rep
@@ -128,9 +131,11 @@ class Controller:
 
     def run(self) -> None:
         try:
-            for node in self.nodes:
+            for i, node in enumerate(self.nodes):
                 if not node.standby:
                     self.run_node(node, {})
+                    if self.after_node is not None:
+                        self.after_node(i)
         finally:
             for n in self.nodes:
                 if n.standby and self.report[n.path].status == "not run":

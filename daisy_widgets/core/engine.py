@@ -29,7 +29,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .dask_tasks import ChunkError, dask_from_future
@@ -70,6 +70,8 @@ def run_workflow(
     release: bool | None = None,
     lookup: Callable[[str], type] | None = None,
     report: Any = None,
+    consumed: bool = False,
+    keep: Sequence[str] = (),
     **engine_kw: Any,
 ) -> DataStore:
     """Run a workflow and return the data store with its results.
@@ -95,6 +97,10 @@ def run_workflow(
     report
         A :class:`~daisy_widgets.core.control.RunReport` to fill with what happened to each
         step (ran, skipped, retried, fell back, and why).
+    consumed
+        In-process engine (batch runs): drop each object the run produced as soon as the last
+        step reading it has run, unless persisted or in ``keep`` (keys). Peak memory is then
+        that of the objects alive together, not of every intermediate result.
     engine_kw
         Passed to :class:`DaskEngine` (``lazy=True``, ``memory_limit=...``, ``gpu_workers=``).
     """
@@ -107,4 +113,6 @@ def run_workflow(
     else:
         raise ValueError(f"unknown engine {engine!r}: expected 'inprocess', 'dask' or an Engine")
     extra = {} if report is None else {"report": report}
+    if consumed and isinstance(eng, InProcessEngine):
+        extra.update(consumed=True, keep=tuple(keep))
     return eng.run(wf, store, progress=progress, cancel=cancel, release=release, lookup=lookup, **extra)

@@ -7,7 +7,9 @@
 * :func:`chunk_ranges`, :func:`take_range`, :func:`chunk_label`, :func:`split_axis`,
   :func:`concat_parts`: the chunks of a data-parallel step and their results;
 * :func:`restore_store` (after a cancel: no partial output) and :func:`finish_run` (release
-  what the workflow produced and nobody asked to keep).
+  what the workflow produced and nobody asked to keep);
+* :func:`consumed_after`: which objects each step reads for the last time (a batch run drops
+  them there, :func:`release_consumed`, so a chain of big tables never holds them all at once).
 
 Step failures are raised as :class:`~daisy_widgets.core.errors.StepError` naming the
 workflow, the step and the chunk; cancellation as :class:`~daisy_widgets.core.errors.Cancelled`.
@@ -148,6 +150,45 @@ def finish_run(
         release = bool(store.persisted())
     if release:
         store.release(new)
+
+
+def consumed_after(nodes: Sequence[Any]) -> dict[int, list[str]] | None:
+    """``{top-level step position: keys read there for the last time}`` of a plan's nodes.
+
+    A key is listed only where its last value is read: a key written again at or after its
+    last reading (a step updating it, a final result) is never listed. Returns None for a
+    plan with control flow (conditions, switches, loops, fallbacks: the steps that run, and
+    so what is read last, are known only while it runs).
+    """
+    last_read: dict[str, int] = {}
+    last_write: dict[str, int] = {}
+    for i, node in enumerate(nodes):
+        for m in node.walk():
+            if m.when is not None or m.until is not None or m.cases or m.fallback is not None or m.standby:
+                return None
+            for k in m.step.inputs.values():
+                last_read[k] = i
+            for k in m.step.outputs.values():
+                last_write[k] = i
+    out: dict[int, list[str]] = {}
+    for k, i in last_read.items():
+        if last_write.get(k, -1) < i:
+            out.setdefault(i, []).append(k)
+    return out
+
+
+def release_consumed(
+    store: DataStore, schedule: dict[int, list[str]], before: set[str], keep: Sequence[str]
+) -> Callable[[int], None]:
+    """The controller's ``after_node``: drop the objects the step at a position read for the last
+    time, when this run produced them (not given before it), they are not persisted and not in ``keep``."""
+    kept = set(keep)
+
+    def after(i: int) -> None:
+        gone = [k for k in schedule.get(i, ()) if k in store and k not in before and k not in kept]
+        store.release(gone)
+
+    return after
 
 
 def restore_store(store: DataStore, snapshot: DataStore) -> None:

@@ -5,7 +5,7 @@ Data-parallel steps run chunk by chunk, so progress and cancellation are fine-gr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,9 @@ from .engine_base import (
     chunk_label,
     chunk_ranges,
     concat_parts,
+    consumed_after,
     finish_run,
+    release_consumed,
     restore_store,
     split_axis,
     take_range,
@@ -49,11 +51,17 @@ class InProcessEngine(Engine):
         release: bool | None = None,
         lookup: Callable[[str], type] | None = None,
         report: RunReport | None = None,
+        consumed: bool = False,
+        keep: Sequence[str] = (),
     ) -> DataStore:
         """Run ``wf`` on ``store`` (modified in place and returned).
 
         ``report`` (a :class:`~daisy_widgets.core.control.RunReport`) is filled with what
         happened to every step; it is also kept as :attr:`last_report`.
+
+        ``consumed=True`` (batch runs): each object this run produced is dropped as soon as
+        the last step reading it has run, unless persisted or in ``keep`` (a workflow with
+        conditions, loops or fallbacks keeps them to the end, as without it).
 
         Raises
         ------
@@ -75,7 +83,9 @@ class InProcessEngine(Engine):
         def run_leaf(node: PlanNode, inputs: dict[str, Any], _retries: int | None) -> None:
             self._run_step(wf, node.index, node.path, node.step, node.algo, inputs, store, rep, cancel)
 
-        ctl = Controller(wf.name, nodes, store, rep, cancel, run_leaf, report)
+        schedule = consumed_after(nodes) if consumed else None
+        after = release_consumed(store, schedule, before, keep) if schedule else None
+        ctl = Controller(wf.name, nodes, store, rep, cancel, run_leaf, report, after)
         try:
             ctl.run()
         except Cancelled:

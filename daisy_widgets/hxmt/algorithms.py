@@ -2,7 +2,8 @@
 
 ``hxmt.load_l1`` -> ``hxmt.pical`` -> (``hxmt.grade`` ME | ``hxmt.recon`` LE) -> ``hxmt.gtigen``
 -> ``hxmt.screen`` -> ``hxmt.lcgen``, ``hxmt.specgen``, ``hxmt.rspgen``, ``hxmt.bkgmap``
--> ``hxmt.barycorr`` -> ``hxmt.fold``, ``hxmt.z2search``, ``hxmt.powspec`` -> ``hxmt.write_products``.
+-> ``hxmt.barycorr`` -> ``hxmt.fold``, ``hxmt.z2search``, ``hxmt.powspec`` -> ``hxmt.write_products``;
+``hxmt.pical_screen`` (HE) does pical and screen in one pass over blocks of the event file.
 Tables are numpy structured arrays; light curves, spectra and responses are the
 dataclasses of :mod:`.products`.
 
@@ -14,7 +15,7 @@ keeps every step importable from here.
 from __future__ import annotations
 
 from .steps_products import BkgMap, LcGen, RspGen, SpecGen, WriteProducts
-from .steps_reduction import Grade, GtiGen, LoadL1, PiCal, Recon, Screen
+from .steps_reduction import Grade, GtiGen, LoadL1, PiCal, PiCalScreen, Recon, Screen
 from .steps_timing import BaryCorr, Fold, PowSpec, PulseProfile, TimingResult, Z2Search, orbit_xyz
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "LcGen",
     "LoadL1",
     "PiCal",
+    "PiCalScreen",
     "PowSpec",
     "PulseProfile",
     "Recon",
@@ -47,6 +49,7 @@ ALGORITHMS = [
     Recon,
     GtiGen,
     Screen,
+    PiCalScreen,
     LcGen,
     SpecGen,
     RspGen,

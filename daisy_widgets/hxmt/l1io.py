@@ -6,6 +6,7 @@ Every problem names the file, the column/extension and what was expected
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,33 +147,105 @@ def read_table(path: str | Path, kind: str) -> np.ndarray:
     path = Path(path)
     hl = _open(path)
     with hl:
-        ext = EXTNAME[kind]
-        names = [h.name.upper() for h in hl]
-        if ext.upper() not in names:
-            raise InputFileError(
-                path, ext, f"a binary table extension {ext!r}", "extensions " + ", ".join(names)
-            )
-        hdu = hl[ext]
-        have = {c.upper(): c for c in hdu.columns.names}
-        for col in REQUIRED[kind]:
-            if col.upper() not in have:
-                close = [
-                    c for c in hdu.columns.names if c.upper().replace("_", "") == col.upper().replace("_", "")
-                ]
-                hint = f" (is {close[0]!r} meant to be {col!r}?)" if close else ""
-                raise InputFileError(
-                    path, f"{ext}.{col}", f"column {col!r}{hint}", "columns " + ", ".join(hdu.columns.names)
-                )
+        hdu, ext, have = _table_hdu(hl, path, kind)
         direct = _direct_dtype(hdu, kind, have)
         if direct is not None:
             out = _read_direct(path, hdu, ext, direct)
             n = out.size
         else:
             out, n = _read_columns(path, hdu, ext, kind, have)
-    t = out[REQUIRED[kind][0].upper()]
-    if n and not np.all(np.isfinite(t)):
-        raise InputFileError(path, f"{ext}.{REQUIRED[kind][0]}", "finite times", "NaN or infinite values")
+    if n:
+        _check_times(out, path, ext, kind)
     return out
+
+
+#: rows per block of :func:`read_table_blocks` (about 19 MB of HE events)
+BLOCK_ROWS = 1 << 20
+
+
+def read_table_blocks(
+    path: str | Path, kind: str, rows: int = BLOCK_ROWS
+) -> tuple[int, Iterator[np.ndarray]]:
+    """A Level-1 table block by block: ``(number of rows, iterator of blocks)``.
+
+    Each block is what :func:`read_table` gives for those rows (same columns and dtypes).
+    A table of plain numbers is read from the file one block at a time into one reused
+    buffer (memory: one block, whatever the file's size; a block is overwritten by the next,
+    so copy what you keep); other tables are read whole through astropy and sliced.
+    The checks are :func:`read_table`'s; non-finite times are found block by block.
+    """
+    path = Path(path)
+    hl = _open(path)
+    with hl:
+        hdu, ext, have = _table_hdu(hl, path, kind)
+        direct = _direct_dtype(hdu, kind, have)
+        if direct is None:
+            whole, n = _read_columns(path, hdu, ext, kind, have)
+        else:
+            n = int(hdu.header.get("NAXIS2", 0))
+            offset = int(hdu.fileinfo()["datLoc"])
+            _check_size(path, ext, offset, n, direct.itemsize)
+    rows = max(1, int(rows))
+    if direct is None:
+        if n:
+            _check_times(whole, path, ext, kind)
+        return n, (whole[a : a + rows] for a in range(0, n, rows))
+    return n, _file_blocks(path, ext, kind, direct, offset, n, rows)
+
+
+def _file_blocks(
+    path: Path, ext: str, kind: str, dtype: np.dtype, offset: int, n: int, rows: int
+) -> Iterator[np.ndarray]:
+    native = dtype.newbyteorder("=")
+    buf = np.empty(min(rows, n), dtype)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for a in range(0, n, rows):
+            block = buf[: min(rows, n - a)]
+            want = block.size * dtype.itemsize
+            got = f.readinto(block.view(np.uint8))
+            if got != want:
+                raise InputFileError(
+                    path, ext, f"complete table data ({n} rows)", f"{a + got // dtype.itemsize} rows read"
+                )
+            if native != dtype:
+                block.byteswap(inplace=True)
+            out = block.view(native)
+            _check_times(out, path, ext, kind)
+            yield out  # the next block's bytes are read over it
+
+
+def _table_hdu(hl, path: Path, kind: str):
+    """``(hdu, extension name, {upper-case column: file column})``, the columns checked."""
+    ext = EXTNAME[kind]
+    names = [h.name.upper() for h in hl]
+    if ext.upper() not in names:
+        raise InputFileError(path, ext, f"a binary table extension {ext!r}", "extensions " + ", ".join(names))
+    hdu = hl[ext]
+    have = {c.upper(): c for c in hdu.columns.names}
+    for col in REQUIRED[kind]:
+        if col.upper() not in have:
+            close = [
+                c for c in hdu.columns.names if c.upper().replace("_", "") == col.upper().replace("_", "")
+            ]
+            hint = f" (is {close[0]!r} meant to be {col!r}?)" if close else ""
+            raise InputFileError(
+                path, f"{ext}.{col}", f"column {col!r}{hint}", "columns " + ", ".join(hdu.columns.names)
+            )
+    return hdu, ext, have
+
+
+def _check_times(table: np.ndarray, path: Path, ext: str, kind: str) -> None:
+    t = table[REQUIRED[kind][0].upper()]
+    if not np.all(np.isfinite(t)):
+        raise InputFileError(path, f"{ext}.{REQUIRED[kind][0]}", "finite times", "NaN or infinite values")
+
+
+def _check_size(path: Path, ext: str, offset: int, n: int, itemsize: int) -> None:
+    if offset + n * itemsize > path.stat().st_size:
+        raise InputFileError(
+            path, ext, f"complete table data ({n} rows)", "the file ends before the table's last row"
+        )
 
 
 #: FITS binary-table formats read straight into numpy (no scaling or conversion by astropy)
@@ -203,10 +276,7 @@ def _read_direct(path: Path, hdu, ext: str, dtype: np.dtype) -> np.ndarray:
     """The table's rows read from the file into one array, swapped to native byte order in place."""
     n = int(hdu.header.get("NAXIS2", 0))
     offset = int(hdu.fileinfo()["datLoc"])
-    if offset + n * dtype.itemsize > path.stat().st_size:
-        raise InputFileError(
-            path, ext, f"complete table data ({n} rows)", "the file ends before the table's last row"
-        )
+    _check_size(path, ext, offset, n, dtype.itemsize)
     raw = np.fromfile(path, dtype=dtype, count=n, offset=offset)
     if raw.size != n:
         raise InputFileError(path, ext, f"complete table data ({n} rows)", f"{raw.size} rows read")

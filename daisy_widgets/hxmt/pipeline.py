@@ -17,6 +17,11 @@ from ..core.engine import run_workflow
 from ..core.workflow import Step, Workflow
 from .mission import spec
 
+#: what a batch run (:func:`run_pipeline`) keeps in its store besides the products: the
+#: screened and barycentred events (the Level-1, calibrated and dead-time tables are dropped
+#: as soon as the steps reading them have run)
+BATCH_KEEP = ("work/screened", "work/bary", "work/gti")
+
 
 def pipeline_workflow(
     instrument: str,
@@ -33,6 +38,7 @@ def pipeline_workflow(
     seed: int = 0,
     ephemeris: str | None = None,
     group_min_counts: int | None = None,
+    stream: bool = True,
 ) -> Workflow:
     """The HXMTDAS-like chain of one instrument as a Workflow.
 
@@ -56,65 +62,50 @@ def pipeline_workflow(
         TEMPO/TEMPO2 ``.par`` file: fold the barycentred events with its F0, F1, F2... and PEPOCH.
     group_min_counts
         Write a ``GROUPING`` column in the spectrum with at least this many counts per group.
+    stream
+        HE: read, calibrate and screen the events in one pass over blocks of the file
+        (``hxmt.pical_screen``; no Level-1 or calibrated table in memory); False: the separate
+        ``hxmt.load_l1`` (events), ``hxmt.pical`` and ``hxmt.screen`` steps, as the app runs
+        them. The products are the same. ME and LE always run the separate steps (their
+        grading pairs neighbouring events).
     """
     x = spec(instrument).name
     inst = {"instrument": x}
     dets = {"detectors": list(detectors)} if detectors else {}
     pr = {"pi_min": pi_range[0], "pi_max": pi_range[1]} if pi_range else {}
-    steps = [
-        Step(
-            id="load",
-            algorithm="hxmt.load_l1",
-            params={"l1_dir": l1_dir, **inst},
-            outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
-        ),
-        Step(
-            id="pical",
-            algorithm="hxmt.pical",
-            params={**inst, "seed": seed},
-            inputs={"events": "l1/events"},
-            outputs={"events": "cal/events"},
-        ),
-    ]
-    if x == "ME":
-        steps.append(
+    gtigen = Step(
+        id="gtigen",
+        algorithm="hxmt.gtigen",
+        params={**inst, **({"expr": gti_expr} if gti_expr else {})},
+        inputs={"ehk": "l1/ehk"},
+        outputs={"gti": "work/gti"},
+    )
+    screened = {
+        "events": "work/screened",
+        "blind": "work/blind",
+        "raw": "work/raw",
+        "raw_blind": "work/raw_blind",
+    }
+    if stream and x == "HE":
+        steps = [
             Step(
-                id="grade",
-                algorithm="hxmt.grade",
-                inputs={"events": "cal/events"},
-                outputs={"events": "cal/graded"},
-            )
-        )
-    elif x == "LE":
-        steps.append(
+                id="load",
+                algorithm="hxmt.load_l1",
+                params={"l1_dir": l1_dir, **inst, "events": False},
+                outputs={"ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
+            ),
+            gtigen,
             Step(
-                id="recon",
-                algorithm="hxmt.recon",
-                inputs={"events": "cal/events"},
-                outputs={"events": "cal/graded"},
-            )
-        )
-    cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
+                id="pical_screen",
+                algorithm="hxmt.pical_screen",
+                params={**inst, "seed": seed, **pr, **dets},
+                inputs={"meta": "l1/meta", "gti": "work/gti"},
+                outputs=screened,
+            ),
+        ]
+    else:
+        steps = _reduction_steps(x, l1_dir, seed, pr, dets, gtigen, screened)
     steps += [
-        Step(
-            id="gtigen",
-            algorithm="hxmt.gtigen",
-            params={**inst, **({"expr": gti_expr} if gti_expr else {})},
-            inputs={"ehk": "l1/ehk"},
-            outputs={"gti": "work/gti"},
-        ),
-        Step(
-            id="screen",
-            algorithm="hxmt.screen",
-            params={**inst, **pr, **dets},
-            inputs={"events": cal_key, "gti": "work/gti"},
-            outputs={
-                "events": "work/screened",
-                "blind": "work/blind",
-                "raw": "work/raw",
-                "raw_blind": "work/raw_blind",
-            },
-        ),
         Step(
             id="lcgen",
             algorithm="hxmt.lcgen",
@@ -214,6 +205,58 @@ def pipeline_workflow(
     )
 
 
+def _reduction_steps(
+    x: str, l1_dir: str | None, seed: int, pr: dict, dets: dict, gtigen: Step, screened: dict[str, str]
+) -> list[Step]:
+    """load (events read whole), pical, (grade ME | recon LE), gtigen, screen: each table a store object."""
+    inst = {"instrument": x}
+    steps = [
+        Step(
+            id="load",
+            algorithm="hxmt.load_l1",
+            params={"l1_dir": l1_dir, **inst},
+            outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
+        ),
+        Step(
+            id="pical",
+            algorithm="hxmt.pical",
+            params={**inst, "seed": seed},
+            inputs={"events": "l1/events"},
+            outputs={"events": "cal/events"},
+        ),
+    ]
+    if x == "ME":
+        steps.append(
+            Step(
+                id="grade",
+                algorithm="hxmt.grade",
+                inputs={"events": "cal/events"},
+                outputs={"events": "cal/graded"},
+            )
+        )
+    elif x == "LE":
+        steps.append(
+            Step(
+                id="recon",
+                algorithm="hxmt.recon",
+                inputs={"events": "cal/events"},
+                outputs={"events": "cal/graded"},
+            )
+        )
+    cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
+    return [
+        *steps,
+        gtigen,
+        Step(
+            id="screen",
+            algorithm="hxmt.screen",
+            params={**inst, **pr, **dets},
+            inputs={"events": cal_key, "gti": "work/gti"},
+            outputs=screened,
+        ),
+    ]
+
+
 def run_pipeline(
     l1_dir: str | Path,
     instrument: str,
@@ -222,14 +265,39 @@ def run_pipeline(
     engine: str = "inprocess",
     progress: Any = None,
     cancel: Any = None,
+    keep: Sequence[str] = BATCH_KEEP,
+    compiled: bool | None = None,
     **kw: Any,
 ) -> DataStore:
     """Run one instrument's pipeline on one exposure; returns the data store (``products/files`` lists the files).
 
     With ``search=(f_min, f_max)`` and no ``frequency``, the profile is folded at the best Z^2 frequency.
+    A batch run: each intermediate table is dropped as soon as the last step reading it has run
+    (the store keeps the products and the objects named in ``keep``); ``kw`` are
+    :func:`pipeline_workflow`'s.
+
+    ``compiled``: run the event loops compiled (numba, :mod:`.event_kernels`) or as numpy
+    expressions (the same results); None: compiled only if this process has them loaded
+    already (numba's start, about 1 s and 180 MB, costs more than they save on one observation).
     """
     wf = pipeline_workflow(instrument, str(l1_dir), str(out_dir), **kw)
-    return run_workflow(wf, DataStore(), engine=engine, progress=progress, cancel=cancel, release=False)
+    with _loops(compiled):
+        return run_workflow(
+            wf,
+            DataStore(),
+            engine=engine,
+            progress=progress,
+            cancel=cancel,
+            release=False,
+            consumed=True,
+            keep=keep,
+        )
+
+
+def _loops(compiled: bool | None) -> Any:
+    from .event_kernels import loaded, numpy_loops
+
+    return numpy_loops(not (loaded() if compiled is None else compiled))
 
 
 def run_many(
@@ -269,4 +337,6 @@ def run_many(
 
 
 def _run_one(wf: Workflow) -> list[str]:
-    return list(run_workflow(wf, DataStore(), engine="inprocess", release=False)["products/files"])
+    with _loops(None):
+        store = run_workflow(wf, DataStore(), engine="inprocess", release=False, consumed=True)
+    return list(store["products/files"])

@@ -1,11 +1,12 @@
 """HXMT reduction steps: Level-1 events to screened events (``hxmt.load_l1``, ``hxmt.pical``,
-``hxmt.grade`` ME | ``hxmt.recon`` LE, ``hxmt.gtigen``, ``hxmt.screen``), mirroring HXMTDAS.
+``hxmt.grade`` ME | ``hxmt.recon`` LE, ``hxmt.gtigen``, ``hxmt.screen``), mirroring HXMTDAS;
+``hxmt.pical_screen`` does pical and screen in one pass over blocks of the event file.
 """
 
 from __future__ import annotations
 
 from ..core.algorithm import Algorithm
-from ..core.params import FilePath, Float, Int, Port, Text
+from ..core.params import Bool, FilePath, Float, Int, Port, Text
 from . import calibrate, l1io
 from . import gti as gtimod
 from . import screen as scr
@@ -28,7 +29,12 @@ class LoadL1(Algorithm):
     name = "hxmt.load_l1"
     category = "hxmt/input"
     outputs = (
-        Port("events", "table", help="Level-1 events (TIME, DET_ID, CHANNEL, flags)"),
+        Port(
+            "events",
+            "table",
+            optional=True,
+            help="Level-1 events (TIME, DET_ID, CHANNEL, flags); absent with events=False",
+        ),
         Port("ehk", "table", help="EHK housekeeping at 1 s"),
         Port("orbit", "table", help="orbit: TIME, LON, LAT, ALT (deg, deg, km), X, Y, Z (km, J2000)"),
         Port("meta", "object", help="observation keywords (OBJECT, RA_OBJ, OBS_ID, ...)"),
@@ -36,19 +42,25 @@ class LoadL1(Algorithm):
     params = (
         FilePath("l1_dir", None, help="Level-1 exposure folder (holding HE/ ME/ LE/ ACS/ AUX/)"),
         INSTRUMENT,
+        Bool(
+            "events",
+            True,
+            help="read the event table (off: a later step, hxmt.pical_screen, reads the file block by block)",
+        ),
     )
 
     def compute(self):
         obs = l1io.find_exposure(self.values["l1_dir"], self.values["instrument"])
         inst = obs.instrument
-        ev = l1io.read_table(obs.files[f"{inst}-Evt"], f"{inst}-Evt")
         meta = l1io.Keywords(obs.meta, files={k: str(v) for k, v in obs.files.items()}, instrument=inst)
-        return {
-            "events": ev,
+        out = {
             "ehk": l1io.read_table(obs.files["EHK"], "EHK"),
             "orbit": l1io.read_table(obs.files["Orbit"], "Orbit"),
             "meta": meta,
         }
+        if self.values["events"]:
+            out["events"] = l1io.read_table(obs.files[f"{inst}-Evt"], f"{inst}-Evt")
+        return out
 
 
 class PiCal(Algorithm):
@@ -166,6 +178,59 @@ class Screen(Algorithm):
         out = scr.screen_sets(events, gti, s.name, pr, v["detectors"])
         ev = out["events"]
         if ev.size == 0:
+            raise scr.NoGoodTimeError(
+                f"{s.name}: no events left after screening (GTI {gtimod.total(gti):.0f} s, PI {pr[0]}:{pr[1]})"
+            )
+        return out
+
+
+class PiCalScreen(Algorithm):
+    """PI calibration and screening in one pass over blocks of the Level-1 event file: what
+    hxmt.pical then hxmt.screen give, without holding the Level-1 or calibrated table (HE)."""
+
+    name = "hxmt.pical_screen"
+    category = "hxmt/screen"
+    inputs = (
+        Port("meta", "object", help="observation keywords of hxmt.load_l1 (they name the event file)"),
+        Port("gti", "array", ndim=2, help="GTIs (n, 2), s"),
+    )
+    outputs = Screen.outputs
+    params = (
+        INSTRUMENT,
+        Int("seed", 0, min=0, help="seed of the channel randomisation"),
+        *Screen.params[1:],
+    )
+
+    @classmethod
+    def check_params(cls, values):
+        x = spec(values.get("instrument", "HE")).name
+        if x != "HE":
+            return {
+                "instrument": f"HE only ({x}'s grading pairs neighbouring events, which blocks would "
+                "separate): use hxmt.pical, hxmt.grade or hxmt.recon, and hxmt.screen"
+            }
+        return _pi_check(values)
+
+    def compute(self, meta, gti):
+        from .screen_stream import pical_screen_file
+
+        v = self.values
+        s = spec(v["instrument"])
+        pr = (
+            s.band[0] if v["pi_min"] is None else v["pi_min"],
+            s.band[1] if v["pi_max"] is None else v["pi_max"],
+        )
+        out = pical_screen_file(
+            meta["files"][f"{s.name}-Evt"],
+            gti,
+            s.name,
+            seed=v["seed"],
+            pi_range=pr,
+            detectors=v["detectors"],
+            progress=self.context.progress,
+            check_cancelled=self.context.check_cancelled,
+        )
+        if out["events"].size == 0:
             raise scr.NoGoodTimeError(
                 f"{s.name}: no events left after screening (GTI {gtimod.total(gti):.0f} s, PI {pr[0]}:{pr[1]})"
             )

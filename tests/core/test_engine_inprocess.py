@@ -137,3 +137,48 @@ def test_map_workflow_many_stores():
     stores = [DataStore({"counts": np.full(5, i)}) for i in range(4)]
     out = InProcessEngine().map_workflow(wf, stores)
     assert [s["total"] for s in out] == [0.0, 5.0, 10.0, 15.0]
+
+
+def test_consumed_objects_are_dropped_after_their_last_reader():
+    """consumed=True (batch runs): an object the run produced leaves the store (and memory) once the
+    last step reading it has run; inputs given, persisted objects, ``keep`` and final values stay."""
+    import weakref
+
+    wf = Workflow(
+        "consume",
+        [
+            Step("a", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "t1"}),
+            Step("b", "core.scale", {"factor": 3.0}, {"data": "t1"}, {"data": "t2"}),
+            Step("c", "core.scale", {"factor": 1.0}, {"data": "t2"}, {"data": "t2"}),  # updated in place
+            Step("d", "core.add", {}, {"a": "t2", "b": "x"}, {"sum": "t3"}),
+            Step("e", "core.scale", {"factor": 0.5}, {"data": "t3"}, {"data": "out"}),
+            Step("f", "core.scale", {"factor": 1.0}, {"data": "t1b"}, {"data": "kept"}),
+        ],
+        persist=["out"],
+    )
+    store = DataStore({"x": np.arange(4.0), "t1b": np.ones(2)})
+    seen, refs = {}, {}
+
+    def prog(ev):
+        if ev.step and ev.step not in seen:
+            seen[ev.step] = set(store.keys())
+            refs.update({k: weakref.ref(store[k]) for k in store if k not in refs})
+
+    run_workflow(wf, store, progress=prog, release=False, consumed=True, keep=["t3"])
+    assert "t1" in seen["b"] and "t1" not in seen["c"] and refs["t1"]() is None
+    assert "t2" in seen["d"] and "t2" not in seen["e"]  # read last by d (c rewrote it before)
+    assert set(store.keys()) == {"x", "t1b", "t3", "out", "kept"}  # t3 kept; given inputs stay
+    np.testing.assert_allclose(store["out"], 0.5 * (6.0 * np.arange(4.0) + np.arange(4.0)))
+    # without it, the same workflow keeps everything (release=False)
+    plain = run_workflow(wf, DataStore({"x": np.arange(4.0), "t1b": np.ones(2)}), release=False)
+    assert {"t1", "t2", "t3"} <= set(plain.keys())
+    # with control flow (a condition) nothing is dropped early: what runs is known only while running
+    cond = Workflow(
+        "cond",
+        [
+            Step("a", "core.scale", {"factor": 2.0}, {"data": "x"}, {"data": "t1"}),
+            Step("b", "core.scale", {"factor": 3.0}, {"data": "t1"}, {"data": "t2"}, when="1 > 0"),
+        ],
+    )
+    out = run_workflow(cond, DataStore({"x": np.arange(4.0)}), release=False, consumed=True)
+    assert {"t1", "t2"} <= set(out.keys())
