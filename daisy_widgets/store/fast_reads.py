@@ -127,18 +127,19 @@ class FastArrayReads:
                 return
         await self._learn(scope, receive, send)
 
-    async def _read(self, adapter: CachedHDF5ArrayAdapter, slc: Any) -> bytes | None:
+    async def _read(self, adapter: CachedHDF5ArrayAdapter, slc: Any) -> memoryview | None:
         import anyio
         import numpy as np
 
         dtype = adapter.structure().data_type.to_numpy_dtype()
 
-        def read() -> bytes | None:
+        def read() -> memoryview | None:
             try:
                 arr = adapter.read(slc)
             except OSError:  # the file is gone or unreadable: Tiled answers as it always did
                 return None
-            return np.ascontiguousarray(arr, dtype=dtype).tobytes()
+            # the array's own memory, not a copy (as Tiled's octet-stream serializer gives it)
+            return memoryview(np.ascontiguousarray(arr, dtype=dtype)).cast("B")
 
         return await anyio.to_thread.run_sync(read)
 

@@ -97,7 +97,8 @@ def test_short_path_answers_as_tiled(served):
     assert second.headers["content-type"] == "application/octet-stream"
     np.testing.assert_array_equal(as_array(get(http, slice="::5,2,1:9"), (10, 8)), ref[::5, 2, 1:9])
     np.testing.assert_array_equal(as_array(get(http), ref.shape), ref)  # no slice: the whole array
-    assert fast.served == 3
+    assert get(http, slice="3,2,1", expected_shape="scalar").content == ref[3, 2, 1].tobytes()  # one value
+    assert fast.served == 4
     # a wrong expected shape, JSON, or compression go to Tiled, which answers as before
     assert get(http, slice="3", expected_shape="6,41").status_code == 500
     resp = http.get(
@@ -108,7 +109,7 @@ def test_short_path_answers_as_tiled(served):
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/json")
     np.testing.assert_allclose(resp.json(), ref[3, 0, 0:4])
     assert get(http, slice="99").status_code == 400  # out of range: Tiled's error
-    assert fast.served == 3
+    assert fast.served == 4
 
 
 def test_keys_still_checked_on_the_short_path(served):
