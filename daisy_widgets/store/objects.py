@@ -67,6 +67,16 @@ class RemoteArray:
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        # one request for the region, straight from this thread: Tiled's ``read`` would build
+        # and run a one-task dask graph around the same request (its ``_get_slice``)
+        get_slice = getattr(self.client, "_get_slice", None)
+        region = _basic_region(key, self.shape)
+        if get_slice is not None and region is not None:
+            nbytes = int(np.prod(_region_shape(region), dtype=np.int64)) * self.dtype.itemsize
+            if nbytes < getattr(self.client, "RESPONSE_BYTESIZE_LIMIT", 0):
+                from tiled.ndslice import NDSlice
+
+                return np.asarray(get_slice(NDSlice(*region)))
         return np.asarray(self.client[key])
 
 
@@ -109,7 +119,9 @@ def _region_shape(region: tuple) -> tuple[int, ...]:
 
 
 def _read_region(remote: RemoteArray, region: tuple) -> np.ndarray:
-    return remote[region]
+    out = remote[region]
+    # writable, as h5py's and dask's own results are (the response's bytes are read-only)
+    return out if out.flags.writeable else out.copy()
 
 
 def _dask_array_class() -> type:

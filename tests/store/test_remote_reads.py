@@ -38,7 +38,7 @@ def test_one_request_per_slice_equal_to_h5py(env):
         sent.clear()
         got = take(scan.projections).compute()
         assert len(sent) == 1 and "/array/full/" in sent[0], sent
-        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.dtype == want.dtype and got.shape == want.shape and got.flags.writeable
         np.testing.assert_array_equal(got, want)
     # what is not a plain region (fancy indexing) still reads only what it needs, through dask
     got = scan.projections[[1, 40]].compute()
