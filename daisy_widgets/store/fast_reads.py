@@ -20,8 +20,9 @@ Only what Tiled would serve in the same way takes the short path:
 * an entry learnt less than :data:`ROUTE_TTL_S` seconds ago; any request that is not a read
   (a write, a deletion) forgets every entry, so a changed catalog is always seen through Tiled.
 
-A file that changed on disk is re-opened (:class:`.hdf5_cache.OpenFiles`); a file that is gone
-sends the request to Tiled, which answers as it always did.
+A file that changed on disk is re-opened (:class:`.hdf5_cache.OpenFiles`); a file that is gone,
+or whose dataset now has another shape, chunks or type, sends the request to Tiled, which
+answers as it always did (and the entry is learnt anew).
 """
 
 from __future__ import annotations
@@ -135,8 +136,10 @@ class FastArrayReads:
 
         def read() -> memoryview | None:
             try:
-                arr = adapter.read(slc)
+                arr = adapter.read_if_unchanged(slc)
             except OSError:  # the file is gone or unreadable: Tiled answers as it always did
+                return None
+            if arr is None:  # the file now holds another shape or type: Tiled describes it anew
                 return None
             # the array's own memory, not a copy (as Tiled's octet-stream serializer gives it)
             return memoryview(np.ascontiguousarray(arr, dtype=dtype)).cast("B")

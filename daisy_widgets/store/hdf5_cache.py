@@ -153,9 +153,22 @@ class OpenFiles:
 
         return self.use(path, get)
 
-    def read(self, path: str, dataset: str, selection: tuple) -> np.ndarray:
-        """``dataset[selection]`` read straight from the open file."""
-        return self.use(path, lambda h: h.file[dataset][selection])
+    def read(
+        self, path: str, dataset: str, selection: tuple, layout: tuple | None = None
+    ) -> np.ndarray | None:
+        """``dataset[selection]`` read straight from the open file.
+
+        ``layout``: the ``(shape, chunks, dtype)`` the caller knows; when the file on disk now
+        holds another (a file replaced by a different one), None is returned and nothing read.
+        """
+
+        def get(h: _Handle) -> np.ndarray | None:
+            ds = h.file[dataset]
+            if layout is not None and (tuple(ds.shape), ds.chunks, ds.dtype) != layout:
+                return None
+            return ds[selection]
+
+        return self.use(path, get)
 
     def close_all(self) -> None:
         """Close every open file (the service's shutdown)."""
@@ -192,6 +205,7 @@ class CachedHDF5ArrayAdapter(HDF5ArrayAdapter):
 
     def __init__(self, path: str, dataset: str, structure: ArrayStructure, metadata: dict, specs: Any = None):
         self._path, self._dataset = path, dataset
+        self._layout: tuple | None = None  # (shape, chunks, dtype) the structure was made from
         self._files = OPEN_FILES
         super().__init__(None, structure, metadata=metadata, specs=specs or [])
 
@@ -206,6 +220,11 @@ class CachedHDF5ArrayAdapter(HDF5ArrayAdapter):
     def read(self, slice: NDSlice | None = None) -> np.ndarray:
         sel = tuple(slice) if slice else ()
         return self._files.read(self._path, self._dataset, sel)
+
+    def read_if_unchanged(self, slice: NDSlice | None = None) -> np.ndarray | None:
+        """As :meth:`read`, or None when the dataset on disk no longer has this adapter's layout."""
+        sel = tuple(slice) if slice else ()
+        return self._files.read(self._path, self._dataset, sel, layout=self._layout)
 
     def read_block(self, block: NDBlock, slice: NDSlice | None = None) -> np.ndarray:
         region = tuple(block.slice_from_chunks(self._structure.chunks))
@@ -272,6 +291,7 @@ class CachedHDF5Adapter(HDF5Adapter):
                 *self.uris, dataset=dataset, **{**self._kwargs, "locking": False}
             )
         adapter = CachedHDF5ArrayAdapter(path, dataset, _structure(*layout), OPEN_FILES.attrs(path, dataset))
+        adapter._layout = layout
         seen = SERVED.get()
         if seen is not None:
             seen.append(adapter)

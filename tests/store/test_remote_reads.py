@@ -161,6 +161,22 @@ def test_file_changed_on_disk_is_reopened(served):
     assert fast.served == 3  # all on the short path, re-opened each time the file changed
 
 
+def test_dataset_of_another_shape_goes_to_tiled(served):
+    http, fast, path = served
+    get(http, slice="0:2")
+    get(http, slice="0:2")
+    assert fast.served == 1
+    new = np.full((20, 6, 40), 7.0, np.float32)
+    tmp = path.with_suffix(".tmp")
+    with h5py.File(tmp, "w") as f:
+        f.create_group("exchange").create_dataset("data", data=new, chunks=(4, 6, 40))
+    os.replace(tmp, path)
+    np.testing.assert_array_equal(as_array(get(http, slice="18:20"), (2, 6, 40)), new[18:20])
+    assert fast.served == 1  # answered by Tiled, with the new shape
+    np.testing.assert_array_equal(as_array(get(http, slice="19"), (6, 40)), new[19])
+    assert fast.served == 2  # learnt anew
+
+
 def test_writes_forget_learnt_entries(served):
     http, fast, _ = served
     get(http, slice="1")
