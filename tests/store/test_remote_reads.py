@@ -70,6 +70,9 @@ def served(tmp_path):
     app = build_app(uri, data, state / "tiled" / "storage", "k3y")
     with TestClient(app) as http:
         yield http, app.app, path  # app.app: the short read path behind the per-user guard
+    from daisy_widgets.store.hdf5_cache import OPEN_FILES
+
+    OPEN_FILES.close_all()  # as the service does when it stops
 
 
 URL = "/api/v1/array/full/tomography/scan/exchange/data"
