@@ -41,7 +41,10 @@ def sqlite_uri(path: Path) -> str:
 
 
 def adapters_by_mimetype() -> dict[str, Any]:
-    return {FITS_MIMETYPE: FITSTableAdapter}
+    """Adapters by mimetype beyond Tiled's: FITS tables, and HDF5 files kept open between requests."""
+    from .hdf5_cache import CachedHDF5Adapter
+
+    return {FITS_MIMETYPE: FITSTableAdapter, "application/x-hdf5": CachedHDF5Adapter}
 
 
 #: connections the service keeps open to the catalog database, and how many more it may open

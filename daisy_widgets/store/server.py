@@ -79,7 +79,11 @@ def build_app(catalog_uri: str, data_dir: Path, writable: Path, api_key: str) ->
         server_settings={"expose_raw_assets": True},
         query_registry=checked_query_registry(),
     )
-    return UserAreaGuard(app, api_key)  # per-user keys: shared data read-only, own area read-write
+    # repeated reads of served HDF5 arrays answered from the open file (after the per-user rules)
+    from .fast_reads import FastArrayReads
+
+    # per-user keys: shared data read-only, own area read-write
+    return UserAreaGuard(FastArrayReads(app, api_key), api_key)
 
 
 def serve(
@@ -113,4 +117,9 @@ def serve(
     log(f"daisy: serving on {url}  (API key {where}; clients read DAISY_TILED_URL and DAISY_TILED_API_KEY)")
     sys.stdout.flush()
     app = build_app(uri, data_dir, writable, key)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from .hdf5_cache import OPEN_FILES
+
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        OPEN_FILES.close_all()  # the HDF5 files kept open between requests
