@@ -133,6 +133,17 @@ def exposure_metadata(
 
 
 def read_header(path: Path) -> dict[str, Any]:
+    """The :data:`HEADER_KEYS` present in the file's primary header (as ``fits.open`` reads them).
+
+    Read from the header blocks alone (:func:`.fits_header.primary_header`); a file that does
+    not start with a plain primary header (compressed, damaged) is opened with astropy, which
+    names the problem.
+    """
+    from .fits_header import primary_header
+
+    fast = primary_header(path, HEADER_KEYS)
+    if fast is not None:
+        return fast
     from astropy.io import fits
 
     with fits.open(path, memmap=False) as hl:
@@ -174,14 +185,16 @@ def find_exposures(
     checksum: bool = True,
     root: Path | None = None,
     known: Callable[[Path, list[L1File]], bool] | None = None,
+    bad: Callable[[Path, Exception], None] | None = None,
 ) -> Iterator[tuple[Exposure, list[dict]]]:
     """Every exposure folder under ``data_dir`` with its metadata and file records
     (folders relative to ``root``, default ``data_dir``: the served data folder).
 
     A folder counts as an exposure when it has at least one of ``HE/ ME/ LE/ ACS/ AUX/``
-    holding Level-1 files; unreadable headers are skipped (reported by the caller).
-    ``known(folder, files)`` True: the exposure is left out before its header is read or its
-    files hashed (one already registered, unchanged).
+    holding Level-1 files. ``known(folder, files)`` True: the exposure is left out before its
+    header is read or its files hashed (one already registered, unchanged). A file whose
+    header cannot be read raises, or, with ``bad`` given, is passed to ``bad(path, error)`` and
+    its exposure left out.
     """
     data_dir = Path(data_dir)
     served = Path(root) if root is not None else data_dir
@@ -195,7 +208,14 @@ def find_exposures(
         if not files or (known is not None and known(root_of, files)):
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
-        header = read_header(max(evts, key=lambda f: f.version).path)
+        first = max(evts, key=lambda f: f.version).path
+        try:
+            header = read_header(first)
+        except Exception as exc:
+            if bad is None:
+                raise
+            bad(first, exc)
+            continue
         exp = Exposure(root_of, files, exposure_metadata(header, files, root_of, served))
         yield exp, [f.record(checksum) for f in files]
 
