@@ -165,6 +165,26 @@ def _folders_in_order(top: Path) -> Iterator[Path]:
         yield from _folders_in_order(p)
 
 
+def _files_in_order(top: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Every non-empty file below ``top`` whose suffix (lower-cased) is one of ``suffixes`` (symbolic
+    links followed), in the order of ``sorted(top.rglob("*"))``; only those files are ``stat``-ed."""
+    try:
+        with os.scandir(top) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    for e in entries:
+        p = top / e.name
+        if p.suffix.lower() in suffixes and e.is_file():
+            try:
+                if e.stat().st_size > 0:
+                    yield p
+            except OSError:
+                pass
+        elif e.is_dir():
+            yield from _files_in_order(p, suffixes)
+
+
 def _l1_files(root_of: Path) -> list[L1File]:
     files: list[L1File] = []
     for folder in L1_FOLDERS:
@@ -343,11 +363,10 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
 def find_scans(data_dir: Path, root: Path | None = None) -> Iterator[ScanFile]:
     """Every Data Exchange / NXtomo file under ``data_dir`` (others are skipped); paths relative
     to ``root`` (default ``data_dir``)."""
-    for p in sorted(Path(data_dir).rglob("*")):
-        if p.suffix.lower() in SCAN_SUFFIXES and p.is_file() and p.stat().st_size > 0:
-            try:
-                meta = scan_metadata(p, Path(root) if root is not None else Path(data_dir))
-            except (OSError, KeyError, ValueError):
-                continue  # damaged or foreign HDF5: not served
-            if meta is not None:
-                yield ScanFile(p, meta)
+    for p in _files_in_order(Path(data_dir), SCAN_SUFFIXES):
+        try:
+            meta = scan_metadata(p, Path(root) if root is not None else Path(data_dir))
+        except (OSError, KeyError, ValueError):
+            continue  # damaged or foreign HDF5: not served
+        if meta is not None:
+            yield ScanFile(p, meta)
