@@ -108,6 +108,8 @@ def _data_bytes(cards: dict[str, bytes]) -> int:
 
 _STRING = re.compile(r"^'((?:[^']|'')*)' *(?:/.*)?$")
 _INT = re.compile(r"^[+-]?[0-9]+$")
+#: a string value astropy may read as a record-valued keyword card (``'AXIS.1: 1'``)
+_RECORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*: ")
 _FLOAT = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[EeDd][+-]?[0-9]+)?$")
 
 
@@ -125,7 +127,10 @@ def card_value(card: str) -> Any:
         m = _STRING.match(field.rstrip(" "))
         if m is None:
             raise Unusual("string value")
-        return m.group(1).replace("''", "'").rstrip(" ")
+        value = m.group(1).replace("''", "'").rstrip(" ")
+        if value.endswith("&") or _RECORD.match(value):
+            raise Unusual("long string or record-valued card")
+        return value
     text = field.split("/", 1)[0].strip(" ")
     if text in ("T", "F"):
         return text == "T"
@@ -161,9 +166,11 @@ def primary_header(path: str | Path, keys: tuple[str, ...]) -> dict[str, Any] | 
             key = text[i : i + 8].rstrip(" ")
             if key == "END":
                 break
+            if key == "CONTINUE":
+                raise Unusual(key)
             if key in wanted and key not in out:
                 out[key] = card_value(text[i : i + CARD])
-        return out
+        return {k: out[k] for k in keys if k in out}
     except Unusual:
         from astropy.io import fits
 
