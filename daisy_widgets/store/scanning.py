@@ -151,18 +151,40 @@ def read_header(path: Path) -> dict[str, Any]:
         return {k: h[k] for k in HEADER_KEYS if k in h}
 
 
-def _folders_in_order(top: Path) -> Iterator[Path]:
+class _Listings:
+    """Folder listings (entries sorted by name), each read once: a folder listed to find an
+    exposure's files is kept for the walk, which reaches it next, instead of being listed again."""
+
+    def __init__(self) -> None:
+        self.kept: dict[Path, list[os.DirEntry]] = {}
+
+    def take(self, folder: Path) -> list[os.DirEntry] | None:
+        got = self.kept.pop(folder, None)
+        if got is not None:
+            return got
+        try:
+            with os.scandir(folder) as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError:  # no such folder (or not a folder)
+            return None
+
+    def peek(self, folder: Path) -> list[os.DirEntry] | None:
+        got = self.take(folder)
+        if got is not None:
+            self.kept[folder] = got
+        return got
+
+
+def _folders_in_order(top: Path, listings: _Listings | None = None) -> Iterator[Path]:
     """Every folder below ``top`` (symbolic links followed), in the order of ``sorted(top.rglob("*"))``:
     depth first, each folder's entries by name."""
-    try:
-        with os.scandir(top) as it:
-            subs = sorted(e.name for e in it if e.is_dir())
-    except OSError:
-        return
-    for name in subs:
-        p = top / name
-        yield p
-        yield from _folders_in_order(p)
+    listings = listings if listings is not None else _Listings()
+    entries = listings.take(top)
+    for e in entries or []:
+        if e.is_dir():
+            p = top / e.name
+            yield p
+            yield from _folders_in_order(p, listings)
 
 
 def _files_in_order(top: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
@@ -185,16 +207,12 @@ def _files_in_order(top: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
             yield from _files_in_order(p, suffixes)
 
 
-def _l1_files(root_of: Path) -> list[L1File]:
+def _l1_files(root_of: Path, listings: _Listings | None = None) -> list[L1File]:
     files: list[L1File] = []
+    listings = listings if listings is not None else _Listings()
     for folder in L1_FOLDERS:
-        try:
-            with os.scandir(root_of / folder) as it:
-                entries = sorted(((e.name, e) for e in it), key=lambda t: t[0])
-        except OSError:  # no such folder (or not a folder)
-            continue
-        for name, e in entries:
-            m = L1_NAME.match(name)
+        for e in listings.peek(root_of / folder) or []:
+            m = L1_NAME.match(e.name)
             if m and e.is_file():
                 files.append(L1File(Path(e.path), folder, m["kind"], int(m["ver"])))
     return files
@@ -219,12 +237,13 @@ def find_exposures(
     data_dir = Path(data_dir)
     served = Path(root) if root is not None else data_dir
     seen: set[Path] = set()
-    for sub in _folders_in_order(data_dir):
+    listings = _Listings()  # each folder listed once
+    for sub in _folders_in_order(data_dir, listings):
         if sub.name not in L1_FOLDERS or sub.parent in seen:
             continue
         root_of = sub.parent
         seen.add(root_of)
-        files = _l1_files(root_of)
+        files = _l1_files(root_of, listings)
         if not files or (known is not None and known(root_of, files)):
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
