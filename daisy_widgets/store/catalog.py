@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import catalog_uri, obs_index, schema
-from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter, read_fits_table
+from . import catalog_uri, obs_index, register_batch, schema
+from .data_sources import TableStructures, hdf5_source, table_sources
+from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
 from .scanning import find_exposures, find_scans
 
 TOP_LEVEL = {
@@ -85,77 +85,31 @@ async def _ensure_container(node: Any, key: str, metadata: dict) -> Any:
     return await _child(node, key)
 
 
-def _table_source(path: Path) -> Any:
-    from tiled.adapters.table import TableAdapter
-    from tiled.structures.data_source import Asset, DataSource, Management
-    from tiled.utils import ensure_uri
-
-    # the structure (columns and types) from the first row: the same as from the whole table,
-    # without reading a large event file at registration
-    adapter = TableAdapter.from_pandas(read_fits_table(path, rows=1))
-    return DataSource(
-        structure_family="table",
-        structure=asdict(adapter.structure()),
-        mimetype=FITS_MIMETYPE,
-        parameters={},
-        management=Management.external,
-        assets=[
-            Asset(
-                data_uri=ensure_uri(path), is_directory=False, parameter="data_uri", size=path.stat().st_size
-            )
-        ],
-    )
-
-
-def _hdf5_source(path: Path) -> Any:
-    from tiled.adapters.hdf5 import HDF5Adapter
-    from tiled.structures.data_source import Asset, DataSource, Management
-    from tiled.utils import ensure_uri
-
-    adapter = HDF5Adapter.from_uris(ensure_uri(path))
-    st = adapter.structure()
-    return DataSource(
-        structure_family="container",
-        structure=asdict(st) if st is not None else None,
-        mimetype="application/x-hdf5",
-        parameters={},
-        management=Management.external,
-        assets=[
-            Asset(
-                data_uri=ensure_uri(path),
-                is_directory=False,
-                parameter="data_uris",
-                num=0,
-                size=path.stat().st_size,
-            )
-        ],
-    )
-
-
-async def _indexed(catalog: Any, node_id: int) -> bool:
-    from sqlalchemy import select
-
-    o = obs_index.observations
-    async with catalog.context.engine.connect() as conn:
-        return (await conn.execute(select(o.c.node_id).where(o.c.node_id == node_id))).first() is not None
-
-
-async def _registered_folders(hx: Any) -> dict[str, list[tuple[str, str, int]]]:
-    """``{folder: [(L1 folder, file name, size), ...]}`` of the exposures under ``hxmt`` that are
-    registered completely (their index row written), in one query."""
+async def _registered(hx: Any) -> tuple[dict[str, list[tuple[str, str, int]]], dict[str, bool]]:
+    """What is registered under ``hxmt``, in one query: ``({folder: [(L1 folder, file name, size),
+    ...]}`` of the exposures registered completely (their index row written), ``{key: indexed}``
+    of every entry)."""
     from sqlalchemy import select
     from tiled.catalog import orm
 
     n, o = orm.Node.__table__, obs_index.observations
-    query = select(n.c.metadata).join(o, o.c.node_id == n.c.id).where(n.c.parent == hx.node.id)
-    out: dict[str, list[tuple[str, str, int]]] = {}
+    query = (
+        select(n.c.key, n.c.metadata, o.c.node_id)
+        .select_from(n.outerjoin(o, o.c.node_id == n.c.id))
+        .where(n.c.parent == hx.node.id)
+    )
+    folders: dict[str, list[tuple[str, str, int]]] = {}
+    keys: dict[str, bool] = {}
     async with hx.context.engine.connect() as conn:
-        for (meta,) in await conn.execute(query):
+        for key, meta, indexed in await conn.execute(query):
+            keys[key] = indexed is not None
+            if indexed is None:
+                continue
             if isinstance(meta, str):
                 meta = json.loads(meta)
             folder = (meta or {}).get("folder")
             if folder is not None:
-                out[str(folder)] = [
+                folders[str(folder)] = [
                     (
                         str(f.get("folder")),
                         str(f.get("name")),
@@ -163,7 +117,7 @@ async def _registered_folders(hx: Any) -> dict[str, list[tuple[str, str, int]]]:
                     )
                     for f in meta.get("files") or []
                 ]
-    return out
+    return folders, keys
 
 
 def _unchanged(registered: dict[str, list[tuple[str, str, int]]], served: Path) -> Callable[..., bool]:
@@ -187,29 +141,19 @@ def _unchanged(registered: dict[str, list[tuple[str, str, int]]], served: Path) 
     return known
 
 
-async def _index(catalog: Any, rows: list[dict]) -> None:
+async def _index(conn: Any, rows: list[dict]) -> None:
+    """Write observation-index rows on ``conn`` (a connection or session, inside its transaction)."""
     from sqlalchemy import insert
 
-    async with catalog.context.engine.begin() as conn:
-        await conn.execute(insert(obs_index.observations), rows)
-
-
-def _table_sources(exp: Any, log: Callable[[str], None]) -> list[Any]:
-    """The data source of each Level-1 file of ``exp`` (None for a file that cannot be read: logged)."""
-    out = []
-    for f in exp.files:
-        try:
-            out.append(_table_source(f.path))
-        except Exception as exc:
-            log(f"  skipped {f.path}: {type(exc).__name__}: {exc}")
-            out.append(None)
-    return out
+    await conn.execute(insert(obs_index.observations), rows)
 
 
 async def _create_exposure_entries(hx: Any, exp: Any, files: list[dict], sources: list[Any]) -> int | None:
-    """``hxmt/<ExpID>`` and one table entry per readable file, in one transaction (what Tiled's
-    ``create_node`` writes for each: node, structure, data source, asset and its association);
-    returns the exposure's node id, None when another registration created it meanwhile."""
+    """``hxmt/<ExpID>``, one table entry per readable file and the index row, in one transaction
+    (what Tiled's ``create_node`` writes for each: node, structure, data source, asset and its
+    association); returns the exposure's node id, None when another registration created it
+    meanwhile. The path of one exposure at a time (:func:`.register_batch.write_exposures` is
+    the fast one)."""
     from sqlalchemy.exc import IntegrityError
     from tiled.catalog import orm
     from tiled.catalog.adapter import _prepare_structure
@@ -221,7 +165,7 @@ async def _create_exposure_entries(hx: Any, exp: Any, files: list[dict], sources
             parent=hx.node.id,
             metadata_=dict(exp.metadata, files=files),
             structure_family="container",
-            specs=[{"name": "HXMTExposure", "version": "1"}],
+            specs=[dict(register_batch.EXPOSURE_SPEC)],
         )
         db.add(node)
         try:
@@ -229,12 +173,7 @@ async def _create_exposure_entries(hx: Any, exp: Any, files: list[dict], sources
         except IntegrityError:  # registered meanwhile by a registration that does not take the lock
             await db.rollback()
             return None
-        used: set[str] = set()
-        for rec, src in zip(files, sources, strict=False):
-            if src is None:
-                continue
-            key = rec["kind"] if rec["kind"] not in used else f"{rec['kind']}_V{rec['version']}"
-            used.add(key)
+        for key, rec, src in register_batch.file_entries(files, sources):
             child = orm.Node(key=key, parent=node.id, metadata_=rec, structure_family="table", specs=[])
             db.add(child)
             await db.flush()
@@ -263,24 +202,76 @@ async def _create_exposure_entries(hx: Any, exp: Any, files: list[dict], sources
                         asset_id=asset_id, data_source_id=ds.id, parameter=asset.parameter, num=asset.num
                     )
                 )
+        await db.flush()
+        await _index(db, [obs_index.row_of(node.id, hx.node.id, dict(exp.metadata, files=files))])
         await db.commit()
         return node.id
 
 
-async def _register_exposure(hx: Any, exp: Any, files: list[dict], log: Callable[[str], None]) -> int | None:
-    """Create ``hxmt/<ExpID>`` and its file entries; returns the number of files skipped (None:
-    another registration created it meanwhile).
+#: exposures written per transaction
+REGISTER_BATCH = 200
 
-    The entries are written in one transaction; the exposure becomes searchable only when its
-    index row is written, after it; a registration interrupted between the two leaves an entry
-    without a row, which the next registration removes and registers again (:func:`register_data`).
+
+async def _register_exposures(
+    hx: Any,
+    found: Iterator[tuple[Any, list[dict]]],
+    keys: dict[str, bool],
+    log: Callable[[str], None],
+    counts: dict[str, int],
+) -> None:
+    """Register the exposures of ``found`` that ``keys`` (``{key: indexed}``) does not hold yet, in
+    batches of :data:`REGISTER_BATCH`.
+
+    Each batch is one transaction writing every exposure's entries and index rows
+    (:func:`.register_batch.write_exposures`), so an interrupted run leaves whole exposures
+    only. The next batch is read (headers, checksums, table structures) in a thread while a
+    batch is written. An exposure without its index row (left by an interrupted run of an
+    older Daisy) is removed and registered again. When a batch collides with a registration
+    that does not take the lock, its exposures are registered one at a time instead (those
+    registered meanwhile are passed over).
     """
-    sources = await asyncio.to_thread(_table_sources, exp, log)
-    node_id = await _create_exposure_entries(hx, exp, files, sources)
-    if node_id is None:
-        return None
-    await _index(hx, [obs_index.row_of(node_id, hx.node.id, dict(exp.metadata, files=files))])
-    return sum(s is None for s in sources)
+    from sqlalchemy.exc import IntegrityError
+
+    structures = TableStructures()
+
+    def read_batch() -> list[tuple[Any, list[dict], list[Any], bool]]:
+        batch = []
+        for exp, files in found:  # continues where the previous batch stopped
+            indexed = keys.get(exp.key)
+            if indexed:
+                continue
+            keys[exp.key] = True  # a second folder with the same ExpID is passed over, as before
+            batch.append((exp, files, table_sources(exp, log, structures), indexed is False))
+            if len(batch) >= REGISTER_BATCH:
+                break
+        return batch
+
+    pending: Any = asyncio.ensure_future(asyncio.to_thread(read_batch))
+    try:
+        while batch := await pending:
+            pending = asyncio.ensure_future(asyncio.to_thread(read_batch))
+            for exp, _, _, half in batch:
+                if half:
+                    log(f"  hxmt/{exp.key}: left half-registered by an interrupted run; registering it again")
+                    old = await _child(hx, exp.key)
+                    if old is not None:
+                        await old.delete(recursive=True)
+            entries = [(exp, files, srcs) for exp, files, srcs, _ in batch]
+            try:
+                await register_batch.write_exposures(hx, entries, _index)
+                done = entries
+            except IntegrityError:
+                done = [e for e in entries if await _create_exposure_entries(hx, *e) is not None]
+            for exp, files, srcs in done:
+                counts["skipped"] += sum(s is None for s in srcs)
+                counts["hxmt"] += 1
+                log(
+                    f"  hxmt/{exp.key}: {exp.metadata['target']} {exp.metadata['start']} ({len(files)} files)"
+                )
+        pending = None
+    finally:
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
 
 
 async def register_data(
@@ -297,7 +288,9 @@ async def register_data(
 
     ``rescan`` drops the ``hxmt/`` and ``tomography/`` entries first (``users/`` is kept).
     One registration runs at a time (``uri`` given: :func:`.schema.registration_lock`); an
-    exposure left half-registered by an interrupted run is removed and registered again.
+    exposure left without its index row (by an interrupted run of an older Daisy) is removed
+    and registered again. A file that cannot be read is logged with its path and counted in
+    ``skipped`` (an exposure whose header cannot be read is left out; the rest are registered).
     Returns counts ``{"hxmt": n_new, "tomography": n_new, "skipped": n}``.
     """
     if uri is not None:
@@ -315,26 +308,21 @@ async def register_data(
     counts = {"hxmt": 0, "tomography": 0, "skipped": 0}
     # exposures registered before with the same files are passed over without reading or hashing them
     served = Path(data_root) if data_root is not None else data_dir  # as find_exposures relates folders
-    known = _unchanged(await _registered_folders(nodes["hxmt"]), served)
-    found = await asyncio.to_thread(lambda: list(find_exposures(data_dir, checksum, data_root, known)))
-    for exp, files in found:
-        old = await _child(nodes["hxmt"], exp.key)
-        if old is not None:
-            if await _indexed(catalog, old.node.id):
-                continue
-            log(f"  hxmt/{exp.key}: left half-registered by an interrupted run; registering it again")
-            await old.delete(recursive=True)
-        skipped = await _register_exposure(nodes["hxmt"], exp, files, log)
-        if skipped is None:
-            continue
-        counts["skipped"] += skipped
-        counts["hxmt"] += 1
-        log(f"  hxmt/{exp.key}: {exp.metadata['target']} {exp.metadata['start']} ({len(files)} files)")
+    folders, keys = await _registered(nodes["hxmt"])
+    unreadable: list[Path] = []
+
+    def bad(path: Path, exc: Exception) -> None:
+        log(f"  skipped {path}: {type(exc).__name__}: {exc}")
+        unreadable.append(path)
+
+    found = find_exposures(data_dir, checksum, data_root, _unchanged(folders, served), bad)
+    await _register_exposures(nodes["hxmt"], found, keys, log, counts)
+    counts["skipped"] += len(unreadable)
     for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root))):
         if await _child(nodes["tomography"], scan.key) is not None:
             continue
         try:
-            src = await asyncio.to_thread(_hdf5_source, scan.path)
+            src = await asyncio.to_thread(hdf5_source, scan.path)
         except Exception as exc:
             log(f"  skipped {scan.path}: {type(exc).__name__}: {exc}")
             counts["skipped"] += 1

@@ -30,7 +30,8 @@ cone); the candidates are then cut exactly in SQL with ``x*x0 + y*y0 + z*z0 >= c
 
 Searches go through Tiled as the query :class:`ObservationSearch` (registered as
 ``daisy_observations``), which becomes ``nodes.id IN (SELECT node_id FROM
-daisy_observations WHERE ...)``: Tiled's own paging, keys and access rules apply.
+daisy_observations WHERE ...)``: Tiled's own paging, keys and access rules apply; the first
+page of a search evaluates the condition once, not twice (:mod:`.first_page`).
 """
 
 from __future__ import annotations
@@ -317,9 +318,12 @@ def make_query(
 def _translate(query: Any, tree: Any) -> Any:
     from tiled.catalog import orm
 
+    from .first_page import remember_first_ids
+
     cond = search_condition(*query.parsed())
     sub = select(observations.c.node_id).where(observations.c.parent_id == tree.node.id, cond)
-    return tree.new_variation(conditions=tree.conditions + [orm.Node.id.in_(sub)])
+    found = tree.new_variation(conditions=tree.conditions + [orm.Node.id.in_(sub)])
+    return remember_first_ids(found, tree.conditions)  # the first page: one evaluation, not two
 
 
 def register_translation() -> None:

@@ -133,6 +133,17 @@ def exposure_metadata(
 
 
 def read_header(path: Path) -> dict[str, Any]:
+    """The :data:`HEADER_KEYS` present in the file's primary header (as ``fits.open`` reads them).
+
+    Read from the header blocks alone (:func:`.fits_header.primary_header`); a file that does
+    not start with a plain primary header (compressed, damaged) is opened with astropy, which
+    names the problem.
+    """
+    from .fits_header import primary_header
+
+    fast = primary_header(path, HEADER_KEYS)
+    if fast is not None:
+        return fast
     from astropy.io import fits
 
     with fits.open(path, memmap=False) as hl:
@@ -140,30 +151,68 @@ def read_header(path: Path) -> dict[str, Any]:
         return {k: h[k] for k in HEADER_KEYS if k in h}
 
 
-def _folders_in_order(top: Path) -> Iterator[Path]:
+class _Listings:
+    """Folder listings (entries sorted by name), each read once: a folder listed to find an
+    exposure's files is kept for the walk, which reaches it next, instead of being listed again."""
+
+    def __init__(self) -> None:
+        self.kept: dict[Path, list[os.DirEntry]] = {}
+
+    def take(self, folder: Path) -> list[os.DirEntry] | None:
+        got = self.kept.pop(folder, None)
+        if got is not None:
+            return got
+        try:
+            with os.scandir(folder) as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError:  # no such folder (or not a folder)
+            return None
+
+    def peek(self, folder: Path) -> list[os.DirEntry] | None:
+        got = self.take(folder)
+        if got is not None:
+            self.kept[folder] = got
+        return got
+
+
+def _folders_in_order(top: Path, listings: _Listings | None = None) -> Iterator[Path]:
     """Every folder below ``top`` (symbolic links followed), in the order of ``sorted(top.rglob("*"))``:
     depth first, each folder's entries by name."""
+    listings = listings if listings is not None else _Listings()
+    entries = listings.take(top)
+    for e in entries or []:
+        if e.is_dir():
+            p = top / e.name
+            yield p
+            yield from _folders_in_order(p, listings)
+
+
+def _files_in_order(top: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Every non-empty file below ``top`` whose suffix (lower-cased) is one of ``suffixes`` (symbolic
+    links followed), in the order of ``sorted(top.rglob("*"))``; only those files are ``stat``-ed."""
     try:
         with os.scandir(top) as it:
-            subs = sorted(e.name for e in it if e.is_dir())
+            entries = sorted(it, key=lambda e: e.name)
     except OSError:
         return
-    for name in subs:
-        p = top / name
-        yield p
-        yield from _folders_in_order(p)
+    for e in entries:
+        p = top / e.name
+        if p.suffix.lower() in suffixes and e.is_file():
+            try:
+                if e.stat().st_size > 0:
+                    yield p
+            except OSError:
+                pass
+        elif e.is_dir():
+            yield from _files_in_order(p, suffixes)
 
 
-def _l1_files(root_of: Path) -> list[L1File]:
+def _l1_files(root_of: Path, listings: _Listings | None = None) -> list[L1File]:
     files: list[L1File] = []
+    listings = listings if listings is not None else _Listings()
     for folder in L1_FOLDERS:
-        try:
-            with os.scandir(root_of / folder) as it:
-                entries = sorted(((e.name, e) for e in it), key=lambda t: t[0])
-        except OSError:  # no such folder (or not a folder)
-            continue
-        for name, e in entries:
-            m = L1_NAME.match(name)
+        for e in listings.peek(root_of / folder) or []:
+            m = L1_NAME.match(e.name)
             if m and e.is_file():
                 files.append(L1File(Path(e.path), folder, m["kind"], int(m["ver"])))
     return files
@@ -174,28 +223,38 @@ def find_exposures(
     checksum: bool = True,
     root: Path | None = None,
     known: Callable[[Path, list[L1File]], bool] | None = None,
+    bad: Callable[[Path, Exception], None] | None = None,
 ) -> Iterator[tuple[Exposure, list[dict]]]:
     """Every exposure folder under ``data_dir`` with its metadata and file records
     (folders relative to ``root``, default ``data_dir``: the served data folder).
 
     A folder counts as an exposure when it has at least one of ``HE/ ME/ LE/ ACS/ AUX/``
-    holding Level-1 files; unreadable headers are skipped (reported by the caller).
-    ``known(folder, files)`` True: the exposure is left out before its header is read or its
-    files hashed (one already registered, unchanged).
+    holding Level-1 files. ``known(folder, files)`` True: the exposure is left out before its
+    header is read or its files hashed (one already registered, unchanged). A file whose
+    header cannot be read raises, or, with ``bad`` given, is passed to ``bad(path, error)`` and
+    its exposure left out.
     """
     data_dir = Path(data_dir)
     served = Path(root) if root is not None else data_dir
     seen: set[Path] = set()
-    for sub in _folders_in_order(data_dir):
+    listings = _Listings()  # each folder listed once
+    for sub in _folders_in_order(data_dir, listings):
         if sub.name not in L1_FOLDERS or sub.parent in seen:
             continue
         root_of = sub.parent
         seen.add(root_of)
-        files = _l1_files(root_of)
+        files = _l1_files(root_of, listings)
         if not files or (known is not None and known(root_of, files)):
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
-        header = read_header(max(evts, key=lambda f: f.version).path)
+        first = max(evts, key=lambda f: f.version).path
+        try:
+            header = read_header(first)
+        except Exception as exc:
+            if bad is None:
+                raise
+            bad(first, exc)
+            continue
         exp = Exposure(root_of, files, exposure_metadata(header, files, root_of, served))
         yield exp, [f.record(checksum) for f in files]
 
@@ -323,11 +382,10 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
 def find_scans(data_dir: Path, root: Path | None = None) -> Iterator[ScanFile]:
     """Every Data Exchange / NXtomo file under ``data_dir`` (others are skipped); paths relative
     to ``root`` (default ``data_dir``)."""
-    for p in sorted(Path(data_dir).rglob("*")):
-        if p.suffix.lower() in SCAN_SUFFIXES and p.is_file() and p.stat().st_size > 0:
-            try:
-                meta = scan_metadata(p, Path(root) if root is not None else Path(data_dir))
-            except (OSError, KeyError, ValueError):
-                continue  # damaged or foreign HDF5: not served
-            if meta is not None:
-                yield ScanFile(p, meta)
+    for p in _files_in_order(Path(data_dir), SCAN_SUFFIXES):
+        try:
+            meta = scan_metadata(p, Path(root) if root is not None else Path(data_dir))
+        except (OSError, KeyError, ValueError):
+            continue  # damaged or foreign HDF5: not served
+        if meta is not None:
+            yield ScanFile(p, meta)

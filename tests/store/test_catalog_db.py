@@ -177,6 +177,7 @@ def test_interrupted_registration_leaves_the_catalog_consistent(catalog, tmp_pat
         await real(node, rows)
 
     monkeypatch.setattr(cat, "_index", dies_on_the_fourth)
+    monkeypatch.setattr(cat, "REGISTER_BATCH", 1)  # one exposure per transaction
     with pytest.raises(KeyboardInterrupt):
         build(catalog, data_folder, tmp_path)
     assert sql(catalog, "SELECT count(*) FROM daisy_observations") == [(3,)]  # searchable: whole ones only
