@@ -104,7 +104,7 @@ def pipeline_workflow(
             ),
         ]
     else:
-        steps = _reduction_steps(x, l1_dir, seed, pr, dets, gtigen, screened)
+        steps = reduction_steps(x, l1_dir, seed, pr, dets, gtigen, screened)
     steps += [
         Step(
             id="lcgen",
@@ -205,10 +205,14 @@ def pipeline_workflow(
     )
 
 
-def _reduction_steps(
+def reduction_steps(
     x: str, l1_dir: str | None, seed: int, pr: dict, dets: dict, gtigen: Step, screened: dict[str, str]
 ) -> list[Step]:
-    """load (events read whole), pical, (grade ME | recon LE), gtigen, screen: each table a store object."""
+    """load (events read whole), pical, (grade ME | recon LE), gtigen, screen: each table a store object.
+
+    Shared by the batch pipeline (ME, LE, and HE with ``stream=False``) and the app's job
+    workflow (:func:`.app.workflow.job_workflow`); ``pr`` are the screening parameters.
+    """
     inst = {"instrument": x}
     steps = [
         Step(

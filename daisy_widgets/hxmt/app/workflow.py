@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ...core.workflow import Step, Workflow
 from ..mission import DEFAULT_GTI_EXPR, spec
+from ..pipeline import reduction_steps
 
 
 # -- the workflow of one job --------------------------------------------------------------
@@ -61,60 +62,21 @@ def job_workflow(instrument: str, l1_dir: str, out_dir: str, p: JobParams) -> Wo
     if not gti.get("expr"):
         gti["expr"] = DEFAULT_GTI_EXPR[x]
     binsize = float(_clean(p.lcgen).get("binsize", 1.0))
-    cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
-    steps = [
-        Step(
-            id="load",
-            algorithm="hxmt.load_l1",
-            params={"l1_dir": str(l1_dir), **inst},
-            outputs={"events": "l1/events", "ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
-        ),
-        Step(
-            id="pical",
-            algorithm="hxmt.pical",
-            params={**inst, "seed": 0},
-            inputs={"events": "l1/events"},
-            outputs={"events": "cal/events"},
-        ),
-    ]
-    if x == "ME":
-        steps.append(
-            Step(
-                id="grade",
-                algorithm="hxmt.grade",
-                inputs={"events": "cal/events"},
-                outputs={"events": cal_key},
-            )
-        )
-    elif x == "LE":
-        steps.append(
-            Step(
-                id="recon",
-                algorithm="hxmt.recon",
-                inputs={"events": "cal/events"},
-                outputs={"events": cal_key},
-            )
-        )
+    gtigen = Step(
+        id="gtigen",
+        algorithm="hxmt.gtigen",
+        params={**inst, **gti},
+        inputs={"ehk": "l1/ehk"},
+        outputs={"gti": "work/gti"},
+    )
+    screened = {
+        "events": "work/screened",
+        "blind": "work/blind",
+        "raw": "work/raw",
+        "raw_blind": "work/raw_blind",
+    }
+    steps = reduction_steps(x, str(l1_dir), 0, scr, dets, gtigen, screened)
     steps += [
-        Step(
-            id="gtigen",
-            algorithm="hxmt.gtigen",
-            params={**inst, **gti},
-            inputs={"ehk": "l1/ehk"},
-            outputs={"gti": "work/gti"},
-        ),
-        Step(
-            id="screen",
-            algorithm="hxmt.screen",
-            params={**inst, **scr, **dets},
-            inputs={"events": cal_key, "gti": "work/gti"},
-            outputs={
-                "events": "work/screened",
-                "blind": "work/blind",
-                "raw": "work/raw",
-                "raw_blind": "work/raw_blind",
-            },
-        ),
         Step(
             id="lcgen",
             algorithm="hxmt.lcgen",
