@@ -32,7 +32,6 @@ def barycentric_delay(
     orbit_time, orbit_xyz
         Orbit samples: times (s), shape (n,), and J2000 positions (km), shape (n, 3).
     """
-    from astropy.coordinates import get_body_barycentric
     from astropy.time import Time
 
     from .orbit import unit_vector
@@ -42,13 +41,43 @@ def barycentric_delay(
         return np.zeros_like(t)
     grid = np.arange(t.min() - step, t.max() + 2 * step, step)
     tt = Time(MJDREFI, MJDREFF + grid / 86400.0, format="mjd", scale="tt")
-    earth = get_body_barycentric("earth", tt).xyz.to_value("km").T  # (n, 3)
+    tdb = tt.tdb
+    earth = earth_barycentric_km(tt, tdb)  # (n, 3)
     sat = np.stack([np.interp(grid, orbit_time, orbit_xyz[:, k]) for k in range(3)], axis=-1)
     src = unit_vector(ra, dec)
     roemer = (earth + sat) @ src / C_KM_S
-    tdb = tt.tdb
     tdb_tt = ((tdb.jd1 - tt.jd1) + (tdb.jd2 - tt.jd2)) * 86400.0
     return np.interp(t, grid, roemer + tdb_tt)
+
+
+def earth_barycentric_km(tt, tdb) -> np.ndarray:
+    """Earth's barycentric position (km, ICRS), shape (n, 3), at the times ``tt`` (the same
+    instants ``tdb`` in TDB; astropy ``Time``, shape (n,)).
+
+    ``astropy.coordinates.get_body_barycentric("earth", tt).xyz.to_value("km").T``, bit for bit.
+    When this process has not imported ``astropy.coordinates`` (so no other solar-system
+    ephemeris can have been chosen there), astropy's built-in ephemeris is called as astropy calls
+    it (``erfa.epv00`` at the TDB Julian dates, AU to km by astropy's scale) without importing
+    ``astropy.coordinates`` (0.1-0.2 s and 50 MB in a fresh process: a batch run's share).
+    """
+    import sys
+
+    if "astropy.coordinates" in sys.modules:
+        from astropy.coordinates import get_body_barycentric
+
+        return get_body_barycentric("earth", tt).xyz.to_value("km").T
+    return earth_builtin_km(tdb)
+
+
+def earth_builtin_km(tdb) -> np.ndarray:
+    """Earth's barycentric position (km), shape (n, 3), from astropy's built-in ephemeris (ERFA
+    ``epv00``) at the times ``tdb`` (astropy ``Time`` in TDB, shape (n,)), computed as astropy does."""
+    import astropy.units as u
+    import erfa
+
+    _, earth_pv = erfa.epv00(tdb.jd1, tdb.jd2)
+    # as CartesianRepresentation(p, unit=au, xyz_axis=-1).xyz.to_value("km").T: x, y, z first, scaled
+    return (np.moveaxis(earth_pv["p"], -1, 0) * u.au.to(u.km)).T
 
 
 def fold_events(

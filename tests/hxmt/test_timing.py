@@ -92,3 +92,23 @@ def test_power_spectrum_shows_the_pulsar(products):
     assert 1.7 < noise < 2.3  # Leahy: white noise at 2
     k = np.argmin(np.abs(f - PULSAR_F))
     assert p[k - 1 : k + 2].max() > 10 * noise
+
+
+def test_earth_position_without_astropy_coordinates_is_astropys_bit_for_bit():
+    """The barycentring's Earth position from ERFA directly (a batch process that has not imported
+    astropy.coordinates) equals astropy's get_body_barycentric with the built-in ephemeris, and
+    barycentric_delay takes astropy's own call once astropy.coordinates is loaded."""
+    from astropy.coordinates import get_body_barycentric, solar_system_ephemeris
+    from astropy.time import Time
+
+    from daisy_widgets.hxmt.mission import MJDREFF, MJDREFI
+    from daisy_widgets.hxmt.timing import earth_barycentric_km, earth_builtin_km
+
+    grid = np.sort(np.random.default_rng(3).random(2000) * 3e8 + 1e8)
+    tt = Time(MJDREFI, MJDREFF + grid / 86400.0, format="mjd", scale="tt")
+    with solar_system_ephemeris.set("builtin"):
+        want = get_body_barycentric("earth", tt).xyz.to_value("km").T
+        got = earth_builtin_km(tt.tdb)
+        assert np.array_equal(got, want) and got.flags.c_contiguous == want.flags.c_contiguous
+        assert np.array_equal(earth_barycentric_km(tt, tt.tdb), want)
+    assert np.linalg.norm(got, axis=1).min() > 1.4e8 and np.linalg.norm(got, axis=1).max() < 1.53e8
