@@ -445,3 +445,16 @@ def write_hdulists(out_dir: str | Path, products: dict[str, object]) -> dict[str
             os.chmod(tmp, 0o644)
         written[name] = out / name
     return written
+
+
+def release_tables(hdulists) -> None:
+    """Detach the columns of every table HDU in ``hdulists`` (HDU lists) from their data, for
+    HDU lists no longer used: astropy copies each column out of a table being freed
+    (``FITS_rec.__del__``), 94 MB and 0.05 s for the events of a 10 ks HE observation, for
+    ``Column`` objects nobody reads. The tables' data stay as they are."""
+    for hl in hdulists:
+        for hdu in hl:
+            if hdu.is_image or "data" not in hdu.__dict__:
+                continue
+            for col in hdu.columns:
+                del col.array

@@ -124,9 +124,13 @@ def z2_statistic(
         cs = np.zeros(nharm)
         sn = np.zeros(nharm)
         for a in range(0, n, chunk):
-            ph = 2 * np.pi * np.mod((t[a : a + chunk] - t0) * f, 1.0)
+            # 2 pi mod((t - t0) f, 1), in place (one chunk-sized temporary, not four)
+            ph = t[a : a + chunk] - t0
+            ph *= f
+            np.mod(ph, 1.0, out=ph)
+            ph *= 2 * np.pi
             c1, s1 = np.cos(ph), np.sin(ph)
-            c, s = c1.copy(), s1.copy()
+            c, s = c1, s1  # never written in place
             for k in range(nharm):
                 cs[k] += c.sum()
                 sn[k] += s.sum()
@@ -157,12 +161,19 @@ def z2_binned(
     seg = min(span, 1.0 / (8.0 * nharm * dmax))
     nseg = int(np.ceil(span / seg))
     seg = span / nseg
+    # segment j and phase bin b of each event, with as few event-sized temporaries as can be
     dt = t - t0
     ph = dt * f0
     ph -= np.floor(ph)
-    j = np.minimum((dt / seg).astype(np.int64), nseg - 1)
-    b = np.minimum((ph * nbin).astype(np.int64), nbin - 1)
-    H = np.bincount(j * nbin + b, minlength=nseg * nbin).reshape(nseg, nbin).astype(float)
+    dt /= seg
+    j = dt.astype(np.int64)
+    np.minimum(j, nseg - 1, out=j)
+    ph *= nbin
+    b = ph.astype(np.int64)
+    np.minimum(b, nbin - 1, out=b)
+    j *= nbin
+    j += b
+    H = np.bincount(j, minlength=nseg * nbin).reshape(nseg, nbin).astype(float)
     # per segment, harmonic sums sum_b H[j, b] exp(2 pi i k (b + 0.5) / nbin)
     A = np.fft.ifft(H, axis=1)[:, 1 : nharm + 1] * nbin * np.exp(1j * np.pi * np.arange(1, nharm + 1) / nbin)
     tj = (np.arange(nseg) + 0.5) * seg
