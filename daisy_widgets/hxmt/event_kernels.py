@@ -107,17 +107,16 @@ def _kernels() -> dict[str, Any]:
 
     @njit(cache=True, nogil=True)
     def screen_loop(t, pi, edges, lo, hi, t_out, pi_out):  # pragma: no cover - compiled
+        # branch-free: every event is written at the next free slot and the slot is taken only
+        # when the event is kept (a PI test on random PI mispredicts half the branches)
         j, k = 0, 0
         for i in range(t.size):
             p = pi[i]
-            if p < lo or p > hi:
-                continue
             x = t[i]
             j = edges_up_to(edges, x, j)
-            if j & 1:
-                t_out[k] = x
-                pi_out[k] = p
-                k += 1
+            t_out[k] = x
+            pi_out[k] = p
+            k += ((j & 1) == 1) & (p >= lo) & (p <= hi)
         return k
 
     @njit(cache=True, nogil=True)

@@ -181,9 +181,10 @@ def _split_numpy(
         rows, a = out[k_rows], int(counts[k_rows])
         b = a + int(np.count_nonzero(raw))
         if _packed(block.dtype) and block.flags.c_contiguous:  # the rows' bytes, then PI
-            width = block.dtype.itemsize
-            src = block.view(np.uint8).reshape(-1, width)
-            rows.view(np.uint8).reshape(rows.size, -1)[a:b, :width] = src[raw]
+            # each row as one opaque item of its bytes (copied whole, not byte by byte)
+            row = np.dtype((np.void, block.dtype.itemsize))
+            head = np.dtype({"names": ["row"], "formats": [row], "itemsize": rows.dtype.itemsize})
+            rows.view(head)["row"][a:b] = block.view(row)[raw]
         else:
             for name in block.dtype.names:
                 rows[name][a:b] = block[name][raw]

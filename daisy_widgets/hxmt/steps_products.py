@@ -183,4 +183,5 @@ class WriteProducts(Algorithm):
                 ephemeris=getattr(profile, "ephemeris", None),
             )
         written = pf.write_hdulists(self.values["out_dir"], hl)
+        pf.release_tables(hl.values())
         return {"files": [str(p) for p in written.values()]}

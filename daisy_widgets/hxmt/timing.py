@@ -32,7 +32,6 @@ def barycentric_delay(
     orbit_time, orbit_xyz
         Orbit samples: times (s), shape (n,), and J2000 positions (km), shape (n, 3).
     """
-    from astropy.coordinates import get_body_barycentric
     from astropy.time import Time
 
     from .orbit import unit_vector
@@ -42,13 +41,43 @@ def barycentric_delay(
         return np.zeros_like(t)
     grid = np.arange(t.min() - step, t.max() + 2 * step, step)
     tt = Time(MJDREFI, MJDREFF + grid / 86400.0, format="mjd", scale="tt")
-    earth = get_body_barycentric("earth", tt).xyz.to_value("km").T  # (n, 3)
+    tdb = tt.tdb
+    earth = earth_barycentric_km(tt, tdb)  # (n, 3)
     sat = np.stack([np.interp(grid, orbit_time, orbit_xyz[:, k]) for k in range(3)], axis=-1)
     src = unit_vector(ra, dec)
     roemer = (earth + sat) @ src / C_KM_S
-    tdb = tt.tdb
     tdb_tt = ((tdb.jd1 - tt.jd1) + (tdb.jd2 - tt.jd2)) * 86400.0
     return np.interp(t, grid, roemer + tdb_tt)
+
+
+def earth_barycentric_km(tt, tdb) -> np.ndarray:
+    """Earth's barycentric position (km, ICRS), shape (n, 3), at the times ``tt`` (the same
+    instants ``tdb`` in TDB; astropy ``Time``, shape (n,)).
+
+    ``astropy.coordinates.get_body_barycentric("earth", tt).xyz.to_value("km").T``, bit for bit.
+    When this process has not imported ``astropy.coordinates`` (so no other solar-system
+    ephemeris can have been chosen there), astropy's built-in ephemeris is called as astropy calls
+    it (``erfa.epv00`` at the TDB Julian dates, AU to km by astropy's scale) without importing
+    ``astropy.coordinates`` (0.1-0.2 s and 50 MB in a fresh process: a batch run's share).
+    """
+    import sys
+
+    if "astropy.coordinates" in sys.modules:
+        from astropy.coordinates import get_body_barycentric
+
+        return get_body_barycentric("earth", tt).xyz.to_value("km").T
+    return earth_builtin_km(tdb)
+
+
+def earth_builtin_km(tdb) -> np.ndarray:
+    """Earth's barycentric position (km), shape (n, 3), from astropy's built-in ephemeris (ERFA
+    ``epv00``) at the times ``tdb`` (astropy ``Time`` in TDB, shape (n,)), computed as astropy does."""
+    import astropy.units as u
+    import erfa
+
+    _, earth_pv = erfa.epv00(tdb.jd1, tdb.jd2)
+    # as CartesianRepresentation(p, unit=au, xyz_axis=-1).xyz.to_value("km").T: x, y, z first, scaled
+    return (np.moveaxis(earth_pv["p"], -1, 0) * u.au.to(u.km)).T
 
 
 def fold_events(
@@ -95,9 +124,13 @@ def z2_statistic(
         cs = np.zeros(nharm)
         sn = np.zeros(nharm)
         for a in range(0, n, chunk):
-            ph = 2 * np.pi * np.mod((t[a : a + chunk] - t0) * f, 1.0)
+            # 2 pi mod((t - t0) f, 1), in place (one chunk-sized temporary, not four)
+            ph = t[a : a + chunk] - t0
+            ph *= f
+            np.mod(ph, 1.0, out=ph)
+            ph *= 2 * np.pi
             c1, s1 = np.cos(ph), np.sin(ph)
-            c, s = c1.copy(), s1.copy()
+            c, s = c1, s1  # never written in place
             for k in range(nharm):
                 cs[k] += c.sum()
                 sn[k] += s.sum()
@@ -128,12 +161,19 @@ def z2_binned(
     seg = min(span, 1.0 / (8.0 * nharm * dmax))
     nseg = int(np.ceil(span / seg))
     seg = span / nseg
+    # segment j and phase bin b of each event, with as few event-sized temporaries as can be
     dt = t - t0
     ph = dt * f0
     ph -= np.floor(ph)
-    j = np.minimum((dt / seg).astype(np.int64), nseg - 1)
-    b = np.minimum((ph * nbin).astype(np.int64), nbin - 1)
-    H = np.bincount(j * nbin + b, minlength=nseg * nbin).reshape(nseg, nbin).astype(float)
+    dt /= seg
+    j = dt.astype(np.int64)
+    np.minimum(j, nseg - 1, out=j)
+    ph *= nbin
+    b = ph.astype(np.int64)
+    np.minimum(b, nbin - 1, out=b)
+    j *= nbin
+    j += b
+    H = np.bincount(j, minlength=nseg * nbin).reshape(nseg, nbin).astype(float)
     # per segment, harmonic sums sum_b H[j, b] exp(2 pi i k (b + 0.5) / nbin)
     A = np.fft.ifft(H, axis=1)[:, 1 : nharm + 1] * nbin * np.exp(1j * np.pi * np.arange(1, nharm + 1) / nbin)
     tj = (np.arange(nseg) + 0.5) * seg

@@ -118,6 +118,28 @@ def test_screen_sets_equal_separate_screens(events):
         assert got["events"].size > 1000
 
 
+def test_screen_times_equals_mask(events):
+    """The branch-free compiled screen keeps exactly ``t[m], pi[m]`` (GTI edges, inclusive PI bounds,
+    unsorted times, a NaN), and the numpy form gives the same."""
+    t, gti = events
+    rng = np.random.default_rng(8)
+    pi = rng.integers(-3, 300, t.size).astype(np.int16)
+    u = rng.permutation(t)
+    u[11] = np.nan
+    for times in (t, u):
+        for lo, hi in ((26, 120), (0, 255), (40, 40), (300, 10)):
+            m = (np.searchsorted(gti.ravel(), times, side="right") & 1).astype(bool)
+            m &= (pi >= lo) & (pi <= hi)
+            ts, ps = ek.screen_times(times, pi, gti.ravel(), lo, hi)
+            assert ek.compiled_for(times.size)
+            assert np.array_equal(ts, times[m]) and np.array_equal(ps, pi[m])
+            assert ts.dtype == times.dtype and ps.dtype == pi.dtype
+            with ek.numpy_loops():
+                ts2, ps2 = ek.screen_times(times, pi, gti.ravel(), lo, hi)
+            assert np.array_equal(ts2, ts) and np.array_equal(ps2, ps)
+    assert ek.screen_times(t, pi, gti.ravel(), 26, 120)[0].size > 1000
+
+
 def test_products_from_compiled_loops_match_numpy(events):
     t, gti = events
     pi = np.random.default_rng(4).integers(0, 256, t.size).astype(np.int16)

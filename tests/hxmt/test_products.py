@@ -108,3 +108,77 @@ def test_background_products(products):
     src_lc = fits.getdata(out / "HE_lc.fits", "RATE")
     # particle background (scaled to 17 detectors) is a fraction of the Crab-dominated total
     assert 0.05 < bkg_lc["RATE"].mean() / src_lc["RATE"].mean() < 0.6
+
+
+@pytest.mark.parametrize("with_bool", [False, True])
+def test_events_table_written_big_endian_is_the_column_by_column_file(tmp_path, with_bool):
+    """The EVENTS table built big-endian in one copy writes the very bytes (header, data, DATASUM)
+    that astropy's column-by-column table writes; a boolean column takes the column path."""
+    from daisy_widgets.hxmt.product_files import events_table_hdu, events_table_hdu_by_columns
+
+    rng = np.random.default_rng(7)
+    cols = [("TIME", "<f8"), ("DET_ID", "u1"), ("CHANNEL", "<i2"), ("ACD", "<i4"), ("PI", "<i2")]
+    cols += [("GAIN", "<f4"), ("BIG", "<u4")] + ([("HIT", "?")] if with_bool else [])
+    ev = np.zeros(5003, dtype=cols)
+    for n in ev.dtype.names:
+        ev[n] = rng.integers(0, 2 if n == "HIT" else 300, ev.size)
+    ev["TIME"] += 2.0e8 + rng.random(ev.size)
+    ev["GAIN"] = rng.random(ev.size)
+    ev["BIG"][:3] = [0, 2**31 + 5, 2**32 - 1]  # beyond J: wrapped alike
+    files = {}
+    for name, build in (("fast", events_table_hdu), ("columns", events_table_hdu_by_columns)):
+        hdu = build(ev)
+        hdu.header["TSTART"] = 2.0e8
+        hdu.add_datasum(when="fixed")
+        files[name] = tmp_path / f"{name}.fits"
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(files[name])
+    assert files["fast"].read_bytes() == files["columns"].read_bytes()
+    with fits.open(files["fast"]) as hl:
+        d = hl["EVENTS"].data
+        assert hl["EVENTS"].columns.names[:2] == ["TIME", "PI"] and hl["EVENTS"].columns["TIME"].unit == "s"
+        np.testing.assert_array_equal(d["TIME"], ev["TIME"])
+        np.testing.assert_array_equal(d["CHANNEL"], ev["CHANNEL"])
+        np.testing.assert_array_equal(d["GAIN"], ev["GAIN"].astype(np.float64))
+        assert d["PI"].dtype.kind == "i" and d["PI"].dtype.itemsize == 4
+
+
+def test_product_files_are_those_of_astropys_from_columns(products, tmp_path, monkeypatch):
+    """Every product HDU list (built without importing astropy.table) writes the bytes that
+    ``BinTableHDU.from_columns`` tables write."""
+    from daisy_widgets.hxmt import product_files as pf
+    from daisy_widgets.hxmt.products import make_response
+
+    _, st = products["HE"]
+    ev = np.zeros(1000, dtype=[("TIME", "f8"), ("DET_ID", "u1"), ("PI", "i2")])
+    ev["TIME"] = 2.0e8 + np.arange(ev.size)
+    ev["PI"] = np.arange(ev.size) % 256
+    gti = np.array([[2.0e8, 2.0e8 + 600.0], [2.0e8 + 700.0, 2.0e8 + 1000.0]])
+    meta = {"OBJECT": "Crab", "RA_OBJ": 83.63, "DEC_OBJ": 22.01}
+
+    def build():
+        return {
+            "events": pf.events_hdulist(ev, gti, "HE", meta),
+            "lc": pf.lightcurve_hdulist(st["products/lc"], meta, (26, 120)),
+            "spec": pf.spectrum_hdulist(
+                st["products/spectrum"], meta, pi_range=(26, 120), group_min_counts=20
+            ),
+            "rsp": pf.response_hdulist(make_response("HE", 17), meta, pi_range=(26, 120)),
+            "profile": pf.profile_hdulist(
+                np.arange(8) / 8, np.arange(8.0), 29.6, 2.0e8, "HE", meta, 12.5, (1e-10,), "x.par"
+            ),
+        }
+
+    def written(hls, tag):
+        out = {}
+        for k, hl in hls.items():
+            p = tmp_path / f"{tag}_{k}.fits"
+            hl.writeto(p)
+            out[k] = p.read_bytes()
+        return out
+
+    ours = written(build(), "ours")
+    monkeypatch.setattr(pf, "_table_hdu", lambda data, name: fits.BinTableHDU.from_columns(data, name=name))
+    monkeypatch.setattr(pf, "events_table_hdu", pf.events_table_hdu_by_columns)
+    theirs = written(build(), "theirs")
+    for k in ours:
+        assert ours[k] == theirs[k], k
