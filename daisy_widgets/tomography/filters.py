@@ -75,7 +75,8 @@ def filter_sinogram(
     """
     ns, na, nd = sino.shape
     length = 1 << int(math.ceil(math.log2(2 * nd)))
-    filt = xp.asarray(filter_spectrum(filter, length))
+    # the upsampling's gain is applied here, on the short spectrum (exact for powers of two)
+    filt = xp.asarray(filter_spectrum(filter, length) * np.float32(max(upsample, 1)))
     if xp is np:
         import scipy.fft as sfft
 
@@ -92,11 +93,11 @@ def filter_sinogram(
     spec = fft(padded, axis=-1)
     spec *= filt
     if upsample > 1:
-        big = xp.zeros((ns, na, length * upsample // 2 + 1), spec.dtype)
+        big = xp.empty((ns, na, length * upsample // 2 + 1), spec.dtype)
         big[..., : length // 2] = spec[..., : length // 2]
         big[..., length // 2] = spec[..., length // 2] * 0.5  # split the Nyquist term symmetrically
+        big[..., length // 2 + 1 :] = 0
         out = ifft(big, n=length * upsample, axis=-1)[..., : nd * upsample]
-        out *= upsample
     else:
         out = ifft(spec, n=length, axis=-1)[..., :nd]
     return out.astype(xp.float32, copy=False)
