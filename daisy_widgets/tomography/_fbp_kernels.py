@@ -39,7 +39,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: output rows per parallel task, and angles per cache block
+#: output rows per parallel task (both kernels), and angles per cache block (gather kernel)
 ROWS = 32
 ANGLES = 8
 #: output pixels per permute (one AVX-512 vector of float32), and samples it can reach
@@ -100,6 +100,15 @@ def _make_accumulate16(window: int):
 
     @intrinsic
     def accumulate16(typingctx, row, j0, x0, q, offsets, cs, ys, low_lanes):
+        f32 = types.float32
+        arrays = all(isinstance(t, types.Array) and t.dtype == f32 and t.ndim == 1 for t in (row, q))
+        tuples = all(isinstance(t, types.UniTuple) for t in (offsets, cs, ys, low_lanes))
+        if not (arrays and tuples and x0 == f32 and isinstance(j0, types.Integer)):
+            return None  # a typing error at the call: the code below assumes these types
+        if not (offsets.dtype == types.int64 and cs.dtype == ys.dtype == low_lanes.dtype == f32):
+            return None
+        if not len(offsets) == len(cs) == len(ys) == len(low_lanes):
+            return None
         sig = types.void(row, j0, x0, q, offsets, cs, ys, low_lanes)
 
         def codegen(context, builder, signature, args):
