@@ -104,7 +104,10 @@ def test_fast_backprojector_equals_the_reference(n, n_angles, axis_offset, kerne
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
-@pytest.mark.parametrize(("n", "n_angles", "axis_offset"), CASES + [(256, 360, 0.0), (130, 96, -0.5)])
+@pytest.mark.parametrize(
+    ("n", "n_angles", "axis_offset"),
+    CASES + [(256, 360, 0.0), (130, 96, -0.5), (16, 12, 0.0), (17, 13, -0.4), (9, 5, 0.0)],
+)
 def test_fast_backprojector_picks_the_reference_samples(n, n_angles, axis_offset, kernel):
     """Integer samples: the sums are exact, so any other sample picked would show as a difference."""
     theta = np.linspace(0, np.pi, n_angles, endpoint=False) + 0.013
