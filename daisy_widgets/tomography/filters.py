@@ -84,12 +84,14 @@ def filter_sinogram(
         ifft = functools.partial(sfft.irfft, workers=-1, overwrite_x=True)
     else:
         fft, ifft = xp.fft.rfft, xp.fft.irfft
-    padded = xp.zeros((ns, na, length), xp.float32)
+    padded = xp.empty((ns, na, length), xp.float32)  # every element is written below
     padded[..., :nd] = sino
     if pad_mode == "edge":
         r = (length - nd) // 2
         padded[..., nd : nd + r] = sino[..., -1:]
         padded[..., nd + r :] = sino[..., :1]
+    else:
+        padded[..., nd:] = 0
     spec = fft(padded, axis=-1)
     spec *= filt
     if upsample > 1:
