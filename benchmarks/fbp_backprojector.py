@@ -1,16 +1,20 @@
-"""FBP's CPU back-projector: the fast kernel against the reference kernel, interleaved in one run.
+"""FBP's CPU back-projectors: the fast kernels against the reference kernel, interleaved in one run.
 
 For each case (one slice N x N from K angles of the Shepp-Logan phantom's exact projections),
 the filtered, 4x upsampled, padded projections are back-projected by
 
-* ``reference``: ``tomography._kernels.backproject_nearest`` (the kernel FBP ran before), and
-* ``fast``: ``tomography._fbp_kernels.backproject_nearest`` (the one it runs now),
+* ``reference``: ``tomography._kernels.backproject_nearest`` (the kernel FBP ran first);
+* ``gather``: ``tomography._fbp_kernels.backproject_nearest_gather`` (the one FBP ran until
+  the permute kernel came, and still runs on CPUs without AVX-512);
+* ``permute``: ``tomography._fbp_kernels.backproject_nearest_permute`` (AVX-512 CPUs: 16
+  lookups as register permutes of a 64-sample window; left out where the CPU lacks AVX-512),
 
 alternately, ``--repeat`` times each; the table gives the median wall time and CPU time of
-each, the ratio reference / fast, the lookups per second (N^2 K), the largest difference
-between the two images relative to the image's range (the target: <= 1e-5, float32
-rounding), and the whole ``fbp`` time and its RMSE against the phantom with each kernel.
-The machine is shared: compare the ratios, taken within the run, and note the load.
+each, the ratio reference / kernel and gather / kernel, the lookups per second (N^2 K), the
+largest difference between the kernel's image and the reference's relative to the image's
+range (the target: <= 1e-5, float32 rounding), and the whole ``fbp`` time (filtering
+included) and its RMSE against the phantom with each kernel. The machine is shared: compare
+the ratios, taken within the run, and note the load.
 
 Usage::
 
@@ -55,7 +59,9 @@ def run_case(n: int, k: int, repeat: int) -> dict:
     qp[..., left * UPSAMPLE : left * UPSAMPLE + q.shape[-1]] = q
     cos_t, sin_t = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
     args = (qp, cos_t, sin_t, float(center + left), n, UPSAMPLE, angle_weight(theta))
-    kernels = {"reference": _kernels.backproject_nearest, "fast": _fbp_kernels.backproject_nearest}
+    kernels = {"reference": _kernels.backproject_nearest, "gather": _fbp_kernels.backproject_nearest_gather}
+    if _fbp_kernels.PERMUTE:
+        kernels["permute"] = _fbp_kernels.backproject_nearest_permute
     images = {name: f(*args) for name, f in kernels.items()}  # compiled, caches warm
     wall: dict[str, list[float]] = {name: [] for name in kernels}
     cpu: dict[str, list[float]] = {name: [] for name in kernels}
@@ -66,6 +72,7 @@ def run_case(n: int, k: int, repeat: int) -> dict:
             cpu[name].append(c)
     ref = images["reference"][0]
     span = float(ref.max() - ref.min())
+    diff = {name: float(np.abs(img[0] - ref).max()) / span for name, img in images.items()}
     mask = circle_mask(n, 0.95)
     whole = {}
     for name, f in kernels.items():  # the whole fbp (filter + back-projection) with each kernel
@@ -79,7 +86,7 @@ def run_case(n: int, k: int, repeat: int) -> dict:
     return {
         "wall": {name: statistics.median(v) for name, v in wall.items()},
         "cpu": {name: statistics.median(v) for name, v in cpu.items()},
-        "diff": float(np.abs(images["fast"][0] - ref).max()) / span,
+        "diff": diff,
         "lookups": float(n) * n * k,
         "whole": whole,
     }
@@ -92,26 +99,31 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import numba
 
+    from daisy_widgets.tomography import _fbp_kernels
+
     print(
-        f"numba threads: {numba.get_num_threads()}, CPUs: {os.cpu_count()}, load average before: "
+        f"numba threads: {numba.get_num_threads()}, CPUs: {os.cpu_count()}, AVX-512 permute kernel: "
+        f"{'yes' if _fbp_kernels.PERMUTE else 'no (CPU without AVX-512)'}, load average before: "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine: compare the ratios)"
     )
     hdr = (
-        f"{'case':12s} {'kernel':10s} {'wall s':>8s} {'CPU s':>7s} {'Glookup/s':>10s} {'ref/fast':>9s} "
-        f"{'max|diff|/range':>16s} {'fbp s':>7s} {'RMSE':>8s}"
+        f"{'case':12s} {'kernel':10s} {'wall s':>8s} {'CPU s':>7s} {'Glookup/s':>10s} {'ref/this':>9s} "
+        f"{'gather/this':>12s} {'max|diff|/range':>16s} {'fbp s':>7s} {'RMSE':>8s}"
     )
     print(hdr)
     print("-" * len(hdr))
     for case in args.cases:
         n, k = CASES[case]
         r = run_case(n, k, args.repeat)
-        for name in ("reference", "fast"):
+        for name in r["wall"]:
             ratio = r["wall"]["reference"] / r["wall"][name]
-            diff = "" if name == "reference" else f"{r['diff']:.2e}"
+            vs_gather = r["wall"]["gather"] / r["wall"][name]
+            diff = "" if name == "reference" else f"{r['diff'][name]:.2e}"
             fbp_s, rmse = r["whole"][name]
             print(
                 f"{f'{n}x{n}x{k}':12s} {name:10s} {r['wall'][name]:8.3f} {r['cpu'][name]:7.2f} "
-                f"{r['lookups'] / r['wall'][name] / 1e9:10.2f} {ratio:8.2f}x {diff:>16s} {fbp_s:7.2f} {rmse:8.5f}"
+                f"{r['lookups'] / r['wall'][name] / 1e9:10.2f} {ratio:8.2f}x {vs_gather:11.2f}x {diff:>16s} "
+                f"{fbp_s:7.2f} {rmse:8.5f}"
             )
     print(
         f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; medians of {args.repeat} "

@@ -16,8 +16,9 @@ Cases:
 * ``dask``  a volume larger than the Dask workers' memory limit, reconstructed with the
   lazy Dask engine and written to HDF5: reports the peak resident memory of the workers.
 
-FBP's CPU back-projection (90 % of its time) runs ``tomography._fbp_kernels``; its speed
-against the kernel it replaced, interleaved in one run, is ``benchmarks/fbp_backprojector.py``.
+FBP's CPU back-projection (about 80 % of its time) runs ``tomography._fbp_kernels`` (the
+AVX-512 permute kernel where the CPU has AVX-512, else the gather kernel); their speed
+against the kernels they replaced, interleaved in one run, is ``benchmarks/fbp_backprojector.py``.
 
 For each single-slice case the sinogram is the exact projection of the Shepp-Logan
 phantom, so the table also gives each method's RMSE against the phantom (inside the

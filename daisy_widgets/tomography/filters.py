@@ -75,7 +75,8 @@ def filter_sinogram(
     """
     ns, na, nd = sino.shape
     length = 1 << int(math.ceil(math.log2(2 * nd)))
-    filt = xp.asarray(filter_spectrum(filter, length))
+    # the upsampling's gain is applied here, on the short spectrum (exact for powers of two)
+    filt = xp.asarray(filter_spectrum(filter, length) * np.float32(max(upsample, 1)))
     if xp is np:
         import scipy.fft as sfft
 
@@ -83,20 +84,22 @@ def filter_sinogram(
         ifft = functools.partial(sfft.irfft, workers=-1, overwrite_x=True)
     else:
         fft, ifft = xp.fft.rfft, xp.fft.irfft
-    padded = xp.zeros((ns, na, length), xp.float32)
+    padded = xp.empty((ns, na, length), xp.float32)  # every element is written below
     padded[..., :nd] = sino
     if pad_mode == "edge":
         r = (length - nd) // 2
         padded[..., nd : nd + r] = sino[..., -1:]
         padded[..., nd + r :] = sino[..., :1]
+    else:
+        padded[..., nd:] = 0
     spec = fft(padded, axis=-1)
     spec *= filt
     if upsample > 1:
-        big = xp.zeros((ns, na, length * upsample // 2 + 1), spec.dtype)
+        big = xp.empty((ns, na, length * upsample // 2 + 1), spec.dtype)
         big[..., : length // 2] = spec[..., : length // 2]
         big[..., length // 2] = spec[..., length // 2] * 0.5  # split the Nyquist term symmetrically
+        big[..., length // 2 + 1 :] = 0
         out = ifft(big, n=length * upsample, axis=-1)[..., : nd * upsample]
-        out *= upsample
     else:
         out = ifft(spec, n=length, axis=-1)[..., :nd]
     return out.astype(xp.float32, copy=False)

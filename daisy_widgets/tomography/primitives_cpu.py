@@ -30,8 +30,10 @@ def backproject(
     nd = ndu // upsample
     left, width = pad_geometry(nd, n, center)
     cos_t, sin_t = np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
-    qp = np.zeros((ns, na, width * upsample), np.float32)
+    qp = np.empty((ns, na, width * upsample), np.float32)
+    qp[..., : left * upsample] = 0  # only the margins are zeroed: the middle is written once
     qp[..., left * upsample : left * upsample + ndu] = q
+    qp[..., left * upsample + ndu :] = 0
     if upsample == 1:
         return _kernels.backproject_linear(qp, cos_t, sin_t, float(center + left), int(n), float(scale))
     return _fbp_kernels.backproject_nearest(
