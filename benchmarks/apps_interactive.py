@@ -146,6 +146,12 @@ def run_hubs(
             for k in range(cold):
                 for hub, res in zip(hubs, results, strict=True):
                     res["cold"].append(cold_login(h, browser, hub, f"cold{k}"))
+                    print(
+                        f"{res['label']}: cold login {k}: "
+                        + ", ".join(f"{key} {t:.2f} s" for key, t in res["cold"][-1].items()),
+                        file=sys.stderr,
+                        flush=True,
+                    )
             pages = []
             for hub in hubs if repeat >= 0 else []:
                 page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
@@ -161,7 +167,7 @@ def run_hubs(
                     for hub, page, res in zip(hubs, pages, results, strict=True):
                         time.sleep(pause)
                         res["warm"][app].append(open_app(page, hub, "bench", app))
-            for page, res in zip(pages, results, strict=True):
+            for page, res in zip(pages, results[: len(pages)], strict=True):
                 h.screenshot(page, f"bench-apps-interactive-{res['label'].replace(' ', '-')}")
             browser.close()
     finally:
