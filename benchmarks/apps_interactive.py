@@ -67,10 +67,7 @@ FIRST_WIDGETS = {"tomography": "() => !!document.querySelector('.daisy-tomo-app'
 #: the peer hubs: (label, environment of the hub)
 PEERS = {
     "pool-off": ("pool off", {"DAISY_VOILA_POOL": "0"}),
-    "old-start": (
-        "old start",
-        {"DAISY_VOILA_POOL": "1", "DAISY_DEFER_IRI_GRAMMAR": "0", "DAISY_VOILA_LANDING": "0"},
-    ),
+    "old-start": ("old start", {"DAISY_VOILA_POOL": "1", "DAISY_DEFER_IRI_GRAMMAR": "0"}),
 }
 _RESPONSE_END = "() => performance.getEntriesByType('navigation')[0].responseEnd / 1000"
 

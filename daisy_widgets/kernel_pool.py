@@ -16,20 +16,15 @@ one to the next Voila page that asks for a kernel of that kind in that folder:
 * pooled kernels are not listed by ``/api/kernels`` and not culled while they wait;
 * a page that comes while the pooled kernel is still starting or preloading waits for it (on
   a busy machine, a new kernel would compete with it for the CPU and take longer), except the
-  first page after the server started (the landing page, which needs few modules): it gets the
-  *landing kernel*, a kernel without preload started with the pool when the server starts (so
-  it boots while the browser goes through the hub's login redirects, instead of after the
-  page asked for it; ``landing_kernel``), or a new kernel when that one is not there; the
-  pooled one stays for the next page. A landing kernel no first page took is shut down after
-  ``landing_timeout`` seconds, or as soon as the first page took the pooled kernel instead;
+  first page after the server started (the landing page, which needs few modules): it gets a
+  new kernel and the pooled one stays for the next page;
 * a pooled kernel that died or failed to preload is discarded (logged) and the page gets a
   new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take
   (so the refill does not compete with the page being drawn).
 
 Configured in ``hub_config/jupyter/config/jupyter_server_config.json``
 (``ServerApp.kernel_manager_class`` and ``PooledKernelManager.*``).
-``DAISY_VOILA_POOL`` in the server's environment overrides ``pool_size`` (``0``: off);
-``DAISY_VOILA_LANDING=0`` switches the landing kernel off.
+``DAISY_VOILA_POOL`` in the server's environment overrides ``pool_size`` (``0``: off).
 """
 
 from __future__ import annotations
@@ -41,12 +36,10 @@ from typing import Any
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import ApiPath
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Float, Integer, List, Unicode
 
 #: environment variable that overrides ``PooledKernelManager.pool_size`` (0: no pool)
 POOL_VARIABLE = "DAISY_VOILA_POOL"
-#: environment variable: ``0`` switches the landing kernel off (``PooledKernelManager.landing_kernel``)
-LANDING_VARIABLE = "DAISY_VOILA_LANDING"
 #: a key Voila sets in the environment of the kernels it starts (server extension included)
 VOILA_MARK = "VOILA_REQUEST_URL"
 
@@ -95,12 +88,6 @@ class PooledKernelManager(AsyncMappingKernelManager):
     )
     refill_delay = Float(2.0, config=True, help="Seconds after a take before the pool starts a new kernel.")
     handover_timeout = Float(120.0, config=True, help="Seconds a preload or handover may take.")
-    landing_kernel = Bool(
-        True,
-        config=True,
-        help="Start a kernel without preload with the pool, for the first Voila page (the landing page).",
-    )
-    landing_timeout = Float(120.0, config=True, help="Seconds an unused landing kernel is kept.")
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -112,16 +99,11 @@ class PooledKernelManager(AsyncMappingKernelManager):
                 self.log.warning(
                     "%s=%r is not a number of kernels: pool of %d", POOL_VARIABLE, text, self.pool_size
                 )
-        if os.environ.get(LANDING_VARIABLE, "").strip() == "0":
-            self.landing_kernel = False
         #: kernels being prepared or ready, oldest first: (kernel id future, start environment)
         self._pool: list[tuple[asyncio.Future, dict[str, str]]] = []
         self._pooled: set[str] = set()
         self._pages = 0  # Voila pages that asked for a kernel of the pool's kind and folder
         self._refill_handle: asyncio.TimerHandle | None = None
-        #: the landing kernel (started with the pool, no preload) until the first page takes it
-        self._landing: asyncio.Future | None = None
-        self._landing_env: dict[str, str] = {}
         if self.pool_size > 0:
             from tornado.ioloop import IOLoop
 
@@ -130,10 +112,6 @@ class PooledKernelManager(AsyncMappingKernelManager):
     # -- the pool ----------------------------------------------------------------------
     def _refill(self) -> None:
         self._refill_handle = None
-        if self.landing_kernel and self._pages == 0 and self._landing is None and not self._pool:
-            self._landing_env = dict(os.environ)
-            self._landing = asyncio.ensure_future(self._start_pooled(self._landing_env, preload=False))
-            asyncio.get_event_loop().call_later(self.landing_timeout, self._drop_landing)
         while len(self._pool) < self.pool_size:
             env = dict(os.environ)
             fut = asyncio.ensure_future(self._start_pooled(env))
@@ -143,14 +121,11 @@ class PooledKernelManager(AsyncMappingKernelManager):
         if self.pool_size > 0 and self._refill_handle is None:
             self._refill_handle = asyncio.get_event_loop().call_later(self.refill_delay, self._refill)
 
-    async def _start_pooled(self, env: dict[str, str], preload: bool = True) -> str:
+    async def _start_pooled(self, env: dict[str, str]) -> str:
         kernel_id = await super().start_kernel(
             kernel_name=self.pool_kernel_name, path=self.pool_path, env=env
         )
         self._pooled.add(kernel_id)
-        if not preload:
-            self.log.info("Kernel %s ready for the landing page", kernel_id)
-            return kernel_id
         if self.preload_modules:
             try:
                 await self._execute(kernel_id, preload_code(self.preload_modules))
@@ -162,24 +137,6 @@ class PooledKernelManager(AsyncMappingKernelManager):
             "Kernel %s ready in the pool (%s)", kernel_id, ", ".join(self.preload_modules) or "no preload"
         )
         return kernel_id
-
-    def _drop_landing(self) -> None:
-        """Shut the landing kernel down unless a page took it (it stays hidden meanwhile)."""
-        fut, self._landing = self._landing, None
-        if fut is None:
-            return
-
-        async def drop() -> None:
-            try:
-                kernel_id = await fut
-            except Exception:
-                return
-            if kernel_id in self:
-                await AsyncMappingKernelManager.shutdown_kernel(self, kernel_id, now=True)
-            self._pooled.discard(kernel_id)
-            self.log.info("Landing kernel %s not used: shut down", kernel_id)
-
-        asyncio.ensure_future(drop())
 
     async def _execute(self, kernel_id: str, code: str) -> None:
         """Run ``code`` silently in kernel ``kernel_id`` and wait for its reply; raise on an error."""
@@ -207,21 +164,10 @@ class PooledKernelManager(AsyncMappingKernelManager):
         first_page, self._pages = self._pages == 0, self._pages + 1
         if first_page and not self._pool[0][0].done():
             # the landing page just after the server started: the pooled kernel has only begun its
-            # preload (every app's modules), the page needs only its own; it stays for the next page.
-            # The page gets the landing kernel (started with the pool), or a new one.
-            fut, self._landing = self._landing, None
-            if fut is None:
-                return None
-            return await self._hand_over(fut, self._landing_env, env)
-        self._drop_landing()
+            # preload (every app's modules), a new kernel needs only the page's own; it stays for the next
+            return None
         fut, start_env = self._pool.pop(0)
         self._schedule_refill()
-        return await self._hand_over(fut, start_env, env)
-
-    async def _hand_over(
-        self, fut: asyncio.Future, start_env: dict[str, str], env: dict[str, str]
-    ) -> str | None:
-        """The kernel of ``fut`` given the page's ``env``, or None (it failed or died: shut down)."""
         kernel_id = None
         try:
             kernel_id = await fut

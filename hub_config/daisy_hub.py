@@ -28,8 +28,6 @@ Environment variables read here
 ``DAISY_DEFER_IRI_GRAMMAR``
                           1 (default): the user servers build jsonschema's IRI grammar on first
                           use, not at start (``daisy_widgets.server_launch``); 0: at start
-``DAISY_VOILA_LANDING``   1 (default): with the pool, a kernel is started with each user server
-                          for its landing page (``daisy_widgets.kernel_pool``); 0: none
 """
 
 from __future__ import annotations
@@ -164,9 +162,8 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
     if os.environ.get("DAISY_VOILA_POOL"):
         env["DAISY_VOILA_POOL"] = os.environ["DAISY_VOILA_POOL"]
     # 0: the user server builds jsonschema's IRI grammar at start (daisy_widgets.server_launch)
-    for var in ("DAISY_DEFER_IRI_GRAMMAR", "DAISY_VOILA_LANDING"):
-        if os.environ.get(var):
-            env[var] = os.environ[var]
+    if os.environ.get("DAISY_DEFER_IRI_GRAMMAR"):
+        env["DAISY_DEFER_IRI_GRAMMAR"] = os.environ["DAISY_DEFER_IRI_GRAMMAR"]
     return env
 
 

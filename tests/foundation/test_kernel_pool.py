@@ -17,7 +17,6 @@ import time
 import pytest
 
 from daisy_widgets.kernel_pool import (
-    LANDING_VARIABLE,
     POOL_VARIABLE,
     VOILA_MARK,
     PooledKernelManager,
@@ -197,93 +196,6 @@ def test_the_first_page_does_not_wait_for_the_preload_and_the_next_does(tmp_path
                 slow="'daisy_slow_preload' in __import__('sys').modules",
             )
             assert seen == {"q": repr("page=2"), "slow": "True"}
-        finally:
-            await km.shutdown_all(now=True)
-
-    asyncio.run(scenario())
-
-
-def test_the_first_page_gets_the_landing_kernel_started_with_the_server(tmp_path, monkeypatch):
-    monkeypatch.delenv(POOL_VARIABLE, raising=False)
-    (tmp_path / "apps").mkdir()
-    (tmp_path / "apps" / "daisy_slow_preload.py").write_text("import time\ntime.sleep(3)\n")
-
-    async def scenario():
-        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_slow_preload"], refill_delay=60)
-        try:
-            await asyncio.sleep(0.1)
-            landing = km._landing
-            assert landing is not None  # started with the pool, before any page asked
-            landing_id = await landing
-            assert landing_id not in [k["id"] for k in km.list_kernels()]  # hidden while it waits
-            pending = km._pool[0][0]
-            first = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("page=1"))
-            assert first == landing_id and km._landing is None
-            assert km._pool[0][0] is pending  # the preloading kernel stays for the next page
-            seen = await _expressions(
-                km,
-                first,
-                q="__import__('os').environ.get('QUERY_STRING')",
-                slow="'daisy_slow_preload' in __import__('sys').modules",
-                cwd="__import__('os').getcwd()",
-            )
-            assert seen == {"q": repr("page=1"), "slow": "False", "cwd": repr(str(tmp_path / "apps"))}
-            assert first in [k["id"] for k in km.list_kernels()]
-            second = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("page=2"))
-            assert second == pending.result() not in (first, landing_id)
-        finally:
-            await km.shutdown_all(now=True)
-
-    asyncio.run(scenario())
-
-
-def test_the_landing_kernel_is_off_with_daisy_voila_landing_0(tmp_path, monkeypatch):
-    monkeypatch.delenv(POOL_VARIABLE, raising=False)
-    monkeypatch.setenv(LANDING_VARIABLE, "0")
-    (tmp_path / "apps").mkdir()
-
-    async def scenario():
-        km = _manager(tmp_path, pool_size=1, refill_delay=60)
-        try:
-            await asyncio.sleep(0.2)
-            assert not km.landing_kernel and km._landing is None and len(km._pool) == 1
-        finally:
-            await _wait_pool_ready(km)
-            await km.shutdown_all(now=True)
-
-    asyncio.run(scenario())
-
-
-def test_an_unused_landing_kernel_is_shut_down(tmp_path, monkeypatch):
-    monkeypatch.delenv(POOL_VARIABLE, raising=False)
-    (tmp_path / "apps").mkdir()
-
-    async def scenario():
-        # the first page comes when the pooled kernel is ready: it takes that one, the landing kernel goes
-        km = _manager(tmp_path, pool_size=1, preload_modules=["colorsys"], refill_delay=60)
-        try:
-            await _wait_pool_ready(km)
-            landing_id = await km._landing
-            pooled = await km._pool[0][0]
-            first = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env(""))
-            assert first == pooled
-            deadline = time.monotonic() + 60
-            while landing_id in km:
-                assert time.monotonic() < deadline, "the landing kernel was not shut down"
-                await asyncio.sleep(0.1)
-            assert [k["id"] for k in km.list_kernels()] == [first]
-        finally:
-            await km.shutdown_all(now=True)
-        # no page comes: the landing kernel is shut down after landing_timeout
-        km = _manager(tmp_path, pool_size=1, preload_modules=[], refill_delay=60, landing_timeout=1.0)
-        try:
-            await asyncio.sleep(0.1)
-            landing_id = await km._landing
-            deadline = time.monotonic() + 60
-            while landing_id in km:
-                assert time.monotonic() < deadline, "the landing kernel outlived landing_timeout"
-                await asyncio.sleep(0.1)
-            assert km._landing is None and km.list_kernels() == []
         finally:
             await km.shutdown_all(now=True)
 
