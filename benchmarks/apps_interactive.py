@@ -8,7 +8,8 @@ Measures
    (the sample scan open and its metadata shown, as in ``benchmarks/tomography_app.py``).
    The user's server start (spawner, jupyter-server extensions, Voila) is included; the
    hub itself is already running (its own start is printed apart). Each repetition is a
-   new user name, so a new server.
+   new user name, so a new server. Printed beside it: login -> the index page arriving
+   (the hub's redirects done: the user server has started and begun sending the page).
 2. *Warm*: with that user's server running, each app (``index``, ``tomography``, ``hxmt``)
    is opened ``--repeat`` times in the same tab; the clock stops when the app is usable:
 
@@ -24,8 +25,11 @@ Measures
 
 The peer of the run is the same opening with the Voila kernel pool switched off
 (``DAISY_VOILA_POOL=0``; ``--no-peer`` skips it): the figure Voila gives when every page starts a
-kernel of its own. Both hubs run at once and are measured turn about (one opening on each, then
-the next), so both see the same load of the shared machine.
+kernel of its own. ``--peer old-start`` compares instead with the user server started as
+before the cold-start work (``DAISY_DEFER_IRI_GRAMMAR=0``: jsonschema's IRI grammar,
+``rfc3987_syntax``, built while the server starts; see ``daisy_widgets/server_launch.py``).
+Both hubs run at once and are measured turn about (one opening on each, then the next), so
+both see the same load of the shared machine. ``--cold-only`` measures the cold logins only.
 
 Targets (issue 21): warm <= 3 s for each app; cold (login to the tomography app usable) <= 8 s.
 
@@ -33,6 +37,7 @@ Usage::
 
     .venv/bin/python benchmarks/apps_interactive.py [--repeat 5] [--cold 2] [--pause 5] [--no-peer]
     .venv/bin/python benchmarks/apps_interactive.py --quick     # 3 warm openings, 1 cold login
+    .venv/bin/python benchmarks/apps_interactive.py --cold-only --cold 3 --peer old-start
 """
 
 from __future__ import annotations
