@@ -44,6 +44,9 @@ class _DeferredGrammarModule(types.ModuleType):
     """Stands in for ``rfc3987_syntax`` until something uses it (see the module docstring)."""
 
     def __getattr__(self, name: str) -> Any:
+        if name == "__all__":  # ``from rfc3987_syntax import *``: the real package's public names
+            real = _real_module()
+            return getattr(real, "__all__", [n for n in vars(real) if not n.startswith("_")])
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)  # import machinery and introspection: no load
         return getattr(_real_module(), name)
