@@ -8,7 +8,8 @@ Measures
    (the sample scan open and its metadata shown, as in ``benchmarks/tomography_app.py``).
    The user's server start (spawner, jupyter-server extensions, Voila) is included; the
    hub itself is already running (its own start is printed apart). Each repetition is a
-   new user name, so a new server.
+   new user name, so a new server. Printed beside it: login -> the index page arriving
+   (the hub's redirects done: the user server has started and begun sending the page).
 2. *Warm*: with that user's server running, each app (``index``, ``tomography``, ``hxmt``)
    is opened ``--repeat`` times in the same tab; the clock stops when the app is usable:
 
@@ -24,8 +25,11 @@ Measures
 
 The peer of the run is the same opening with the Voila kernel pool switched off
 (``DAISY_VOILA_POOL=0``; ``--no-peer`` skips it): the figure Voila gives when every page starts a
-kernel of its own. Both hubs run at once and are measured turn about (one opening on each, then
-the next), so both see the same load of the shared machine.
+kernel of its own. ``--peer old-start`` compares instead with the user server started as
+before the cold-start work (``DAISY_DEFER_IRI_GRAMMAR=0``: jsonschema's IRI grammar,
+``rfc3987_syntax``, built while the server starts; see ``daisy_widgets/server_launch.py``).
+Both hubs run at once and are measured turn about (one opening on each, then the next), so
+both see the same load of the shared machine. ``--cold-only`` measures the cold logins only.
 
 Targets (issue 21): warm <= 3 s for each app; cold (login to the tomography app usable) <= 8 s.
 
@@ -33,6 +37,7 @@ Usage::
 
     .venv/bin/python benchmarks/apps_interactive.py [--repeat 5] [--cold 2] [--pause 5] [--no-peer]
     .venv/bin/python benchmarks/apps_interactive.py --quick     # 3 warm openings, 1 cold login
+    .venv/bin/python benchmarks/apps_interactive.py --cold-only --cold 3 --peer old-start
 """
 
 from __future__ import annotations
@@ -64,6 +69,11 @@ READY = {
     ),
 }
 FIRST_WIDGETS = {"tomography": "() => !!document.querySelector('.daisy-tomo-app')"}
+#: the peer hubs: (label, environment of the hub)
+PEERS = {
+    "pool-off": ("pool off", {"DAISY_VOILA_POOL": "0"}),
+    "old-start": ("old start", {"DAISY_VOILA_POOL": "1", "DAISY_DEFER_IRI_GRAMMAR": "0"}),
+}
 _RESPONSE_END = "() => performance.getEntriesByType('navigation')[0].responseEnd / 1000"
 
 
@@ -98,7 +108,9 @@ def cold_login(h, browser, hub, user: str) -> dict[str, float]:
         page.fill("#password_input", hub.password)
         t0 = time.perf_counter()
         page.click("#login_submit")
-        page.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*")
+        # "commit": the user server has started and begun sending the index page
+        page.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*", wait_until="commit")
+        t_server = time.perf_counter() - t0
         page.wait_for_function(READY["index"], polling=50)
         t_index = time.perf_counter() - t0
         page.locator('.daisy-app-entry[data-app="tomography"] a.daisy-app-link').click()
@@ -108,7 +120,7 @@ def cold_login(h, browser, hub, user: str) -> dict[str, float]:
         t_ready = time.perf_counter() - t0
     finally:
         ctx.close()
-    return {"index": t_index, "widgets": t_widgets, "ready": t_ready}
+    return {"server": t_server, "index": t_index, "widgets": t_widgets, "ready": t_ready}
 
 
 def open_app(page, hub, user: str, app: str) -> tuple[float, float]:
@@ -120,19 +132,18 @@ def open_app(page, hub, user: str, app: str) -> tuple[float, float]:
 
 
 def run_hubs(
-    h, base: Path, data: Path, runs: list[tuple[str, bool]], repeat: int, cold: int, pause: float
+    h, base: Path, data: Path, runs: list[tuple[str, dict[str, str]]], repeat: int, cold: int, pause: float
 ) -> list:
-    """Start one demo hub per run (kernel pool on or off), then measure them turn about, in the same
-    minutes (the load of a shared machine changes from minute to minute): the cold logins (a new
-    user each), then ``repeat + 1`` warm openings of each app, ``pause`` s apart (the user using the
-    page, not counted). Returns one result dict per run."""
+    """Start one demo hub per run (with that run's environment), then measure them turn about, in
+    the same minutes (the load of a shared machine changes from minute to minute): the cold logins
+    (a new user each), then ``repeat + 1`` warm openings of each app, ``pause`` s apart (the user
+    using the page, not counted; ``repeat`` < 0: no warm openings). Returns one result dict per run."""
     from playwright.sync_api import sync_playwright
 
     hubs, results = [], []
     try:
-        for label, pool in runs:
+        for label, env in runs:
             t0 = time.perf_counter()
-            env = {"DAISY_VOILA_POOL": "1" if pool else "0"}
             hubs.append(h.start_demo_hub(base / f"state-{label.replace(' ', '-')}", data, extra_env=env))
             results.append({"label": label, "hub_start": time.perf_counter() - t0, "cold": [], "warm": {}})
         with sync_playwright() as pw:
@@ -140,22 +151,28 @@ def run_hubs(
             for k in range(cold):
                 for hub, res in zip(hubs, results, strict=True):
                     res["cold"].append(cold_login(h, browser, hub, f"cold{k}"))
+                    print(
+                        f"{res['label']}: cold login {k}: "
+                        + ", ".join(f"{key} {t:.2f} s" for key, t in res["cold"][-1].items()),
+                        file=sys.stderr,
+                        flush=True,
+                    )
             pages = []
-            for hub in hubs:
+            for hub in hubs if repeat >= 0 else []:
                 page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
                 page.set_default_timeout(300_000)
                 h.login_in_browser(page, hub, "bench")
                 page.wait_for_url("**/user/bench/voila/render/apps/index.ipynb*")
                 page.wait_for_function(READY["index"], polling=50)
                 pages.append(page)
-            for app in APPS:
+            for app in APPS if repeat >= 0 else []:
                 for res in results:
                     res["warm"][app] = []
                 for _ in range(repeat + 1):
                     for hub, page, res in zip(hubs, pages, results, strict=True):
                         time.sleep(pause)
                         res["warm"][app].append(open_app(page, hub, "bench", app))
-            for page, res in zip(pages, results, strict=True):
+            for page, res in zip(pages, results[: len(pages)], strict=True):
                 h.screenshot(page, f"bench-apps-interactive-{res['label'].replace(' ', '-')}")
             browser.close()
     finally:
@@ -172,7 +189,7 @@ def table(results: list[dict], repeat: int) -> list[tuple[str, ...]]:
     """Rows ``(measurement, value per run..., note)`` of the printed table."""
     rows = [("measurement", *(r["label"] for r in results), "target")]
     rows.append(("hub start (not counted) (s)", *(f"{r['hub_start']:.2f}" for r in results), ""))
-    for app in APPS:
+    for app in APPS if all(r["warm"] for r in results) else []:
         rows.append(
             (f"{app}: warm, first opening (s)", *(f"{r['warm'][app][0][0]:.2f}" for r in results), "")
         )
@@ -193,6 +210,7 @@ def table(results: list[dict], repeat: int) -> list[tuple[str, ...]]:
     if any(r["cold"] for r in results):
         n = max(len(r["cold"]) for r in results)
         for key, name, target in (
+            ("server", "cold: login -> index page arriving (server started)", ""),
             ("index", "cold: login -> index usable", ""),
             ("widgets", "cold: login -> tomography's first widgets", ""),
             ("ready", "cold: login -> tomography usable", "<= 8"),
@@ -210,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-peer", action="store_true", help="skip the peer (the same hub with the kernel pool off)"
     )
+    ap.add_argument(
+        "--peer",
+        choices=sorted(PEERS),
+        default="pool-off",
+        help="the peer hub: pool-off (kernel pool off, the default) or old-start (the user server "
+        "started as before: jsonschema's IRI grammar built at start)",
+    )
+    ap.add_argument("--cold-only", action="store_true", help="only the cold logins (no warm openings)")
     ap.add_argument("--pause", type=float, default=5.0, help="seconds between warm openings (default 5)")
     ap.add_argument("--quick", action="store_true", help="3 warm openings of each app, 1 cold login")
     args = ap.parse_args(argv)
@@ -222,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     base = Path(tempfile.mkdtemp(prefix="daisy-bench-apps-"))
     data = _sample_data(base)
-    runs = [("pool on", True)] + ([] if args.no_peer else [("pool off", False)])
-    results = run_hubs(h, base, data, runs, args.repeat, args.cold, args.pause)
+    runs = [("pool on", {"DAISY_VOILA_POOL": "1"})] + ([] if args.no_peer else [PEERS[args.peer]])
+    results = run_hubs(h, base, data, runs, -1 if args.cold_only else args.repeat, args.cold, args.pause)
     rows = table(results, args.repeat)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print("\nApps, time to interactive through the demo hub (shared 2-core machine: noisy; medians)")
@@ -236,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     for res in results:
         print(
             f"\n{res['label']}: warm openings (s): "
-            + "; ".join(f"{app} " + ", ".join(f"{t:.2f}" for t, _ in res["warm"][app]) for app in APPS)
+            + "; ".join(
+                f"{app} " + ", ".join(f"{t:.2f}" for t, _ in res["warm"].get(app, [])) for app in APPS
+            )
             + (
                 "; cold logins (s): " + ", ".join(f"{c['ready']:.2f}" for c in res["cold"])
                 if res["cold"]

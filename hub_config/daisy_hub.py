@@ -25,6 +25,9 @@ Environment variables read here
                           or half the timeout when that is shorter)
 ``DAISY_VOILA_POOL``      kernels each user server keeps started for the next app page
                           (default 1, see ``daisy_widgets.kernel_pool``; 0: none)
+``DAISY_DEFER_IRI_GRAMMAR``
+                          1 (default): the user servers build jsonschema's IRI grammar on first
+                          use, not at start (``daisy_widgets.server_launch``); 0: at start
 """
 
 from __future__ import annotations
@@ -158,6 +161,9 @@ def user_server_env(settings: HubSettings) -> dict[str, str]:
     # pre-started kernels of the Voila apps (daisy_widgets.kernel_pool)
     if os.environ.get("DAISY_VOILA_POOL"):
         env["DAISY_VOILA_POOL"] = os.environ["DAISY_VOILA_POOL"]
+    # 0: the user server builds jsonschema's IRI grammar at start (daisy_widgets.server_launch)
+    if os.environ.get("DAISY_DEFER_IRI_GRAMMAR"):
+        env["DAISY_DEFER_IRI_GRAMMAR"] = os.environ["DAISY_DEFER_IRI_GRAMMAR"]
     return env
 
 

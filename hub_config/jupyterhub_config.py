@@ -86,7 +86,9 @@ c.Authenticator.username_pattern = r"^[a-z0-9][a-z0-9._-]{0,31}$"  # names becom
 
 # --- the user servers --------------------------------------------------------------
 c.JupyterHub.spawner_class = DaisyLocalSpawner
-c.Spawner.cmd = [str(BINDIR / "jupyterhub-singleuser")]
+# jupyterhub-singleuser, started through daisy_widgets.server_launch: jsonschema's IRI grammar
+# (rfc3987_syntax, 1.8-3.5 s of Earley parser building) is built on first use, not at start
+c.Spawner.cmd = [sys.executable, "-m", "daisy_widgets.server_launch", str(BINDIR / "jupyterhub-singleuser")]
 c.Spawner.args = singleuser_args()
 c.Spawner.default_url = INDEX_URL
 c.Spawner.environment = user_server_env(settings)
