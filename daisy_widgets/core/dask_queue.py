@@ -14,7 +14,8 @@ from .errors import Cancelled, StepError
 from .progress import CancelToken
 from .workflow import Workflow
 
-#: chunks handed to a Dask worker thread at once (one running, one ready to start)
+#: chunks handed to a Dask worker thread at once (one running, one ready to start); the one
+#: ready to start is sent only while more chunks wait than the cluster has threads
 _SLOTS_PER_THREAD = 2
 #: times a chunk is sent again when its worker is lost (with the blocks it was given)
 _LOST_WORKER_RESENDS = 3
@@ -61,7 +62,10 @@ def stream_chunks(
     ``chunk_args(i, worker)``. So a faster or less loaded worker takes more chunks
     (sent all at once, the chunks would be split evenly in advance and the run would
     wait for the slowest worker), and only the blocks of the chunks in flight are on
-    the cluster. A chunk whose worker is lost, with the blocks it was given, is sent
+    the cluster. A chunk is queued behind a busy thread (so that the thread starts it
+    without waiting for this process) only while more chunks wait than the cluster has
+    threads: the last chunks go to whichever thread frees up first, rather than
+    waiting behind a slower worker's running chunk while another worker stands idle. A chunk whose worker is lost, with the blocks it was given, is sent
     again elsewhere (``_LOST_WORKER_RESENDS`` times); a failing chunk is retried
     ``retries`` times, then raises :class:`StepError` naming it. ``restrictions``
     (``{"resources": ..., "workers": [...]}``) keeps the chunks on the workers able to run them.
@@ -96,7 +100,9 @@ def stream_chunks(
             )
         while todo and workers:
             worker = min(workers, key=lambda w: busy[w] / workers[w])
-            if busy[worker] >= _SLOTS_PER_THREAD * workers[worker]:
+            # queue a chunk behind a busy thread only while others wait for every thread
+            slots = _SLOTS_PER_THREAD if len(todo) > sum(workers.values()) else 1
+            if busy[worker] >= slots * workers[worker]:
                 return
             i = todo.popleft()
             try:

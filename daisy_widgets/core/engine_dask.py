@@ -66,6 +66,9 @@ class DaskEngine(Engine):
         results are saved/computed: inputs larger than the cluster's memory stream
         block by block. Otherwise (default) each step is computed in turn and its
         outputs stay on the workers.
+    worker_profile
+        Keep the LocalCluster workers' statistical profiler (the dashboard's "Profile" page);
+        off by default, it costs CPU in every worker (:mod:`.local_cluster`).
     """
 
     def __init__(
@@ -79,9 +82,11 @@ class DaskEngine(Engine):
         retries: int = 1,
         lazy: bool = False,
         gpu_workers: int | str = "auto",
+        worker_profile: bool = False,
     ):
         self._scheduler = scheduler
         self._gpu_workers = gpu_workers
+        self._worker_profile = worker_profile
         self._cluster_kw = dict(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
@@ -105,11 +110,11 @@ class DaskEngine(Engine):
                 from distributed import Client
 
                 if self._scheduler is None:
-                    from .local_cluster import quiet_task_failures, start_local_cluster
+                    from .local_cluster import connect_local_cluster
 
-                    self._cluster = start_local_cluster(self._cluster_kw, self._gpu_workers)
-                    self._client = Client(self._cluster, set_as_default=True)
-                    quiet_task_failures(self._client)
+                    self._cluster, self._client = connect_local_cluster(
+                        self._cluster_kw, self._gpu_workers, profile=self._worker_profile
+                    )
                     self._own = True
                 elif isinstance(self._scheduler, str):
                     self._client = Client(self._scheduler, set_as_default=True)
