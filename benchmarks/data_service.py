@@ -131,7 +131,11 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 #: the two ways compared: the service as it was (Tiled's HDF5 adapter, which opens the file on every
 #: request and once per chunk; the client reads a slice block by block) and as it is now
-WAYS = {"old": "(old: Tiled adapter, by block)", "new": "(new: open files, 1 req.)"}
+WAYS = {
+    "old": "(old: Tiled adapter, by block)",
+    "prev": "(open files, Tiled's client)",
+    "new": "(new: open files, own reads)",
+}
 
 #: ``daisy data serve`` with Tiled's own HDF5 adapter (the service before the open-file cache)
 OLD_SERVER = (
@@ -185,6 +189,8 @@ def measure_reads(scan_path: Path, shape: tuple, clients: dict, args: argparse.N
         proj = open_scan("tomography/big_scan", client=client, validate=False).projections
         if way == "old":  # a plain dask array over the same blocks: a slice reads block by block
             proj = da.Array(proj.dask, proj.name, proj.chunks, meta=proj._meta)
+        if way == "prev":  # the client before its own reads: Tiled's client (httpx), dask's worker thread
+            proj.__dict__["_daisy_remote"]._reader = False
         arrays[way], sent[way] = proj, count_requests(client)
     rng = np.random.default_rng(2)
     angles = rng.choice(shape[0], 16, replace=False)
@@ -199,8 +205,8 @@ def measure_reads(scan_path: Path, shape: tuple, clients: dict, args: argparse.N
             d = f["/exchange/data"]
             return [d[int(a)] for a in angles] + [d[:, int(r), :] for r in rows]
 
-    def remote_slices(x):
-        return [x[int(a)].compute() for a in angles] + [x[:, int(r), :].compute() for r in rows]
+    def remote_slices(x, **kw):
+        return [x[int(a)].compute(**kw) for a in angles] + [x[:, int(r), :].compute(**kw) for r in rows]
 
     whole = {k: [] for k in ["local", *arrays]}
     slices = {k: [] for k in ["local", *arrays]}
@@ -220,7 +226,8 @@ def measure_reads(scan_path: Path, shape: tuple, clients: dict, args: argparse.N
             slices["local"].append(timed(local_slices)[0])
             for way, x in arrays.items():
                 n0 = len(sent[way])
-                t, got = timed(lambda x=x: remote_slices(x))
+                kw = {"scheduler": "threads"} if way == "prev" else {}
+                t, got = timed(lambda x=x, kw=kw: remote_slices(x, **kw))
                 per_slice[way] = (len(sent[way]) - n0) / len(got)
                 assert all(np.array_equal(a, b) for a, b in zip(ref_slices, got, strict=True))
                 slices[way].append(t)
@@ -303,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             w: connect(f"http://127.0.0.1:{p}/api", key, structure_clients="numpy")
             for w, (p, _) in servers.items()
         }
+        if args.compare:  # the same service, read with Tiled's client as before the client's own reads
+            clients["prev"] = connect(
+                f"http://127.0.0.1:{servers['new'][0]}/api", key, structure_clients="numpy"
+            )
         port, client = servers["new"][0], clients["new"]
         results.update(measure_reads(scan_path, shape, clients, args))
         if args.only == "reads":
@@ -352,7 +363,7 @@ def report(results: dict, args: argparse.Namespace) -> None:
         label = f"32 slices ({sl['bytes'] / 1e6:.0f} MB)"
         print(f"{'read':<58}{'median':>10}{'of local':>10}{'best-of':>9}   each round (s)")
         for name, table, unit in (("whole scan", w, "MB/s"), (label, sl, "s")):
-            for way in [k for k in ("local", "old", "new") if k in table]:
+            for way in [k for k in ("local", "old", "prev", "new") if k in table]:
                 r = table[way]
                 what = "local h5py" if way == "local" else "service " + WAYS[way]
                 value = f"{r['MBps']:.0f} MB/s" if unit == "MB/s" else f"{r['s']:.2f} s"
