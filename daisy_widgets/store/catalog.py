@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from typing import Any
 from . import catalog_uri, obs_index, register_batch, schema
 from .data_sources import TableStructures, hdf5_source, table_sources
 from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
-from .scanning import find_exposures, find_scans
+from .folder_walk import FolderWalk
+from .scanning import SCAN_SUFFIXES, find_exposures, find_scans
 
 TOP_LEVEL = {
     "hxmt": "Insight-HXMT Level-1 observations",
@@ -124,16 +126,22 @@ def _unchanged(registered: dict[str, list[tuple[str, str, int]]], served: Path) 
     """``known(folder, files)`` for :func:`.scanning.find_exposures`: the folder is registered with the
     same Level-1 files (names and sizes)."""
 
+    top = str(served).rstrip(os.sep) + os.sep
+
     def known(root_of: Path, files: list) -> bool:
-        try:
-            rel = str(root_of.relative_to(served))
-        except ValueError:
-            rel = str(root_of)
+        folder = str(root_of)
+        if folder.startswith(top):  # as Path.relative_to, without building paths
+            rel = folder[len(top) :]
+        else:
+            try:
+                rel = str(root_of.relative_to(served))
+            except ValueError:
+                rel = folder
         had = registered.get(rel)
         if had is None or len(had) != len(files):
             return False
-        try:
-            now = [(f.folder, f.path.name, f.path.stat().st_size) for f in files]
+        try:  # the sizes from the folders' listings: one stat per file, no file opened
+            now = [(f.folder, f.path.name, f.size()) for f in files]
         except OSError:
             return False
         return now == had
@@ -315,10 +323,11 @@ async def register_data(
         log(f"  skipped {path}: {type(exc).__name__}: {exc}")
         unreadable.append(path)
 
-    found = find_exposures(data_dir, checksum, data_root, _unchanged(folders, served), bad)
+    walk = FolderWalk(SCAN_SUFFIXES)  # one walk: the scan files are noted on the way
+    found = find_exposures(data_dir, checksum, data_root, _unchanged(folders, served), bad, walk)
     await _register_exposures(nodes["hxmt"], found, keys, log, counts)
     counts["skipped"] += len(unreadable)
-    for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root))):
+    for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root, walk))):
         if await _child(nodes["tomography"], scan.key) is not None:
             continue
         try:
