@@ -67,6 +67,10 @@ class RemoteArray:
         self.ndim = len(self.shape)
         self._reader: Any = None  # :class:`.region_reads.RegionReader`, False where it is not usable
 
+    def __getstate__(self) -> dict:
+        # the reader holds this process's connections: a copy elsewhere makes its own
+        return {**self.__dict__, "_reader": None}
+
     def _region_reader(self) -> Any:
         if self._reader is None:
             from .region_reads import RegionReader

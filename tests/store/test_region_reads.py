@@ -105,3 +105,14 @@ def test_region_compute_any_scheduler(env):
     np.testing.assert_array_equal(b, ref[8])
     np.testing.assert_array_equal((region + 1).compute(), ref[7] + 1)  # derived: dask's way
     assert float(proj[1, 2, 3].compute()) == float(ref[1, 2, 3])  # one value
+
+
+def test_pickled_region_reads_on_its_own_connection(env):
+    import pickle
+
+    client = connect(env.url, env.key, structure_clients="numpy")
+    proj = open_scan("tomography/dx_scan", client=client, validate=False).projections
+    ref = reference(env)
+    np.testing.assert_array_equal(proj[3].compute(), ref[3])  # the reader and its connection made here
+    copy = pickle.loads(pickle.dumps(proj[:, 2]))
+    np.testing.assert_array_equal(copy.compute(), ref[:, 2])
