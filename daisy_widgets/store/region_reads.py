@@ -100,8 +100,11 @@ class RegionReader:
             ("slice", region_text),
         ]
         target = f"{self._path}?{urlencode(params)}"
+        auth = self._http.headers.get("authorization", "")
+        if not auth.startswith("Apikey "):  # the key was taken off the client meanwhile
+            return None
         headers = {
-            "Authorization": self._http.headers["authorization"],
+            "Authorization": auth,
             "Accept": "application/octet-stream",
             "Accept-Encoding": "identity",
             "User-Agent": self._http.headers.get("user-agent", "daisy"),

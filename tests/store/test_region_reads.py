@@ -76,6 +76,11 @@ def test_refused_key_goes_through_tiled_and_is_reported(env):
     np.testing.assert_array_equal(proj[0].compute(), reference(env)[0])
     client.context.http_client.headers["Authorization"] = "Apikey wrong"
     assert remote._reader.read("3", (6, 40), np.dtype("float32")) is None  # 401: not taken
+    requests = remote._reader.requests
+    del client.context.http_client.headers["Authorization"]
+    assert remote._reader.read("3", (6, 40), np.dtype("float32")) is None  # no key: not sent
+    assert remote._reader.requests == requests
+    client.context.http_client.headers["Authorization"] = "Apikey wrong"
     from tiled.client.utils import ClientError
 
     with pytest.raises(ClientError, match="401: Invalid API key"):
