@@ -20,12 +20,15 @@ HXMT observations (random sky positions and times) into a temporary folder, star
   first page (``limit=100``, what the app shows first) and every match (all pages), with the
   HTTP floor (``GET /healthz`` on the same connection).
 
-The reads are measured three ways in interleaved rounds (``--repeat-reads``, medians): local
+The reads are measured four ways in interleaved rounds (``--repeat-reads``, medians): local
 h5py; the service as it was ("old": a second ``daisy data serve`` with Tiled's own HDF5
 adapter, which opens the file several times per request and once per HDF5 chunk, and a plain
-dask array that reads a slice block by block, 3-4 requests); and as it is ("new": HDF5 files
-kept open by the service, the short read path of ``store/fast_reads.py`` after Tiled has
-served an entry once, one request per slice). ``--no-compare`` leaves the old way out.
+dask array that reads a slice block by block, 3-4 requests); the same service as now read
+with Tiled's client ("prev": the client before its own region reads, a slice computed on
+dask's worker thread); and as it is ("new": HDF5 files kept open by the service, the short
+read path of ``store/fast_reads.py`` after Tiled has served an entry once, one request per
+slice read by ``store/region_reads.py`` over a kept-alive ``http.client`` connection straight
+into the result, computed in the calling thread). ``--no-compare`` leaves "old" and "prev" out.
 Targets (issue 21): remote whole read >= 60 % of local, slices >= 30 %. The load average
 at each round is printed; the machine is shared, so compare the ratios of one run.
 
@@ -33,6 +36,15 @@ What limits the whole read (profiled): every byte is copied more often than by a
 (h5py into the server's array, the socket, httpx's buffers joined into one response, dask
 joining the blocks into the result); a local read of a file in the page cache runs at
 memory speed (1-4 GB/s here), one 32 MB HTTP response at 300-450 MB/s on loopback.
+What a slice cost through Tiled's client (profiled, one 2 MB projection, load 2-4): 10-11 ms
+in the client's ``_get_slice`` against 6 ms for the same request on a raw socket, and 14 ms
+through dask: httpx building the request (~1 ms: URL merging, cookies, proxy rules), h11
+handing the body over in 64 kB events (~1.5 ms), joining them into one ``bytes`` (~1 ms),
+copying the read-only result to a writable one, and dask's worker-thread hand-off (~2-4 ms).
+The service's side is mostly the h5py read itself (a projection touches 32 chunks of 2 MB,
+as locally). With the client's own reads a projection takes about 8 ms, a sinogram row 5 ms
+(local 4.4 and 1.1 ms). Whole 32 MB blocks stay on Tiled's client: read the direct way on 4
+threads they came out slower (not profiled further).
 Results are also written to ``benchmarks/results/data_service.json``.
 """
 
@@ -131,7 +143,11 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 #: the two ways compared: the service as it was (Tiled's HDF5 adapter, which opens the file on every
 #: request and once per chunk; the client reads a slice block by block) and as it is now
-WAYS = {"old": "(old: Tiled adapter, by block)", "new": "(new: open files, 1 req.)"}
+WAYS = {
+    "old": "(old: Tiled adapter, by block)",
+    "prev": "(open files, Tiled's client)",
+    "new": "(new: open files, own reads)",
+}
 
 #: ``daisy data serve`` with Tiled's own HDF5 adapter (the service before the open-file cache)
 OLD_SERVER = (
@@ -185,6 +201,8 @@ def measure_reads(scan_path: Path, shape: tuple, clients: dict, args: argparse.N
         proj = open_scan("tomography/big_scan", client=client, validate=False).projections
         if way == "old":  # a plain dask array over the same blocks: a slice reads block by block
             proj = da.Array(proj.dask, proj.name, proj.chunks, meta=proj._meta)
+        if way == "prev":  # the client before its own reads: Tiled's client (httpx), dask's worker thread
+            proj.__dict__["_daisy_remote"]._reader = False
         arrays[way], sent[way] = proj, count_requests(client)
     rng = np.random.default_rng(2)
     angles = rng.choice(shape[0], 16, replace=False)
@@ -199,8 +217,8 @@ def measure_reads(scan_path: Path, shape: tuple, clients: dict, args: argparse.N
             d = f["/exchange/data"]
             return [d[int(a)] for a in angles] + [d[:, int(r), :] for r in rows]
 
-    def remote_slices(x):
-        return [x[int(a)].compute() for a in angles] + [x[:, int(r), :].compute() for r in rows]
+    def remote_slices(x, **kw):
+        return [x[int(a)].compute(**kw) for a in angles] + [x[:, int(r), :].compute(**kw) for r in rows]
 
     whole = {k: [] for k in ["local", *arrays]}
     slices = {k: [] for k in ["local", *arrays]}
@@ -220,7 +238,8 @@ def measure_reads(scan_path: Path, shape: tuple, clients: dict, args: argparse.N
             slices["local"].append(timed(local_slices)[0])
             for way, x in arrays.items():
                 n0 = len(sent[way])
-                t, got = timed(lambda x=x: remote_slices(x))
+                kw = {"scheduler": "threads"} if way == "prev" else {}
+                t, got = timed(lambda x=x, kw=kw: remote_slices(x, **kw))
                 per_slice[way] = (len(sent[way]) - n0) / len(got)
                 assert all(np.array_equal(a, b) for a, b in zip(ref_slices, got, strict=True))
                 slices[way].append(t)
@@ -303,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             w: connect(f"http://127.0.0.1:{p}/api", key, structure_clients="numpy")
             for w, (p, _) in servers.items()
         }
+        if args.compare:  # the same service, read with Tiled's client as before the client's own reads
+            clients["prev"] = connect(
+                f"http://127.0.0.1:{servers['new'][0]}/api", key, structure_clients="numpy"
+            )
         port, client = servers["new"][0], clients["new"]
         results.update(measure_reads(scan_path, shape, clients, args))
         if args.only == "reads":
@@ -352,7 +375,7 @@ def report(results: dict, args: argparse.Namespace) -> None:
         label = f"32 slices ({sl['bytes'] / 1e6:.0f} MB)"
         print(f"{'read':<58}{'median':>10}{'of local':>10}{'best-of':>9}   each round (s)")
         for name, table, unit in (("whole scan", w, "MB/s"), (label, sl, "s")):
-            for way in [k for k in ("local", "old", "new") if k in table]:
+            for way in [k for k in ("local", "old", "prev", "new") if k in table]:
                 r = table[way]
                 what = "local h5py" if way == "local" else "service " + WAYS[way]
                 value = f"{r['MBps']:.0f} MB/s" if unit == "MB/s" else f"{r['s']:.2f} s"

@@ -20,14 +20,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import catalog_uri, obs_index, register_batch, schema
+from . import catalog_nodes, catalog_uri, obs_index, register_batch, schema
 from .data_sources import TableStructures, hdf5_source, table_sources
 from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
-from .scanning import find_exposures, find_scans
+from .folder_walk import FolderWalk
+from .scanning import SCAN_SUFFIXES, find_exposures, find_scans
 
 TOP_LEVEL = {
     "hxmt": "Insight-HXMT Level-1 observations",
@@ -68,24 +70,12 @@ def open_catalog(uri: str, data_dir: Path, writable: Path) -> Any:
     )
 
 
-async def _child(node: Any, key: str) -> Any | None:
-    from tiled.server.core import NoEntry
-
-    try:
-        return await node.lookup_adapter([key])
-    except NoEntry:
-        return None
+_child, _ensure_container = catalog_nodes.child, catalog_nodes.ensure_container
 
 
-async def _ensure_container(node: Any, key: str, metadata: dict) -> Any:
-    found = await _child(node, key)
-    if found is not None:
-        return found
-    await node.create_node(structure_family="container", metadata=metadata, key=key)
-    return await _child(node, key)
-
-
-async def _registered(hx: Any) -> tuple[dict[str, list[tuple[str, str, int]]], dict[str, bool]]:
+async def _registered(
+    engine: Any, hx_id: int
+) -> tuple[dict[str, list[tuple[str, str, int]]], dict[str, bool]]:
     """What is registered under ``hxmt``, in one query: ``({folder: [(L1 folder, file name, size),
     ...]}`` of the exposures registered completely (their index row written), ``{key: indexed}``
     of every entry)."""
@@ -96,11 +86,11 @@ async def _registered(hx: Any) -> tuple[dict[str, list[tuple[str, str, int]]], d
     query = (
         select(n.c.key, n.c.metadata, o.c.node_id)
         .select_from(n.outerjoin(o, o.c.node_id == n.c.id))
-        .where(n.c.parent == hx.node.id)
+        .where(n.c.parent == hx_id)
     )
     folders: dict[str, list[tuple[str, str, int]]] = {}
     keys: dict[str, bool] = {}
-    async with hx.context.engine.connect() as conn:
+    async with engine.connect() as conn:
         for key, meta, indexed in await conn.execute(query):
             keys[key] = indexed is not None
             if indexed is None:
@@ -124,16 +114,22 @@ def _unchanged(registered: dict[str, list[tuple[str, str, int]]], served: Path) 
     """``known(folder, files)`` for :func:`.scanning.find_exposures`: the folder is registered with the
     same Level-1 files (names and sizes)."""
 
+    top = str(served).rstrip(os.sep) + os.sep
+
     def known(root_of: Path, files: list) -> bool:
-        try:
-            rel = str(root_of.relative_to(served))
-        except ValueError:
-            rel = str(root_of)
+        folder = str(root_of)
+        if folder.startswith(top):  # as Path.relative_to, without building paths
+            rel = folder[len(top) :]
+        else:
+            try:
+                rel = str(root_of.relative_to(served))
+            except ValueError:
+                rel = folder
         had = registered.get(rel)
         if had is None or len(had) != len(files):
             return False
-        try:
-            now = [(f.folder, f.path.name, f.path.stat().st_size) for f in files]
+        try:  # the sizes from the folders' listings: one stat per file, no file opened
+            now = [(f.folder, f.path.name, f.size()) for f in files]
         except OSError:
             return False
         return now == had
@@ -213,7 +209,7 @@ REGISTER_BATCH = 200
 
 
 async def _register_exposures(
-    hx: Any,
+    top: catalog_nodes.TopLevel,
     found: Iterator[tuple[Any, list[dict]]],
     keys: dict[str, bool],
     log: Callable[[str], None],
@@ -228,7 +224,8 @@ async def _register_exposures(
     batch is written. An exposure without its index row (left by an interrupted run of an
     older Daisy) is removed and registered again. When a batch collides with a registration
     that does not take the lock, its exposures are registered one at a time instead (those
-    registered meanwhile are passed over).
+    registered meanwhile are passed over). Tiled's adapter of ``hxmt`` is made (``top``) only
+    when there is something to write.
     """
     from sqlalchemy.exc import IntegrityError
 
@@ -250,6 +247,7 @@ async def _register_exposures(
     try:
         while batch := await pending:
             pending = asyncio.ensure_future(asyncio.to_thread(read_batch))
+            hx = await top.adapter("hxmt")
             for exp, _, _, half in batch:
                 if half:
                     log(f"  hxmt/{exp.key}: left half-registered by an interrupted run; registering it again")
@@ -304,22 +302,29 @@ async def register_data(
             node = await _child(catalog, key)
             if node is not None:
                 await node.delete(recursive=True)
-    nodes = {k: await _ensure_container(catalog, k, {"description": v}) for k, v in TOP_LEVEL.items()}
+    top = catalog_nodes.TopLevel(catalog, TOP_LEVEL)  # Tiled's adapters made only to write
+    await top.find()
     counts = {"hxmt": 0, "tomography": 0, "skipped": 0}
     # exposures registered before with the same files are passed over without reading or hashing them
     served = Path(data_root) if data_root is not None else data_dir  # as find_exposures relates folders
-    folders, keys = await _registered(nodes["hxmt"])
+    folders, keys = await _registered(catalog.context.engine, top.ids["hxmt"])
     unreadable: list[Path] = []
 
     def bad(path: Path, exc: Exception) -> None:
         log(f"  skipped {path}: {type(exc).__name__}: {exc}")
         unreadable.append(path)
 
-    found = find_exposures(data_dir, checksum, data_root, _unchanged(folders, served), bad)
-    await _register_exposures(nodes["hxmt"], found, keys, log, counts)
+    walk = FolderWalk(SCAN_SUFFIXES)  # one walk: the scan files are noted on the way
+    found = find_exposures(data_dir, checksum, data_root, _unchanged(folders, served), bad, walk)
+    await _register_exposures(top, found, keys, log, counts)
     counts["skipped"] += len(unreadable)
-    for scan in await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root))):
-        if await _child(nodes["tomography"], scan.key) is not None:
+    scans = await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root, walk)))
+    have = await top.keys_under("tomography") if scans else set()
+    for scan in scans:
+        if scan.key in have:
+            continue
+        tomography = await top.adapter("tomography")
+        if await _child(tomography, scan.key) is not None:  # registered meanwhile
             continue
         try:
             src = await asyncio.to_thread(hdf5_source, scan.path)
@@ -328,7 +333,7 @@ async def register_data(
             counts["skipped"] += 1
             continue
         try:
-            await nodes["tomography"].create_node(
+            await tomography.create_node(
                 structure_family="container",
                 metadata=scan.metadata,
                 key=scan.key,

@@ -65,6 +65,22 @@ class RemoteArray:
         self.shape = tuple(int(s) for s in client.shape)
         self.dtype = np.dtype(client.dtype)
         self.ndim = len(self.shape)
+        self._reader: Any = None  # :class:`.region_reads.RegionReader`, False where it is not usable
+
+    def __getstate__(self) -> dict:
+        # the reader holds this process's connections: a copy elsewhere makes its own
+        return {**self.__dict__, "_reader": None}
+
+    def _region_reader(self) -> Any:
+        if self._reader is None:
+            from .region_reads import RegionReader
+
+            try:
+                reader = RegionReader(self.client)
+                self._reader = reader if reader.usable() else False
+            except (AttributeError, KeyError, TypeError, ValueError):  # not Tiled's HTTP array client
+                self._reader = False
+        return self._reader
 
     def __getitem__(self, key: Any) -> np.ndarray:
         # one request for the region, straight from this thread: Tiled's ``read`` would build
@@ -72,13 +88,25 @@ class RemoteArray:
         get_slice = getattr(self.client, "_get_slice", None)
         region = _basic_region(key, self.shape)
         if get_slice is not None and region is not None:
-            nbytes = int(np.prod(_region_shape(region), dtype=np.int64)) * self.dtype.itemsize
+            shape = _region_shape(region)
+            nbytes = int(np.prod(shape, dtype=np.int64)) * self.dtype.itemsize
             if nbytes < getattr(self.client, "RESPONSE_BYTESIZE_LIMIT", 0):
                 from tiled.ndslice import NDSlice
 
-                return np.asarray(get_slice(NDSlice(*region)))
+                slc = NDSlice(*region)
+                reader = self._region_reader() if 0 < nbytes <= DIRECT_READ_BYTES else False
+                if reader:  # kept-alive connection, body read into the result (writable, no copy)
+                    out = reader.read(slc.to_numpy_str(), shape, self.dtype)
+                    if out is not None:
+                        return out
+                return np.asarray(get_slice(slc))
         return np.asarray(self.client[key])
 
+
+#: regions up to this size (bytes) are read by :class:`.region_reads.RegionReader` (slices); whole
+#: blocks stay on Tiled's client: 32 MB blocks on 4 threads were slower the direct way (measured
+#: 3.3-12 s against 1.7-6 s for 0.5 GB at load 5-6; not profiled further)
+DIRECT_READ_BYTES = 8 * 2**20
 
 #: size of a remote block (bytes): the file's chunks are grouped along axis 0 up to this; a region
 #: no bigger than this (one projection, one sinogram row) is read in one HTTP request
@@ -143,14 +171,46 @@ def _dask_array_class() -> type:
                 shape = _region_shape(region)
                 nbytes = int(np.prod(shape, dtype=np.int64)) * self.dtype.itemsize
                 if 0 < nbytes <= limit:
-                    from dask.base import tokenize
+                    import hashlib
 
-                    name = f"daisy-remote-region-{tokenize(self.name, region)}"
+                    # deterministic, as dask's tokenize, from the array's name and the region's repr
+                    token = hashlib.sha1(repr((self.name, region)).encode()).hexdigest()
+                    name = f"daisy-remote-region-{token}"
                     graph = {(name,) + (0,) * len(shape): (_read_region, remote, region)}
-                    return da.Array(
+                    cls = RemoteRegion if shape else da.Array
+                    out = cls(
                         graph, name, tuple((s,) for s in shape), meta=np.empty((0,) * len(shape), self.dtype)
                     )
+                    out._daisy_region = (name, remote, region)
+                    return out
             return super().__getitem__(key)
+
+    class RemoteRegion(da.Array):
+        """A region of a service array: one task, one HTTP request.
+
+        ``compute()`` with a local scheduler (dask's default threads, or synchronous) and no
+        options reads the region in the calling thread: the same one task, without handing it
+        to a worker thread and back (about 2 ms a slice). A distributed scheduler, or any option
+        given, takes dask's own way.
+        """
+
+        def compute(self, **kwargs: Any) -> Any:
+            import dask.local
+            import dask.threaded
+            from dask.base import get_scheduler
+
+            name, remote, region = self.__dict__.get("_daisy_region", (None, None, None))
+            if (
+                not kwargs
+                and name == self.name
+                and get_scheduler(collections=[self])
+                in (
+                    dask.threaded.get,
+                    dask.local.get_sync,
+                )
+            ):
+                return _read_region(remote, region)
+            return super().compute(**kwargs)
 
     return RemoteDaskArray
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .folder_walk import FolderWalk
+
 #: sub-folders of a Level-1 exposure
 L1_FOLDERS = ("HE", "ME", "LE", "ACS", "AUX")
 INSTRUMENTS = ("HE", "ME", "LE")
@@ -58,6 +60,11 @@ class L1File:
     folder: str  # HE, ME, LE, ACS or AUX
     kind: str  # HE-Evt, EHK, Att, Orbit, ...
     version: int
+    entry: os.DirEntry | None = field(default=None, repr=False, compare=False)  # from the folder's listing
+
+    def size(self) -> int:
+        """Size in bytes (from the listing's ``stat``, made once, when the file was listed)."""
+        return (self.entry.stat() if self.entry is not None else self.path.stat()).st_size
 
     def record(self, checksum: bool = True) -> dict[str, Any]:
         return {
@@ -151,70 +158,17 @@ def read_header(path: Path) -> dict[str, Any]:
         return {k: h[k] for k in HEADER_KEYS if k in h}
 
 
-class _Listings:
-    """Folder listings (entries sorted by name), each read once: a folder listed to find an
-    exposure's files is kept for the walk, which reaches it next, instead of being listed again."""
-
-    def __init__(self) -> None:
-        self.kept: dict[Path, list[os.DirEntry]] = {}
-
-    def take(self, folder: Path) -> list[os.DirEntry] | None:
-        got = self.kept.pop(folder, None)
-        if got is not None:
-            return got
-        try:
-            with os.scandir(folder) as it:
-                return sorted(it, key=lambda e: e.name)
-        except OSError:  # no such folder (or not a folder)
-            return None
-
-    def peek(self, folder: Path) -> list[os.DirEntry] | None:
-        got = self.take(folder)
-        if got is not None:
-            self.kept[folder] = got
-        return got
-
-
-def _folders_in_order(top: Path, listings: _Listings | None = None) -> Iterator[Path]:
-    """Every folder below ``top`` (symbolic links followed), in the order of ``sorted(top.rglob("*"))``:
-    depth first, each folder's entries by name."""
-    listings = listings if listings is not None else _Listings()
-    entries = listings.take(top)
-    for e in entries or []:
-        if e.is_dir():
-            p = top / e.name
-            yield p
-            yield from _folders_in_order(p, listings)
-
-
-def _files_in_order(top: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
-    """Every non-empty file below ``top`` whose suffix (lower-cased) is one of ``suffixes`` (symbolic
-    links followed), in the order of ``sorted(top.rglob("*"))``; only those files are ``stat``-ed."""
-    try:
-        with os.scandir(top) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        return
-    for e in entries:
-        p = top / e.name
-        if p.suffix.lower() in suffixes and e.is_file():
-            try:
-                if e.stat().st_size > 0:
-                    yield p
-            except OSError:
-                pass
-        elif e.is_dir():
-            yield from _files_in_order(p, suffixes)
-
-
-def _l1_files(root_of: Path, listings: _Listings | None = None) -> list[L1File]:
+def _l1_files(root_of: str, siblings: list[os.DirEntry], walk: FolderWalk) -> list[L1File]:
+    """The Level-1 files of the exposure folder ``root_of`` (``siblings``: its entries, as listed)."""
+    present = {e.name for e in siblings if e.name in L1_FOLDERS and e.is_dir()}
     files: list[L1File] = []
-    listings = listings if listings is not None else _Listings()
     for folder in L1_FOLDERS:
-        for e in listings.peek(root_of / folder) or []:
+        if folder not in present:
+            continue
+        for e in walk.peek(os.path.join(root_of, folder)) or []:
             m = L1_NAME.match(e.name)
             if m and e.is_file():
-                files.append(L1File(Path(e.path), folder, m["kind"], int(m["ver"])))
+                files.append(L1File(Path(e.path), folder, m["kind"], int(m["ver"]), e))
     return files
 
 
@@ -224,6 +178,7 @@ def find_exposures(
     root: Path | None = None,
     known: Callable[[Path, list[L1File]], bool] | None = None,
     bad: Callable[[Path, Exception], None] | None = None,
+    walk: FolderWalk | None = None,
 ) -> Iterator[tuple[Exposure, list[dict]]]:
     """Every exposure folder under ``data_dir`` with its metadata and file records
     (folders relative to ``root``, default ``data_dir``: the served data folder).
@@ -232,19 +187,25 @@ def find_exposures(
     holding Level-1 files. ``known(folder, files)`` True: the exposure is left out before its
     header is read or its files hashed (one already registered, unchanged). A file whose
     header cannot be read raises, or, with ``bad`` given, is passed to ``bad(path, error)`` and
-    its exposure left out.
+    its exposure left out. ``walk``: the :class:`.folder_walk.FolderWalk` to use (one that notes
+    the scan files passes them on to :func:`find_scans`: one walk for both).
     """
     data_dir = Path(data_dir)
     served = Path(root) if root is not None else data_dir
-    seen: set[Path] = set()
-    listings = _Listings()  # each folder listed once
-    for sub in _folders_in_order(data_dir, listings):
-        if sub.name not in L1_FOLDERS or sub.parent in seen:
+    walk = walk if walk is not None else FolderWalk()  # each folder listed once
+    seen: set[str] = set()
+    for sub, name, siblings in walk.folders(str(data_dir)):
+        if name not in L1_FOLDERS:
             continue
-        root_of = sub.parent
-        seen.add(root_of)
-        files = _l1_files(root_of, listings)
-        if not files or (known is not None and known(root_of, files)):
+        parent = os.path.dirname(sub)
+        if parent in seen:
+            continue
+        seen.add(parent)
+        files = _l1_files(parent, siblings, walk)
+        if not files:
+            continue
+        root_of = Path(parent)
+        if known is not None and known(root_of, files):
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
         first = max(evts, key=lambda f: f.version).path
@@ -379,10 +340,17 @@ def scan_metadata(path: Path, data_dir: Path) -> dict[str, Any] | None:
     return meta
 
 
-def find_scans(data_dir: Path, root: Path | None = None) -> Iterator[ScanFile]:
+def find_scans(
+    data_dir: Path, root: Path | None = None, walk: FolderWalk | None = None
+) -> Iterator[ScanFile]:
     """Every Data Exchange / NXtomo file under ``data_dir`` (others are skipped); paths relative
-    to ``root`` (default ``data_dir``)."""
-    for p in _files_in_order(Path(data_dir), SCAN_SUFFIXES):
+    to ``root`` (default ``data_dir``). ``walk``: a complete walk of ``data_dir`` that noted the
+    files with :data:`SCAN_SUFFIXES` (none: the folder is walked here)."""
+    if walk is None or not walk.complete or walk.suffixes != SCAN_SUFFIXES:
+        walk = FolderWalk(SCAN_SUFFIXES)
+        for _ in walk.folders(str(data_dir)):
+            pass
+    for p in map(Path, walk.files):
         try:
             meta = scan_metadata(p, Path(root) if root is not None else Path(data_dir))
         except (OSError, KeyError, ValueError):
