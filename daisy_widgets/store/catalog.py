@@ -416,12 +416,16 @@ def _heap_frozen() -> Iterator[None]:
     moves them out of the collector's generations; ``gc.unfreeze`` puts them back (into the
     oldest) on the way out, so a service that goes on in the same process collects as before.
     Nothing is lost: frozen objects are only passed over by the cyclic collector while frozen.
+    A caller that had frozen objects itself keeps them (and these) frozen: ``gc.unfreeze`` cannot
+    undo one freeze alone.
     """
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def build_catalog(

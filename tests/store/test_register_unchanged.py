@@ -73,3 +73,20 @@ def test_registration_keeps_the_collector_off_the_imported_heap_and_restores_it(
     else:
         raise AssertionError("the registration's error was not raised")
     assert gc.get_freeze_count() == before
+
+
+def test_registration_leaves_a_callers_frozen_heap_frozen(tmp_path):
+    """A caller that froze its heap itself finds it frozen still (``gc.unfreeze`` is all or nothing)."""
+    import gc
+
+    data = tmp_path / "data"
+    fx.write_data_folder(data)
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert before > 0
+        counts = cat.build_catalog(cat.sqlite_uri(tmp_path / "catalog.db"), data, tmp_path / "storage")
+        assert counts["hxmt"] == len(fx.OBSERVATIONS)
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
