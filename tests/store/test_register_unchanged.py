@@ -37,3 +37,56 @@ def test_unchanged_folder_is_not_read_again(tmp_path, monkeypatch):
     assert [p.parent.parent for p in reads] == [evt.parent.parent]
     n_files = sum(1 for p in evt.parent.parent.rglob("*.FITS"))
     assert len(hashes) == n_files
+
+
+def test_registration_keeps_the_collector_off_the_imported_heap_and_restores_it(tmp_path, monkeypatch):
+    """build_catalog freezes the objects alive when it starts (so full collections set off by the
+    registration do not traverse them) and unfreezes them on the way out, also when it fails."""
+    import gc
+
+    data = tmp_path / "data"
+    fx.write_data_folder(data)
+    db = tmp_path / "catalog.db"
+    before = gc.get_freeze_count()
+    seen = []
+    real = cat.register_data
+
+    async def spy(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(cat, "register_data", spy)
+    counts = cat.build_catalog(cat.sqlite_uri(db), data, tmp_path / "storage")
+    assert counts["hxmt"] == len(fx.OBSERVATIONS)
+    assert seen and seen[0] > before + 1000  # the imported heap is frozen while registering
+    assert gc.get_freeze_count() == before and gc.isenabled()
+
+    async def fails(*args, **kwargs):
+        assert gc.get_freeze_count() > before
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(cat, "register_data", fails)
+    try:
+        cat.build_catalog(cat.sqlite_uri(db), data, tmp_path / "storage")
+    except RuntimeError as exc:
+        assert str(exc) == "stopped"
+    else:
+        raise AssertionError("the registration's error was not raised")
+    assert gc.get_freeze_count() == before
+
+
+def test_registration_leaves_a_callers_frozen_heap_frozen(tmp_path):
+    """A caller that froze its heap itself finds it frozen still (``gc.unfreeze`` is all or nothing)."""
+    import gc
+
+    data = tmp_path / "data"
+    fx.write_data_folder(data)
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert before > 0
+        counts = cat.build_catalog(cat.sqlite_uri(tmp_path / "catalog.db"), data, tmp_path / "storage")
+        assert counts["hxmt"] == len(fx.OBSERVATIONS)
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
