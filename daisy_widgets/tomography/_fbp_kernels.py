@@ -342,27 +342,11 @@ def backproject_nearest(
     upsample: int,
     scale: float,
 ) -> np.ndarray:
-    """Back-projection of filtered sinograms upsampled ``upsample`` times (nearest sample).
-
-    Parameters
-    ----------
-    q : float32 (slices, angles, width)
-        Upsampled, zero-padded filtered sinograms: sample ``m`` is detector position
-        ``m / upsample`` in the padded detector, whose rotation axis is at ``shift``;
-        padded so that every ray of the ``n x n`` grid falls inside (no bounds checks).
-    cos_t, sin_t : float32 (angles,)
-    shift : float
-        Rotation axis in padded-detector pixels.
-    n : int
-        Output width (pixels).
-    upsample : int
-    scale : float
-        Angular weight applied to the sum (radians per projection).
-
-    Returns
-    -------
-    float32 (slices, n, n)
-    """
+    """Back-projection of filtered sinograms upsampled ``upsample`` times (nearest sample):
+    the AVX-512 permute kernel where the CPU has it and ``upsample <= 4``, else
+    :func:`backproject_nearest_gather`, whose docstring gives the parameters' units and shapes
+    (``q``: float32 (slices, angles, width); returns float32 (slices, n, n)); both pick the same
+    samples."""
     if PERMUTE and upsample <= 4:
         return backproject_nearest_permute(np.ascontiguousarray(q), cos_t, sin_t, shift, n, upsample, scale)
     return backproject_nearest_gather(q, cos_t, sin_t, shift, n, upsample, scale)
