@@ -73,19 +73,7 @@ def pipeline_workflow(
     inst = {"instrument": x}
     dets = {"detectors": list(detectors)} if detectors else {}
     pr = {"pi_min": pi_range[0], "pi_max": pi_range[1]} if pi_range else {}
-    gtigen = Step(
-        id="gtigen",
-        algorithm="hxmt.gtigen",
-        params={**inst, **({"expr": gti_expr} if gti_expr else {})},
-        inputs={"ehk": "l1/ehk"},
-        outputs={"gti": "work/gti"},
-    )
-    screened = {
-        "events": "work/screened",
-        "blind": "work/blind",
-        "raw": "work/raw",
-        "raw_blind": "work/raw_blind",
-    }
+    gti = {"expr": gti_expr} if gti_expr else {}
     if stream and x == "HE":
         steps = [
             Step(
@@ -94,17 +82,17 @@ def pipeline_workflow(
                 params={"l1_dir": l1_dir, **inst, "events": False},
                 outputs={"ehk": "l1/ehk", "orbit": "l1/orbit", "meta": "l1/meta"},
             ),
-            gtigen,
+            gtigen_step(x, gti),
             Step(
                 id="pical_screen",
                 algorithm="hxmt.pical_screen",
                 params={**inst, "seed": seed, **pr, **dets},
                 inputs={"meta": "l1/meta", "gti": "work/gti"},
-                outputs=screened,
+                outputs=dict(SCREENED),
             ),
         ]
     else:
-        steps = reduction_steps(x, l1_dir, seed, pr, dets, gtigen, screened)
+        steps = reduction_steps(x, l1_dir, seed, pr, dets, gti)
     steps += [
         Step(
             id="lcgen",
@@ -205,13 +193,34 @@ def pipeline_workflow(
     )
 
 
-def reduction_steps(
-    x: str, l1_dir: str | None, seed: int, pr: dict, dets: dict, gtigen: Step, screened: dict[str, str]
-) -> list[Step]:
+#: store keys of the screening's outputs: screened events, blind-detector events, and the
+#: unscreened forms of both (inputs of the dead-time correction)
+SCREENED = {
+    "events": "work/screened",
+    "blind": "work/blind",
+    "raw": "work/raw",
+    "raw_blind": "work/raw_blind",
+}
+
+
+def gtigen_step(x: str, gti: dict) -> Step:
+    """The ``gtigen`` step of instrument ``x`` (housekeeping ``l1/ehk`` to ``work/gti``); ``gti``:
+    its parameters besides the instrument (``expr``...)."""
+    return Step(
+        id="gtigen",
+        algorithm="hxmt.gtigen",
+        params={"instrument": x, **gti},
+        inputs={"ehk": "l1/ehk"},
+        outputs={"gti": "work/gti"},
+    )
+
+
+def reduction_steps(x: str, l1_dir: str | None, seed: int, pr: dict, dets: dict, gti: dict) -> list[Step]:
     """load (events read whole), pical, (grade ME | recon LE), gtigen, screen: each table a store object.
 
     Shared by the batch pipeline (ME, LE, and HE with ``stream=False``) and the app's job
-    workflow (:func:`.app.workflow.job_workflow`); ``pr`` are the screening parameters.
+    workflow (:func:`.app.workflow.job_workflow`); ``pr`` are the screening parameters, ``gti``
+    those of :func:`gtigen_step`.
     """
     inst = {"instrument": x}
     steps = [
@@ -250,13 +259,13 @@ def reduction_steps(
     cal_key = "cal/graded" if x in ("ME", "LE") else "cal/events"
     return [
         *steps,
-        gtigen,
+        gtigen_step(x, gti),
         Step(
             id="screen",
             algorithm="hxmt.screen",
             params={**inst, **pr, **dets},
             inputs={"events": cal_key, "gti": "work/gti"},
-            outputs=screened,
+            outputs=dict(SCREENED),
         ),
     ]
 

@@ -62,20 +62,7 @@ def job_workflow(instrument: str, l1_dir: str, out_dir: str, p: JobParams) -> Wo
     if not gti.get("expr"):
         gti["expr"] = DEFAULT_GTI_EXPR[x]
     binsize = float(_clean(p.lcgen).get("binsize", 1.0))
-    gtigen = Step(
-        id="gtigen",
-        algorithm="hxmt.gtigen",
-        params={**inst, **gti},
-        inputs={"ehk": "l1/ehk"},
-        outputs={"gti": "work/gti"},
-    )
-    screened = {
-        "events": "work/screened",
-        "blind": "work/blind",
-        "raw": "work/raw",
-        "raw_blind": "work/raw_blind",
-    }
-    steps = reduction_steps(x, str(l1_dir), 0, scr, dets, gtigen, screened)
+    steps = reduction_steps(x, str(l1_dir), 0, scr, dets, gti)
     steps += [
         Step(
             id="lcgen",
