@@ -35,19 +35,30 @@ rows of 4 entries, 3 data sources, 3 assets and their links, and Tiled's trigger
 table, SQLite's full-text index of the metadata). Fixed costs (creating the catalog, imports)
 are part of the first registration: about 2-4 s, which weigh on small ``--n-exp``.
 
-What a re-registration of an unchanged folder costs: one walk of the folder
+What a re-registration of an unchanged folder costs: one query for what is registered (each
+exposure's folder, Level-1 file list and folders' modification times, extracted by the database
+from the metadata: decoding the whole metadata was most of the query), one walk of the folder
 (``store/folder_walk.py``: each folder listed once with ``os.scandir``, entries by name, the
-scan files noted on the way, sizes from the listing's ``stat``; before, the scan search walked
-the tree a second time, every exposure's absent ``ME``/``LE`` folders were tried, and each
-entry became several ``pathlib`` objects), one query for the registered exposures' file lists,
-and the fixed cost of opening the catalog. The top-level containers and the registered scan
-keys come from plain SQL; Tiled's adapters (whose first ORM query configures every SQLAlchemy
-mapper, 0.3-0.8 s) are made only when something is written. ``build_catalog`` freezes the heap
-the imports left (``gc.freeze``, undone on the way out): before, the first large read (the
-registered file lists, 2.75 MB of metadata for 2,500 exposures) set off a full garbage
-collection traversing about 300,000 objects, 0.2-0.9 s depending on the load, which looked like
-a slow first query. The line "of which fixed (same catalog, empty folder)" is that cost,
-measured alone; "the rest" is what grows with the folder.
+scan files noted on the way), and the fixed cost of opening the catalog. An exposure registered
+with its folders' modification times (``listing_mtime_ns``, kept from before each folder was
+listed; ``store/registered.py``) is passed over without listing its folders when the exposure
+folder and its Level-1 folders have those times (no entry added, removed or renamed) and each
+file its size (``stat``: 1 per folder and file instead of a listing per folder). An exposure
+whose times differ but whose files are the same (touched, copied again, registered by an older
+Daisy) is listed, compared by sizes as before, and its new times kept for the next time. The
+top-level containers and the registered scan keys come from plain SQL; Tiled's adapters (whose
+first ORM query configures every SQLAlchemy mapper, 0.3-0.8 s) are made only when something is
+written. ``build_catalog`` freezes the heap the imports left (``gc.freeze``, undone on the way
+out): before, the first large read set off a full garbage collection traversing about 300,000
+objects, 0.2-0.9 s depending on the load. The line "of which fixed (same catalog, empty
+folder)" is that cost, measured alone; "the rest" is what grows with the folder. The floor
+printed (walking the folder and ``stat``-ing every file) is what a registration that lists
+every folder cannot go below; the times let a re-registration go below it.
+
+Exposures written less than 2 s before the first registration (the last ones, at 10,000) get
+no times then (a change in the same tick of the file system's clock could go unnoticed), so
+the first re-registration lists them and keeps their times: the median of ``--repeat`` is what
+a folder registered a while ago costs.
 
 Targets (issue 21): >= 500 exposures/s; re-registering an unchanged folder <= 1 s per 10,000.
 The machine may be shared: median of ``--repeat`` re-registrations; give the load average.

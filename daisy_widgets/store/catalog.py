@@ -4,7 +4,9 @@ Layout of the tree the service serves::
 
     hxmt/<ExpID>                 container, one per Level-1 exposure; metadata: target, ra, dec,
                                  obs_id, exp_id, start/stop (UTC), tstart/tstop (mission s),
-                                 exposure, instruments, data_version, files (name, size, sha256)
+                                 exposure, instruments, data_version, files (name, size, sha256),
+                                 listing_mtime_ns (its folders' modification times, ns: see
+                                 store/registered.py)
     hxmt/<ExpID>/<kind>          table (FITS main binary table), raw file downloadable as asset
     tomography/<name>            container over the HDF5 file (Data Exchange or NXtomo); metadata:
                                  sample_name, shape, n_angles, angle range (deg), energy (keV),
@@ -21,8 +23,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import json
-import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from . import catalog_nodes, catalog_uri, obs_index, register_batch, schema
 from .data_sources import TableStructures, hdf5_source, table_sources
 from .fits_adapter import FITS_MIMETYPE, FITSTableAdapter
 from .folder_walk import FolderWalk
+from .registered import UnchangedCheck, keep_listing_mtimes, registered_exposures
 from .scanning import SCAN_SUFFIXES, find_exposures, find_scans
 
 TOP_LEVEL = {
@@ -73,70 +74,6 @@ def open_catalog(uri: str, data_dir: Path, writable: Path) -> Any:
 
 
 _child, _ensure_container = catalog_nodes.child, catalog_nodes.ensure_container
-
-
-async def _registered(
-    engine: Any, hx_id: int
-) -> tuple[dict[str, list[tuple[str, str, int]]], dict[str, bool]]:
-    """What is registered under ``hxmt``, in one query: ``({folder: [(L1 folder, file name, size),
-    ...]}`` of the exposures registered completely (their index row written), ``{key: indexed}``
-    of every entry)."""
-    from sqlalchemy import select
-    from tiled.catalog import orm
-
-    n, o = orm.Node.__table__, obs_index.observations
-    query = (
-        select(n.c.key, n.c.metadata, o.c.node_id)
-        .select_from(n.outerjoin(o, o.c.node_id == n.c.id))
-        .where(n.c.parent == hx_id)
-    )
-    folders: dict[str, list[tuple[str, str, int]]] = {}
-    keys: dict[str, bool] = {}
-    async with engine.connect() as conn:
-        for key, meta, indexed in await conn.execute(query):
-            keys[key] = indexed is not None
-            if indexed is None:
-                continue
-            if isinstance(meta, str):
-                meta = json.loads(meta)
-            folder = (meta or {}).get("folder")
-            if folder is not None:
-                folders[str(folder)] = [
-                    (
-                        str(f.get("folder")),
-                        str(f.get("name")),
-                        int(f["size"]) if f.get("size") is not None else -1,
-                    )
-                    for f in meta.get("files") or []
-                ]
-    return folders, keys
-
-
-def _unchanged(registered: dict[str, list[tuple[str, str, int]]], served: Path) -> Callable[..., bool]:
-    """``known(folder, files)`` for :func:`.scanning.find_exposures`: the folder is registered with the
-    same Level-1 files (names and sizes)."""
-
-    top = str(served).rstrip(os.sep) + os.sep
-
-    def known(root_of: Path, files: list) -> bool:
-        folder = str(root_of)
-        if folder.startswith(top):  # as Path.relative_to, without building paths
-            rel = folder[len(top) :]
-        else:
-            try:
-                rel = str(root_of.relative_to(served))
-            except ValueError:
-                rel = folder
-        had = registered.get(rel)
-        if had is None or len(had) != len(files):
-            return False
-        try:  # the sizes from the folders' listings: one stat per file, no file opened
-            now = [(f.folder, f.path.name, f.size()) for f in files]
-        except OSError:
-            return False
-        return now == had
-
-    return known
 
 
 async def _index(conn: Any, rows: list[dict]) -> None:
@@ -309,16 +246,23 @@ async def register_data(
     counts = {"hxmt": 0, "tomography": 0, "skipped": 0}
     # exposures registered before with the same files are passed over without reading or hashing them
     served = Path(data_root) if data_root is not None else data_dir  # as find_exposures relates folders
-    folders, keys = await _registered(catalog.context.engine, top.ids["hxmt"])
+    registered = await registered_exposures(catalog.context.engine, top.ids["hxmt"])
+    keys = registered.keys
+    check = UnchangedCheck(registered.folders, served)
     unreadable: list[Path] = []
 
     def bad(path: Path, exc: Exception) -> None:
         log(f"  skipped {path}: {type(exc).__name__}: {exc}")
         unreadable.append(path)
 
-    walk = FolderWalk(SCAN_SUFFIXES)  # one walk: the scan files are noted on the way
-    found = find_exposures(data_dir, checksum, data_root, _unchanged(folders, served), bad, walk)
+    # one walk: the scan files are noted on the way; registered exposures whose folders kept their
+    # modification times are passed over unlisted; each folder's time is kept for new exposures
+    walk = FolderWalk(SCAN_SUFFIXES, skip=check.skip, record_mtimes=True)
+    found = find_exposures(data_dir, checksum, data_root, check.known, bad, walk)
     await _register_exposures(top, found, keys, log, counts)
+    if check.refresh:  # unchanged exposures listed: their folders' times kept for the next time
+        kept = await keep_listing_mtimes(catalog.context.engine, top.ids["hxmt"], check.refresh)
+        log(f"  kept the folders' modification times of {kept} registered exposure(s)")
     counts["skipped"] += len(unreadable)
     scans = await asyncio.to_thread(lambda: list(find_scans(data_dir, data_root, walk)))
     have = await top.keys_under("tomography") if scans else set()

@@ -11,12 +11,41 @@ one of the given suffixes: the only entries it ``stat``-s), so that the scan sea
 second walk.
 
 The order is that of ``sorted(top.rglob("*"))``: depth first, each folder's entries by name.
+
+Two hooks let a re-registration pass over what it has registered without listing it:
+``skip(entry)`` is asked before the walk goes into a folder (True: the folder and everything
+below it are passed over), and ``record_mtimes`` keeps each folder's modification time as it
+was *before* the folder was listed (:attr:`FolderWalk.mtimes`), so that a later walk which
+finds the same time knows the folder holds the same entries (see
+:func:`listing_mtime`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+
+#: a folder modified less than this long before it was listed gets no recorded time (ns): a
+#: change in the same tick of the file system's clock would leave its time as recorded
+RACY_NS = 2_000_000_000
+
+
+def listing_mtime(folder: str, now_ns: int | None = None) -> int | None:
+    """The modification time of ``folder`` (ns) to record before listing it, None when it cannot be
+    trusted to tell a later change: too recent (:data:`RACY_NS`, as git treats a "racily clean"
+    index entry), in the future (a clock ahead, a network file system), or not readable.
+
+    Any entry added, removed or renamed in a folder sets its modification time to the time of
+    the change; a file rewritten in place does not, which is why the files' sizes are compared
+    besides (:func:`.catalog._unchanged`).
+    """
+    try:
+        m = os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
+    now = time.time_ns() if now_ns is None else now_ns
+    return m if now - m >= RACY_NS else None
 
 
 class FolderWalk:
@@ -26,6 +55,12 @@ class FolderWalk:
     ----------
     suffixes
         Lower-case file suffixes (``".h5"``...) of the files to note in :attr:`files`.
+    skip
+        ``skip(entry)`` True: the walk does not go into the folder ``entry`` (an ``os.DirEntry``);
+        None: every folder is walked.
+    record_mtimes
+        Keep each listed folder's modification time from before its listing in :attr:`mtimes`
+        (one ``stat`` per folder; see :func:`listing_mtime`).
 
     Attributes
     ----------
@@ -33,11 +68,22 @@ class FolderWalk:
         Paths of the non-empty files with one of ``suffixes`` passed so far, in walk order.
     complete
         True once :meth:`folders` has been run to its end (then :attr:`files` holds every such file).
+    mtimes
+        ``{folder path: modification time (ns) before it was listed}`` (``record_mtimes``; a folder
+        whose time cannot be trusted is left out, see :func:`listing_mtime`).
     """
 
-    def __init__(self, suffixes: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        suffixes: tuple[str, ...] = (),
+        skip: Callable[[os.DirEntry], bool] | None = None,
+        record_mtimes: bool = False,
+    ):
         self.suffixes = suffixes
+        self.skip = skip
+        self.record_mtimes = record_mtimes
         self.files: list[str] = []
+        self.mtimes: dict[str, int] = {}
         self.complete = False
         self._kept: dict[str, list[os.DirEntry]] = {}
 
@@ -47,6 +93,10 @@ class FolderWalk:
         got = self._kept.pop(folder, None)
         if got is not None:
             return got
+        if self.record_mtimes:
+            mtime = listing_mtime(folder)
+            if mtime is not None:
+                self.mtimes[folder] = mtime
         try:
             with os.scandir(folder) as it:
                 return sorted(it, key=_name)
@@ -69,9 +119,11 @@ class FolderWalk:
         entries = self.take(top)
         if not entries:
             return
-        suffixes = self.suffixes
+        suffixes, skip = self.suffixes, self.skip
         for e in entries:
             if e.is_dir():
+                if skip is not None and skip(e):
+                    continue
                 yield e.path, e.name, entries
                 yield from self._below(e.path)
             elif suffixes and os.path.splitext(e.name)[1].lower() in suffixes and e.is_file():

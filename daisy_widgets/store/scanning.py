@@ -158,25 +158,56 @@ def read_header(path: Path) -> dict[str, Any]:
         return {k: h[k] for k in HEADER_KEYS if k in h}
 
 
-def _l1_files(root_of: str, siblings: list[os.DirEntry], walk: FolderWalk) -> list[L1File]:
-    """The Level-1 files of the exposure folder ``root_of`` (``siblings``: its entries, as listed)."""
+def _l1_files(
+    root_of: str, siblings: list[os.DirEntry], walk: FolderWalk
+) -> tuple[list[L1File], list[str] | None]:
+    """The Level-1 files of the exposure folder ``root_of`` (``siblings``: its entries, as listed),
+    and its Level-1 folders (``["ACS", "AUX", "HE"]``...) when the exposure folder holds nothing
+    else that a walk looks for (no folder but those, none below them, no file with one of the
+    walk's suffixes: scan files), else None."""
     present = {e.name for e in siblings if e.name in L1_FOLDERS and e.is_dir()}
+    suffixes = walk.suffixes
+
+    def plain(e: os.DirEntry, inner: bool) -> bool:
+        if e.is_dir():
+            return not inner and e.name in present
+        return not (suffixes and os.path.splitext(e.name)[1].lower() in suffixes)
+
+    only_l1 = all(plain(e, False) for e in siblings)
     files: list[L1File] = []
     for folder in L1_FOLDERS:
         if folder not in present:
             continue
         for e in walk.peek(os.path.join(root_of, folder)) or []:
+            only_l1 = only_l1 and plain(e, True)
             m = L1_NAME.match(e.name)
             if m and e.is_file():
                 files.append(L1File(Path(e.path), folder, m["kind"], int(m["ver"]), e))
-    return files
+    return files, (sorted(present) if only_l1 else None)
+
+
+def listing_mtimes(root_of: str, folders: list[str], walk: FolderWalk) -> dict[str, int] | None:
+    """``{"": the exposure folder's, "HE": its ``folders``' (every Level-1 folder in it), ...}``
+    modification times (ns) from before the walk listed them (:attr:`.folder_walk.FolderWalk.mtimes`); None when one of them
+    was not kept (too recent to be trusted, or the walk keeps none).
+
+    Kept in the exposure's metadata (``listing_mtime_ns``): a re-registration that finds the same
+    times, and the same size for each file, knows the exposure is unchanged without listing its
+    folders (:func:`.catalog._unchanged`).
+    """
+    got = {"": walk.mtimes.get(root_of)}
+    for folder in folders:
+        got[folder] = walk.mtimes.get(os.path.join(root_of, folder))
+    if any(v is None for v in got.values()):
+        return None
+    return dict(sorted(got.items()))  # type: ignore[arg-type]
 
 
 def find_exposures(
     data_dir: Path,
     checksum: bool = True,
     root: Path | None = None,
-    known: Callable[[Path, list[L1File]], bool] | None = None,
+    known: Callable[[Path, list[L1File], dict[str, int] | None], bool] | None = None,
     bad: Callable[[Path, Exception], None] | None = None,
     walk: FolderWalk | None = None,
 ) -> Iterator[tuple[Exposure, list[dict]]]:
@@ -184,8 +215,10 @@ def find_exposures(
     (folders relative to ``root``, default ``data_dir``: the served data folder).
 
     A folder counts as an exposure when it has at least one of ``HE/ ME/ LE/ ACS/ AUX/``
-    holding Level-1 files. ``known(folder, files)`` True: the exposure is left out before its
-    header is read or its files hashed (one already registered, unchanged). A file whose
+    holding Level-1 files. ``known(folder, files, mtimes)`` True: the exposure is left out before
+    its header is read or its files hashed (one already registered, unchanged); ``mtimes``: its
+    folders' times as :func:`listing_mtimes` gives them (None: not kept), which a new
+    exposure's metadata keeps as ``listing_mtime_ns``. A file whose
     header cannot be read raises, or, with ``bad`` given, is passed to ``bad(path, error)`` and
     its exposure left out. ``walk``: the :class:`.folder_walk.FolderWalk` to use (one that notes
     the scan files passes them on to :func:`find_scans`: one walk for both).
@@ -201,11 +234,12 @@ def find_exposures(
         if parent in seen:
             continue
         seen.add(parent)
-        files = _l1_files(parent, siblings, walk)
+        files, folders = _l1_files(parent, siblings, walk)
         if not files:
             continue
         root_of = Path(parent)
-        if known is not None and known(root_of, files):
+        mtimes = listing_mtimes(parent, folders, walk) if folders is not None else None
+        if known is not None and known(root_of, files, mtimes):
             continue
         evts = [f for f in files if f.kind.upper().endswith("-EVT")] or files
         first = max(evts, key=lambda f: f.version).path
@@ -217,6 +251,8 @@ def find_exposures(
             bad(first, exc)
             continue
         exp = Exposure(root_of, files, exposure_metadata(header, files, root_of, served))
+        if mtimes is not None:
+            exp.metadata["listing_mtime_ns"] = mtimes
         yield exp, [f.record(checksum) for f in files]
 
 

@@ -39,7 +39,9 @@ def _fresh(backend: str, request, tmp_path, name: str) -> str:
 
 def dump(uri: str) -> dict:
     """Everything registration writes under ``hxmt/``, by path (ids left out), and the exposures'
-    order in the catalog (by node id: the order searches return them in)."""
+    order in the catalog (by node id: the order searches return them in). The folders' times an
+    exposure keeps (``listing_mtime_ns``) are left out: whether they are kept depends on how long
+    before the registration the files were written (tests/store/test_register_mtimes.py)."""
     from sqlalchemy import text
 
     def js(v):
@@ -60,7 +62,9 @@ def dump(uri: str) -> dict:
                 path = {i: k for i, k, *_ in exps}
                 out = {"order": [k for _, k, *_ in exps], "nodes": {}, "sources": {}, "index": {}}
                 for _, k, m, s, f in exps:
-                    out["nodes"][k] = (js(m), js(s), str(f))
+                    meta = js(m)
+                    meta.pop("listing_mtime_ns", None)
+                    out["nodes"][k] = (meta, js(s), str(f))
                 kids = await rows(
                     f"SELECT c.id, c.parent, c.key, c.metadata, c.specs, c.structure_family FROM nodes c "
                     f"JOIN nodes p ON c.parent = p.id WHERE p.parent = {hx}"
