@@ -32,14 +32,16 @@ def _age(root: Path, seconds: float = 3600.0) -> None:
     os.utime(root, (t, t))
 
 
-def _registered(tmp_path: Path) -> dict:
+def _registered(tmp_path: Path, uri: str | None = None) -> dict:
     import asyncio
 
     from daisy_widgets.store import catalog_nodes
     from daisy_widgets.store.registered import registered_exposures
 
     async def read():
-        catalog = cat.open_catalog(cat.sqlite_uri(tmp_path / "catalog.db"), tmp_path / "data", tmp_path / "s")
+        catalog = cat.open_catalog(
+            uri or cat.sqlite_uri(tmp_path / "catalog.db"), tmp_path / "data", tmp_path / "s"
+        )
         top = catalog_nodes.TopLevel(catalog, cat.TOP_LEVEL)
         await top.find()
         got = await registered_exposures(catalog.context.engine, top.ids["hxmt"])
@@ -169,22 +171,35 @@ def test_walk_skip_passes_over_a_folder_and_what_is_below(tmp_path):
     assert [p for p, _, _ in walk.folders(str(tmp_path))] == [str(tmp_path / "b"), str(tmp_path / "b" / "y")]
 
 
-def test_a_catalog_without_times_is_checked_by_listing(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_uri(request, tmp_path):
+    """A fresh, empty catalog database's URI (SQLite file, or a database of the test cluster)."""
+    from daisy_widgets.store.catalog_uri import resolve
+
+    if request.param == "sqlite":
+        return cat.sqlite_uri(tmp_path / "catalog.db")
+    cluster = request.getfixturevalue("postgres")
+    name = f"m{abs(hash(request.node.nodeid)) % 10**9}"
+    return resolve(cluster.create_database(name), tmp_path, from_command_line=False)
+
+
+def test_a_catalog_without_times_is_checked_by_listing(tmp_path, catalog_uri, monkeypatch):
     """Exposures registered without the times (an older Daisy) are listed and compared by sizes, and
-    their times kept then: the next re-registration passes over them unlisted."""
+    their times kept then: the next re-registration passes over them unlisted (SQLite, PostgreSQL)."""
     data = tmp_path / "data"
     fx.write_data_folder(data)
     _age(data)
     monkeypatch.setattr(scanning, "listing_mtimes", lambda *a: None)
-    uri = cat.sqlite_uri(tmp_path / "catalog.db")
+    uri = catalog_uri
     cat.build_catalog(uri, data, tmp_path / "storage")
     monkeypatch.undo()
-    assert all(r.mtimes is None for r in _registered(tmp_path).values())
+    assert all(r.mtimes is None for r in _registered(tmp_path, uri).values())
     listed, reads = _spy(monkeypatch)
     assert cat.build_catalog(uri, data, tmp_path / "storage") == {"hxmt": 0, "tomography": 0, "skipped": 0}
     monkeypatch.undo()
     assert reads == [] and all(str(e) in listed for e in _exposures(data))
-    assert all(r.mtimes is not None for r in _registered(tmp_path).values())
+    folders = _registered(tmp_path, uri)
+    assert len(folders) == len(fx.OBSERVATIONS) and all(r.mtimes is not None for r in folders.values())
     listed, reads = _spy(monkeypatch)
     assert cat.build_catalog(uri, data, tmp_path / "storage")["hxmt"] == 0
     monkeypatch.undo()
