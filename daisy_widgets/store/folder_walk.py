@@ -38,7 +38,7 @@ def listing_mtime(folder: str, now_ns: int | None = None) -> int | None:
 
     Any entry added, removed or renamed in a folder sets its modification time to the time of
     the change; a file rewritten in place does not, which is why the files' sizes are compared
-    besides (:func:`.catalog._unchanged`).
+    besides (:class:`.registered.UnchangedCheck`).
     """
     try:
         m = os.stat(folder).st_mtime_ns

@@ -193,7 +193,7 @@ def listing_mtimes(root_of: str, folders: list[str], walk: FolderWalk) -> dict[s
 
     Kept in the exposure's metadata (``listing_mtime_ns``): a re-registration that finds the same
     times, and the same size for each file, knows the exposure is unchanged without listing its
-    folders (:func:`.catalog._unchanged`).
+    folders (:class:`.registered.UnchangedCheck`).
     """
     got = {"": walk.mtimes.get(root_of)}
     for folder in folders:
