@@ -36,7 +36,6 @@ import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -173,6 +172,7 @@ def bench(
 
     from daisy_widgets.store import catalog as cat
     from daisy_widgets.store import connect, search_observations
+    from daisy_widgets.store.local_service import launch_data_service
 
     data, state = tmp / backend / "data", tmp / backend / "state"
     data.mkdir(parents=True)
@@ -196,33 +196,19 @@ def bench(
     procs, clients = [], {}
     try:
         for name, (tree, st) in servers.items():
-            port = load_pg_cluster().free_port()
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daisy_widgets.cli",
-                    "data",
-                    "serve",
-                    str(data),
-                    "--port",
-                    str(port),
-                    *cli_catalog,
-                ],
-                env=dict(env, DAISY_STATE_DIR=str(st), PYTHONPATH=str(tree)),
-                stdout=open(tmp / f"serve-{backend}-{name.replace(' ', '-')}.log", "w"),  # noqa: SIM115
-                stderr=subprocess.STDOUT,
+            service = launch_data_service(
+                data,
+                st,
+                extra_args=cli_catalog,
+                env=dict(env, PYTHONPATH=str(tree)),
+                log=tmp / f"serve-{backend}-{name.replace(' ', '-')}.log",
+                timeout=300,
             )
-            procs.append(proc)
-            for _ in range(600):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
+            procs.append(service.process)
+            port = service.port
             clients[name] = (
                 port,
-                connect(f"http://127.0.0.1:{port}/api", (st / "tiled_api_key").read_text().strip()),
+                connect(service.url, service.api_key),
             )
         port = clients["this tree"][0]
         floor = []

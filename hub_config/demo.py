@@ -191,55 +191,31 @@ def start_data_service(
     Its output goes to ``<state>/data-service.log``. On success ``env`` gets
     ``DAISY_TILED_URL`` and ``DAISY_TILED_API_KEY`` for the hub's user servers.
     """
-    import urllib.error
-    import urllib.request
+    from daisy_widgets.store.client import ServiceError
+    from daisy_widgets.store.local_service import launch_data_service
 
     if not settings.data_dir.is_dir():
         return None, f"no data folder {settings.data_dir} (write it with: make sample)"
-    log_path = settings.state_dir / "data-service.log"
-    senv = dict(env, DAISY_STATE_DIR=str(settings.state_dir))
+    senv = dict(env)
     for var in DATA_SERVICE_VARS:
         senv.pop(var, None)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daisy_widgets.cli",
-                "data",
-                "serve",
-                str(settings.data_dir),
-                "--port",
-                str(port),
-            ],
-            cwd=settings.state_dir,
+    try:
+        service = launch_data_service(
+            settings.data_dir,
+            settings.state_dir,
+            port=port,
             env=senv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log=settings.state_dir / "data-service.log",
+            timeout=timeout,
+            cwd=settings.state_dir,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-            return None, f"it exited with {proc.returncode} (see {log_path}): " + " | ".join(tail)
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    else:
-        terminate_all([proc.pid])
-        return None, f"it did not answer in {timeout:.0f} s (see {log_path})"
-    url = f"http://127.0.0.1:{port}/api"
-    env["DAISY_TILED_URL"] = url
-    env["DAISY_TILED_API_KEY"] = (
-        (settings.state_dir / DATA_SERVICE_VARS["DAISY_TILED_API_KEY"]).read_text().strip()
-    )
-    return proc, url
+    except ServiceError as exc:  # its first line, and the last lines of the service's log
+        first, *log_tail = str(exc).splitlines()
+        return None, " | ".join([first.rstrip(":"), *[line for line in log_tail if line.strip()][-3:]])
+    env["DAISY_TILED_URL"], env["DAISY_TILED_API_KEY"] = service.url, service.api_key
+    return service.process, service.url
 
 
 def _forget_service_address(settings: HubSettings) -> None:

@@ -43,6 +43,11 @@ class LocalService:
     process: subprocess.Popen
     log: Path
 
+    @property
+    def port(self) -> int:
+        """The loopback port it listens on."""
+        return int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
+
     def stop(self, timeout: float = 20.0) -> None:
         """End the service (SIGTERM, then SIGKILL after ``timeout`` s)."""
         if self.process.poll() is None:
@@ -58,6 +63,86 @@ class LocalService:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def launch_data_service(
+    data_dir: str | os.PathLike,
+    state_dir: str | os.PathLike,
+    *,
+    port: int | None = None,
+    extra_args: tuple[str, ...] | list[str] = (),
+    env: dict[str, str] | None = None,
+    log: str | os.PathLike | None = None,
+    timeout: float = 120.0,
+    **popen: Any,
+) -> LocalService:
+    """Run ``daisy data serve DATA --port PORT [extra_args]`` and wait until ``/healthz`` answers.
+
+    What the demo hub, the tests' services and the benchmarks each did on their own.
+
+    Parameters
+    ----------
+    data_dir
+        The folder to serve.
+    state_dir
+        The service's state folder (``DAISY_STATE_DIR``: catalog, API key, users' areas); made if missing.
+    port
+        Loopback port (default: a free one).
+    extra_args
+        More arguments of ``daisy data serve`` (``--catalog URI``...).
+    env
+        The service's environment (default: this process's), without ``DAISY_TILED_URL`` and
+        ``DAISY_TILED_API_KEY`` (a service is not a client of another), with ``DAISY_STATE_DIR``.
+    log
+        File for the service's output (default ``<state>/serve.log``).
+    timeout
+        Seconds to wait for it to answer.
+    **popen
+        Passed to :class:`subprocess.Popen` (``cwd``, ``start_new_session``...).
+
+    Raises
+    ------
+    ServiceError
+        The service exited (the message gives its exit status and the end of its log) or did not
+        answer in time (it is killed).
+    """
+    import urllib.error
+    import urllib.request
+
+    data, state = Path(data_dir).resolve(), Path(state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    port = port if port is not None else _free_port()
+    senv = dict(os.environ if env is None else env, DAISY_STATE_DIR=str(state))
+    for var in ("DAISY_TILED_URL", "DAISY_TILED_API_KEY"):
+        senv.pop(var, None)
+    log_path = Path(log) if log is not None else state / "serve.log"
+    command = [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)]
+    with open(log_path, "wb") as fh:
+        proc = subprocess.Popen(
+            [*command, *extra_args], env=senv, stdout=fh, stderr=subprocess.STDOUT, **popen
+        )
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise ServiceError(
+                f"the data service over {data} exited with {proc.returncode} (see {log_path}):\n{tail}"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(5)
+            raise ServiceError(
+                f"the data service over {data} did not answer in {timeout:.0f} s (see {log_path})"
+            )
+        time.sleep(0.3)
+    key = (state / "tiled_api_key").read_text().strip()
+    return LocalService(f"http://127.0.0.1:{port}/api", key, state, data, proc, log_path)
 
 
 def start_local_service(
@@ -79,40 +164,10 @@ def start_local_service(
     ServiceError
         The service exited or did not answer in time (the message holds the end of its log).
     """
-    import httpx
-
-    data = Path(data_dir).resolve()
     state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="daisy-service-"))
-    state.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = dict(os.environ, DAISY_STATE_DIR=str(state))
-    for var in ("DAISY_TILED_URL", "DAISY_TILED_API_KEY"):
-        env.pop(var, None)
-    log = state / "serve.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data), "--port", str(port)],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise ServiceError(f"the data service over {data} exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise ServiceError(f"the data service over {data} did not answer in {timeout:.0f} s")
-        time.sleep(0.3)
-    key = (state / "tiled_api_key").read_text().strip()
-    service = LocalService(f"http://127.0.0.1:{port}/api", key, state, data, proc, log)
+    service = launch_data_service(data_dir, state, timeout=timeout)
     atexit.register(service.stop)  # never outlives the notebook's kernel or the script
     return service
 
 
-__all__ = ["LocalService", "start_local_service"]
+__all__ = ["LocalService", "launch_data_service", "start_local_service"]

@@ -3,58 +3,21 @@ search, fetch into the cache, run; a wrong key is said in plain words."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from daisy_widgets.hxmt.app.archive import ServiceArchive
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from daisy_widgets.store.local_service import launch_data_service
 
 
 @pytest.fixture(scope="module")
 def service(data_root, tmp_path_factory):
     pytest.importorskip("tiled.server")
     state = tmp_path_factory.mktemp("service-state")
-    port = _free_port()
-    env = dict(os.environ, DAISY_STATE_DIR=str(state))
-    log = open(state / "serve.log", "wb")  # noqa: SIM115 (the server writes to it until the fixture ends)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daisy_widgets.cli", "data", "serve", str(data_root), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    import requests
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"daisy data serve exited: {(state / 'serve.log').read_text()[-3000:]}")
-        try:
-            requests.get(url, timeout=2)
-            break
-        except requests.RequestException:
-            time.sleep(0.5)
-    key = (state / "tiled_api_key").read_text().strip()
-    yield url, key
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    service = launch_data_service(data_root, state, start_new_session=True)
+    yield service.url, service.api_key
+    service.stop(20)
 
 
 def test_search_fetch_and_run_through_the_service(service, make_app, tmp_path, monkeypatch):

@@ -8,10 +8,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from daisy_widgets.store.local_service import launch_data_service
 
 _spec = importlib.util.spec_from_file_location(
     "daisy_store_fixtures", Path(__file__).with_name("fixtures.py")
@@ -80,55 +81,16 @@ def service(tmp_path_factory, request):
     base = tmp_path_factory.mktemp(f"service-{request.param}")
     data, state = base / "data", base / "state"
     arrays = fixtures.write_data_folder(data)
-    port = free_port()
-    env = dict(os.environ, DAISY_STATE_DIR=str(state))
-    env.pop("DAISY_TILED_URL", None)
-    env.pop("DAISY_TILED_API_KEY", None)
+    env = dict(os.environ)
     env.pop("DAISY_CATALOG_URI", None)
     extra = catalog_args(request.param, request, "service", env)
     log = base / "serve.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daisy_widgets.cli",
-                "data",
-                "serve",
-                str(data),
-                "--port",
-                str(port),
-                *extra,
-            ],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/api"
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("daisy data serve exited:\n" + log.read_text())
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("daisy data serve did not start in 120 s:\n" + log.read_text())
-        time.sleep(0.3)
-    key = (state / "tiled_api_key").read_text().strip()
+    launched = launch_data_service(data, state, extra_args=extra, env=env, log=log)
+    url, key, proc = launched.url, launched.api_key, launched.process
     svc = Service(url, key, state, data, arrays, proc, log)
     svc.backend = request.param
     yield svc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    launched.stop(10)
 
 
 @pytest.fixture()
