@@ -117,7 +117,9 @@ c.JupyterHub.load_groups = {name: {"users": list(members)} for name, members in 
 
 # --- the user servers --------------------------------------------------------------------
 python = str(site.venv / "bin" / "python")
-c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
+# jupyterhub-singleuser, started through daisy_widgets.server_launch as on the demo hub: jsonschema's
+# IRI grammar built on first use, not at each server's start (DAISY_DEFER_IRI_GRAMMAR=0: at start)
+c.Spawner.cmd = [python, "-m", "daisy_widgets.server_launch", "-m", "jupyterhub.singleuser"]
 c.Spawner.args = [a for a in singleuser_args() if "allow-root" not in a and "allow_root" not in a]
 c.Spawner.default_url = INDEX_URL
 c.Spawner.environment = {

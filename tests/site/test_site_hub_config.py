@@ -58,6 +58,8 @@ def test_local_site_settings(site_file, tmp_path, monkeypatch):
     assert c.Spawner.cmd == [
         str(tmp_path / "root" / "venv" / "bin" / "python"),
         "-m",
+        "daisy_widgets.server_launch",  # the IRI grammar built on first use, as on the demo hub
+        "-m",
         "jupyterhub.singleuser",
     ]
     assert not any("allow" in a and "root" in a for a in c.Spawner.args)  # the servers are not root
