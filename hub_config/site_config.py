@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 
-from daisy_hub import INDEX_URL, REPO, idle_culler, profiles, singleuser_args
+from daisy_hub import REPO, idle_culler, landing_url, profiles, singleuser_args
 from daisy_widgets.site import accounts, limits
 from daisy_widgets.site.authenticators import configure_authenticator
 from daisy_widgets.site.config import load_config
@@ -119,7 +119,7 @@ c.JupyterHub.load_groups = {name: {"users": list(members)} for name, members in 
 python = str(site.venv / "bin" / "python")
 c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
 c.Spawner.args = [a for a in singleuser_args() if "allow-root" not in a and "allow_root" not in a]
-c.Spawner.default_url = INDEX_URL
+c.Spawner.default_url = landing_url()  # the app index (DAISY_INDEX)
 c.Spawner.environment = {
     "DAISY_DATA_DIR": str(site.data_dir),
     "DAISY_REPO": str(REPO),
