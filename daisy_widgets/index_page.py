@@ -91,7 +91,8 @@ _RESOURCES_JS = """<script>
   }
   var ctl = window.AbortController ? new AbortController() : null;
   var timer = setTimeout(function () { if (ctl) { ctl.abort(); } }, %(timeout_ms)d);
-  fetch(box.getAttribute("data-url"), {credentials: "same-origin", signal: ctl ? ctl.signal : undefined})
+  fetch(box.getAttribute("data-url"), {credentials: "same-origin", signal: ctl ? ctl.signal : undefined,
+                                        headers: {"X-XSRFToken": box.getAttribute("data-xsrf") || ""}})
     .then(function (r) {
       if (r.redirected) { throw new Error("the session has ended: log in again"); }
       if (!r.ok) { throw new Error("the server answered " + r.status); }
@@ -128,10 +129,14 @@ def apps_location(root_dir: str | Path) -> tuple[Path, str]:
     return root / "apps", "apps"
 
 
-def page_html(root_dir: str | Path, base_url: str, lab: str | None, resources_url: str) -> str:
+def page_html(
+    root_dir: str | Path, base_url: str, lab: str | None, resources_url: str, xsrf: str = ""
+) -> str:
     """The whole index page: the heading and line of ``apps/index.ipynb``'s first markdown cell, the
     gallery (:func:`~.apps_index.index_html`) with links under ``base_url``, and a placeholder
-    in the resources section that the inline script fills from ``resources_url``."""
+    in the resources section that the inline script fills from ``resources_url``, sending the
+    ``xsrf`` token (JupyterHub's single-user servers accept a cookie-authenticated ``fetch`` only
+    with it)."""
     folder, rel = apps_location(root_dir)
     apps = list_apps(folder)
     nb_folder = folder.parent / "notebooks"
@@ -142,7 +147,8 @@ def page_html(root_dir: str | Path, base_url: str, lab: str | None, resources_ur
     description = info.description if info and info.description else DEFAULT_DESCRIPTION
     apps_url = url_path_join(base_url, "voila/render", quote(rel)).rstrip("/") + "/"
     placeholder = (
-        f'<div id="daisy-resources" data-state="pending" data-url="{html.escape(resources_url, quote=True)}">'
+        f'<div id="daisy-resources" data-state="pending" data-url="{html.escape(resources_url, quote=True)}" '
+        f'data-xsrf="{html.escape(xsrf, quote=True)}">'
         '<p class="daisy-res-pending daisy-muted">Checking the GPU, the Dask cluster and the data service&#8230;</p>'
         "</div>"
     )
@@ -258,8 +264,11 @@ class IndexPageHandler(JupyterHandler):
         lab = lab_address(self.serverapp, base)
         resources_url = url_path_join(base, RESOURCES_PATH)
         root = self.settings.get("server_root_dir") or self.serverapp.root_dir
+        # the token (and the _xsrf cookie, as every Jupyter page sets it) for the page's fetch
+        token = self.xsrf_token
+        xsrf = token.decode("ascii") if isinstance(token, bytes) else str(token)
         loop = asyncio.get_running_loop()  # reading the notebooks and thumbnails: off the event loop
-        page = await loop.run_in_executor(None, page_html, root, base, lab, resources_url)
+        page = await loop.run_in_executor(None, page_html, root, base, lab, resources_url, xsrf)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(page)

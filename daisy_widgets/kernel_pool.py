@@ -16,8 +16,10 @@ one to the next Voila page that asks for a kernel of that kind in that folder:
 * pooled kernels are not listed by ``/api/kernels`` and not culled while they wait;
 * a page that comes while the pooled kernel is still starting or preloading waits for it (on
   a busy machine, a new kernel would compete with it for the CPU and take longer), except the
-  first page after the server started (the landing page, which needs few modules): it gets a
-  new kernel and the pooled one stays for the next page;
+  first page after the server started when it is a landing page (``landing_pages``: the Voila
+  index, which needs few modules): it gets a new kernel and the pooled one stays for the next
+  page. Users now land on an index without a kernel (``daisy_widgets.index_page``), so their
+  first Voila page is an app, which waits for the pooled kernel;
 * a pooled kernel that died or failed to preload is discarded (logged) and the page gets a
   new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take
   (so the refill does not compete with the page being drawn).
@@ -85,6 +87,13 @@ class PooledKernelManager(AsyncMappingKernelManager):
         default_value=[],
         config=True,
         help="Modules imported in a pooled kernel before it is handed out.",
+    )
+    landing_pages = List(
+        Unicode(),
+        default_value=["index.ipynb"],
+        config=True,
+        help="File names of the Voila pages users land on: the first page after the server started, "
+        "when it is one of these, gets a new kernel instead of waiting for the pool's preload.",
     )
     refill_delay = Float(2.0, config=True, help="Seconds after a take before the pool starts a new kernel.")
     handover_timeout = Float(120.0, config=True, help="Seconds a preload or handover may take.")
@@ -162,7 +171,7 @@ class PooledKernelManager(AsyncMappingKernelManager):
         if path is None or self.cwd_for_path(path) != self.cwd_for_path(self.pool_path):
             return None
         first_page, self._pages = self._pages == 0, self._pages + 1
-        if first_page and not self._pool[0][0].done():
+        if first_page and not self._pool[0][0].done() and self._is_landing_page(env):
             # the landing page just after the server started: the pooled kernel has only begun its
             # preload (every app's modules), a new kernel needs only the page's own; it stays for the next
             return None
@@ -187,6 +196,13 @@ class PooledKernelManager(AsyncMappingKernelManager):
         kernel.last_activity = utcnow()
         self.log.info("Kernel %s taken from the pool for a Voila page", kernel_id)
         return kernel_id
+
+    def _is_landing_page(self, env: dict[str, str]) -> bool:
+        """Is the page asking (its ``VOILA_REQUEST_URL``) one of ``landing_pages``?"""
+        from urllib.parse import urlparse
+
+        name = urlparse(env.get(VOILA_MARK, "")).path.rstrip("/").rsplit("/", 1)[-1]
+        return name in self.landing_pages
 
     # -- the kernel manager's API ------------------------------------------------------------
     async def start_kernel(

@@ -163,6 +163,7 @@ def test_the_page_lists_the_apps_with_links_under_the_base_url(server):
         and f'data-url="{BASE}daisy/apps/resources"' in page
     )
     assert "daisy-res-gpu" not in page
+    assert re.search(r'data-xsrf="[^"]+"', page)  # sent with the fetch (JupyterHub's servers want it)
     assert "cdn" not in page.lower() and "<link" not in page  # nothing fetched from elsewhere
     assert _get(url + "daisy/apps/").status_code == 200
 
