@@ -21,8 +21,9 @@ one to the next Voila page that asks for a kernel of that kind in that folder:
   page. Users now land on an index without a kernel (``daisy_widgets.index_page``), so their
   first Voila page is an app, which waits for the pooled kernel;
 * a pooled kernel that died or failed to preload is discarded (logged) and the page gets a
-  new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take
-  (so the refill does not compete with the page being drawn).
+  new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take,
+  counted from the handover (also when the page waited for the preload), so the refill does
+  not compete with the page being executed and drawn.
 
 Configured in ``hub_config/jupyter/config/jupyter_server_config.json``
 (``ServerApp.kernel_manager_class`` and ``PooledKernelManager.*``).
@@ -176,7 +177,6 @@ class PooledKernelManager(AsyncMappingKernelManager):
             # preload (every app's modules), a new kernel needs only the page's own; it stays for the next
             return None
         fut, start_env = self._pool.pop(0)
-        self._schedule_refill()
         kernel_id = None
         try:
             kernel_id = await fut
@@ -190,6 +190,10 @@ class PooledKernelManager(AsyncMappingKernelManager):
             if kernel_id is not None and kernel_id in self:
                 await self.shutdown_kernel(kernel_id, now=True)
             return None
+        finally:
+            # counted from the handover, not from the request: a page that waited for the preload
+            # would otherwise have the next kernel's start and imports beside its own execution
+            self._schedule_refill()
         self._pooled.discard(kernel_id)
         from jupyter_server._tz import utcnow
 

@@ -213,7 +213,7 @@ def test_a_first_page_that_is_not_a_landing_page_waits_for_the_preload(tmp_path,
     (tmp_path / "apps" / "daisy_slow_preload.py").write_text("import time\ntime.sleep(3)\n")
 
     async def scenario():
-        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_slow_preload"], refill_delay=60)
+        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_slow_preload"], refill_delay=1.0)
         try:
             await asyncio.sleep(0.1)  # the pool has begun its kernel
             pending = km._pool[0][0]
@@ -221,9 +221,13 @@ def test_a_first_page_that_is_not_a_landing_page_waits_for_the_preload(tmp_path,
             first = await km.start_kernel(
                 kernel_name="python3", path="apps", env=_voila_env("page=1", "tomography.ipynb")
             )
-            assert first == pending.result()  # waited for the pooled kernel
+            assert first == pending.result()  # waited for the pooled kernel (3 s of preload)
+            # the refill counts its delay from the handover, not from the request: not started yet
+            assert km._pool == []
             seen = await _expressions(km, first, slow="'daisy_slow_preload' in __import__('sys').modules")
             assert seen == {"slow": "True"}
+            await asyncio.sleep(1.5)
+            assert len(km._pool) == 1 and km._pool[0][0] is not pending  # then it refills
         finally:
             await km.shutdown_all(now=True)
 
