@@ -448,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.resources_html:
         ap.error("nothing to do: give --resources-html")
+    try:  # a list to show, beside the kernels a user waits for (the pool's preload): low priority
+        os.nice(10)
+    except OSError:
+        pass
     print(resources_html(probe_resources()))
     return 0
 

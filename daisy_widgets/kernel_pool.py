@@ -149,14 +149,32 @@ class PooledKernelManager(AsyncMappingKernelManager):
         return kernel_id
 
     async def _execute(self, kernel_id: str, code: str) -> None:
-        """Run ``code`` silently in kernel ``kernel_id`` and wait for its reply; raise on an error."""
-        client = self.get_kernel(kernel_id).client()
+        """Run ``code`` silently in kernel ``kernel_id`` and wait for its reply; raise on an error, when
+        the kernel dies or after ``handover_timeout`` seconds.
+
+        The request is sent at once: ZeroMQ holds it until the kernel's shell socket is there (a
+        kernel just started binds it a moment later). jupyter_client's ``wait_for_ready`` would
+        first loop over kernel-info requests until one's IOPub message arrives, 0.2-0.4 s per call,
+        once for the preload and once for every handover."""
+        from queue import Empty
+
+        kernel = self.get_kernel(kernel_id)
+        client = kernel.client()
         client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.handover_timeout
         try:
-            await asyncio.wait_for(client.wait_for_ready(), self.handover_timeout)
             msg_id = client.execute(code, silent=True, store_history=False)
             while True:
-                reply = await client.get_shell_msg(timeout=self.handover_timeout)
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError(f"no reply from the kernel in {self.handover_timeout:g} s")
+                try:
+                    reply = await client.get_shell_msg(timeout=min(1.0, left))
+                except Empty:
+                    if not await kernel.is_alive():
+                        raise RuntimeError("the kernel died") from None
+                    continue
                 if reply["parent_header"].get("msg_id") == msg_id:
                     break
         finally:
