@@ -1,6 +1,7 @@
 """The app index: which notebooks in ``apps/`` are apps, their cards, and what the platform offers.
 
-Used by ``apps/index.ipynb`` (the page users land on after logging in: a gallery), by
+Used by the page users land on after logging in (a gallery: :mod:`.index_page`, served by their
+Jupyter server without a kernel), by ``apps/index.ipynb`` (the same gallery through Voila), by
 ``daisy apps`` and by ``daisy app NAME``. An app is any notebook in the apps
 folder; its title is the first heading of its first markdown cell, its
 description the first other line of that cell. Its notebook metadata
