@@ -67,10 +67,12 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
   line-height:1.45;color:#1f2328;background:#f3f5f7;margin:0}
 main{max-width:1300px;margin:24px auto;padding:28px 40px 40px;background:#fff;border-radius:4px;
   box-shadow:0 1px 4px rgba(0,0,0,.18)}
-h1{font-size:26px;margin:0 0 6px 0}
+h1{font-size:28px;font-weight:500;margin:0 0 6px 0}
 h2{font-size:20px;margin:20px 0 4px 0}
 h3{font-size:16px;margin:10px 0 4px 0}
 a{color:#2f6db5}
+a.daisy-app-link,a.daisy-app-lab{color:inherit;text-decoration:none}
+a.daisy-app-link:hover,a.daisy-app-lab:hover{text-decoration:underline}
 .daisy-res-pending,.daisy-res-error{margin:3px 0}
 .daisy-res-error{color:#9a3412}
 @media (max-width:700px){main{margin:0;padding:16px}}
