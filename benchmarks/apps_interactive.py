@@ -28,6 +28,11 @@ The peer of the run is the same opening with the Voila kernel pool switched off
 kernel of its own. ``--peer old-start`` compares instead with the user server started as
 before the cold-start work (``DAISY_DEFER_IRI_GRAMMAR=0``: jsonschema's IRI grammar,
 ``rfc3987_syntax``, built while the server starts; see ``daisy_widgets/server_launch.py``).
+``--peer voila-index`` compares with users landing on the Voila page of ``apps/index.ipynb``
+(``DAISY_INDEX=voila``: a kernel, the notebook's execution and the widget JavaScript) instead of
+the index page the user server sends without a kernel (``daisy/apps``, ``daisy_widgets/index_page.py``).
+On each hub the index is its landing page (warm openings too); "usable" is its app cards drawn
+(on the page without a kernel the computing resources arrive after, from a probe process).
 Both hubs run at once and are measured turn about (one opening on each, then the next), so
 both see the same load of the shared machine. ``--cold-only`` measures the cold logins only.
 
@@ -38,6 +43,7 @@ Usage::
     .venv/bin/python benchmarks/apps_interactive.py [--repeat 5] [--cold 2] [--pause 5] [--no-peer]
     .venv/bin/python benchmarks/apps_interactive.py --quick     # 3 warm openings, 1 cold login
     .venv/bin/python benchmarks/apps_interactive.py --cold-only --cold 3 --peer old-start
+    .venv/bin/python benchmarks/apps_interactive.py --cold-only --cold 3 --peer voila-index
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ FIRST_WIDGETS = {"tomography": "() => !!document.querySelector('.daisy-tomo-app'
 PEERS = {
     "pool-off": ("pool off", {"DAISY_VOILA_POOL": "0"}),
     "old-start": ("old start", {"DAISY_VOILA_POOL": "1", "DAISY_DEFER_IRI_GRAMMAR": "0"}),
+    "voila-index": ("voila index", {"DAISY_VOILA_POOL": "1", "DAISY_INDEX": "voila"}),
 }
 _RESPONSE_END = "() => performance.getEntriesByType('navigation')[0].responseEnd / 1000"
 
@@ -97,6 +104,11 @@ def _sample_data(base: Path) -> Path:
     return data
 
 
+def landing_path(env: dict[str, str]) -> str:
+    """Where a hub started with ``env`` lands its users (under ``/user/<name>/``)."""
+    return "voila/render/apps/index.ipynb" if env.get("DAISY_INDEX") == "voila" else "daisy/apps"
+
+
 def cold_login(h, browser, hub, user: str) -> dict[str, float]:
     """Login form submitted -> index usable -> tomography's first widgets -> tomography usable (s from submit)."""
     ctx = browser.new_context(viewport={"width": 1366, "height": 768})
@@ -109,7 +121,7 @@ def cold_login(h, browser, hub, user: str) -> dict[str, float]:
         t0 = time.perf_counter()
         page.click("#login_submit")
         # "commit": the user server has started and begun sending the index page
-        page.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*", wait_until="commit")
+        page.wait_for_url(f"**/user/{user}/{hub.landing}*", wait_until="commit")
         t_server = time.perf_counter() - t0
         page.wait_for_function(READY["index"], polling=50)
         t_index = time.perf_counter() - t0
@@ -126,7 +138,7 @@ def cold_login(h, browser, hub, user: str) -> dict[str, float]:
 def open_app(page, hub, user: str, app: str) -> tuple[float, float]:
     """One opening of ``app`` in ``page``: (seconds to usable, seconds the server took to send the page)."""
     t0 = time.perf_counter()
-    page.goto(hub.app_url(user, app))
+    page.goto(hub.user_url(user, hub.landing) if app == "index" else hub.app_url(user, app))
     page.wait_for_function(READY[app], polling=50)
     return time.perf_counter() - t0, float(page.evaluate(_RESPONSE_END))
 
@@ -145,6 +157,7 @@ def run_hubs(
         for label, env in runs:
             t0 = time.perf_counter()
             hubs.append(h.start_demo_hub(base / f"state-{label.replace(' ', '-')}", data, extra_env=env))
+            hubs[-1].landing = landing_path(env)
             results.append({"label": label, "hub_start": time.perf_counter() - t0, "cold": [], "warm": {}})
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=h.CHROMIUM, args=h.CHROMIUM_ARGS, headless=True)
@@ -162,7 +175,7 @@ def run_hubs(
                 page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
                 page.set_default_timeout(300_000)
                 h.login_in_browser(page, hub, "bench")
-                page.wait_for_url("**/user/bench/voila/render/apps/index.ipynb*")
+                page.wait_for_url(f"**/user/bench/{hub.landing}*")
                 page.wait_for_function(READY["index"], polling=50)
                 pages.append(page)
             for app in APPS if repeat >= 0 else []:
@@ -232,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         "--peer",
         choices=sorted(PEERS),
         default="pool-off",
-        help="the peer hub: pool-off (kernel pool off, the default) or old-start (the user server "
-        "started as before: jsonschema's IRI grammar built at start)",
+        help="the peer hub: pool-off (kernel pool off, the default), old-start (the user server "
+        "started as before: jsonschema's IRI grammar built at start) or voila-index (users land on "
+        "the Voila page of apps/index.ipynb instead of the index page without a kernel)",
     )
     ap.add_argument("--cold-only", action="store_true", help="only the cold logins (no warm openings)")
     ap.add_argument("--pause", type=float, default=5.0, help="seconds between warm openings (default 5)")

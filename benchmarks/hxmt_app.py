@@ -101,7 +101,7 @@ def time_browser(data: Path, work: Path) -> tuple[float, float]:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(600_000)
             h.login_in_browser(page, hub, "bench")
-            page.wait_for_url("**/user/bench/voila/render/apps/index.ipynb*")
+            page.wait_for_url(f"**/user/bench/{h.INDEX_PATH}*")
             page.goto(hub.app_url("bench", "hxmt"))
             h.wait_voila_done(page)
             page.locator(".daisy-hxmt-target input").fill("Crab")

@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             page = ctx.new_page()
             page.set_default_timeout(300_000)
             h.login_in_browser(page, hub, "bench")
-            page.wait_for_url("**/user/bench/voila/render/apps/index.ipynb*")
-            h.wait_voila_done(page)
+            page.wait_for_url(f"**/user/bench/{h.INDEX_PATH}*")
+            h.wait_index_ready(page)
 
             def open_app() -> float:
                 t = time.perf_counter()

@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 page = ctx.new_page()
                 page.set_default_timeout(300_000)
                 h.login_in_browser(page, hub, user)
-                page.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*")
-                h.wait_voila_done(page)
+                page.wait_for_url(f"**/user/{user}/{h.INDEX_PATH}*")
+                h.wait_index_ready(page)
                 return page
 
             def lab(ctx) -> float:

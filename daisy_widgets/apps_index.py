@@ -1,6 +1,7 @@
 """The app index: which notebooks in ``apps/`` are apps, their cards, and what the platform offers.
 
-Used by ``apps/index.ipynb`` (the page users land on after logging in: a gallery), by
+Used by the page users land on after logging in (a gallery: :mod:`.index_page`, served by their
+Jupyter server without a kernel), by ``apps/index.ipynb`` (the same gallery through Voila), by
 ``daisy apps`` and by ``daisy app NAME``. An app is any notebook in the apps
 folder; its title is the first heading of its first markdown cell, its
 description the first other line of that cell. Its notebook metadata
@@ -273,9 +274,10 @@ _CSS = """<style>
 </style>"""
 
 
-def _card(app: AppInfo, lab: str | None) -> str:
+def _card(app: AppInfo, lab: str | None, apps_url: str = "") -> str:
     esc = html.escape
-    href = esc(f"{app.name}.ipynb", quote=True)
+    href = esc(f"{apps_url}{app.name}.ipynb", quote=True)
+    lab_href = esc(f"{app.name}.ipynb", quote=True)
     uri = data_uri(app.thumbnail) if app.thumbnail else None
     thumb = (
         f'<a href="{href}" tabindex="-1"><img class="daisy-app-thumb" src="{uri}" '
@@ -286,7 +288,7 @@ def _card(app: AppInfo, lab: str | None) -> str:
     extra = ""
     if lab:
         extra = (
-            f' <a class="daisy-app-lab daisy-muted" href="{esc(lab, quote=True)}/tree/apps/{href}" '
+            f' <a class="daisy-app-lab daisy-muted" href="{esc(lab, quote=True)}/tree/apps/{lab_href}" '
             f'target="_blank">notebook in JupyterLab</a>'
         )
     return (
@@ -323,7 +325,7 @@ def _tool_cards(lab: str | None) -> list[str]:
     ]
 
 
-def _recent_html(recent: list[RecentResult], apps: dict[str, AppInfo], now: float) -> str:
+def _recent_html(recent: list[RecentResult], apps: dict[str, AppInfo], now: float, apps_url: str = "") -> str:
     esc = html.escape
     if not recent:
         return (
@@ -336,27 +338,17 @@ def _recent_html(recent: list[RecentResult], apps: dict[str, AppInfo], now: floa
         title = app.title if app else r.app
         rows.append(
             f'<li class="daisy-recent-item" data-app="{esc(r.app, quote=True)}">'
-            f'<a class="daisy-recent-link" href="{esc(r.href, quote=True)}">{esc(r.path.name)}</a> '
+            f'<a class="daisy-recent-link" href="{esc(apps_url + r.href, quote=True)}">{esc(r.path.name)}</a> '
             f'<span class="daisy-muted">{esc(r.label)} · {esc(title)} · {esc(age_text(r.mtime, now))} · '
             f"{esc(str(r.path.parent))}</span></li>"
         )
     return f'<ol class="daisy-recent">{"".join(rows)}</ol>'
 
 
-def index_html(
-    apps: list[AppInfo],
-    resources: Resources,
-    lab: str | None = None,
-    recent: list[RecentResult] | None = None,
-    notebooks: list[AppInfo] | None = None,
-    now: float | None = None,
-) -> str:
-    """The index page's HTML: the gallery of apps and tools, the notebooks, the resources, the recent results."""
+def resources_html(resources: Resources) -> str:
+    """The computing resources as the index shows them: a ``daisy-env-status`` list of badges
+    (``daisy-res-gpu``, ``daisy-res-dask``, ``daisy-res-service``, each with ``data-available``)."""
     esc = html.escape
-    cards = [_card(app, lab) for app in apps]
-    if not cards:
-        cards.append('<li class="daisy-app-none">No apps found in the apps folder.</li>')
-    cards += _tool_cards(lab)
 
     def badge(ok: bool | None, label: str, detail: str, cls: str) -> str:
         mark = "&#10004;" if ok else ("&#8211;" if ok is None else "&#10008;")
@@ -368,6 +360,44 @@ def index_html(
     )
     if resources.service_detail:
         res += badge(resources.service, "Data service", resources.service_detail, "daisy-res-service")
+    return f'<ul class="daisy-env-status">{res}</ul>'
+
+
+def index_html(
+    apps: list[AppInfo],
+    resources: Resources | str,
+    lab: str | None = None,
+    recent: list[RecentResult] | None = None,
+    notebooks: list[AppInfo] | None = None,
+    now: float | None = None,
+    apps_url: str = "",
+) -> str:
+    """The index page's HTML: the gallery of apps and tools, the notebooks, the resources, the recent results.
+
+    Parameters
+    ----------
+    apps, notebooks
+        The app cards and the exploration notebooks listed.
+    resources
+        The computing resources (:func:`probe_resources`), or the HTML shown in their place (the
+        page served without a kernel, :mod:`.index_page`, puts a placeholder there and fills it later).
+    lab
+        JupyterLab's address (the tool cards and notebook links), or None: no tool cards.
+    recent
+        The user's recent results (:func:`~.app_results.recent_results`).
+    now
+        The time the results' ages are counted from (s since the epoch; default: now).
+    apps_url
+        What the app links (cards, recent results) start with: ``""`` on the Voila page in the apps
+        folder (links relative to it), the apps folder's Voila address elsewhere.
+    """
+    esc = html.escape
+    cards = [_card(app, lab, apps_url) for app in apps]
+    if not cards:
+        cards.append('<li class="daisy-app-none">No apps found in the apps folder.</li>')
+    cards += _tool_cards(lab)
+
+    res = resources if isinstance(resources, str) else resources_html(resources)
     nb_items = []
     for nb in notebooks or []:
         name = esc(nb.path.name, quote=True)
@@ -383,12 +413,14 @@ def index_html(
         if nb_items
         else ""
     )
-    recent_html = _recent_html(recent or [], {a.name: a for a in apps}, time.time() if now is None else now)
+    recent_html = _recent_html(
+        recent or [], {a.name: a for a in apps}, time.time() if now is None else now, apps_url
+    )
     return (
         f'{_CSS}<div class="daisy-app-index"><h2>Apps</h2><ul class="daisy-app-list daisy-gallery">'
         f'{"".join(cards)}</ul><div class="daisy-columns">'
         f"<div><h3>Recent results</h3>{recent_html}</div>{notebooks_html}"
-        f'<div><h3>Computing resources</h3><ul class="daisy-env-status">{res}</ul></div></div></div>'
+        f"<div><h3>Computing resources</h3>{res}</div></div></div>"
     )
 
 
@@ -404,3 +436,26 @@ def index_app(folder: str | os.PathLike | None = None) -> Any:
     notebooks = list_apps(nb_folder if nb_folder.is_dir() else notebooks_dir(), include_index=True)
     page = index_html(apps, probe_resources(), lab_url(), recent_results(apps), notebooks)
     return widgets.HTML(page, layout=widgets.Layout(width="100%"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m daisy_widgets.apps_index --resources-html``: print :func:`resources_html` of
+    :func:`probe_resources` (what the page served without a kernel, :mod:`.index_page`, runs in a
+    short-lived process, so that CuPy and a Dask client never live in the Jupyter server)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m daisy_widgets.apps_index", description=main.__doc__)
+    ap.add_argument("--resources-html", action="store_true", help="print the computing resources' HTML")
+    args = ap.parse_args(argv)
+    if not args.resources_html:
+        ap.error("nothing to do: give --resources-html")
+    try:  # a list to show, beside the kernels a user waits for (the pool's preload): low priority
+        os.nice(10)
+    except OSError:
+        pass
+    print(resources_html(probe_resources()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

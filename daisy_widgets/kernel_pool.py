@@ -16,11 +16,14 @@ one to the next Voila page that asks for a kernel of that kind in that folder:
 * pooled kernels are not listed by ``/api/kernels`` and not culled while they wait;
 * a page that comes while the pooled kernel is still starting or preloading waits for it (on
   a busy machine, a new kernel would compete with it for the CPU and take longer), except the
-  first page after the server started (the landing page, which needs few modules): it gets a
-  new kernel and the pooled one stays for the next page;
+  first page after the server started when it is a landing page (``landing_pages``: the Voila
+  index, which needs few modules): it gets a new kernel and the pooled one stays for the next
+  page. Users now land on an index without a kernel (``daisy_widgets.index_page``), so their
+  first Voila page is an app, which waits for the pooled kernel;
 * a pooled kernel that died or failed to preload is discarded (logged) and the page gets a
-  new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take
-  (so the refill does not compete with the page being drawn).
+  new kernel, as without a pool; the pool refills ``refill_delay`` seconds after a take,
+  counted from the handover (also when the page waited for the preload), so the refill does
+  not compete with the page being executed and drawn.
 
 Configured in ``hub_config/jupyter/config/jupyter_server_config.json``
 (``ServerApp.kernel_manager_class`` and ``PooledKernelManager.*``).
@@ -86,6 +89,13 @@ class PooledKernelManager(AsyncMappingKernelManager):
         config=True,
         help="Modules imported in a pooled kernel before it is handed out.",
     )
+    landing_pages = List(
+        Unicode(),
+        default_value=["index.ipynb"],
+        config=True,
+        help="File names of the Voila pages users land on: the first page after the server started, "
+        "when it is one of these, gets a new kernel instead of waiting for the pool's preload.",
+    )
     refill_delay = Float(2.0, config=True, help="Seconds after a take before the pool starts a new kernel.")
     handover_timeout = Float(120.0, config=True, help="Seconds a preload or handover may take.")
 
@@ -139,14 +149,32 @@ class PooledKernelManager(AsyncMappingKernelManager):
         return kernel_id
 
     async def _execute(self, kernel_id: str, code: str) -> None:
-        """Run ``code`` silently in kernel ``kernel_id`` and wait for its reply; raise on an error."""
-        client = self.get_kernel(kernel_id).client()
+        """Run ``code`` silently in kernel ``kernel_id`` and wait for its reply; raise on an error, when
+        the kernel dies or after ``handover_timeout`` seconds.
+
+        The request is sent at once: ZeroMQ holds it until the kernel's shell socket is there (a
+        kernel just started binds it a moment later). jupyter_client's ``wait_for_ready`` would
+        first loop over kernel-info requests until one's IOPub message arrives, 0.2-0.4 s per call,
+        once for the preload and once for every handover."""
+        from queue import Empty
+
+        kernel = self.get_kernel(kernel_id)
+        client = kernel.client()
         client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.handover_timeout
         try:
-            await asyncio.wait_for(client.wait_for_ready(), self.handover_timeout)
             msg_id = client.execute(code, silent=True, store_history=False)
             while True:
-                reply = await client.get_shell_msg(timeout=self.handover_timeout)
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError(f"no reply from the kernel in {self.handover_timeout:g} s")
+                try:
+                    reply = await client.get_shell_msg(timeout=min(1.0, left))
+                except Empty:
+                    if not await kernel.is_alive():
+                        raise RuntimeError("the kernel died") from None
+                    continue
                 if reply["parent_header"].get("msg_id") == msg_id:
                     break
         finally:
@@ -162,12 +190,11 @@ class PooledKernelManager(AsyncMappingKernelManager):
         if path is None or self.cwd_for_path(path) != self.cwd_for_path(self.pool_path):
             return None
         first_page, self._pages = self._pages == 0, self._pages + 1
-        if first_page and not self._pool[0][0].done():
+        if first_page and not self._pool[0][0].done() and self._is_landing_page(env):
             # the landing page just after the server started: the pooled kernel has only begun its
             # preload (every app's modules), a new kernel needs only the page's own; it stays for the next
             return None
         fut, start_env = self._pool.pop(0)
-        self._schedule_refill()
         kernel_id = None
         try:
             kernel_id = await fut
@@ -181,12 +208,23 @@ class PooledKernelManager(AsyncMappingKernelManager):
             if kernel_id is not None and kernel_id in self:
                 await self.shutdown_kernel(kernel_id, now=True)
             return None
+        finally:
+            # counted from the handover, not from the request: a page that waited for the preload
+            # would otherwise have the next kernel's start and imports beside its own execution
+            self._schedule_refill()
         self._pooled.discard(kernel_id)
         from jupyter_server._tz import utcnow
 
         kernel.last_activity = utcnow()
         self.log.info("Kernel %s taken from the pool for a Voila page", kernel_id)
         return kernel_id
+
+    def _is_landing_page(self, env: dict[str, str]) -> bool:
+        """Is the page asking (its ``VOILA_REQUEST_URL``) one of ``landing_pages``?"""
+        from urllib.parse import urlparse
+
+        name = urlparse(env.get(VOILA_MARK, "")).path.rstrip("/").rsplit("/", 1)[-1]
+        return name in self.landing_pages
 
     # -- the kernel manager's API ------------------------------------------------------------
     async def start_kernel(

@@ -28,6 +28,11 @@ Environment variables read here
 ``DAISY_DEFER_IRI_GRAMMAR``
                           1 (default): the user servers build jsonschema's IRI grammar on first
                           use, not at start (``daisy_widgets.server_launch``); 0: at start
+``DAISY_INDEX``           where users land after logging in: ``page`` (default) the app index
+                          served by the user server without a kernel (``/daisy/apps``,
+                          ``daisy_widgets.index_page``); ``voila`` the Voila page of
+                          ``apps/index.ipynb`` as before (a kernel per visit; the peer of
+                          ``benchmarks/apps_interactive.py --peer voila-index``)
 """
 
 from __future__ import annotations
@@ -46,8 +51,11 @@ JUPYTER_DIR = Path(__file__).resolve().parent / "jupyter"
 KERNEL_NAME = "daisy-python3"
 #: folders of the repository linked into every user's home
 SHARED_FOLDERS = ("apps", "notebooks", "data", "docs")
-#: where a user lands after logging in (Voila server extension of the user server)
-INDEX_URL = "/voila/render/apps/index.ipynb"
+#: where a user lands after logging in: the app index page of the user server, served without a
+#: kernel (``daisy_widgets.index_page``, enabled in ``jupyter/config/jupyter_server_config.json``)
+INDEX_URL = "/daisy/apps"
+#: the same index as a Voila page of ``apps/index.ipynb`` (a kernel per visit): ``DAISY_INDEX=voila``
+VOILA_INDEX_URL = "/voila/render/apps/index.ipynb"
 #: idle kernels (Voila pages and notebooks nobody uses) are shut down after this many seconds
 CULL_IDLE_SECONDS = 600
 #: environment variables of the data service passed on to the user servers (and their state files)
@@ -77,6 +85,17 @@ class HubSettings:
     @property
     def password_file(self) -> Path:
         return self.state_dir / "password"
+
+
+def landing_url() -> str:
+    """The user servers' ``default_url``: :data:`INDEX_URL`, or :data:`VOILA_INDEX_URL` with
+    ``DAISY_INDEX=voila``; another value stops the hub with a message naming the variable."""
+    text = os.environ.get("DAISY_INDEX", "").strip().lower()
+    if text in ("", "page"):
+        return INDEX_URL
+    if text == "voila":
+        return VOILA_INDEX_URL
+    raise SystemExit(f"daisy hub: DAISY_INDEX={text!r} is not 'page' or 'voila'")
 
 
 def _int_env(name: str, default: int, what: str = "a port number", lo: int = 1, hi: int = 65535) -> int:

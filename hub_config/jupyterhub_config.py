@@ -4,7 +4,8 @@ One machine, one OS account: any user name logs in with the shared password
 (generated once into ``.daisy/password``); each user gets their own Jupyter
 server (a local process) with its home under ``.daisy/home/<user>``, where the
 repository's ``apps/``, ``notebooks/`` and ``data/`` are linked. Users land on
-the Voila app index; JupyterLab is at ``/user/<name>/lab``.
+the app index (``/user/<name>/daisy/apps``, a page of their server that needs no kernel;
+``DAISY_INDEX=voila``: the Voila page of ``apps/index.ipynb``); JupyterLab is at ``/user/<name>/lab``.
 
 This mode does NOT isolate users from each other: every user server runs as the
 account that started the hub and can read the others' files. For a shared site,
@@ -23,10 +24,10 @@ from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import default
 
 from daisy_hub import (
-    INDEX_URL,
     REPO,
     ensure_state_dir,
     idle_culler,
+    landing_url,
     prepare_home,
     profiles,
     settings_from_env,
@@ -90,7 +91,7 @@ c.JupyterHub.spawner_class = DaisyLocalSpawner
 # (rfc3987_syntax, 1.8-3.5 s of Earley parser building) is built on first use, not at start
 c.Spawner.cmd = [sys.executable, "-m", "daisy_widgets.server_launch", str(BINDIR / "jupyterhub-singleuser")]
 c.Spawner.args = singleuser_args()
-c.Spawner.default_url = INDEX_URL
+c.Spawner.default_url = landing_url()  # the app index (DAISY_INDEX)
 c.Spawner.environment = user_server_env(settings)
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180

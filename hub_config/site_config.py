@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 
-from daisy_hub import INDEX_URL, REPO, idle_culler, profiles, singleuser_args
+from daisy_hub import REPO, idle_culler, landing_url, profiles, singleuser_args
 from daisy_widgets.site import accounts, limits
 from daisy_widgets.site.authenticators import configure_authenticator
 from daisy_widgets.site.config import load_config
@@ -121,7 +121,7 @@ python = str(site.venv / "bin" / "python")
 # IRI grammar built on first use, not at each server's start (DAISY_DEFER_IRI_GRAMMAR=0: at start)
 c.Spawner.cmd = [python, "-m", "daisy_widgets.server_launch", "-m", "jupyterhub.singleuser"]
 c.Spawner.args = [a for a in singleuser_args() if "allow-root" not in a and "allow_root" not in a]
-c.Spawner.default_url = INDEX_URL
+c.Spawner.default_url = landing_url()  # the app index (DAISY_INDEX)
 c.Spawner.environment = {
     "DAISY_DATA_DIR": str(site.data_dir),
     "DAISY_REPO": str(REPO),

@@ -145,8 +145,8 @@ class _HubPages:
         page.set_default_timeout(timeout_ms)
         page.daisy_watch = harness.PageWatch(page)
         harness.login_in_browser(page, self.hub, user)
-        page.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*", timeout=timeout_ms)
-        harness.wait_voila_done(page, timeout_ms)
+        page.wait_for_url(f"**/user/{user}/{harness.INDEX_PATH}*", timeout=timeout_ms)
+        harness.wait_index_ready(page, timeout_ms)
         return page
 
     def close(self):

@@ -4,7 +4,7 @@ The fixtures built on it live in ``tests/conftest.py`` so that every test folder
 can use them (``daisy_hub``, ``browser``, ``hub_page``). A test of an app does::
 
     def test_my_app(hub_page):
-        page = hub_page("carol")                       # logged in, on the app index
+        page = hub_page("carol")                       # logged in, on the app index (daisy/apps)
         page.goto(hub_page.hub.app_url("carol", "tomography"))
         ...
 
@@ -39,6 +39,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+#: where users land after logging in, under their server (hub_config/daisy_hub.py: INDEX_URL)
+INDEX_PATH = "daisy/apps"
 #: page texts that mean an app failed
 ERROR_TEXTS = (
     "Traceback (most recent call last)",
@@ -101,6 +103,11 @@ class DemoHub:
         return self.user_url(user, f"voila/render/apps/{app}.ipynb")
 
     def index_url(self, user: str) -> str:
+        """The app index users land on: a page of their server, no kernel (``daisy_widgets.index_page``)."""
+        return self.user_url(user, INDEX_PATH)
+
+    def voila_index_url(self, user: str) -> str:
+        """The same index as the Voila page of ``apps/index.ipynb`` (what users landed on before)."""
         return self.app_url(user, "index")
 
     def log(self) -> str:
@@ -257,6 +264,27 @@ def login_in_browser(page, hub: DemoHub, user: str, password: str | None = None)
     page.fill("#username_input", user)
     page.fill("#password_input", hub.password if password is None else password)
     page.click("#login_submit")
+
+
+def wait_index_ready(page, timeout_ms: int = 240_000) -> None:
+    """Wait until the app index page (``daisy/apps``) shows its cards and its computing resources
+    (or the message that they could not be checked), and the page's requests are done."""
+    try:
+        page.wait_for_selector(".daisy-app-index .daisy-app-entry, .daisy-app-none", timeout=timeout_ms)
+        page.wait_for_selector(
+            '#daisy-resources[data-state="done"], #daisy-resources[data-state="failed"]',
+            state="attached",
+            timeout=timeout_ms,
+        )
+        page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    except Exception as exc:
+        try:
+            shot, text = screenshot(page, "index-timeout"), page.inner_text("body")[:1500]
+        except Exception as why:
+            shot, text = None, f"(page unreadable: {why})"
+        raise AssertionError(
+            f"app index {page.url} not ready: {exc}\nscreenshot: {shot}\npage text: {text}"
+        ) from exc
 
 
 def wait_voila_done(page, timeout_ms: int = 240_000) -> None:

@@ -12,7 +12,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_anonymous_user_server_request_goes_to_login(daisy_hub):
-    for path in ("user/bob/lab", "user/bob/voila/render/apps/index.ipynb", "user/bob/api/contents"):
+    for path in (
+        "user/bob/lab",
+        "user/bob/voila/render/apps/index.ipynb",
+        "user/bob/daisy/apps",
+        "user/bob/daisy/apps/resources",
+        "user/bob/api/contents",
+    ):
         r = requests.get(daisy_hub.url + path, timeout=30)
         # the proxy sends unknown user routes to the hub, which asks for a login
         assert r.url.startswith(daisy_hub.url + "hub/login") or r.status_code in (401, 403), (
@@ -48,9 +54,22 @@ def test_alice_cannot_open_bobs_server(daisy_hub, e2e_harness):
     assert bob.get(daisy_hub.user_url("bob", "api/contents"), timeout=60).status_code == 200
     alice, resp = e2e_harness.requests_login(daisy_hub, "alice")
     assert resp.status_code == 302
-    for path in ("api/contents", "lab", "voila/render/apps/index.ipynb"):
+    paths = ("api/contents", "lab", "voila/render/apps/index.ipynb", "daisy/apps", "daisy/apps/resources")
+    for path in paths:
         r = alice.get(daisy_hub.user_url("bob", path), timeout=60)
         assert r.status_code == 403, (path, r.status_code, r.url)
+        assert "daisy-app-entry" not in r.text and "daisy-res-" not in r.text
+    # bob's running server itself sends an anonymous request to the hub's login, not the page
+    for path in ("daisy/apps", "daisy/apps/resources"):
+        r = requests.get(daisy_hub.user_url("bob", path), timeout=60)
+        assert r.url.startswith(daisy_hub.url + "hub/login"), (path, r.status_code, r.url)
+        assert "daisy-app-entry" not in r.text and "daisy-res-" not in r.text
+    # and bob sees his own
+    r = bob.get(daisy_hub.user_url("bob", "daisy/apps"), timeout=60)
+    assert r.status_code == 200 and "daisy-app-entry" in r.text
+    assert (
+        'class="daisy-res-gpu"' in bob.get(daisy_hub.user_url("bob", "daisy/apps/resources"), timeout=60).text
+    )
     assert alice.get(daisy_hub.url + "hub/api/users/bob", timeout=30).status_code in (403, 404)
 
 

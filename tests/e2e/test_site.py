@@ -3,7 +3,7 @@
 ``daisy site install`` (the real command) on a temporary site folder with a test-only account
 prefix, a self-signed certificate made with ``openssl`` and free loopback ports. Through
 Chromium: an admin and the users alice and bob sign up on the hub's own pages, the admin
-approves them, each logs in and lands on the Voila app index served by their own server.
+approves them, each logs in and lands on the app index served by their own server.
 Then alice's kernel (code run over the kernel's websocket from alice's page) must get a
 PermissionError on bob's home and key file and on writing the shared data, and run as
 alice's account (checked with psutil, from inside and from outside); alice's cookie must
@@ -154,7 +154,7 @@ def _log_in(page, url: str, user: str, password: str | None = None) -> None:
 
 
 RUN_IN_KERNEL = """async ({code}) => {
-  const base = document.baseURI.replace(/voila\\/render\\/.*$/, '');
+  const base = document.baseURI.replace(/(voila\\/render\\/|daisy\\/apps).*$/, '');
   const xsrf = decodeURIComponent((document.cookie.split('; ').find(c => c.startsWith('_xsrf=')) || '=').split('=')[1]);
   const r = await fetch(base + 'api/kernels', {method: 'POST', headers: {'X-XSRFToken': xsrf,
             'Content-Type': 'application/json'}, body: JSON.stringify({name: 'daisy-python3'})});
@@ -238,8 +238,8 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
     for user in USERS:
         p = _page(chromium)
         _log_in(p, url, user)
-        p.wait_for_url(f"**/user/{user}/voila/render/apps/index.ipynb*", timeout=240_000)
-        harness.wait_voila_done(p)
+        p.wait_for_url(f"**/user/{user}/{harness.INDEX_PATH}*", timeout=240_000)
+        harness.wait_index_ready(p)
         assert p.locator(".daisy-app-index").count() == 1
         pages[user] = p
 
@@ -308,7 +308,13 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
     assert any("--timeout=3600" in c for c in culler), culler  # cull_idle_seconds of site.yaml
 
     # --- alice's cookie does not open bob's server -----------------------------------------------
-    for path in ("api/contents", "lab", "voila/render/apps/index.ipynb"):
+    for path in (
+        "api/contents",
+        "lab",
+        "voila/render/apps/index.ipynb",
+        "daisy/apps",
+        "daisy/apps/resources",
+    ):
         r = pages["alice"].context.request.get(url + f"user/bob/{path}")  # redirects followed
         assert r.status == 403, (path, r.status, r.url)  # bob's server or the hub refuses
     assert pages["alice"].context.request.get(url + "hub/api/users/bob").status in (403, 404)
@@ -356,8 +362,8 @@ def test_site_isolates_users_and_keeps_their_data(site, chromium, e2e_harness):
     assert {u: (h / ".daisy" / "tiled_api_key").read_text() for u, h in homes.items()} == keys_before
     p = _page(chromium)
     _log_in(p, url, "alice")  # the hub database kept her account and the admin's approval
-    p.wait_for_url("**/user/alice/voila/render/apps/index.ipynb*", timeout=240_000)
-    harness.wait_voila_done(p)
+    p.wait_for_url(f"**/user/alice/{harness.INDEX_PATH}*", timeout=240_000)
+    harness.wait_index_ready(p)
     p.context.close()
 
     # --- stop ------------------------------------------------------------------------------------

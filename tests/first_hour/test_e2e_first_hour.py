@@ -103,7 +103,8 @@ def test_first_hour_gallery_shared_link_help_and_recent_results(hub_page, e2e_ha
         assert app.title in card.inner_text() and app.description[:30] in card.inner_text()
         img = card.locator("img.daisy-app-thumb")
         assert img.evaluate("i => i.complete && i.naturalWidth") == 400, app.name  # the app's thumbnail
-        assert card.locator("a.daisy-app-open").get_attribute("href") == f"{app.name}.ipynb"
+        href = card.locator("a.daisy-app-open").get_attribute("href")
+        assert href == f"/user/{user}/voila/render/apps/{app.name}.ipynb"
     assert page.locator('.daisy-tool-card[data-tool="workbench"] a').count() == 1
     assert page.locator(".daisy-lab-link a").get_attribute("href") == f"/user/{user}/lab"
     notebooks = [a.get_attribute("href") for a in page.locator("a.daisy-notebook-link").all()]
@@ -178,7 +179,7 @@ def test_first_hour_gallery_shared_link_help_and_recent_results(hub_page, e2e_ha
     assert link.startswith(hub.url.rstrip("/")) and "result=" in link and "stage=result" in link
 
     page.goto(hub.index_url(user))
-    h.wait_voila_done(page)
+    h.wait_index_ready(page)
     first = page.locator(".daisy-recent-item").first
     first.wait_for()
     assert first.get_attribute("data-app") == "tomography" and saved.name in first.inner_text()

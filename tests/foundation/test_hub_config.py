@@ -47,7 +47,7 @@ def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
     assert (
         c.SharedPasswordAuthenticator.user_password == (tmp_path / "state" / "password").read_text().strip()
     )
-    assert c.Spawner.default_url == "/voila/render/apps/index.ipynb"
+    assert c.Spawner.default_url == "/daisy/apps"  # the index page served without a kernel
     assert "--allow-root" in c.Spawner.args
     assert "--MappingKernelManager.cull_idle_timeout=600" in c.Spawner.args
     if (Path(sys.prefix) / "share" / "jupyter" / "kernels" / "daisy-python3").exists():
@@ -60,6 +60,15 @@ def test_config_as_jupyterhub_loads_it(monkeypatch, tmp_path):
     proxy = Path(c.ConfigurableHTTPProxy.command[0])
     assert proxy.is_absolute() and proxy.name == "configurable-http-proxy"
     assert c.JupyterHub.db_url.endswith(str(tmp_path / "state" / "jupyterhub.sqlite"))
+
+
+def test_daisy_index_voila_lands_on_the_voila_index(monkeypatch, tmp_path):
+    c = _load_config(monkeypatch, tmp_path, DAISY_INDEX="voila")
+    assert c.Spawner.default_url == "/voila/render/apps/index.ipynb"
+    c = _load_config(monkeypatch, tmp_path, DAISY_INDEX="page")
+    assert c.Spawner.default_url == "/daisy/apps"
+    with pytest.raises(SystemExit, match="DAISY_INDEX='kernel' is not 'page' or 'voila'"):
+        _load_config(monkeypatch, tmp_path, DAISY_INDEX="kernel")
 
 
 def test_idle_servers_are_culled_with_the_kubernetes_timeout(monkeypatch, tmp_path):
@@ -130,6 +139,8 @@ def test_voila_template_and_settings_need_no_cdn():
     conf = json.loads((jup / "config" / "jupyter_server_config.json").read_text())
     assert conf["ServerApp"]["tornado_settings"]["mathjax_url"] == "null"  # the bundled MathJax, not cdnjs
     assert conf["VoilaConfiguration"]["template"] == "daisy"
+    # the app index page (the landing page, no kernel) is a server extension of every user server
+    assert conf["ServerApp"]["jpserver_extensions"] == {"daisy_widgets.index_page": True}
 
 
 @pytest.mark.parametrize("name", ["jupyter_server_config.json", "voila.json"])

@@ -80,8 +80,8 @@ def _spec_manager():
     return KernelSpecManager()
 
 
-def _voila_env(query: str) -> dict[str, str]:
-    return {**os.environ, VOILA_MARK: "http://127.0.0.1/voila/render/apps/x.ipynb", "QUERY_STRING": query}
+def _voila_env(query: str, page: str = "x.ipynb") -> dict[str, str]:
+    return {**os.environ, VOILA_MARK: f"http://127.0.0.1/voila/render/apps/{page}", "QUERY_STRING": query}
 
 
 def test_a_voila_page_gets_the_preloaded_kernel_with_its_environment(tmp_path, monkeypatch):
@@ -176,6 +176,7 @@ def test_the_pool_is_off_with_daisy_voila_pool_0(tmp_path, monkeypatch):
 
 
 def test_the_first_page_does_not_wait_for_the_preload_and_the_next_does(tmp_path, monkeypatch):
+    """The landing page (the Voila index, ``landing_pages``) as the first page gets a new kernel."""
     monkeypatch.delenv(POOL_VARIABLE, raising=False)
     (tmp_path / "apps").mkdir()
     (tmp_path / "apps" / "daisy_slow_preload.py").write_text("import time\ntime.sleep(3)\n")
@@ -185,7 +186,9 @@ def test_the_first_page_does_not_wait_for_the_preload_and_the_next_does(tmp_path
         try:
             await asyncio.sleep(0.1)  # the pool has begun its kernel
             pending = km._pool[0][0]
-            first = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("page=1"))
+            first = await km.start_kernel(
+                kernel_name="python3", path="apps", env=_voila_env("page=1", "index.ipynb?x=1")
+            )
             assert len(km._pool) == 1 and km._pool[0][0] is pending  # a new kernel; the pool's is kept
             second = await km.start_kernel(kernel_name="python3", path="apps", env=_voila_env("page=2"))
             assert second == pending.result() != first  # waited for the pooled kernel
@@ -196,6 +199,35 @@ def test_the_first_page_does_not_wait_for_the_preload_and_the_next_does(tmp_path
                 slow="'daisy_slow_preload' in __import__('sys').modules",
             )
             assert seen == {"q": repr("page=2"), "slow": "True"}
+        finally:
+            await km.shutdown_all(now=True)
+
+    asyncio.run(scenario())
+
+
+def test_a_first_page_that_is_not_a_landing_page_waits_for_the_preload(tmp_path, monkeypatch):
+    """Users land on the index without a kernel: their first Voila page is an app, which needs the
+    preloaded modules, and waits for the pooled kernel instead of starting one beside it."""
+    monkeypatch.delenv(POOL_VARIABLE, raising=False)
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "daisy_slow_preload.py").write_text("import time\ntime.sleep(3)\n")
+
+    async def scenario():
+        km = _manager(tmp_path, pool_size=1, preload_modules=["daisy_slow_preload"], refill_delay=1.0)
+        try:
+            await asyncio.sleep(0.1)  # the pool has begun its kernel
+            pending = km._pool[0][0]
+            assert not pending.done()
+            first = await km.start_kernel(
+                kernel_name="python3", path="apps", env=_voila_env("page=1", "tomography.ipynb")
+            )
+            assert first == pending.result()  # waited for the pooled kernel (3 s of preload)
+            # the refill counts its delay from the handover, not from the request: not started yet
+            assert km._pool == []
+            seen = await _expressions(km, first, slow="'daisy_slow_preload' in __import__('sys').modules")
+            assert seen == {"slow": "True"}
+            await asyncio.sleep(1.5)
+            assert len(km._pool) == 1 and km._pool[0][0] is not pending  # then it refills
         finally:
             await km.shutdown_all(now=True)
 
