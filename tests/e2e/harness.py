@@ -278,13 +278,17 @@ def wait_index_ready(page, timeout_ms: int = 240_000) -> None:
         )
         page.wait_for_load_state("networkidle", timeout=timeout_ms)
     except Exception as exc:
-        try:
-            shot, text = screenshot(page, "index-timeout"), page.inner_text("body")[:1500]
-        except Exception as why:
-            shot, text = None, f"(page unreadable: {why})"
-        raise AssertionError(
-            f"app index {page.url} not ready: {exc}\nscreenshot: {shot}\npage text: {text}"
-        ) from exc
+        raise _not_shown(page, "index-timeout", f"app index {page.url} not ready", exc) from exc
+
+
+def _not_shown(page, tag: str, what: str, exc: Exception) -> AssertionError:
+    """The error of a page that did not show what was awaited: ``what``, the cause, a screenshot
+    (named with ``tag``) and the start of the page's text, so a CI log says what the browser showed."""
+    try:
+        shot, text = screenshot(page, tag), page.inner_text("body")[:1500]
+    except Exception as why:
+        shot, text = None, f"(page unreadable: {why})"
+    return AssertionError(f"{what}: {exc}\nscreenshot: {shot}\npage text: {text}")
 
 
 def wait_voila_done(page, timeout_ms: int = 240_000) -> None:
@@ -303,13 +307,7 @@ def wait_voila_done(page, timeout_ms: int = 240_000) -> None:
         )
         page.wait_for_load_state("networkidle", timeout=timeout_ms)
     except Exception as exc:
-        try:
-            shot, text = screenshot(page, "voila-timeout"), page.inner_text("body")[:1500]
-        except Exception as why:
-            shot, text = None, f"(page unreadable: {why})"
-        raise AssertionError(
-            f"Voila page {page.url} not rendered: {exc}\nscreenshot: {shot}\npage text: {text}"
-        ) from exc
+        raise _not_shown(page, "voila-timeout", f"Voila page {page.url} not rendered", exc) from exc
 
 
 def page_error_texts(page) -> list[str]:
