@@ -130,6 +130,8 @@ c.Spawner.environment = {
     "JUPYTER_PATH": str(REPO / "hub_config" / "jupyter"),
     "JUPYTER_CONFIG_PATH": str(REPO / "hub_config" / "jupyter" / "config"),
 }
+if os.environ.get("DAISY_DEFER_IRI_GRAMMAR"):  # 0: the servers build the IRI grammar at start
+    c.Spawner.environment["DAISY_DEFER_IRI_GRAMMAR"] = os.environ["DAISY_DEFER_IRI_GRAMMAR"]
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 if BACKEND == "systemd":

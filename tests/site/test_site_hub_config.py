@@ -68,6 +68,10 @@ def test_local_site_settings(site_file, tmp_path, monkeypatch):
     assert service["name"] == "idle-culler" and "--timeout=1800" in service["command"]
     assert "DAISY_CULL_SERVER_SECONDS" not in os.environ  # the config leaves no trace
     assert ns["GPU_GROUPS"] == ("beamtime-*", "daisy-gpu")  # the GPU profile's groups, as on Kubernetes
+    assert "DAISY_DEFER_IRI_GRAMMAR" not in c.Spawner.environment  # the default: on first use
+    monkeypatch.setenv("DAISY_DEFER_IRI_GRAMMAR", "0")  # the hub's setting reaches the user servers
+    c, _ = _load("local", monkeypatch)
+    assert c.Spawner.environment["DAISY_DEFER_IRI_GRAMMAR"] == "0"
 
 
 def test_systemd_site_settings_are_accepted_by_systemdspawner(site_file, monkeypatch):
