@@ -37,7 +37,7 @@ def _follow(path, **kw):
 
 def test_every_frame_once_in_order_and_whole(tmp_path, acquire):
     path = tmp_path / "scan.h5"
-    proc = acquire(path, *SMALL, "--angles", "120", "--rate", "150")
+    proc = acquire(path, *SMALL, "--angles", "120", "--rate", "40")  # written over 3 s
     src, blocks = _follow(path)
     assert proc.wait(30) == 0, proc.stderr.read()
     assert src.state == "complete", src.message
